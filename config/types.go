@@ -1,0 +1,141 @@
+// Package config holds eksguard's policy configuration: the schema of the
+// document stored in the policy ConfigMap, its built-in defaults, strict
+// parsing, validation, and the compiled form that admission handlers read.
+package config
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// APIVersion and Kind identify the configuration document.
+const (
+	APIVersion = "eksguard.io/v1alpha1"
+	Kind       = "PolicyConfig"
+	// ConfigMapKey is the key of the policy ConfigMap that holds the document.
+	ConfigMapKey = "config.yaml"
+	// ExemptAnnotation lists, comma-separated, the rules an object asks to be
+	// exempted from. It is honoured only in namespaces that
+	// Config.AnnotationExemptions allows.
+	ExemptAnnotation = "eksguard.io/exempt"
+)
+
+// Mode is what a rule does with a finding.
+type Mode string
+
+const (
+	// ModeEnforce denies (or, for a mutating rule, mutates).
+	ModeEnforce Mode = "enforce"
+	// ModeWarn admits the object and returns kubectl warnings.
+	ModeWarn Mode = "warn"
+	// ModeOff disables the rule.
+	ModeOff Mode = "off"
+)
+
+// RuleName names a rule in modes, exemptions, metrics and messages.
+type RuleName string
+
+const (
+	RuleSeccomp         RuleName = "seccomp"
+	RuleNetworkPolicy   RuleName = "networkPolicy"
+	RuleLoadBalancerTLS RuleName = "loadBalancerTLS"
+)
+
+// Rules lists every rule name, in a stable order.
+var Rules = []RuleName{RuleSeccomp, RuleNetworkPolicy, RuleLoadBalancerTLS}
+
+// Config is the policy document (apiVersion eksguard.io/v1alpha1, kind PolicyConfig).
+type Config struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+
+	// DryRun forces every rule that would enforce to warn instead: for rollout.
+	DryRun bool `json:"dryRun"`
+
+	Scope                Scope                `json:"scope"`
+	Exemptions           []Exemption          `json:"exemptions"`
+	AnnotationExemptions AnnotationExemptions `json:"annotationExemptions"`
+	Rules                RuleSettings         `json:"rules"`
+}
+
+// Scope decides which namespaces eksguard looks at at all.
+type Scope struct {
+	// ExcludedNamespaces are never checked. eksguard's own namespace is
+	// always excluded in addition to this list.
+	ExcludedNamespaces []string `json:"excludedNamespaces"`
+	// ExcludedNamespaceSelector excludes namespaces by their labels.
+	ExcludedNamespaceSelector *metav1.LabelSelector `json:"excludedNamespaceSelector,omitempty"`
+}
+
+// Exemption lifts some rules for some objects, optionally until a date.
+type Exemption struct {
+	Name              string                `json:"name"`
+	Rules             []RuleName            `json:"rules"`
+	Namespaces        []string              `json:"namespaces,omitempty"`
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+	ObjectSelector    *metav1.LabelSelector `json:"objectSelector,omitempty"`
+	Reason            string                `json:"reason"`
+	// Expires is a date (2006-01-02) or an RFC 3339 time after which the
+	// exemption no longer applies.
+	Expires string `json:"expires,omitempty"`
+}
+
+// AnnotationExemptions names the namespaces in which objects may exempt
+// themselves with the ExemptAnnotation. Empty means nowhere.
+type AnnotationExemptions struct {
+	Namespaces        []string              `json:"namespaces,omitempty"`
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+}
+
+// RuleSettings has one section per rule.
+type RuleSettings struct {
+	Seccomp         SeccompSettings         `json:"seccomp"`
+	NetworkPolicy   NetworkPolicySettings   `json:"networkPolicy"`
+	LoadBalancerTLS LoadBalancerTLSSettings `json:"loadBalancerTLS"`
+}
+
+// SeccompSettings configures the RuntimeDefault injection.
+type SeccompSettings struct {
+	// Mode: enforce injects RuntimeDefault, warn only says it would.
+	Mode Mode `json:"mode"`
+	// Unconfined is the action for an explicit Unconfined profile.
+	Unconfined Mode `json:"unconfined"`
+}
+
+// Coverage is what it takes for a pod to count as covered by NetworkPolicies.
+type Coverage string
+
+const (
+	CoverageAny     Coverage = "any"
+	CoverageIngress Coverage = "ingress"
+	CoverageEgress  Coverage = "egress"
+	CoverageBoth    Coverage = "both"
+)
+
+// NetworkPolicySettings configures the NetworkPolicy coverage rule.
+type NetworkPolicySettings struct {
+	Mode     Mode     `json:"mode"`
+	Coverage Coverage `json:"coverage"`
+}
+
+// OtherIngressClasses is what happens to Ingresses of classes not in ALBIngressClasses.
+type OtherIngressClasses string
+
+const (
+	OtherIngressIgnore     OtherIngressClasses = "ignore"
+	OtherIngressRequireTLS OtherIngressClasses = "requireTLS"
+)
+
+// LoadBalancerTLSSettings configures the load-balancer TLS rule.
+type LoadBalancerTLSSettings struct {
+	Mode Mode `json:"mode"`
+	// AllowedSSLPolicies are the ELB security policies that may be named
+	// by ssl-negotiation-policy / ssl-policy.
+	AllowedSSLPolicies []string `json:"allowedSSLPolicies"`
+	// ControllerDefaultSSLPolicy is the policy the controller applies when
+	// an object names none (the LBC --default-ssl-policy).
+	ControllerDefaultSSLPolicy string              `json:"controllerDefaultSSLPolicy"`
+	RequireBackendTLS          bool                `json:"requireBackendTLS"`
+	SkipInternal               bool                `json:"skipInternal"`
+	ALBIngressClasses          []string            `json:"albIngressClasses"`
+	OtherIngressClasses        OtherIngressClasses `json:"otherIngressClasses"`
+}

@@ -1,0 +1,80 @@
+package decision
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+)
+
+// Constant log keys, so log queries do not depend on message wording.
+const (
+	LogKeyRule      = "rule"
+	LogKeyKind      = "kind"
+	LogKeyMode      = "mode"
+	LogKeyOutcome   = "outcome"
+	LogKeyExemption = "exemption"
+	LogKeyReason    = "reason"
+)
+
+// Record logs and counts every finding of one admission.
+func Record(ctx context.Context, kind string, findings ...Finding) {
+	log := logf.FromContext(ctx)
+	for _, f := range findings {
+		outcome := f.Outcome()
+		admissionDecisions.WithLabelValues(string(f.Rule), kind, string(f.Decision.Mode), outcome).Inc()
+		if f.Decision.Exemption != "" {
+			exemptionsApplied.WithLabelValues(string(f.Rule), f.Decision.Exemption).Inc()
+		}
+		if outcome == OutcomeDenied || outcome == OutcomeWarned || outcome == OutcomeExempted {
+			log.V(1).Info("admission finding", LogKeyRule, f.Rule, LogKeyKind, kind,
+				LogKeyMode, f.Decision.Mode, LogKeyOutcome, outcome,
+				LogKeyExemption, f.Decision.Exemption, LogKeyReason, f.Errs.ToAggregate())
+		}
+	}
+}
+
+// Respond judges and records findings and builds the admission.Response
+// for raw handlers.
+func Respond(ctx context.Context, kind string, findings ...Finding) admission.Response {
+	Record(ctx, kind, findings...)
+	v := Judge(kind, findings...)
+	if !v.Allowed() {
+		return admission.Denied(v.Denial).WithWarnings(v.Warnings...)
+	}
+	return admission.Allowed("").WithWarnings(v.Warnings...)
+}
+
+// ValidatorResult judges and records findings and returns them in the form
+// typed admission.Validator implementations return.
+func ValidatorResult(ctx context.Context, kind string, findings ...Finding) (admission.Warnings, error) {
+	Record(ctx, kind, findings...)
+	v := Judge(kind, findings...)
+	if !v.Allowed() {
+		return v.Warnings, forbidden(v.Denial)
+	}
+	return v.Warnings, nil
+}
+
+// forbidden is a 403 whose message is exactly the reason (controller-runtime
+// passes APIStatus errors through unchanged).
+func forbidden(reason string) error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status:  metav1.StatusFailure,
+		Code:    http.StatusForbidden,
+		Reason:  metav1.StatusReasonForbidden,
+		Message: reason,
+	}}
+}
+
+// BadRequest answers input eksguard cannot read, naming what was wrong.
+func BadRequest(err error) admission.Response {
+	return admission.Errored(http.StatusBadRequest, err)
+}
+
+// ErrUnsupportedKind is returned for a kind a handler does not serve.
+var ErrUnsupportedKind = errors.New("unsupported kind")
