@@ -4,21 +4,212 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
+// Modes lists the valid rule modes.
+var Modes = []Mode{ModeEnforce, ModeWarn, ModeOff}
+
+// Coverages lists the valid NetworkPolicy coverage requirements.
+var Coverages = []Coverage{CoverageAny, CoverageIngress, CoverageEgress, CoverageBoth}
+
+// OtherIngressClassesValues lists the valid treatments of non-ALB Ingresses.
+var OtherIngressClassesValues = []OtherIngressClasses{OtherIngressIgnore, OtherIngressRequireTLS}
+
 // Validate checks a Config; every error names its field path.
-// TODO(issue 3): complete validation of every field.
 func Validate(cfg *Config) field.ErrorList {
 	var errs field.ErrorList
-	if cfg.APIVersion != APIVersion {
-		errs = append(errs, field.NotSupported(field.NewPath("apiVersion"), cfg.APIVersion, []string{APIVersion}))
+	errs = append(errs, validateIdentity(field.NewPath("apiVersion"), cfg.APIVersion, APIVersion)...)
+	errs = append(errs, validateIdentity(field.NewPath("kind"), cfg.Kind, Kind)...)
+	errs = append(errs, validateScope(&cfg.Scope, field.NewPath("scope"))...)
+	errs = append(errs, validateExemptions(cfg.Exemptions, field.NewPath("exemptions"))...)
+	errs = append(errs, validateAnnotationExemptions(&cfg.AnnotationExemptions, field.NewPath("annotationExemptions"))...)
+	errs = append(errs, validateRules(&cfg.Rules, field.NewPath("rules"))...)
+	return errs
+}
+
+func validateIdentity(path *field.Path, got, want string) field.ErrorList {
+	switch got {
+	case want:
+		return nil
+	case "":
+		return field.ErrorList{field.Required(path, "")}
+	default:
+		return field.ErrorList{field.NotSupported(path, got, []string{want})}
 	}
-	if cfg.Kind != Kind {
-		errs = append(errs, field.NotSupported(field.NewPath("kind"), cfg.Kind, []string{Kind}))
+}
+
+func validateScope(s *Scope, path *field.Path) field.ErrorList {
+	errs := validateNamespaceNames(s.ExcludedNamespaces, path.Child("excludedNamespaces"))
+	errs = append(errs, validateNamespaceSelector(s.ExcludedNamespaceSelector, path.Child("excludedNamespaceSelector"),
+		"an empty selector excludes every namespace; set the rule modes to off instead")...)
+	return errs
+}
+
+// reservedExemptionNames are Decision.Exemption values eksguard itself uses.
+var reservedExemptionNames = sets.New(AnnotationExemption)
+
+func validateExemptions(exemptions []Exemption, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	names := sets.New[string]()
+	for i := range exemptions {
+		e := &exemptions[i]
+		p := path.Index(i)
+		switch {
+		case e.Name == "":
+			errs = append(errs, field.Required(p.Child("name"), "names the exemption in metrics and logs"))
+		case names.Has(e.Name):
+			errs = append(errs, field.Duplicate(p.Child("name"), e.Name))
+		case reservedExemptionNames.Has(e.Name):
+			errs = append(errs, field.Invalid(p.Child("name"), e.Name, "is reserved for annotation exemptions"))
+		default:
+			errs = append(errs, dns1123Label(p.Child("name"), e.Name)...)
+		}
+		names.Insert(e.Name)
+
+		if len(e.Rules) == 0 {
+			errs = append(errs, field.Required(p.Child("rules"), "name at least one rule to lift"))
+		}
+		seen := sets.New[RuleName]()
+		for j, r := range e.Rules {
+			switch {
+			case !sets.New(Rules...).Has(r):
+				errs = append(errs, field.NotSupported(p.Child("rules").Index(j), r, Rules))
+			case seen.Has(r):
+				errs = append(errs, field.Duplicate(p.Child("rules").Index(j), r))
+			}
+			seen.Insert(r)
+		}
+
+		if len(e.Namespaces) == 0 && e.NamespaceSelector == nil {
+			errs = append(errs, field.Required(p.Child("namespaces"), "an exemption needs namespaces or a namespaceSelector"))
+		}
+		errs = append(errs, validateNamespaceNames(e.Namespaces, p.Child("namespaces"))...)
+		errs = append(errs, validateNamespaceSelector(e.NamespaceSelector, p.Child("namespaceSelector"),
+			"an empty selector exempts every namespace; set the rule mode to off instead")...)
+		errs = append(errs, validateSelector(e.ObjectSelector, p.Child("objectSelector"))...)
+
+		if strings.TrimSpace(e.Reason) == "" {
+			errs = append(errs, field.Required(p.Child("reason"), "say why the exemption exists, for whoever reviews it"))
+		}
+		if e.Expires != "" {
+			if _, err := ParseExpiry(e.Expires); err != nil {
+				errs = append(errs, field.Invalid(p.Child("expires"), e.Expires, "must be a date (2026-12-31) or an RFC 3339 time (2026-12-31T18:00:00Z)"))
+			}
+		}
 	}
 	return errs
+}
+
+func validateAnnotationExemptions(a *AnnotationExemptions, path *field.Path) field.ErrorList {
+	errs := validateNamespaceNames(a.Namespaces, path.Child("namespaces"))
+	errs = append(errs, validateNamespaceSelector(a.NamespaceSelector, path.Child("namespaceSelector"),
+		"an empty selector lets objects in every namespace exempt themselves")...)
+	return errs
+}
+
+func validateRules(r *RuleSettings, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seccomp := path.Child(string(RuleSeccomp))
+	errs = append(errs, validateEnum(seccomp.Child("mode"), r.Seccomp.Mode, Modes)...)
+	errs = append(errs, validateEnum(seccomp.Child("unconfined"), r.Seccomp.Unconfined, Modes)...)
+
+	netpol := path.Child(string(RuleNetworkPolicy))
+	errs = append(errs, validateEnum(netpol.Child("mode"), r.NetworkPolicy.Mode, Modes)...)
+	errs = append(errs, validateEnum(netpol.Child("coverage"), r.NetworkPolicy.Coverage, Coverages)...)
+
+	lb := path.Child(string(RuleLoadBalancerTLS))
+	tls := &r.LoadBalancerTLS
+	errs = append(errs, validateEnum(lb.Child("mode"), tls.Mode, Modes)...)
+	if len(tls.AllowedSSLPolicies) == 0 {
+		errs = append(errs, field.Required(lb.Child("allowedSSLPolicies"), "list the ELB security policies that may be used"))
+	}
+	errs = append(errs, validateUniqueNonBlank(tls.AllowedSSLPolicies, lb.Child("allowedSSLPolicies"))...)
+	if strings.TrimSpace(tls.ControllerDefaultSSLPolicy) == "" {
+		errs = append(errs, field.Required(lb.Child("controllerDefaultSSLPolicy"), "the --default-ssl-policy of the AWS Load Balancer Controller"))
+	}
+	seen := sets.New[string]()
+	for i, class := range tls.ALBIngressClasses {
+		p := lb.Child("albIngressClasses").Index(i)
+		if seen.Has(class) {
+			errs = append(errs, field.Duplicate(p, class))
+		}
+		seen.Insert(class)
+		for _, msg := range validation.IsDNS1123Subdomain(class) {
+			errs = append(errs, field.Invalid(p, class, msg))
+		}
+	}
+	errs = append(errs, validateEnum(lb.Child("otherIngressClasses"), tls.OtherIngressClasses, OtherIngressClassesValues)...)
+	return errs
+}
+
+func validateEnum[T ~string](path *field.Path, value T, valid []T) field.ErrorList {
+	for _, v := range valid {
+		if value == v {
+			return nil
+		}
+	}
+	if value == "" {
+		return field.ErrorList{field.Required(path, "")}
+	}
+	return field.ErrorList{field.NotSupported(path, value, valid)}
+}
+
+func validateNamespaceNames(names []string, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := sets.New[string]()
+	for i, name := range names {
+		if seen.Has(name) {
+			errs = append(errs, field.Duplicate(path.Index(i), name))
+			continue
+		}
+		seen.Insert(name)
+		errs = append(errs, dns1123Label(path.Index(i), name)...)
+	}
+	return errs
+}
+
+func dns1123Label(path *field.Path, value string) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Label(value) {
+		errs = append(errs, field.Invalid(path, value, msg))
+	}
+	return errs
+}
+
+func validateUniqueNonBlank(values []string, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := sets.New[string]()
+	for i, v := range values {
+		switch {
+		case strings.TrimSpace(v) == "":
+			errs = append(errs, field.Required(path.Index(i), "must not be empty"))
+		case seen.Has(v):
+			errs = append(errs, field.Duplicate(path.Index(i), v))
+		}
+		seen.Insert(v)
+	}
+	return errs
+}
+
+// validateNamespaceSelector rejects, besides invalid selectors, the empty
+// selector: it matches every namespace, which for these fields would
+// silently switch eksguard off everywhere.
+func validateNamespaceSelector(ls *metav1.LabelSelector, path *field.Path, emptyDetail string) field.ErrorList {
+	if ls != nil && len(ls.MatchLabels) == 0 && len(ls.MatchExpressions) == 0 {
+		return field.ErrorList{field.Invalid(path, "{}", emptyDetail)}
+	}
+	return validateSelector(ls, path)
+}
+
+func validateSelector(ls *metav1.LabelSelector, path *field.Path) field.ErrorList {
+	return metav1validation.ValidateLabelSelector(ls, metav1validation.LabelSelectorValidationOptions{}, path)
 }
 
 func hashOf(cfg Config) string {
