@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -123,6 +124,33 @@ func ParseExpiry(s string) (time.Time, error) {
 	return time.Parse(time.RFC3339, s)
 }
 
+// ExpiredExemptions names the exemptions whose expiry has passed at now.
+func (p *Policy) ExpiredExemptions(now time.Time) []string {
+	var names []string
+	for _, e := range p.exemptions {
+		if e.expired(now) {
+			names = append(names, e.name)
+		}
+	}
+	return names
+}
+
+// Summary describes the policy in one line, for events and logs.
+func (p *Policy) Summary(now time.Time) string {
+	r := p.Config.Rules
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (hash %.12s): seccomp=%s (unconfined=%s), networkPolicy=%s (coverage=%s), loadBalancerTLS=%s",
+		p.Source, p.Hash, r.Seccomp.Mode, r.Seccomp.Unconfined, r.NetworkPolicy.Mode, r.NetworkPolicy.Coverage, r.LoadBalancerTLS.Mode)
+	if p.Config.DryRun {
+		b.WriteString(", dryRun (enforce acts as warn)")
+	}
+	fmt.Fprintf(&b, ", %d exemption(s)", len(p.exemptions))
+	if expired := p.ExpiredExemptions(now); len(expired) > 0 {
+		fmt.Fprintf(&b, ", expired: %s", strings.Join(expired, ", "))
+	}
+	return b.String()
+}
+
 // NeedsNamespaceLabels reports whether any decision depends on namespace
 // labels, so handlers only look them up when they matter.
 func (p *Policy) NeedsNamespaceLabels() bool {
@@ -165,13 +193,17 @@ func (e *compiledExemption) applies(rule RuleName, s Subject, now time.Time) boo
 	if !e.rules.Has(rule) {
 		return false
 	}
-	if !e.expires.IsZero() && !now.Before(e.expires) {
+	if e.expired(now) {
 		return false
 	}
 	if !e.namespaces.Has(s.Namespace) && !matches(e.namespaceSelector, s.NamespaceLabels) {
 		return false
 	}
 	return e.objectSelector == nil || e.objectSelector.Matches(s.Labels)
+}
+
+func (e *compiledExemption) expired(now time.Time) bool {
+	return !e.expires.IsZero() && !now.Before(e.expires)
 }
 
 func (p *Policy) annotationExempts(rule RuleName, s Subject) bool {
