@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	jsonpatch "gomodules.xyz/jsonpatch/v2"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/eksguard/eksguard/config"
@@ -23,6 +24,10 @@ type Finding struct {
 	Decision config.Decision
 	// Errs are the violations; empty means the object complies.
 	Errs field.ErrorList
+	// Patches, set by mutating rules, fix Errs: in enforce mode the object
+	// is admitted with these patches instead of being denied; in warn mode
+	// Errs become warnings and the object is not patched.
+	Patches []jsonpatch.JsonPatchOperation
 }
 
 // Outcome of a Finding, as recorded in metrics.
@@ -30,6 +35,7 @@ const (
 	OutcomeAllowed  = "allowed"
 	OutcomeDenied   = "denied"
 	OutcomeWarned   = "warned"
+	OutcomeMutated  = "mutated"
 	OutcomeExempted = "exempted"
 	OutcomeExcluded = "excluded"
 	OutcomeOff      = "off"
@@ -48,6 +54,8 @@ func (f Finding) Outcome() string {
 		return OutcomeAllowed
 	case f.Decision.Mode == config.ModeWarn:
 		return OutcomeWarned
+	case len(f.Patches) > 0:
+		return OutcomeMutated
 	default:
 		return OutcomeDenied
 	}
@@ -58,13 +66,16 @@ type Verdict struct {
 	// Denial is the 403 reason; empty when the object is admitted.
 	Denial   string
 	Warnings []string
+	// Patches of mutated findings; always empty when the object is denied.
+	Patches []jsonpatch.JsonPatchOperation
 }
 
 // Allowed reports whether the object is admitted.
 func (v Verdict) Allowed() bool { return v.Denial == "" }
 
-// Judge combines findings: enforced violations deny, warn-mode violations
-// warn, everything else is silent. It is pure; see Respond for metrics.
+// Judge combines findings: enforced violations deny unless their finding
+// carries patches (then they mutate), warn-mode violations warn, everything
+// else is silent. It is pure; see Respond for metrics.
 func Judge(kind string, findings ...Finding) Verdict {
 	var v Verdict
 	var reasons []string
@@ -78,10 +89,13 @@ func Judge(kind string, findings ...Finding) Verdict {
 			for _, e := range f.Errs {
 				v.Warnings = append(v.Warnings, WarningText(f.Rule, e))
 			}
+		case OutcomeMutated:
+			v.Patches = append(v.Patches, f.Patches...)
 		}
 	}
 	if len(reasons) > 0 {
 		v.Denial = fmt.Sprintf("eksguard denied this %s: %s", kind, strings.Join(reasons, "; "))
+		v.Patches = nil
 	}
 	return v
 }

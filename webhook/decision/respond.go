@@ -39,18 +39,19 @@ func Record(ctx context.Context, kind string, findings ...Finding) {
 }
 
 // Respond judges and records findings and builds the admission.Response
-// for raw handlers.
+// for raw handlers, with the patches of mutated findings when admitted.
 func Respond(ctx context.Context, kind string, findings ...Finding) admission.Response {
 	Record(ctx, kind, findings...)
 	v := Judge(kind, findings...)
 	if !v.Allowed() {
 		return admission.Denied(v.Denial).WithWarnings(v.Warnings...)
 	}
-	return admission.Allowed("").WithWarnings(v.Warnings...)
+	return admission.Patched("", v.Patches...).WithWarnings(v.Warnings...)
 }
 
 // ValidatorResult judges and records findings and returns them in the form
-// typed admission.Validator implementations return.
+// typed admission.Validator implementations return. Validators cannot
+// patch, so their findings must not carry Patches.
 func ValidatorResult(ctx context.Context, kind string, findings ...Finding) (admission.Warnings, error) {
 	Record(ctx, kind, findings...)
 	v := Judge(kind, findings...)
