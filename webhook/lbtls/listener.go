@@ -1,0 +1,106 @@
+// Package lbtls validates that AWS load balancers created from Services and
+// Ingresses accept only TLS. It works out, from the AWS annotations, exactly
+// which listeners the AWS Load Balancer Controller (LBC) or the legacy
+// in-tree provider would create, then denies plaintext listeners and TLS
+// policies outside the configured allow-list.
+//
+// The computation follows the LBC source (pkg/service/model_build_listener.go,
+// pkg/ingress/model_build_listener.go and model_builder.go) and the in-tree
+// provider (getPortSets, buildListener, ensureLoadBalancer). What this
+// package cannot see: IngressClassParams (which can set certificates, the SSL
+// policy and the scheme of an ALB) and the controllers' own flags (such as
+// the LBC's --default-ssl-policy, mirrored by ControllerDefaultSSLPolicy, or
+// its TCP_UDP feature gate, assumed off unless the Service asks for it).
+package lbtls
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/eksguard/eksguard/config"
+)
+
+// Listener protocols as AWS names them.
+const (
+	ProtocolHTTP    = "HTTP"
+	ProtocolHTTPS   = "HTTPS"
+	ProtocolTCP     = "TCP"
+	ProtocolTLS     = "TLS"
+	ProtocolUDP     = "UDP"
+	ProtocolTCPUDP  = "TCP_UDP"
+	ProtocolQUIC    = "QUIC"
+	ProtocolTCPQUIC = "TCP_QUIC"
+	ProtocolSSL     = "SSL"
+	ProtocolSCTP    = "SCTP"
+)
+
+// Listener is one listener the controller would create on the load balancer.
+type Listener struct {
+	Port int32
+	// Protocol is the listener protocol: HTTP or HTTPS (ALB); TCP, TLS, UDP,
+	// TCP_UDP, QUIC, TCP_QUIC (NLB); TCP, SSL, HTTP, HTTPS (CLB).
+	Protocol string
+	// TLS reports that the load balancer terminates TLS on this listener.
+	TLS bool
+	// Redirect reports an HTTP listener whose only action is a redirect to
+	// the HTTPS listener on RedirectPort.
+	Redirect     bool
+	RedirectPort int32
+	// BackendProtocol is the protocol from the load balancer to the targets
+	// (Services only: an ALB's backend protocol is set per target group).
+	BackendProtocol string
+	// SSLPolicy is the negotiation policy of a TLS listener; DefaultSSLPolicy
+	// reports that none was named, so the controller default applies.
+	SSLPolicy        string
+	DefaultSSLPolicy bool
+	// Certificates are the explicit certificate ARNs of a TLS listener.
+	Certificates []string
+	// DiscoveryHosts are the hosts the LBC looks up in ACM for an HTTPS
+	// listener that has no explicit certificate.
+	DiscoveryHosts []string
+	// PortIndex and PortName identify the Service port the listener comes
+	// from (the first one for a merged TCP_UDP port).
+	PortIndex int
+	PortName  string
+	// Ingresses are the members of the ALB group (namespace/name) that
+	// declare this listener.
+	Ingresses []string
+}
+
+// Plaintext reports whether clients reach the listener without TLS. QUIC
+// carries TLS 1.3 itself, so a QUIC listener is not plaintext even though the
+// load balancer does not terminate it; a TCP_QUIC listener still accepts
+// plain TCP.
+func (l Listener) Plaintext() bool {
+	return !l.TLS && !l.Redirect && l.Protocol != ProtocolQUIC
+}
+
+// String is the listener as messages name it, e.g. "HTTPS:443".
+func (l Listener) String() string {
+	return l.Protocol + ":" + strconv.Itoa(int(l.Port))
+}
+
+// tlsPolicyError checks the negotiation policy of TLS listeners against the
+// allow-list. policy is the effective policy, isDefault reports that it is
+// ControllerDefaultSSLPolicy because none was named, and subject (may be
+// empty) says which listeners use it.
+func tlsPolicyError(path *field.Path, policy string, isDefault bool, subject string, settings config.LoadBalancerTLSSettings) *field.Error {
+	if slices.Contains(settings.AllowedSSLPolicies, policy) {
+		return nil
+	}
+	if subject != "" {
+		subject += ": "
+	}
+	if len(settings.AllowedSSLPolicies) == 0 {
+		return field.Forbidden(path, subject+"no TLS policy is allowed (eksguard allowedSSLPolicies is empty)")
+	}
+	if isDefault {
+		return field.Required(path, fmt.Sprintf("%sdefault policy %s is not allowed: set one, e.g. %s",
+			subject, policy, settings.AllowedSSLPolicies[0]))
+	}
+	return field.Invalid(path, policy, fmt.Sprintf("%spolicy %q is not allowed: use e.g. %s",
+		subject, policy, settings.AllowedSSLPolicies[0]))
+}
