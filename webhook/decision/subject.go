@@ -35,6 +35,17 @@ type Policies struct {
 // namespace selectors.
 func (p Policies) Decide(ctx context.Context, obj metav1.Object, rule config.RuleName, modes ...config.Mode) (*config.Policy, []config.Decision, error) {
 	pol := p.Source.Current()
+	decisions, err := p.DecideWithPolicy(ctx, pol, obj, rule, modes...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pol, decisions, nil
+}
+
+// DecideWithPolicy is Decide under a policy the caller already read, so a
+// handler that takes its finding modes from the policy reads it once per
+// request and never mixes two policies across a reload.
+func (p Policies) DecideWithPolicy(ctx context.Context, pol *config.Policy, obj metav1.Object, rule config.RuleName, modes ...config.Mode) ([]config.Decision, error) {
 	subject := config.Subject{
 		Namespace:   obj.GetNamespace(),
 		Labels:      obj.GetLabels(),
@@ -44,7 +55,7 @@ func (p Policies) Decide(ctx context.Context, obj metav1.Object, rule config.Rul
 		var ns metav1.PartialObjectMetadata
 		ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
 		if err := p.Namespaces.Get(ctx, types.NamespacedName{Name: subject.Namespace}, &ns); err != nil {
-			return nil, nil, fmt.Errorf("reading labels of namespace %q: %w", subject.Namespace, err)
+			return nil, fmt.Errorf("reading labels of namespace %q: %w", subject.Namespace, err)
 		}
 		subject.NamespaceLabels = labels.Set(ns.GetLabels())
 	}
@@ -56,5 +67,5 @@ func (p Policies) Decide(ctx context.Context, obj metav1.Object, rule config.Rul
 	for i, m := range modes {
 		decisions[i] = pol.Decide(rule, m, subject, now())
 	}
-	return pol, decisions, nil
+	return decisions, nil
 }
