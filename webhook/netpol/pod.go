@@ -1,0 +1,82 @@
+package netpol
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/eksguard/eksguard/webhook/decision"
+)
+
+// PodPath serves Pod CREATE and UPDATE.
+const PodPath = "/validate-v1-pod-networkpolicy"
+
+// PodValidator denies a Pod that no NetworkPolicy of its namespace covers,
+// on CREATE and on an UPDATE that changes its labels. Pods that controllers
+// create are checked like any other.
+type PodValidator struct {
+	*Checker
+}
+
+var _ admission.Handler = &PodValidator{}
+
+// Handle implements admission.Handler.
+func (v *PodValidator) Handle(ctx context.Context, req admission.Request) admission.Response {
+	if req.Kind.Group != "" || req.Kind.Kind != "Pod" {
+		return decision.BadRequest(fmt.Errorf("%w %s: this webhook serves v1 Pods", decision.ErrUnsupportedKind, req.Kind))
+	}
+	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
+		return decision.Respond(ctx, req.Kind.Kind)
+	}
+	pod, err := decodeMetadata(req.Object.Raw)
+	if err != nil {
+		return decision.BadRequest(fmt.Errorf("decoding the Pod: %w", err))
+	}
+	if req.Operation == admissionv1.Update {
+		old, err := decodeMetadata(req.OldObject.Raw)
+		if err != nil {
+			return decision.BadRequest(fmt.Errorf("decoding the old Pod: %w", err))
+		}
+		// Coverage depends only on labels; other updates cannot change it.
+		if labels.Equals(old.Labels, pod.Labels) {
+			return decision.Respond(ctx, req.Kind.Kind)
+		}
+	}
+	pod.Namespace = req.Namespace
+	name := pod.Name
+	if name == "" {
+		name = pod.GenerateName
+	}
+
+	d, coverage, err := v.decide(ctx, pod)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	return v.review(ctx, subject{
+		Kind:        req.Kind.Kind,
+		Description: "Pod " + name,
+		Namespace:   req.Namespace,
+		Labels:      pod.Labels,
+		LabelsPath:  field.NewPath("metadata", "labels"),
+	}, d, coverage)
+}
+
+// decodeMetadata reads only the metadata of an object: coverage needs nothing
+// else, and skipping the spec keeps large pods cheap.
+func decodeMetadata(raw []byte) (*metav1.PartialObjectMetadata, error) {
+	if len(raw) == 0 {
+		return nil, fmt.Errorf("the request has no object")
+	}
+	var obj metav1.PartialObjectMetadata
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, err
+	}
+	return &obj, nil
+}
