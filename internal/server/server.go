@@ -1,0 +1,268 @@
+// Package server wires eksguard's controller-runtime manager: the webhook
+// server, the informer cache of the objects the rules read, the policy
+// store and its ConfigMap watcher, and the health checks. main.go and the
+// envtest suite both build the server through New, so tests run the same
+// wiring as production.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook"
+	"github.com/eksguard/eksguard/webhook/decision"
+)
+
+// Defaults for Options.
+const (
+	DefaultNamespace               = "eksguard-system"
+	DefaultPolicyConfigMapName     = "eksguard-policy"
+	DefaultWebhookPort             = 9443
+	DefaultMetricsBindAddress      = ":8080"
+	DefaultHealthProbeBindAddress  = ":8081"
+	DefaultGracefulShutdownTimeout = 15 * time.Second
+	// DefaultCacheSyncCheckTimeout bounds how long one /readyz probe waits
+	// for the informer caches; probes must answer well within their own timeout.
+	DefaultCacheSyncCheckTimeout = 2 * time.Second
+)
+
+// Options configure the server; main.go fills them from flags.
+type Options struct {
+	// OwnNamespace is eksguard's namespace; the policy always excludes it.
+	OwnNamespace string
+	// PolicyNamespace and PolicyName locate the policy ConfigMap.
+	PolicyNamespace string
+	PolicyName      string
+
+	// WebhookHost is the listen address of the webhook server ("" is all).
+	WebhookHost string
+	WebhookPort int
+	// CertDir holds tls.crt and tls.key; changes on disk are picked up
+	// without a restart.
+	CertDir string
+	// TLSMinVersion is tls.VersionTLS12 or tls.VersionTLS13.
+	TLSMinVersion uint16
+	// EnableHTTP2 allows HTTP/2 on the webhook server. Off by default: the
+	// API server talks HTTP/1.1 to webhooks, and HTTP/2 exposes the
+	// rapid-reset and stream-cancellation attacks (CVE-2023-44487, CVE-2023-39325).
+	EnableHTTP2 bool
+
+	// MetricsBindAddress and HealthProbeBindAddress are listen addresses;
+	// "0" disables the listener.
+	MetricsBindAddress     string
+	HealthProbeBindAddress string
+
+	// GracefulShutdownTimeout bounds the drain of in-flight admissions
+	// after SIGTERM; keep it below the pod's terminationGracePeriodSeconds.
+	GracefulShutdownTimeout time.Duration
+	// CacheSyncCheckTimeout bounds one readiness probe's wait for the caches.
+	CacheSyncCheckTimeout time.Duration
+}
+
+// DefaultOptions returns the production defaults.
+func DefaultOptions() Options {
+	return Options{
+		OwnNamespace:            DefaultNamespace,
+		PolicyNamespace:         DefaultNamespace,
+		PolicyName:              DefaultPolicyConfigMapName,
+		WebhookPort:             DefaultWebhookPort,
+		TLSMinVersion:           tls.VersionTLS12,
+		MetricsBindAddress:      DefaultMetricsBindAddress,
+		HealthProbeBindAddress:  DefaultHealthProbeBindAddress,
+		GracefulShutdownTimeout: DefaultGracefulShutdownTimeout,
+		CacheSyncCheckTimeout:   DefaultCacheSyncCheckTimeout,
+	}
+}
+
+// ParseTLSVersion maps the --tls-min-version flag value to a crypto/tls version.
+func ParseTLSVersion(v string) (uint16, error) {
+	switch v {
+	case "1.2":
+		return tls.VersionTLS12, nil
+	case "1.3":
+		return tls.VersionTLS13, nil
+	default:
+		return 0, fmt.Errorf("unsupported TLS version %q: use 1.2 or 1.3", v)
+	}
+}
+
+// Server is a configured, not yet started, eksguard manager.
+type Server struct {
+	// Manager is the controller-runtime manager; tests may register extra
+	// webhooks on its webhook server before Start.
+	Manager manager.Manager
+	// Store holds the policy in force.
+	Store *config.Store
+}
+
+// New builds the manager and registers the webhooks, the policy watcher
+// and the health checks. Nothing talks to the API server until Start.
+func New(cfg *rest.Config, opts Options) (*Server, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, fmt.Errorf("building the scheme: %w", err)
+	}
+
+	mgr, err := manager.New(cfg, manager.Options{
+		Scheme:                  scheme,
+		Cache:                   cacheOptions(opts),
+		Client:                  client.Options{Cache: &client.CacheOptions{DisableFor: uncachedObjects()}},
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsBindAddress},
+		HealthProbeBindAddress:  opts.HealthProbeBindAddress,
+		WebhookServer:           newWebhookServer(opts),
+		GracefulShutdownTimeout: &opts.GracefulShutdownTimeout,
+		// Every replica answers admissions; there is nothing to elect.
+		LeaderElection: false,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the manager: %w", err)
+	}
+
+	// Create the informers now so that the manager starts them with the
+	// cache and /readyz waits for all of them, instead of the first
+	// admission creating one lazily and waiting for it to sync.
+	for _, obj := range cachedObjects() {
+		if _, err := mgr.GetCache().GetInformer(context.Background(), obj, cache.BlockUntilSynced(false)); err != nil {
+			return nil, fmt.Errorf("creating the informer for %T: %w", obj, err)
+		}
+	}
+
+	store := config.NewStore(config.DefaultPolicy(opts.OwnNamespace))
+	if err := config.SetupWatcherWithManager(mgr, store, opts.PolicyNamespace, opts.PolicyName, opts.OwnNamespace); err != nil {
+		return nil, fmt.Errorf("setting up the policy watcher: %w", err)
+	}
+	if err := webhook.SetupWithManager(mgr, webhook.Options{
+		Policies:  decision.Policies{Source: store, Namespaces: mgr.GetCache()},
+		APIReader: mgr.GetAPIReader(),
+	}); err != nil {
+		return nil, fmt.Errorf("registering the webhooks: %w", err)
+	}
+
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("informers", cacheSyncedChecker(mgr.GetCache(), opts.CacheSyncCheckTimeout)); err != nil {
+		return nil, err
+	}
+	return &Server{Manager: mgr, Store: store}, nil
+}
+
+// Start runs the server until ctx is cancelled, then drains in-flight
+// admissions (bounded by Options.GracefulShutdownTimeout) and returns.
+func (s *Server) Start(ctx context.Context) error { return s.Manager.Start(ctx) }
+
+func (o Options) validate() error {
+	var errs []error
+	if o.OwnNamespace == "" {
+		errs = append(errs, errors.New("the own namespace must be set"))
+	}
+	if o.PolicyNamespace == "" || o.PolicyName == "" {
+		errs = append(errs, errors.New("the policy ConfigMap namespace and name must be set"))
+	}
+	if o.WebhookPort <= 0 || o.WebhookPort > 65535 {
+		errs = append(errs, fmt.Errorf("webhook port %d is out of range 1-65535", o.WebhookPort))
+	}
+	if o.TLSMinVersion != tls.VersionTLS12 && o.TLSMinVersion != tls.VersionTLS13 {
+		errs = append(errs, fmt.Errorf("TLS minimum version %#04x is neither TLS 1.2 nor TLS 1.3", o.TLSMinVersion))
+	}
+	if o.CacheSyncCheckTimeout <= 0 {
+		errs = append(errs, errors.New("the cache sync check timeout must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// cachedObjects are the kinds the rules read from the cache. The cache
+// refuses reads of any other kind (ReaderFailOnMissingInformer), so adding
+// a cluster-wide informer is a deliberate change here, never a side effect
+// of a client.Get in a handler.
+func cachedObjects() []client.Object {
+	namespaceMetadata := &metav1.PartialObjectMetadata{}
+	namespaceMetadata.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	return []client.Object{
+		// Labels of namespaces, for namespace selectors in the policy.
+		namespaceMetadata,
+		// NetworkPolicies, for the coverage rule.
+		&networkingv1.NetworkPolicy{},
+		// The one policy ConfigMap (restricted in cacheOptions).
+		&corev1.ConfigMap{},
+	}
+}
+
+// uncachedObjects are read live by the manager's client: a cluster-wide
+// informer of Pods or Secrets would hold every object of the cluster in
+// memory for rare lookups.
+func uncachedObjects() []client.Object {
+	return []client.Object{&corev1.Pod{}, &corev1.Secret{}}
+}
+
+// cacheOptions strips managedFields from everything cached and narrows the
+// ConfigMap informer to the one policy ConfigMap. Because of that narrowing,
+// the cached client finds no other ConfigMap: read other ConfigMaps with the
+// APIReader.
+func cacheOptions(opts Options) cache.Options {
+	return cache.Options{
+		DefaultTransform:            cache.TransformStripManagedFields(),
+		ReaderFailOnMissingInformer: true,
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.ConfigMap{}: {
+				Namespaces: map[string]cache.Config{opts.PolicyNamespace: {}},
+				Field:      fields.OneTermEqualSelector("metadata.name", opts.PolicyName),
+			},
+		},
+	}
+}
+
+// cacheSyncedChecker passes once every informer has synced. Until then the
+// rules would read an empty cache, e.g. see no NetworkPolicy at all.
+func cacheSyncedChecker(c cache.Cache, timeout time.Duration) healthz.Checker {
+	return func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), timeout)
+		defer cancel()
+		if !c.WaitForCacheSync(ctx) {
+			return errors.New("informer caches have not synced yet")
+		}
+		return nil
+	}
+}
+
+// newWebhookServer configures TLS for the webhook server. Certificates are
+// read from CertDir by controller-runtime's certwatcher, which reloads them
+// on file change (fsnotify) and every 10 seconds, so rotated certificates
+// are served without a restart.
+func newWebhookServer(opts Options) crwebhook.Server {
+	tlsOpts := []func(*tls.Config){func(c *tls.Config) { c.MinVersion = opts.TLSMinVersion }}
+	if !opts.EnableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	return newDrainingServer(crwebhook.Options{
+		Host:    opts.WebhookHost,
+		Port:    opts.WebhookPort,
+		CertDir: opts.CertDir,
+		TLSOpts: tlsOpts,
+	})
+}

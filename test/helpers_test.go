@@ -1,0 +1,162 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/eksguard/eksguard/internal/server"
+)
+
+const (
+	// policyConfigMapName and policyConfigMapKey locate the policy document.
+	policyConfigMapName = server.DefaultPolicyConfigMapName
+	policyConfigMapKey  = "config.yaml"
+	// defaultsSource is Policy.Source when no policy ConfigMap exists.
+	defaultsSource = "defaults"
+	// policyTimeout bounds the wait for the watcher to load a policy.
+	policyTimeout = 20 * time.Second
+)
+
+// warningRecorder collects the warnings the API server returns (admission
+// warnings included) to a client.
+type warningRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+// HandleWarningHeader implements rest.WarningHandler.
+func (r *warningRecorder) HandleWarningHeader(_ int, _ string, text string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, text)
+}
+
+// messages returns the warnings received so far, in order.
+func (r *warningRecorder) messages() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.msgs...)
+}
+
+// reset forgets the warnings received so far.
+func (r *warningRecorder) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = nil
+}
+
+// newWarningClient returns an uncached admin client whose API warnings are
+// collected by the returned recorder instead of being logged.
+func newWarningClient(t *testing.T) (client.Client, *warningRecorder) {
+	t.Helper()
+	rec := &warningRecorder{}
+	cfg := rest.CopyConfig(restConfig)
+	cfg.WarningHandler = rec
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatalf("creating a client: %v", err)
+	}
+	return c, rec
+}
+
+// newNamespace creates a namespace with a unique name and the given labels,
+// and deletes it when the test ends. (envtest runs no namespace controller,
+// so its objects stay behind; unique names keep tests apart.)
+func newNamespace(t *testing.T, labels map[string]string) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "eksguard-test-", Labels: labels}}
+	if err := k8sClient.Create(context.Background(), ns); err != nil {
+		t.Fatalf("creating a namespace: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := k8sClient.Delete(context.Background(), ns); err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("deleting namespace %s: %v", ns.Name, err)
+		}
+	})
+	return ns.Name
+}
+
+// applyPolicy writes doc as the policy ConfigMap and waits until the server
+// enforces it. When the test ends the ConfigMap is deleted and the server is
+// back on the built-in defaults.
+func applyPolicy(t *testing.T, doc string) {
+	t.Helper()
+	want := policySource(writePolicy(t, doc))
+	eventually(t, policyTimeout, func() error {
+		if got := testServer.Store.Current().Source; got != want {
+			return fmt.Errorf("the server uses the policy from %q, want %q", got, want)
+		}
+		return nil
+	})
+}
+
+// writePolicy creates or updates the policy ConfigMap with doc and returns
+// its resourceVersion, without waiting for the server. Tests of rejected
+// documents use it directly. Cleanup deletes the ConfigMap and waits for the
+// defaults.
+func writePolicy(t *testing.T, doc string) (resourceVersion string) {
+	t.Helper()
+	ctx := context.Background()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: eksguardNamespace, Name: policyConfigMapName}}
+	err := k8sClient.Get(ctx, client.ObjectKeyFromObject(cm), cm)
+	switch {
+	case apierrors.IsNotFound(err):
+		cm.Data = map[string]string{policyConfigMapKey: doc}
+		err = k8sClient.Create(ctx, cm)
+	case err == nil:
+		cm.Data = map[string]string{policyConfigMapKey: doc}
+		err = k8sClient.Update(ctx, cm)
+	}
+	if err != nil {
+		t.Fatalf("writing policy ConfigMap %s/%s: %v", eksguardNamespace, policyConfigMapName, err)
+	}
+	t.Cleanup(func() { deletePolicy(t) })
+	return cm.ResourceVersion
+}
+
+// deletePolicy deletes the policy ConfigMap and waits for the defaults.
+func deletePolicy(t *testing.T) {
+	t.Helper()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: eksguardNamespace, Name: policyConfigMapName}}
+	if err := k8sClient.Delete(context.Background(), cm); err != nil && !apierrors.IsNotFound(err) {
+		t.Fatalf("deleting policy ConfigMap: %v", err)
+	}
+	eventually(t, policyTimeout, func() error {
+		if got := testServer.Store.Current().Source; got != defaultsSource {
+			return fmt.Errorf("the server uses the policy from %q, want the defaults", got)
+		}
+		return nil
+	})
+}
+
+// policySource is the Policy.Source the watcher records for a ConfigMap
+// resourceVersion.
+func policySource(resourceVersion string) string {
+	return fmt.Sprintf("%s/%s@%s", eksguardNamespace, policyConfigMapName, resourceVersion)
+}
+
+// eventually calls check until it returns nil, and fails the test with the
+// last error if that does not happen within timeout.
+func eventually(t *testing.T, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still failing after %s: %v", timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
