@@ -1,0 +1,132 @@
+// Package seccomp gives every Linux pod without a pod-level seccomp profile
+// the RuntimeDefault profile and reports explicit Unconfined profiles.
+//
+// The pod-level profile applies to every container that sets none of its
+// own, so adding it is the one minimal change that puts a whole pod under
+// seccomp without overriding what a container chose. Only Pods are mutated:
+// changing workload templates would make GitOps tools report drift forever,
+// and the pods they create come through this webhook anyway.
+package seccomp
+
+import (
+	"fmt"
+
+	jsonpatch "gomodules.xyz/jsonpatch/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Result is the seccomp rule's verdict on one pod.
+type Result struct {
+	// Missing says the pod has no pod-level profile; empty when it has one
+	// or the rule does not apply to the pod.
+	Missing field.ErrorList
+	// Patches add the pod-level RuntimeDefault profile that Missing asks
+	// for. Empty when the profile cannot be added safely; Missing then
+	// tells the user what to change.
+	Patches []jsonpatch.JsonPatchOperation
+	// Unconfined has one error per explicit Unconfined profile, pod level
+	// first, then containers in spec order.
+	Unconfined field.ErrorList
+}
+
+var (
+	specPath            = field.NewPath("spec")
+	podSecurityCtxPath  = specPath.Child("securityContext")
+	podSeccompPath      = podSecurityCtxPath.Child("seccompProfile")
+	legacyAnnotationKey = field.NewPath("metadata", "annotations").Key(corev1.SeccompPodAnnotationKey)
+)
+
+// Check applies the rule to pod. It is pure and deterministic: the patch
+// depends only on whether spec.securityContext is present, and it never
+// touches anything but the missing field, so applying it and checking
+// again yields no patch.
+//
+// Windows pods (the API rejects seccomp fields on them) and mirror pods
+// (the kubelet owns them) are left alone entirely, and so are pods without
+// containers: the API server rejects them, and their spec may be missing,
+// which would make the patch fail to apply.
+func Check(pod *corev1.Pod) Result {
+	if isWindows(pod) || isMirror(pod) || len(pod.Spec.Containers) == 0 {
+		return Result{}
+	}
+	var r Result
+	r.Unconfined = unconfined(&pod.Spec)
+	sc := pod.Spec.SecurityContext
+	if sc != nil && sc.SeccompProfile != nil {
+		return r
+	}
+	// The API server rejects a pod whose legacy seccomp annotation and
+	// field disagree, so adding the field next to such an annotation would
+	// turn a mutation into a failed create.
+	if value, ok := pod.Annotations[corev1.SeccompPodAnnotationKey]; ok && !legacyAnnotationMeansRuntimeDefault(value) {
+		r.Missing = field.ErrorList{field.Invalid(legacyAnnotationKey, value,
+			fmt.Sprintf("remove legacy annotation %s so RuntimeDefault can be set", corev1.SeccompPodAnnotationKey))}
+		return r
+	}
+	r.Missing = field.ErrorList{field.Required(podSeccompPath,
+		"pod has no seccomp profile; enforce would set spec.securityContext.seccompProfile.type=RuntimeDefault")}
+	r.Patches = []jsonpatch.JsonPatchOperation{addRuntimeDefault(sc)}
+	return r
+}
+
+// addRuntimeDefault adds only what is missing: the seccompProfile inside an
+// existing securityContext, or a securityContext holding just the profile
+// (a JSON null securityContext decodes as absent and is replaced the same way).
+func addRuntimeDefault(sc *corev1.PodSecurityContext) jsonpatch.JsonPatchOperation {
+	profile := &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+	if sc == nil {
+		return jsonpatch.NewOperation("add", "/spec/securityContext", &corev1.PodSecurityContext{SeccompProfile: profile})
+	}
+	return jsonpatch.NewOperation("add", "/spec/securityContext/seccompProfile", profile)
+}
+
+// unconfined reports every explicit Unconfined profile.
+func unconfined(spec *corev1.PodSpec) field.ErrorList {
+	var errs field.ErrorList
+	if sc := spec.SecurityContext; sc != nil && isUnconfined(sc.SeccompProfile) {
+		errs = append(errs, unconfinedError(podSeccompPath.Child("type"), "pod runs Unconfined"))
+	}
+	checkContainer := func(path *field.Path, name string, sc *corev1.SecurityContext) {
+		if sc != nil && isUnconfined(sc.SeccompProfile) {
+			errs = append(errs, unconfinedError(path.Child("securityContext", "seccompProfile", "type"),
+				fmt.Sprintf("container %q runs Unconfined", name)))
+		}
+	}
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		checkContainer(specPath.Child("initContainers").Index(i), c.Name, c.SecurityContext)
+	}
+	for i := range spec.Containers {
+		c := &spec.Containers[i]
+		checkContainer(specPath.Child("containers").Index(i), c.Name, c.SecurityContext)
+	}
+	for i := range spec.EphemeralContainers {
+		c := &spec.EphemeralContainers[i]
+		checkContainer(specPath.Child("ephemeralContainers").Index(i), c.Name, c.SecurityContext)
+	}
+	return errs
+}
+
+func unconfinedError(path *field.Path, who string) *field.Error {
+	return field.Invalid(path, corev1.SeccompProfileTypeUnconfined, who+"; use RuntimeDefault or a Localhost profile")
+}
+
+func isUnconfined(p *corev1.SeccompProfile) bool {
+	return p != nil && p.Type == corev1.SeccompProfileTypeUnconfined
+}
+
+func isWindows(pod *corev1.Pod) bool {
+	return pod.Spec.OS != nil && pod.Spec.OS.Name == corev1.Windows
+}
+
+func isMirror(pod *corev1.Pod) bool {
+	_, ok := pod.Annotations[corev1.MirrorPodAnnotationKey]
+	return ok
+}
+
+// legacyAnnotationMeansRuntimeDefault mirrors the API server's check that
+// the legacy annotation matches a RuntimeDefault field.
+func legacyAnnotationMeansRuntimeDefault(value string) bool {
+	return value == corev1.SeccompProfileRuntimeDefault || value == corev1.DeprecatedSeccompProfileDockerDefault
+}
