@@ -34,14 +34,13 @@ type Checker struct {
 	Live client.Reader
 }
 
-// decide returns the rule's decision for obj and the coverage in force.
-func (c *Checker) decide(ctx context.Context, obj metav1.Object) (config.Decision, config.Coverage, error) {
-	settings := c.Policies.Source.Current().Config.Rules.NetworkPolicy
-	_, decisions, err := c.Policies.Decide(ctx, obj, config.RuleNetworkPolicy, settings.Mode)
+// decide returns the rule's decision for obj under pol.
+func (c *Checker) decide(ctx context.Context, pol *config.Policy, obj metav1.Object) (config.Decision, error) {
+	decisions, err := c.Policies.DecideWithPolicy(ctx, pol, obj, config.RuleNetworkPolicy, pol.Config.Rules.NetworkPolicy.Mode)
 	if err != nil {
-		return config.Decision{}, "", err
+		return config.Decision{}, err
 	}
-	return decisions[0], settings.Coverage, nil
+	return decisions[0], nil
 }
 
 // coverageResult is the coverage of one set of pod labels.
@@ -126,8 +125,8 @@ func (c *Checker) review(ctx context.Context, s subject, d config.Decision, cove
 const defaultDenyHint = "a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress]"
 
 // gapDetail says, in one line, what is not covered and how to fix it. Warn
-// mode gets a shorter variant, without labels and count, that fits a kubectl
-// warning.
+// mode gets a shorter variant, without namespace, labels and count, that
+// fits a kubectl warning.
 func gapDetail(s subject, r coverageResult, coverage config.Coverage, mode config.Mode) string {
 	object := s.Description
 	if mode != config.ModeWarn {
@@ -138,8 +137,7 @@ func gapDetail(s subject, r coverageResult, coverage config.Coverage, mode confi
 		verb, object = "isolate", object+" for "+missing
 	}
 	if mode == config.ModeWarn {
-		return fmt.Sprintf("No NetworkPolicy in namespace %s %ss %s; add a default-deny (podSelector: {})",
-			s.Namespace, verb, object)
+		return fmt.Sprintf("No NetworkPolicy %ss %s; add a default-deny (podSelector: {})", verb, object)
 	}
 	var gap string
 	switch r.PolicyCount {

@@ -71,7 +71,8 @@ func (v *NetworkPolicyValidator) Handle(ctx context.Context, req admission.Reque
 	}
 	old.Namespace = req.Namespace
 
-	d, coverage, err := v.decide(ctx, old)
+	pol := v.Policies.Source.Current()
+	d, err := v.decide(ctx, pol, old)
 	if err != nil {
 		logf.FromContext(ctx).Error(err, "could not decide on a NetworkPolicy change")
 		return decision.Respond(ctx, req.Kind.Kind)
@@ -84,7 +85,7 @@ func (v *NetworkPolicyValidator) Handle(ctx context.Context, req admission.Reque
 	if d.Mode == config.ModeOff {
 		return decision.Respond(ctx, req.Kind.Kind, finding)
 	}
-	exposed, err := v.exposedPods(ctx, old, updated, coverage)
+	exposed, err := v.exposedPods(ctx, old, updated, pol.Config.Rules.NetworkPolicy.Coverage)
 	if err != nil {
 		logf.FromContext(ctx).Error(err, "could not count the pods a NetworkPolicy change leaves uncovered",
 			logKeyNetworkPolicy, client.ObjectKeyFromObject(old))

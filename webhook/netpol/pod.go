@@ -55,7 +55,8 @@ func (v *PodValidator) Handle(ctx context.Context, req admission.Request) admiss
 		name = pod.GenerateName
 	}
 
-	d, coverage, err := v.decide(ctx, pod)
+	pol := v.Policies.Source.Current()
+	d, err := v.decide(ctx, pol, pod)
 	if err != nil {
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
@@ -65,7 +66,7 @@ func (v *PodValidator) Handle(ctx context.Context, req admission.Request) admiss
 		Namespace:   req.Namespace,
 		Labels:      pod.Labels,
 		LabelsPath:  field.NewPath("metadata", "labels"),
-	}, d, coverage)
+	}, d, pol.Config.Rules.NetworkPolicy.Coverage)
 }
 
 // decodeMetadata reads only the metadata of an object: coverage needs nothing

@@ -96,7 +96,8 @@ func (v *WorkloadValidator) Handle(ctx context.Context, req admission.Request) a
 		}
 	}
 	obj.Namespace = req.Namespace
-	d, coverage, err := v.decideWorkload(ctx, obj, template)
+	pol := v.Policies.Source.Current()
+	d, err := v.decideWorkload(ctx, pol, obj, template)
 	if err != nil {
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
@@ -110,7 +111,7 @@ func (v *WorkloadValidator) Handle(ctx context.Context, req admission.Request) a
 		Namespace:   req.Namespace,
 		Labels:      template.Labels,
 		LabelsPath:  templatePath.Child("metadata", "labels"),
-	}, d, coverage)
+	}, d, pol.Config.Rules.NetworkPolicy.Coverage)
 }
 
 // decideWorkload decides for the workload's own metadata, and lets an
@@ -118,21 +119,21 @@ func (v *WorkloadValidator) Handle(ctx context.Context, req admission.Request) a
 // labels and annotations, so the pod check would exempt them, and denying the
 // workload for pods that would be admitted helps nobody. Exemptions written
 // for the workload object itself apply as well, as the user asked.
-func (v *WorkloadValidator) decideWorkload(ctx context.Context, obj *workload, template *corev1.PodTemplateSpec) (config.Decision, config.Coverage, error) {
-	d, coverage, err := v.decide(ctx, obj)
+func (v *WorkloadValidator) decideWorkload(ctx context.Context, pol *config.Policy, obj *workload, template *corev1.PodTemplateSpec) (config.Decision, error) {
+	d, err := v.decide(ctx, pol, obj)
 	if err != nil || d.Mode == config.ModeOff {
-		return d, coverage, err
+		return d, err
 	}
 	pods := template.ObjectMeta
 	pods.Namespace = obj.Namespace
-	podDecision, _, err := v.decide(ctx, &pods)
+	podDecision, err := v.decide(ctx, pol, &pods)
 	if err != nil {
-		return config.Decision{}, "", err
+		return config.Decision{}, err
 	}
 	if podDecision.Exemption != "" {
-		return podDecision, coverage, nil
+		return podDecision, nil
 	}
-	return d, coverage, nil
+	return d, nil
 }
 
 func decodeWorkload(raw []byte) (*workload, error) {

@@ -1,0 +1,183 @@
+package netpol
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook/decision"
+)
+
+const ownNamespace = "eksguard-system"
+
+type fixedPolicy struct{ policy *config.Policy }
+
+func (f fixedPolicy) Current() *config.Policy { return f.policy }
+
+// compilePolicy compiles the defaults changed by edit.
+func compilePolicy(t testing.TB, edit func(*config.Config)) *config.Policy {
+	t.Helper()
+	cfg := config.Defaults()
+	if edit != nil {
+		edit(&cfg)
+	}
+	pol, err := config.Compile(cfg, ownNamespace)
+	if err != nil {
+		t.Fatalf("compiling the test policy: %v", err)
+	}
+	return pol
+}
+
+// liveReader is the API server as the handlers see it: it serves
+// NetworkPolicy lists and paginated metadata-only pod lists, and records
+// every List call's options.
+type liveReader struct {
+	policies []networkingv1.NetworkPolicy
+	pods     []metav1.PartialObjectMetadata
+	err      error
+	lists    []client.ListOptions
+}
+
+func (r *liveReader) Get(context.Context, client.ObjectKey, client.Object, ...client.GetOption) error {
+	return errors.New("unexpected Get")
+}
+
+func (r *liveReader) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	o := client.ListOptions{}
+	o.ApplyOptions(opts)
+	r.lists = append(r.lists, o)
+	if r.err != nil {
+		return r.err
+	}
+	switch l := list.(type) {
+	case *networkingv1.NetworkPolicyList:
+		l.Items = nil
+		for _, np := range r.policies {
+			if np.Namespace == o.Namespace {
+				l.Items = append(l.Items, np)
+			}
+		}
+	case *metav1.PartialObjectMetadataList:
+		start := 0
+		if o.Continue != "" {
+			start, _ = strconv.Atoi(o.Continue)
+		}
+		var page []metav1.PartialObjectMetadata
+		for _, p := range r.pods[start:] {
+			if int64(len(page)) == o.Limit {
+				break
+			}
+			start++
+			if p.Namespace == o.Namespace {
+				page = append(page, p)
+			}
+		}
+		l.Items = page
+		l.Continue = ""
+		if start < len(r.pods) {
+			l.Continue = strconv.Itoa(start)
+		}
+	default:
+		return fmt.Errorf("unexpected list type %T", list)
+	}
+	return nil
+}
+
+// netpolObject builds a NetworkPolicy as the API server stores it.
+func netpolObject(namespace, name string, sel metav1.LabelSelector, types ...networkingv1.PolicyType) *networkingv1.NetworkPolicy {
+	return &networkingv1.NetworkPolicy{
+		TypeMeta: metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: namespace, Name: name, UID: uid(namespace, name), ResourceVersion: "1",
+		},
+		Spec: networkingv1.NetworkPolicySpec{PodSelector: sel, PolicyTypes: types},
+	}
+}
+
+func uid(namespace, name string) types.UID { return types.UID(namespace + "/" + name) }
+
+// newTestChecker builds a Checker whose index holds indexed and whose live
+// reader holds live.
+func newTestChecker(pol *config.Policy, indexed []*networkingv1.NetworkPolicy, live *liveReader) *Checker {
+	ix := NewIndex()
+	for _, np := range indexed {
+		ix.OnAdd(np, true)
+	}
+	return &Checker{Policies: decision.Policies{Source: fixedPolicy{pol}}, Index: ix, Live: live}
+}
+
+func mustJSON(t testing.TB, obj runtime.Object) []byte {
+	t.Helper()
+	b, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	return b
+}
+
+func admissionRequest(op admissionv1.Operation, gvk metav1.GroupVersionKind, namespace, name string, object, oldObject []byte) admission.Request {
+	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		UID:       "req-1",
+		Kind:      gvk,
+		Namespace: namespace,
+		Name:      name,
+		Operation: op,
+		Object:    runtime.RawExtension{Raw: object},
+		OldObject: runtime.RawExtension{Raw: oldObject},
+	}}
+}
+
+// verdict renders a response for exact comparison.
+type verdict struct {
+	Allowed  bool
+	Code     int32
+	Message  string
+	Warnings []string
+}
+
+func verdictOf(resp admission.Response) verdict {
+	v := verdict{Allowed: resp.Allowed, Warnings: resp.Warnings}
+	if resp.Result != nil {
+		v.Code, v.Message = resp.Result.Code, resp.Result.Message
+	}
+	return v
+}
+
+func (v verdict) String() string {
+	return fmt.Sprintf("allowed=%t code=%d message=%q warnings=[%s]", v.Allowed, v.Code, v.Message, strings.Join(v.Warnings, " | "))
+}
+
+func allowed() verdict { return verdict{Allowed: true, Code: 200} }
+
+func denied(message string) verdict { return verdict{Code: 403, Message: message} }
+
+func errored(code int32, message string) verdict { return verdict{Code: code, Message: message} }
+
+func warned(warnings ...string) verdict {
+	return verdict{Allowed: true, Code: 200, Warnings: warnings}
+}
+
+func checkVerdict(t *testing.T, resp admission.Response, want verdict) {
+	t.Helper()
+	if got := verdictOf(resp); got.String() != want.String() {
+		t.Errorf("verdict:\n got %s\nwant %s", got, want)
+	}
+	for _, w := range resp.Warnings {
+		if len(w) > decision.MaxWarningLength {
+			t.Errorf("warning longer than %d characters: %q", decision.MaxWarningLength, w)
+		}
+	}
+}

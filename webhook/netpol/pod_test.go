@@ -1,0 +1,264 @@
+package netpol
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/eksguard/eksguard/config"
+)
+
+var podKind = metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}
+
+func podJSON(t testing.TB, name string, labels map[string]string, annotations map[string]string) []byte {
+	return mustJSON(t, &corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", Labels: labels, Annotations: annotations},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"}}},
+	})
+}
+
+func TestPodValidator(t *testing.T) {
+	web := map[string]string{"app": "web"}
+	denyAll := netpolObject("shop", "deny-all", metav1.LabelSelector{}, networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress)
+	dbOnly := netpolObject("shop", "db", metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}, networkingv1.PolicyTypeIngress)
+	webIngress := netpolObject("shop", "web-ingress", metav1.LabelSelector{MatchLabels: web}, networkingv1.PolicyTypeIngress)
+	otherNamespace := netpolObject("other", "deny-all", metav1.LabelSelector{}, networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress)
+
+	const noPolicyDenial = "eksguard denied this Pod: [networkPolicy] metadata.labels: Namespace shop has no NetworkPolicy to select " +
+		"Pod web-1 (labels app=web); add one that selects it, e.g. a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress]"
+
+	tests := []struct {
+		name    string
+		edit    func(*config.Config)
+		indexed []*networkingv1.NetworkPolicy
+		live    []*networkingv1.NetworkPolicy
+		liveErr error
+		req     func(t *testing.T) admission.Request
+		want    verdict
+		// wantLiveReads is how many live NetworkPolicy lists the request makes.
+		wantLiveReads int
+	}{
+		{
+			name:          "no NetworkPolicy: denied after a live read",
+			req:           createPod("web-1", web),
+			want:          denied(noPolicyDenial),
+			wantLiveReads: 1,
+		},
+		{
+			name:    "a policy of another namespace does not count",
+			indexed: []*networkingv1.NetworkPolicy{otherNamespace},
+			live:    []*networkingv1.NetworkPolicy{otherNamespace},
+			req:     createPod("web-1", web),
+			want:    denied(noPolicyDenial), wantLiveReads: 1,
+		},
+		{
+			name:    "default-deny in the index: admitted without a live read",
+			indexed: []*networkingv1.NetworkPolicy{dbOnly, denyAll},
+			req:     createPod("web-1", web),
+			want:    allowed(),
+		},
+		{
+			name: "policy not yet in the index but live: admitted",
+			live: []*networkingv1.NetworkPolicy{denyAll},
+			req:  createPod("web-1", web),
+			want: allowed(), wantLiveReads: 1,
+		},
+		{
+			name:    "the only policy selects other pods",
+			indexed: []*networkingv1.NetworkPolicy{dbOnly},
+			live:    []*networkingv1.NetworkPolicy{dbOnly},
+			req:     createPod("web-1", web),
+			want: denied("eksguard denied this Pod: [networkPolicy] metadata.labels: The only NetworkPolicy in namespace shop does not select " +
+				"Pod web-1 (labels app=web); add one that selects it, e.g. a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress]"),
+			wantLiveReads: 1,
+		},
+		{
+			name:    "coverage both: an Ingress-only policy leaves Egress",
+			edit:    func(c *config.Config) { c.Rules.NetworkPolicy.Coverage = config.CoverageBoth },
+			indexed: []*networkingv1.NetworkPolicy{dbOnly, webIngress},
+			live:    []*networkingv1.NetworkPolicy{dbOnly, webIngress},
+			req:     createPod("web-1", map[string]string{"app": "web", "tier": "fe"}),
+			want: denied("eksguard denied this Pod: [networkPolicy] metadata.labels: None of the 2 NetworkPolicies in namespace shop isolates " +
+				"Pod web-1 (labels app=web,tier=fe) for Egress; add one that isolates it, e.g. a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress]"),
+			wantLiveReads: 1,
+		},
+		{
+			name:    "coverage ingress: an Ingress policy is enough",
+			edit:    func(c *config.Config) { c.Rules.NetworkPolicy.Coverage = config.CoverageIngress },
+			indexed: []*networkingv1.NetworkPolicy{webIngress},
+			req:     createPod("web-1", web),
+			want:    allowed(),
+		},
+		{
+			name:          "warn mode: admitted with a short warning",
+			edit:          func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeWarn },
+			req:           createPod("web-1", web),
+			want:          warned("eksguard [networkPolicy] No NetworkPolicy selects Pod web-1; add a default-deny (podSelector: {})"),
+			wantLiveReads: 1,
+		},
+		{
+			name:          "dry run turns the denial into a warning",
+			edit:          func(c *config.Config) { c.DryRun = true },
+			req:           createPod("web-1", web),
+			want:          warned("eksguard [networkPolicy] No NetworkPolicy selects Pod web-1; add a default-deny (podSelector: {})"),
+			wantLiveReads: 1,
+		},
+		{
+			name: "warn mode names missing directions",
+			edit: func(c *config.Config) {
+				c.Rules.NetworkPolicy.Mode = config.ModeWarn
+				c.Rules.NetworkPolicy.Coverage = config.CoverageEgress
+			},
+			indexed:       []*networkingv1.NetworkPolicy{webIngress},
+			live:          []*networkingv1.NetworkPolicy{webIngress},
+			req:           createPod("web-1", web),
+			want:          warned("eksguard [networkPolicy] No NetworkPolicy isolates Pod web-1 for Egress; add a default-deny (podSelector: {})"),
+			wantLiveReads: 1,
+		},
+		{
+			name: "rule off",
+			edit: func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeOff },
+			req:  createPod("web-1", web),
+			want: allowed(),
+		},
+		{
+			name: "excluded namespace",
+			edit: func(c *config.Config) { c.Scope.ExcludedNamespaces = append(c.Scope.ExcludedNamespaces, "shop") },
+			req:  createPod("web-1", web),
+			want: allowed(),
+		},
+		{
+			name: "exempted by an objectSelector",
+			edit: func(c *config.Config) {
+				c.Exemptions = []config.Exemption{{
+					Name: "legacy", Rules: []config.RuleName{config.RuleNetworkPolicy}, Namespaces: []string{"shop"},
+					ObjectSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"legacy": "true"}}, Reason: "migration",
+				}}
+			},
+			req:  createPod("web-1", map[string]string{"app": "web", "legacy": "true"}),
+			want: allowed(),
+		},
+		{
+			name:          "live read fails in enforce mode: error, not a denial from the cache",
+			liveErr:       errors.New("connection refused"),
+			req:           createPod("web-1", web),
+			want:          errored(500, `eksguard could not confirm NetworkPolicy coverage of Pod web-1: listing the NetworkPolicies of namespace "shop": connection refused`),
+			wantLiveReads: 1,
+		},
+		{
+			name:          "live read fails in warn mode: warns from the cache",
+			edit:          func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeWarn },
+			liveErr:       errors.New("connection refused"),
+			req:           createPod("web-1", web),
+			want:          warned("eksguard [networkPolicy] No NetworkPolicy selects Pod web-1; add a default-deny (podSelector: {})"),
+			wantLiveReads: 1,
+		},
+		{
+			name: "generated name",
+			req: func(t *testing.T) admission.Request {
+				return admissionRequest(admissionv1.Create, podKind, "shop", "", mustJSON(t, &corev1.Pod{
+					TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+					ObjectMeta: metav1.ObjectMeta{GenerateName: "web-", Namespace: "shop"},
+				}), nil)
+			},
+			want: denied("eksguard denied this Pod: [networkPolicy] metadata.labels: Namespace shop has no NetworkPolicy to select " +
+				"Pod web- (no labels); add one that selects it, e.g. a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress]"),
+			wantLiveReads: 1,
+		},
+		{
+			name: "update without label change: not checked",
+			req: func(t *testing.T) admission.Request {
+				return admissionRequest(admissionv1.Update, podKind, "shop", "web-1",
+					podJSON(t, "web-1", web, map[string]string{"note": "new"}), podJSON(t, "web-1", web, nil))
+			},
+			want: allowed(),
+		},
+		{
+			name:    "relabel out of coverage: denied",
+			indexed: []*networkingv1.NetworkPolicy{webIngress},
+			live:    []*networkingv1.NetworkPolicy{webIngress},
+			req: func(t *testing.T) admission.Request {
+				return admissionRequest(admissionv1.Update, podKind, "shop", "web-1",
+					podJSON(t, "web-1", map[string]string{"app": "debug"}, nil), podJSON(t, "web-1", web, nil))
+			},
+			want: denied("eksguard denied this Pod: [networkPolicy] metadata.labels: The only NetworkPolicy in namespace shop does not select " +
+				"Pod web-1 (labels app=debug); add one that selects it, e.g. a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress]"),
+			wantLiveReads: 1,
+		},
+		{
+			name:    "relabel within coverage: admitted",
+			indexed: []*networkingv1.NetworkPolicy{webIngress},
+			req: func(t *testing.T) admission.Request {
+				return admissionRequest(admissionv1.Update, podKind, "shop", "web-1",
+					podJSON(t, "web-1", map[string]string{"app": "web", "v": "2"}, nil), podJSON(t, "web-1", web, nil))
+			},
+			want: allowed(),
+		},
+		{
+			name: "delete is not checked",
+			req: func(t *testing.T) admission.Request {
+				return admissionRequest(admissionv1.Delete, podKind, "shop", "web-1", nil, podJSON(t, "web-1", web, nil))
+			},
+			want: allowed(),
+		},
+		{
+			name: "malformed object",
+			req: func(*testing.T) admission.Request {
+				return admissionRequest(admissionv1.Create, podKind, "shop", "web-1", []byte(`{"metadata": {"labels": ["app"]}}`), nil)
+			},
+			want: errored(400, "decoding the Pod: json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type map[string]string"),
+		},
+		{
+			name: "no object",
+			req: func(*testing.T) admission.Request {
+				return admissionRequest(admissionv1.Create, podKind, "shop", "web-1", nil, nil)
+			},
+			want: errored(400, "decoding the Pod: the request has no object"),
+		},
+		{
+			name: "malformed old object",
+			req: func(t *testing.T) admission.Request {
+				return admissionRequest(admissionv1.Update, podKind, "shop", "web-1", podJSON(t, "web-1", web, nil), []byte(`{`))
+			},
+			want: errored(400, "decoding the old Pod: unexpected end of JSON input"),
+		},
+		{
+			name: "unknown kind",
+			req: func(*testing.T) admission.Request {
+				return admissionRequest(admissionv1.Create, metav1.GroupVersionKind{Version: "v1", Kind: "Service"}, "shop", "web", []byte(`{}`), nil)
+			},
+			want: errored(400, "unsupported kind /v1, Kind=Service: this webhook serves v1 Pods"),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			live := &liveReader{err: tt.liveErr}
+			for _, np := range tt.live {
+				live.policies = append(live.policies, *np)
+			}
+			v := &PodValidator{Checker: newTestChecker(compilePolicy(t, tt.edit), tt.indexed, live)}
+			checkVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
+			if len(live.lists) != tt.wantLiveReads {
+				t.Errorf("live reads = %d, want %d", len(live.lists), tt.wantLiveReads)
+			}
+			for _, o := range live.lists {
+				if o.Namespace != "shop" {
+					t.Errorf("live read in namespace %q, want shop", o.Namespace)
+				}
+			}
+		})
+	}
+}
+
+func createPod(name string, labels map[string]string) func(t *testing.T) admission.Request {
+	return func(t *testing.T) admission.Request {
+		return admissionRequest(admissionv1.Create, podKind, "shop", name, podJSON(t, name, labels, nil), nil)
+	}
+}
