@@ -1,0 +1,274 @@
+package test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+const (
+	// seccompWebhook is the webhook name in testdata/webhooks/seccomp.yaml.
+	seccompWebhook        = "seccomp.eksguard.io"
+	seccompMissingWarning = "eksguard [seccomp] pod has no seccomp profile; " +
+		"enforce would set spec.securityContext.seccompProfile.type=RuntimeDefault"
+)
+
+// seccompNamespace is a fresh namespace whose pods a default-deny
+// NetworkPolicy covers, so that only the seccomp rule has anything to say.
+func seccompNamespace(t *testing.T) string {
+	t.Helper()
+	ns := newNamespace(t, nil)
+	deny := &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "default-deny"},
+		Spec: networkingv1.NetworkPolicySpec{
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress},
+		},
+	}
+	if err := k8sClient.Create(context.Background(), deny); err != nil {
+		t.Fatalf("creating the default-deny NetworkPolicy: %v", err)
+	}
+	return ns
+}
+
+func seccompTestPodSpec() corev1.PodSpec {
+	return corev1.PodSpec{
+		InitContainers: []corev1.Container{{Name: "migrate", Image: "registry.example/web:1.0"}},
+		Containers: []corev1.Container{
+			{Name: "app", Image: "registry.example/web:1.0", Env: []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "info"}}},
+			{Name: "proxy", Image: "registry.example/envoy:1.31", SecurityContext: &corev1.SecurityContext{
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("envoy.json")},
+			}},
+		},
+	}
+}
+
+func seccompTestPod(ns string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "web-", Labels: map[string]string{"app": "web"}},
+		Spec:       seccompTestPodSpec(),
+	}
+}
+
+// getPod reads the pod as stored.
+func getPod(t *testing.T, pod *corev1.Pod) *corev1.Pod {
+	t.Helper()
+	var stored corev1.Pod
+	if err := k8sClient.Get(context.Background(), client.ObjectKeyFromObject(pod), &stored); err != nil {
+		t.Fatalf("reading pod %s/%s: %v", pod.Namespace, pod.Name, err)
+	}
+	return &stored
+}
+
+// assertPodProfile checks the stored pod-level profile (nil: none) and that
+// the container-level profiles are those the pod was created with.
+func assertPodProfile(t *testing.T, stored *corev1.Pod, want *corev1.SeccompProfile, sent corev1.PodSpec) {
+	t.Helper()
+	var got *corev1.SeccompProfile
+	if stored.Spec.SecurityContext != nil {
+		got = stored.Spec.SecurityContext.SeccompProfile
+	}
+	if !ptrEqual(got, want) {
+		t.Errorf("pod-level seccompProfile: got %+v, want %+v", got, want)
+	}
+	for i, c := range stored.Spec.Containers {
+		var gotC, wantC *corev1.SeccompProfile
+		if c.SecurityContext != nil {
+			gotC = c.SecurityContext.SeccompProfile
+		}
+		if sc := sent.Containers[i].SecurityContext; sc != nil {
+			wantC = sc.SeccompProfile
+		}
+		if !ptrEqual(gotC, wantC) {
+			t.Errorf("container %q seccompProfile changed: got %+v, want %+v", c.Name, gotC, wantC)
+		}
+	}
+}
+
+func ptrEqual(a, b *corev1.SeccompProfile) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Type == b.Type && ptr.Deref(a.LocalhostProfile, "") == ptr.Deref(b.LocalhostProfile, "")
+}
+
+var runtimeDefault = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+
+// TestSeccompInjectsRuntimeDefault: a pod created through the API server is
+// stored with the pod-level RuntimeDefault profile; container profiles stay.
+func TestSeccompInjectsRuntimeDefault(t *testing.T) {
+	ns := seccompNamespace(t)
+	c, warnings := newWarningClient(t)
+	pod := seccompTestPod(ns)
+	if err := c.Create(context.Background(), pod); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	assertPodProfile(t, getPod(t, pod), runtimeDefault, seccompTestPodSpec())
+	if got := warnings.messages(); len(got) > 0 {
+		t.Errorf("unexpected warnings: %q", got)
+	}
+}
+
+// TestSeccompDryRun: a server-side dry run shows the mutation and stores
+// nothing.
+func TestSeccompDryRun(t *testing.T) {
+	ns := seccompNamespace(t)
+	pod := seccompTestPod(ns)
+	pod.GenerateName, pod.Name = "", "dry-run"
+	if err := k8sClient.Create(context.Background(), pod, client.DryRunAll); err != nil {
+		t.Fatalf("dry-run create: %v", err)
+	}
+	assertPodProfile(t, pod, runtimeDefault, seccompTestPodSpec())
+	err := k8sClient.Get(context.Background(), client.ObjectKeyFromObject(pod), &corev1.Pod{})
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("after a dry run, get: %v, want NotFound", err)
+	}
+}
+
+// TestSeccompMutatesControllerPods: the Deployment and ReplicaSet templates
+// are stored as written (no GitOps drift), and the pod the ReplicaSet
+// controller creates from the template, owned by the ReplicaSet, gets the
+// profile. envtest runs no controllers, so the test creates the ReplicaSet
+// and its pod the way the controllers would.
+func TestSeccompMutatesControllerPods(t *testing.T) {
+	ctx := context.Background()
+	ns := seccompNamespace(t)
+	template := corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+		Spec:       seccompTestPodSpec(),
+	}
+	deploy := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: template,
+		},
+	}
+	if err := k8sClient.Create(ctx, deploy); err != nil {
+		t.Fatalf("creating the Deployment: %v", err)
+	}
+
+	const hash = "7d9c8b6f4"
+	rsTemplate := template.DeepCopy()
+	rsTemplate.Labels["pod-template-hash"] = hash
+	rs := &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: ns, Name: "web-" + hash, Labels: rsTemplate.Labels,
+			OwnerReferences: []metav1.OwnerReference{controllerRef(deploy, "Deployment")},
+		},
+		Spec: appsv1.ReplicaSetSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: rsTemplate.Labels},
+			Template: *rsTemplate,
+		},
+	}
+	if err := k8sClient.Create(ctx, rs); err != nil {
+		t.Fatalf("creating the ReplicaSet: %v", err)
+	}
+
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: ns, GenerateName: rs.Name + "-", Labels: rs.Spec.Template.Labels,
+			OwnerReferences: []metav1.OwnerReference{controllerRef(rs, "ReplicaSet")},
+		},
+		Spec: *rs.Spec.Template.Spec.DeepCopy(),
+	}
+	if err := k8sClient.Create(ctx, pod); err != nil {
+		t.Fatalf("creating the ReplicaSet's pod: %v", err)
+	}
+	assertPodProfile(t, getPod(t, pod), runtimeDefault, template.Spec)
+
+	var storedDeploy appsv1.Deployment
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(deploy), &storedDeploy); err != nil {
+		t.Fatal(err)
+	}
+	var storedRS appsv1.ReplicaSet
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(rs), &storedRS); err != nil {
+		t.Fatal(err)
+	}
+	for kind, spec := range map[string]corev1.PodSpec{"Deployment": storedDeploy.Spec.Template.Spec, "ReplicaSet": storedRS.Spec.Template.Spec} {
+		if sc := spec.SecurityContext; sc != nil && sc.SeccompProfile != nil {
+			t.Errorf("%s template was mutated: seccompProfile %+v", kind, sc.SeccompProfile)
+		}
+	}
+}
+
+// controllerRef is the owner reference an apps/v1 controller sets.
+func controllerRef(owner metav1.Object, kind string) metav1.OwnerReference {
+	return metav1.OwnerReference{
+		APIVersion: appsv1.SchemeGroupVersion.String(), Kind: kind, Name: owner.GetName(), UID: owner.GetUID(),
+		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+	}
+}
+
+// TestSeccompLeavesWindowsPodsAlone: the API server would reject a seccomp
+// field on a Windows pod, so the pod is admitted unchanged.
+func TestSeccompLeavesWindowsPodsAlone(t *testing.T) {
+	ns := seccompNamespace(t)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "iis-"},
+		Spec: corev1.PodSpec{
+			OS:         &corev1.PodOS{Name: corev1.Windows},
+			Containers: []corev1.Container{{Name: "iis", Image: "mcr.microsoft.com/windows/servercore/iis"}},
+		},
+	}
+	if err := k8sClient.Create(context.Background(), pod); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	assertPodProfile(t, getPod(t, pod), nil, pod.Spec)
+}
+
+// TestSeccompWarnMode: in warn mode the pod is stored unchanged and the
+// client sees what enforce mode would have set.
+func TestSeccompWarnMode(t *testing.T) {
+	applyPolicy(t, `
+apiVersion: eksguard.io/v1alpha1
+kind: PolicyConfig
+rules:
+  seccomp:
+    mode: warn
+`)
+	ns := seccompNamespace(t)
+	c, warnings := newWarningClient(t)
+	pod := seccompTestPod(ns)
+	if err := c.Create(context.Background(), pod); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	assertPodProfile(t, getPod(t, pod), nil, seccompTestPodSpec())
+	if got, want := warnings.messages(), []string{seccompMissingWarning}; !slices.Equal(got, want) {
+		t.Errorf("warnings:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestSeccompUnconfinedEnforced: with rules.seccomp.unconfined enforce, an
+// Unconfined container is denied with a reason naming it.
+func TestSeccompUnconfinedEnforced(t *testing.T) {
+	applyPolicy(t, `
+apiVersion: eksguard.io/v1alpha1
+kind: PolicyConfig
+rules:
+  seccomp:
+    unconfined: enforce
+`)
+	ns := seccompNamespace(t)
+	pod := seccompTestPod(ns)
+	pod.Spec.InitContainers[0].SecurityContext = &corev1.SecurityContext{
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined},
+	}
+	err := k8sClient.Create(context.Background(), pod)
+	if !apierrors.IsForbidden(err) {
+		t.Fatalf("create: got error %v, want Forbidden", err)
+	}
+	want := `admission webhook "` + seccompWebhook + `" denied the request: eksguard denied this Pod: [seccomp] ` +
+		`spec.initContainers[0].securityContext.seccompProfile.type: container "migrate" runs Unconfined; use RuntimeDefault or a Localhost profile`
+	if err.Error() != want {
+		t.Errorf("denial:\n got %q\nwant %q", err.Error(), want)
+	}
+}
