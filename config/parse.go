@@ -17,7 +17,11 @@ import (
 
 // maxDocumentValues bounds the values one document may expand to, so that
 // anchors and aliases cannot blow a small ConfigMap up into a huge config.
-const maxDocumentValues = 100000
+const maxDocumentValues = 20000
+
+// maxDocumentErrors bounds the errors reported for one document; they end
+// up in an Event, whose note is at most 1 kB.
+const maxDocumentErrors = 10
 
 // DocumentError is one problem in a policy document.
 type DocumentError struct {
@@ -132,7 +136,7 @@ func parse(data []byte) (Config, fieldLines, error) {
 	if versionErrs[0] != nil {
 		return Config{}, nil, compact(versionErrs)
 	}
-	if errs := compact(append(d.errs, versionErrs[1])); len(errs) > 0 {
+	if errs := compact(append(d.problems(), versionErrs[1])); len(errs) > 0 {
 		return Config{}, nil, errs
 	}
 	return cfg, d.lines, nil
@@ -203,14 +207,30 @@ func syntaxError(err error) error {
 // config types as field names. It records every problem instead of
 // stopping at the first one.
 type decoder struct {
-	errs     DocumentErrors
-	lines    fieldLines
-	values   int
-	tooLarge bool
+	errs    DocumentErrors
+	dropped int
+	lines   fieldLines
+	values  int
 }
 
 func (d *decoder) fail(n *yaml.Node, path *field.Path, format string, args ...any) {
+	if len(d.errs) == maxDocumentErrors {
+		d.dropped++
+		return
+	}
 	d.errs = append(d.errs, &DocumentError{Line: n.Line, Field: pathString(path), Message: fmt.Sprintf(format, args...)})
+}
+
+// problems are the errors found, plus notes on what stopped the search.
+func (d *decoder) problems() DocumentErrors {
+	errs := d.errs
+	if d.dropped > 0 {
+		errs = append(errs, &DocumentError{Message: fmt.Sprintf("and %d more errors", d.dropped)})
+	}
+	if d.values > maxDocumentValues {
+		errs = append(errs, &DocumentError{Message: fmt.Sprintf("document too large: more than %d values (check anchors and aliases)", maxDocumentValues)})
+	}
+	return errs
 }
 
 func pathString(path *field.Path) string {
@@ -226,10 +246,6 @@ func (d *decoder) decode(n *yaml.Node, path *field.Path, v reflect.Value) {
 		n = n.Alias
 	}
 	if d.values++; d.values > maxDocumentValues {
-		if !d.tooLarge {
-			d.tooLarge = true
-			d.fail(n, path, "document too large: more than %d values (check anchors and aliases)", maxDocumentValues)
-		}
 		return
 	}
 	if path != nil {
