@@ -1,0 +1,232 @@
+package netpol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/eksguard/eksguard/config"
+)
+
+var netpolKind = metav1.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"}
+
+func podMeta(namespace, name string, labels map[string]string) metav1.PartialObjectMetadata {
+	return metav1.PartialObjectMetadata{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: labels},
+	}
+}
+
+func TestNetworkPolicyValidator(t *testing.T) {
+	web := map[string]string{"app": "web"}
+	db := map[string]string{"app": "db"}
+	denyAll := netpolObject("shop", "deny-all", metav1.LabelSelector{}, networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress)
+	webIngress := netpolObject("shop", "web-ingress", metav1.LabelSelector{MatchLabels: web}, networkingv1.PolicyTypeIngress)
+	pods := []metav1.PartialObjectMetadata{
+		podMeta("shop", "web-1", web),
+		podMeta("shop", "web-2", web),
+		podMeta("other", "web-1", web),
+		podMeta("shop", "db-1", db),
+	}
+	terminating := podMeta("shop", "db-2", db)
+	terminating.DeletionTimestamp = &metav1.Time{}
+
+	deleteReq := func(np *networkingv1.NetworkPolicy) func(t *testing.T) admission.Request {
+		return func(t *testing.T) admission.Request {
+			return admissionRequest(admissionv1.Delete, netpolKind, np.Namespace, np.Name, nil, mustJSON(t, np))
+		}
+	}
+	updateReq := func(old *networkingv1.NetworkPolicy, edit func(*networkingv1.NetworkPolicy)) func(t *testing.T) admission.Request {
+		return func(t *testing.T) admission.Request {
+			updated := old.DeepCopy()
+			edit(updated)
+			return admissionRequest(admissionv1.Update, netpolKind, old.Namespace, old.Name, mustJSON(t, updated), mustJSON(t, old))
+		}
+	}
+
+	tests := []struct {
+		name    string
+		edit    func(*config.Config)
+		indexed []*networkingv1.NetworkPolicy
+		pods    []metav1.PartialObjectMetadata
+		podsErr error
+		req     func(t *testing.T) admission.Request
+		want    verdict
+		// wantPodLists is the number of live pod list calls.
+		wantPodLists int
+	}{
+		{
+			name:    "deleting the only policy warns with the pods it leaves",
+			indexed: []*networkingv1.NetworkPolicy{denyAll},
+			pods:    append(pods, terminating),
+			req:     deleteReq(denyAll),
+			want:    warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 3 pods in namespace shop uncovered"),
+			// 5 pods in pages of 500.
+			wantPodLists: 1,
+		},
+		{
+			name:         "deleting a policy not yet in the index counts it all the same",
+			pods:         pods,
+			req:          deleteReq(denyAll),
+			want:         warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 3 pods in namespace shop uncovered"),
+			wantPodLists: 1,
+		},
+		{
+			name:         "deleting a policy that another policy backs up: silent",
+			indexed:      []*networkingv1.NetworkPolicy{denyAll, webIngress},
+			pods:         pods,
+			req:          deleteReq(webIngress),
+			want:         allowed(),
+			wantPodLists: 1,
+		},
+		{
+			name:         "deleting the default-deny leaves only the db pod uncovered",
+			indexed:      []*networkingv1.NetworkPolicy{denyAll, webIngress},
+			pods:         pods,
+			req:          deleteReq(denyAll),
+			want:         warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 1 pod in namespace shop uncovered"),
+			wantPodLists: 1,
+		},
+		{
+			name:         "enforce mode still only warns",
+			edit:         func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeEnforce },
+			indexed:      []*networkingv1.NetworkPolicy{webIngress},
+			pods:         pods,
+			req:          deleteReq(webIngress),
+			want:         warned("eksguard [networkPolicy] Deleting NetworkPolicy web-ingress leaves 2 pods in namespace shop uncovered"),
+			wantPodLists: 1,
+		},
+		{
+			name:    "rule off: no pod list",
+			edit:    func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeOff },
+			indexed: []*networkingv1.NetworkPolicy{denyAll},
+			pods:    pods,
+			req:     deleteReq(denyAll),
+			want:    allowed(),
+		},
+		{
+			name:    "narrowing the podSelector",
+			indexed: []*networkingv1.NetworkPolicy{denyAll},
+			pods:    pods,
+			req: updateReq(denyAll, func(np *networkingv1.NetworkPolicy) {
+				np.Spec.PodSelector = metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+					{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"db"}},
+				}}
+			}),
+			want:         warned("eksguard [networkPolicy] Changing NetworkPolicy deny-all leaves 2 pods in namespace shop uncovered"),
+			wantPodLists: 1,
+		},
+		{
+			name:    "dropping Egress matters under coverage egress",
+			edit:    func(c *config.Config) { c.Rules.NetworkPolicy.Coverage = config.CoverageEgress },
+			indexed: []*networkingv1.NetworkPolicy{denyAll, webIngress},
+			pods:    pods,
+			req: updateReq(denyAll, func(np *networkingv1.NetworkPolicy) {
+				np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+			}),
+			want:         warned("eksguard [networkPolicy] Changing NetworkPolicy deny-all leaves 3 pods in namespace shop uncovered"),
+			wantPodLists: 1,
+		},
+		{
+			name:    "dropping Egress does not matter under coverage any",
+			indexed: []*networkingv1.NetworkPolicy{denyAll},
+			pods:    pods,
+			req: updateReq(denyAll, func(np *networkingv1.NetworkPolicy) {
+				np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
+			}),
+			want:         allowed(),
+			wantPodLists: 1,
+		},
+		{
+			name:    "an update that keeps podSelector and policyTypes lists no pods",
+			indexed: []*networkingv1.NetworkPolicy{denyAll},
+			pods:    pods,
+			req: updateReq(denyAll, func(np *networkingv1.NetworkPolicy) {
+				np.Labels = map[string]string{"team": "a"}
+				np.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{}}
+			}),
+			want: allowed(),
+		},
+		{
+			name:    "pod list fails: admitted silently",
+			indexed: []*networkingv1.NetworkPolicy{denyAll},
+			podsErr: errors.New("forbidden"),
+			req:     deleteReq(denyAll),
+			want:    allowed(), wantPodLists: 1,
+		},
+		{
+			name: "delete without the old object",
+			req: func(*testing.T) admission.Request {
+				return admissionRequest(admissionv1.Delete, netpolKind, "shop", "deny-all", nil, nil)
+			},
+			want: errored(400, "decoding the old NetworkPolicy: the request has no object"),
+		},
+		{
+			name: "malformed update",
+			req: func(t *testing.T) admission.Request {
+				return admissionRequest(admissionv1.Update, netpolKind, "shop", "deny-all", []byte(`{"spec": []}`), mustJSON(t, denyAll))
+			},
+			want: errored(400, "decoding the NetworkPolicy: json: cannot unmarshal array into Go struct field NetworkPolicy.spec of type v1.NetworkPolicySpec"),
+		},
+		{
+			name: "create is not checked",
+			req: func(t *testing.T) admission.Request {
+				return admissionRequest(admissionv1.Create, netpolKind, "shop", "deny-all", mustJSON(t, denyAll), nil)
+			},
+			want: allowed(),
+		},
+		{
+			name: "unknown kind",
+			req: func(*testing.T) admission.Request {
+				return admissionRequest(admissionv1.Delete, metav1.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "Ingress"}, "shop", "web", nil, []byte(`{}`))
+			},
+			want: errored(400, "unsupported kind networking.k8s.io/v1, Kind=Ingress: this webhook serves networking.k8s.io/v1 NetworkPolicies"),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			edit := tt.edit
+			if edit == nil {
+				edit = func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeWarn }
+			}
+			live := &liveReader{pods: tt.pods, err: tt.podsErr}
+			v := &NetworkPolicyValidator{Checker: newTestChecker(compilePolicy(t, edit), tt.indexed, live)}
+			checkVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
+			if len(live.lists) != tt.wantPodLists {
+				t.Fatalf("pod lists = %d, want %d", len(live.lists), tt.wantPodLists)
+			}
+			for _, o := range live.lists {
+				if got := fmt.Sprintf("ns=%s fields=%s limit=%d", o.Namespace, o.FieldSelector, o.Limit); got !=
+					"ns=shop fields=status.phase!=Succeeded,status.phase!=Failed limit=500" {
+					t.Errorf("pod list options: %s", got)
+				}
+			}
+		})
+	}
+}
+
+// TestNetworkPolicyValidatorPaginates follows continue tokens through every page.
+func TestNetworkPolicyValidatorPaginates(t *testing.T) {
+	denyAll := netpolObject("shop", "deny-all", metav1.LabelSelector{}, networkingv1.PolicyTypeIngress)
+	live := &liveReader{}
+	for i := range 1234 {
+		live.pods = append(live.pods, podMeta("shop", fmt.Sprintf("web-%d", i), map[string]string{"app": "web"}))
+	}
+	pol := compilePolicy(t, func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeWarn })
+	v := &NetworkPolicyValidator{Checker: newTestChecker(pol, []*networkingv1.NetworkPolicy{denyAll}, live)}
+	resp := v.Handle(context.Background(), admissionRequest(admissionv1.Delete, netpolKind, "shop", "deny-all", nil, mustJSON(t, denyAll)))
+	checkVerdict(t, resp, warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 1234 pods in namespace shop uncovered"))
+	var continues []string
+	for _, o := range live.lists {
+		continues = append(continues, o.Continue)
+	}
+	if got, want := fmt.Sprint(continues), "[ 500 1000]"; got != want {
+		t.Errorf("continue tokens = %s, want %s", got, want)
+	}
+}
