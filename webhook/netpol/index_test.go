@@ -110,7 +110,7 @@ func TestIndexRemoveKeepsPositions(t *testing.T) {
 
 type fakeRegistration struct{ synced bool }
 
-func (r *fakeRegistration) HasSynced() bool                         { return r.synced }
+func (r *fakeRegistration) HasSynced() bool                          { return r.synced }
 func (r *fakeRegistration) HasSyncedChecker() toolscache.DoneChecker { return nil }
 
 type fakeInformer struct {

@@ -41,7 +41,7 @@ func workloadOf(kind string, meta metav1.ObjectMeta, template corev1.PodTemplate
 			Spec: batchv1.JobSpec{Template: template}}, metav1.GroupVersionKind{Group: "batch", Version: "v1", Kind: kind}
 	case "CronJob":
 		return &batchv1.CronJob{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: kind}, ObjectMeta: meta,
-			Spec: batchv1.CronJobSpec{Schedule: "@daily", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: template}}}},
+				Spec: batchv1.CronJobSpec{Schedule: "@daily", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: template}}}},
 			metav1.GroupVersionKind{Group: "batch", Version: "v1", Kind: kind}
 	}
 	panic("unknown kind " + kind)
