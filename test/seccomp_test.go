@@ -272,3 +272,32 @@ rules:
 		t.Errorf("denial:\n got %q\nwant %q", err.Error(), want)
 	}
 }
+
+// TestSeccompLegacyAnnotation: the API server rejects a pod whose legacy
+// seccomp annotation disagrees with its field, which is why eksguard
+// denies such a pod with advice instead of adding the field.
+func TestSeccompLegacyAnnotation(t *testing.T) {
+	ns := seccompNamespace(t)
+	legacy := func() *corev1.Pod {
+		pod := seccompTestPod(ns)
+		pod.Annotations = map[string]string{corev1.SeccompPodAnnotationKey: "unconfined"}
+		return pod
+	}
+
+	withField := legacy()
+	withField.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: runtimeDefault}
+	if err := k8sClient.Create(context.Background(), withField); !apierrors.IsInvalid(err) {
+		t.Errorf("annotation unconfined with field RuntimeDefault: got error %v, want Invalid", err)
+	}
+
+	err := k8sClient.Create(context.Background(), legacy())
+	if !apierrors.IsForbidden(err) {
+		t.Fatalf("annotation unconfined without field: got error %v, want Forbidden", err)
+	}
+	want := `admission webhook "` + seccompWebhook + `" denied the request: eksguard denied this Pod: [seccomp] ` +
+		`metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: ` +
+		`remove legacy annotation seccomp.security.alpha.kubernetes.io/pod so RuntimeDefault can be set`
+	if err.Error() != want {
+		t.Errorf("denial:\n got %q\nwant %q", err.Error(), want)
+	}
+}

@@ -293,6 +293,15 @@ func TestHandler(t *testing.T) {
 			want: admitted,
 		},
 		{
+			name: "enforce: a conflicting legacy annotation is denied instead of patched into an invalid pod",
+			req: reviewRequest{object: `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web",` +
+				`"annotations":{"seccomp.security.alpha.kubernetes.io/pod":"unconfined"}},"spec":{"securityContext":{},` +
+				`"containers":[{"name":"app","image":"registry.example/web:1.0"}]}}`},
+			want: response{Code: http.StatusForbidden, Message: `eksguard denied this Pod: [seccomp] ` +
+				`metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: ` +
+				`remove legacy annotation seccomp.security.alpha.kubernetes.io/pod so RuntimeDefault can be set`},
+		},
+		{
 			name: "UPDATE is not this webhook's business",
 			req:  reviewRequest{operation: admissionv1.Update, object: minimalPod},
 			want: admitted,

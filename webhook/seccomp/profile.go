@@ -31,10 +31,9 @@ type Result struct {
 }
 
 var (
-	specPath            = field.NewPath("spec")
-	podSecurityCtxPath  = specPath.Child("securityContext")
-	podSeccompPath      = podSecurityCtxPath.Child("seccompProfile")
-	legacyAnnotationKey = field.NewPath("metadata", "annotations").Key(corev1.SeccompPodAnnotationKey)
+	specPath             = field.NewPath("spec")
+	podSeccompPath       = specPath.Child("securityContext", "seccompProfile")
+	legacyAnnotationPath = field.NewPath("metadata", "annotations").Key(corev1.SeccompPodAnnotationKey)
 )
 
 // Check applies the rule to pod. It is pure and deterministic: the patch
@@ -60,7 +59,7 @@ func Check(pod *corev1.Pod) Result {
 	// field disagree, so adding the field next to such an annotation would
 	// turn a mutation into a failed create.
 	if value, ok := pod.Annotations[corev1.SeccompPodAnnotationKey]; ok && !legacyAnnotationMeansRuntimeDefault(value) {
-		r.Missing = field.ErrorList{field.Invalid(legacyAnnotationKey, value,
+		r.Missing = field.ErrorList{field.Invalid(legacyAnnotationPath, value,
 			fmt.Sprintf("remove legacy annotation %s so RuntimeDefault can be set", corev1.SeccompPodAnnotationKey))}
 		return r
 	}
