@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	jsonpatchapply "github.com/evanphx/json-patch/v5"
+	jsonpatch "gomodules.xyz/jsonpatch/v2"
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook/decision"
+	"github.com/eksguard/eksguard/webhook/lbtls"
+	"github.com/eksguard/eksguard/webhook/netpol"
+	"github.com/eksguard/eksguard/webhook/seccomp"
+)
+
+// Verdict is what the API server would do with an object eksguard sees.
+type Verdict string
+
+const (
+	VerdictAdmitted Verdict = "admitted"
+	VerdictMutated  Verdict = "mutated"
+	VerdictWarned   Verdict = "warned"
+	VerdictDenied   Verdict = "denied"
+	// VerdictError: a webhook could not judge the object (e.g. a field of
+	// the wrong type), as the API server would report it.
+	VerdictError Verdict = "error"
+	// VerdictSkipped: no eksguard webhook admits this kind.
+	VerdictSkipped Verdict = "skipped"
+)
+
+// Result is eksguard's answer for one object, read from the admission
+// responses of its webhooks.
+type Result struct {
+	Source     *Source `json:"source,omitempty"`
+	APIVersion string  `json:"apiVersion"`
+	Kind       string  `json:"kind"`
+	Namespace  string  `json:"namespace,omitempty"`
+	Name       string  `json:"name"`
+	Verdict    Verdict `json:"verdict"`
+	// Denial is the 403 message, as kubectl shows it after "denied the request: ".
+	Denial   string   `json:"denial,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+	// Patches are the mutating webhook's JSON patch operations.
+	Patches []jsonpatch.JsonPatchOperation `json:"patches,omitempty"`
+	Error   string                         `json:"error,omitempty"`
+}
+
+// hook is one webhook endpoint as the server registers it.
+type hook struct {
+	path     string
+	mutating bool
+	webhook  *admission.Webhook
+}
+
+// Engine runs eksguard's admission handlers in-process, exactly as the
+// webhook server registers them, on objects that are not (yet) in a
+// cluster. The context the rules read (namespace labels, NetworkPolicies,
+// ALB group members) comes from an objectStore instead of the informer
+// cache and the API server.
+type Engine struct {
+	policy *config.Policy
+	hooks  map[schema.GroupVersionKind][]hook
+}
+
+// newEngine wires the handlers of every rule under policy, reading context
+// from store. The store must hold every NetworkPolicy before the call: the
+// coverage index is built from it here.
+func newEngine(policy *config.Policy, store *objectStore, scheme *runtime.Scheme) *Engine {
+	policies := decision.Policies{Source: config.NewStore(policy), Namespaces: store}
+	index := netpol.NewIndex()
+	for ns := range store.policies {
+		for i := range store.policies[ns] {
+			index.OnAdd(&store.policies[ns][i], true)
+		}
+	}
+	checker := &netpol.Checker{Policies: policies, Index: index, Live: store}
+
+	seccompHook := hook{path: seccomp.Path, mutating: true,
+		webhook: &admission.Webhook{Handler: &seccomp.Handler{Policies: policies}}}
+	podHook := hook{path: netpol.PodPath, webhook: &admission.Webhook{Handler: &netpol.PodValidator{Checker: checker}}}
+	workloadHook := hook{path: netpol.WorkloadPath, webhook: &admission.Webhook{Handler: &netpol.WorkloadValidator{Checker: checker}}}
+	serviceHook := hook{path: lbtls.ServicePath, webhook: admission.WithValidator(scheme, &lbtls.ServiceValidator{Policies: policies})}
+	ingressHook := hook{path: lbtls.IngressPath, webhook: admission.WithValidator(scheme, &lbtls.IngressValidator{Policies: policies, Reader: store})}
+
+	hooks := map[schema.GroupVersionKind][]hook{
+		gvkPod:     {seccompHook, podHook},
+		gvkService: {serviceHook},
+		gvkIngress: {ingressHook},
+	}
+	for _, gvk := range []schema.GroupVersionKind{gvkDeployment, gvkStatefulSet, gvkDaemonSet, gvkReplicaSet,
+		gvkReplicationController, gvkJob, gvkCronJob} {
+		hooks[gvk] = []hook{workloadHook}
+	}
+	return &Engine{policy: policy, hooks: hooks}
+}
+
+// Evaluate asks eksguard's webhooks about creating obj, in the API server's
+// order: mutating webhooks first (their patches applied), then the
+// validating ones on the mutated object. obj must carry its namespace.
+func (e *Engine) Evaluate(ctx context.Context, gvk schema.GroupVersionKind, obj client.Object) Result {
+	result := Result{
+		APIVersion: gvk.GroupVersion().String(),
+		Kind:       gvk.Kind,
+		Namespace:  obj.GetNamespace(),
+		Name:       obj.GetName(),
+		Verdict:    VerdictAdmitted,
+	}
+	if result.Name == "" {
+		result.Name = obj.GetGenerateName()
+	}
+	hooks, ok := e.hooks[gvk]
+	if !ok {
+		result.Verdict = VerdictSkipped
+		return result
+	}
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return result.failed(fmt.Errorf("encoding the %s: %w", gvk.Kind, err))
+	}
+	for _, h := range hooks {
+		resp := h.webhook.Handle(ctx, admissionRequest(gvk, obj, raw))
+		result.Warnings = append(result.Warnings, resp.Warnings...)
+		if !resp.Allowed {
+			if resp.Result != nil && resp.Result.Code == http.StatusForbidden {
+				result.Verdict, result.Denial = VerdictDenied, resp.Result.Message
+				result.Patches = nil
+				return result
+			}
+			return result.failed(fmt.Errorf("webhook %s: %s", h.path, responseMessage(resp)))
+		}
+		if h.mutating && len(resp.Patches) > 0 {
+			result.Patches = append(result.Patches, resp.Patches...)
+			patch, err := jsonpatchapply.DecodePatch(resp.Patch)
+			if err == nil {
+				raw, err = patch.Apply(raw)
+			}
+			if err != nil {
+				return result.failed(fmt.Errorf("applying the patch of webhook %s: %w", h.path, err))
+			}
+		}
+	}
+	switch {
+	case len(result.Patches) > 0:
+		result.Verdict = VerdictMutated
+	case len(result.Warnings) > 0:
+		result.Verdict = VerdictWarned
+	}
+	return result
+}
+
+func (r Result) failed(err error) Result {
+	r.Verdict, r.Error, r.Denial, r.Patches = VerdictError, err.Error(), "", nil
+	return r
+}
+
+func responseMessage(resp admission.Response) string {
+	if resp.Result == nil {
+		return "denied without a reason"
+	}
+	return fmt.Sprintf("%d %s", resp.Result.Code, resp.Result.Message)
+}
+
+// admissionRequest is the request the API server sends for a CREATE of obj.
+func admissionRequest(gvk schema.GroupVersionKind, obj client.Object, raw []byte) admission.Request {
+	kind := metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}
+	resource := metav1.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: checkedResources[gvk]}
+	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		UID:             types.UID("eksguard-offline"),
+		Kind:            kind,
+		Resource:        resource,
+		RequestKind:     &kind,
+		RequestResource: &resource,
+		Name:            obj.GetName(),
+		Namespace:       obj.GetNamespace(),
+		Operation:       admissionv1.Create,
+		Object:          runtime.RawExtension{Raw: raw},
+	}}
+}

@@ -1,0 +1,185 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Kinds that eksguard's webhooks admit, with their resources.
+var (
+	gvkPod                   = corev1.SchemeGroupVersion.WithKind("Pod")
+	gvkService               = corev1.SchemeGroupVersion.WithKind("Service")
+	gvkReplicationController = corev1.SchemeGroupVersion.WithKind("ReplicationController")
+	gvkDeployment            = appsv1.SchemeGroupVersion.WithKind("Deployment")
+	gvkStatefulSet           = appsv1.SchemeGroupVersion.WithKind("StatefulSet")
+	gvkDaemonSet             = appsv1.SchemeGroupVersion.WithKind("DaemonSet")
+	gvkReplicaSet            = appsv1.SchemeGroupVersion.WithKind("ReplicaSet")
+	gvkJob                   = batchv1.SchemeGroupVersion.WithKind("Job")
+	gvkCronJob               = batchv1.SchemeGroupVersion.WithKind("CronJob")
+	gvkIngress               = networkingv1.SchemeGroupVersion.WithKind("Ingress")
+
+	// Kinds that are the context of a check rather than checked themselves.
+	gvkNetworkPolicy = networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy")
+	gvkNamespace     = corev1.SchemeGroupVersion.WithKind("Namespace")
+)
+
+// checkedResources maps each checked kind to its resource, as admission
+// requests name it.
+var checkedResources = map[schema.GroupVersionKind]string{
+	gvkPod:                   "pods",
+	gvkService:               "services",
+	gvkReplicationController: "replicationcontrollers",
+	gvkDeployment:            "deployments",
+	gvkStatefulSet:           "statefulsets",
+	gvkDaemonSet:             "daemonsets",
+	gvkReplicaSet:            "replicasets",
+	gvkJob:                   "jobs",
+	gvkCronJob:               "cronjobs",
+	gvkIngress:               "ingresses",
+}
+
+// newScheme knows the built-in kinds.
+func newScheme() *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		panic("building the client-go scheme: " + err.Error())
+	}
+	return scheme
+}
+
+// Object is one decoded input object.
+type Object struct {
+	Source Source
+	GVK    schema.GroupVersionKind
+	// Obj is the typed object, with the API server's defaults applied;
+	// nil for kinds eksguard does not decode (kinds no rule looks at).
+	Obj client.Object
+	// Namespace and Name as the input gives them (namespace defaulted).
+	Namespace, Name string
+}
+
+// errUnknownKind marks a kind that is not built into Kubernetes.
+var errUnknownKind = errors.New("unknown kind")
+
+// servedVersions names the version the API server serves for a checked
+// group and kind, for manifests written against a removed version.
+func servedVersion(gvk schema.GroupVersionKind) (schema.GroupVersionKind, bool) {
+	for served := range checkedResources {
+		if served.GroupKind() == gvk.GroupKind() {
+			return served, true
+		}
+	}
+	return schema.GroupVersionKind{}, false
+}
+
+// decodeObjects turns one input document into objects: a List yields its
+// items. Errors name the problem; the caller adds where it is.
+func decodeObjects(u *unstructured.Unstructured, src Source, scheme *runtime.Scheme, defaultNamespace string) ([]*Object, []*InputError) {
+	if u.IsList() {
+		list, err := u.ToList()
+		if err != nil {
+			return nil, []*InputError{{Source: src, Err: fmt.Errorf("reading the List: %w", err)}}
+		}
+		var objs []*Object
+		var errs []*InputError
+		for i := range list.Items {
+			itemSrc := src
+			itemSrc.Item = &i
+			if list.Items[i].IsList() {
+				errs = append(errs, &InputError{Source: itemSrc, Err: errors.New("a List inside a List is not supported")})
+				continue
+			}
+			obj, err := decodeObject(&list.Items[i], itemSrc, scheme, defaultNamespace)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			objs = append(objs, obj)
+		}
+		return objs, errs
+	}
+	obj, err := decodeObject(u, src, scheme, defaultNamespace)
+	if err != nil {
+		return nil, []*InputError{err}
+	}
+	return []*Object{obj}, nil
+}
+
+// decodeObject checks the object's type and decodes the kinds eksguard
+// reads into their Go types, strictly: an unknown field is an error, as
+// with kubectl's default field validation.
+func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Scheme, defaultNamespace string) (*Object, *InputError) {
+	fail := func(format string, args ...any) *InputError {
+		return &InputError{Source: src, Err: fmt.Errorf(format, args...)}
+	}
+	switch {
+	case u.GetAPIVersion() == "" && u.GetKind() == "":
+		return nil, fail("missing apiVersion and kind: not a Kubernetes object")
+	case u.GetKind() == "":
+		return nil, fail("missing kind")
+	case u.GetAPIVersion() == "":
+		return nil, fail("missing apiVersion")
+	}
+	gvk := u.GroupVersionKind()
+	if gvk.Version == "" {
+		return nil, fail("apiVersion %q is not group/version or version", u.GetAPIVersion())
+	}
+	obj := &Object{Source: src, GVK: gvk, Namespace: u.GetNamespace(), Name: u.GetName()}
+	_, checked := checkedResources[gvk]
+	if !checked && gvk != gvkNetworkPolicy && gvk != gvkNamespace {
+		if served, ok := servedVersion(gvk); ok {
+			return nil, fail("%s %s is not served by the API server: use apiVersion %s", u.GetAPIVersion(), gvk.Kind, served.GroupVersion())
+		}
+		if !scheme.Recognizes(gvk) {
+			return nil, &InputError{Source: src, Err: fmt.Errorf("%w %s, %s: not a built-in Kubernetes kind", errUnknownKind, u.GetAPIVersion(), gvk.Kind)}
+		}
+		return obj, nil
+	}
+	typed, err := scheme.New(gvk)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(u.Object, typed, true); err != nil {
+		return nil, fail("%s: %v", gvk.Kind, err)
+	}
+	typedObj := typed.(client.Object)
+	if gvk != gvkNamespace && typedObj.GetNamespace() == "" {
+		typedObj.SetNamespace(defaultNamespace)
+	}
+	obj.Namespace = typedObj.GetNamespace()
+	applyServerDefaults(typedObj)
+	obj.Obj = typedObj
+	return obj, nil
+}
+
+// applyServerDefaults sets the defaults the API server applies before
+// admission webhooks see an object, for the fields eksguard's rules and
+// patches depend on (from SetDefaults_* in k8s.io/kubernetes/pkg/apis/core/v1).
+// NetworkPolicy policyTypes defaulting is part of the netpol rule itself.
+func applyServerDefaults(obj client.Object) {
+	switch o := obj.(type) {
+	case *corev1.Service:
+		if o.Spec.Type == "" {
+			o.Spec.Type = corev1.ServiceTypeClusterIP
+		}
+		for i := range o.Spec.Ports {
+			if o.Spec.Ports[i].Protocol == "" {
+				o.Spec.Ports[i].Protocol = corev1.ProtocolTCP
+			}
+		}
+	case *corev1.Pod:
+		if o.Spec.SecurityContext == nil {
+			o.Spec.SecurityContext = &corev1.PodSecurityContext{}
+		}
+	}
+}

@@ -1,0 +1,108 @@
+package cli
+
+import (
+	goflag "flag"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/eksguard/eksguard/internal/server"
+)
+
+// serveError is an error of the running server; Main logs it through the
+// server's logger instead of printing it as a usage error.
+type serveError struct{ err error }
+
+func (e *serveError) Error() string { return e.err.Error() }
+
+func (e *serveError) Unwrap() error { return e.err }
+
+func newServeCommand() *cobra.Command {
+	opts := server.DefaultOptions()
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		opts.OwnNamespace = ns
+		opts.PolicyNamespace = ns
+	}
+	var tlsMinVersion string
+	// JSON logs at info level unless --zap-devel; --zap-log-level etc. come from BindFlags.
+	zapOpts := zap.Options{Development: false}
+
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the admission webhook server (the default command)",
+		Long: `Run the admission webhook server. It reads the policy ConfigMap, serves the
+webhooks over TLS with the certificate in --cert-dir (reloaded when it
+changes), and drains in-flight admissions on SIGTERM.
+
+It talks to the cluster of --kubeconfig, $KUBECONFIG, ~/.kube/config or, in a
+pod, its service account. POD_NAMESPACE sets eksguard's own namespace and the
+policy ConfigMap's namespace.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+			v, err := server.ParseTLSVersion(tlsMinVersion)
+			if err != nil {
+				return &serveError{fmt.Errorf("--tls-min-version: %w", err)}
+			}
+			opts.TLSMinVersion = v
+			if err := runServer(opts); err != nil {
+				return &serveError{err}
+			}
+			return nil
+		},
+	}
+
+	flags := cmd.Flags()
+	flags.IntVar(&opts.WebhookPort, "webhook-port", opts.WebhookPort, "Port the webhook server listens on.")
+	flags.StringVar(&opts.CertDir, "cert-dir", opts.CertDir,
+		"Directory with the webhook serving certificate (tls.crt, tls.key); rotated files are reloaded without a restart.")
+	flags.StringVar(&tlsMinVersion, "tls-min-version", "1.2", "Minimum TLS version of the webhook server: 1.2 or 1.3.")
+	flags.BoolVar(&opts.EnableHTTP2, "enable-http2", false, "Allow HTTP/2 on the webhook server (off: HTTP/1.1 only).")
+	flags.StringVar(&opts.MetricsBindAddress, "metrics-bind-address", opts.MetricsBindAddress,
+		"Address of the Prometheus metrics endpoint; 0 disables it.")
+	flags.StringVar(&opts.HealthProbeBindAddress, "health-probe-bind-address", opts.HealthProbeBindAddress,
+		"Address of the /healthz and /readyz endpoints; 0 disables them.")
+	flags.StringVar(&opts.PolicyNamespace, "policy-configmap-namespace", opts.PolicyNamespace,
+		"Namespace of the policy ConfigMap (default: $POD_NAMESPACE, else "+server.DefaultNamespace+").")
+	flags.StringVar(&opts.PolicyName, "policy-configmap-name", opts.PolicyName, "Name of the policy ConfigMap.")
+	flags.DurationVar(&opts.GracefulShutdownTimeout, "graceful-shutdown-timeout", opts.GracefulShutdownTimeout,
+		"How long to let in-flight admissions finish after SIGTERM; keep it below terminationGracePeriodSeconds.")
+
+	// The zap flags and controller-runtime's --kubeconfig are Go flags.
+	goFlags := goflag.NewFlagSet("serve", goflag.ContinueOnError)
+	zapOpts.BindFlags(goFlags)
+	addKubeconfigFlag(goFlags)
+	flags.AddGoFlagSet(goFlags)
+	return cmd
+}
+
+// addKubeconfigFlag exposes controller-runtime's --kubeconfig flag, which it
+// registers on the Go command line flag set, and which ctrl.GetConfig reads.
+func addKubeconfigFlag(fs *goflag.FlagSet) {
+	if f := goflag.CommandLine.Lookup("kubeconfig"); f != nil {
+		fs.Var(f.Value, f.Name, f.Usage)
+	}
+}
+
+// runServer serves admissions until SIGTERM or SIGINT, then drains and returns.
+func runServer(opts server.Options) error {
+	log := ctrl.Log.WithName("eksguard")
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("loading the Kubernetes client configuration: %w", err)
+	}
+	srv, err := server.New(cfg, opts)
+	if err != nil {
+		return err
+	}
+	log.Info("starting eksguard", "version", Version, "webhookPort", opts.WebhookPort, "certDir", opts.CertDir,
+		"policyConfigMap", opts.PolicyNamespace+"/"+opts.PolicyName)
+	if err := srv.Start(ctrl.SetupSignalHandler()); err != nil {
+		return fmt.Errorf("running the manager: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/eksguard/eksguard/webhook/lbtls"
+)
+
+// objectStore is the in-memory client.Reader the rule handlers read when
+// eksguard runs outside the webhook: namespace labels, the NetworkPolicies
+// of a namespace and the Ingresses of an ALB group, each kept in the map the
+// reads need, so a check costs what the webhook's would. It serves exactly
+// the reads the handlers make and fails loudly on any other, so a handler
+// that starts reading something new cannot be answered wrongly.
+type objectStore struct {
+	namespaceLabels map[string]labels.Set
+	policies        map[string][]networkingv1.NetworkPolicy
+	ingressGroups   map[string][]networkingv1.Ingress
+	// nextUID names objects that have no UID yet (input manifests): the
+	// NetworkPolicy index tells policies apart by UID.
+	nextUID int
+}
+
+var _ client.Reader = &objectStore{}
+
+func newObjectStore() *objectStore {
+	return &objectStore{
+		namespaceLabels: map[string]labels.Set{},
+		policies:        map[string][]networkingv1.NetworkPolicy{},
+		ingressGroups:   map[string][]networkingv1.Ingress{},
+	}
+}
+
+func (s *objectStore) ensureUID(obj metav1.Object) {
+	if obj.GetUID() == "" {
+		s.nextUID++
+		obj.SetUID(types.UID(fmt.Sprintf("eksguard-offline-%d", s.nextUID)))
+	}
+}
+
+// addNamespace records a namespace's labels, with the name label that the
+// API server sets on every namespace.
+func (s *objectStore) addNamespace(name string, set map[string]string) {
+	merged := labels.Set{corev1.LabelMetadataName: name}
+	for k, v := range set {
+		merged[k] = v
+	}
+	s.namespaceLabels[name] = merged
+}
+
+func (s *objectStore) addNetworkPolicy(np *networkingv1.NetworkPolicy) {
+	s.ensureUID(np)
+	s.policies[np.Namespace] = append(s.policies[np.Namespace], *np)
+}
+
+// addIngress records an Ingress of an explicit ALB group; Ingresses without
+// a group are nobody else's group member.
+func (s *objectStore) addIngress(ing *networkingv1.Ingress) {
+	group := lbtls.IndexIngressGroupName(ing)
+	if len(group) == 0 {
+		return
+	}
+	s.ensureUID(ing)
+	s.ingressGroups[group[0]] = append(s.ingressGroups[group[0]], *ing)
+}
+
+// Get serves namespace metadata. A namespace the store has not seen has just
+// its name label: the input did not describe it, and an object's namespace
+// always exists on the server.
+func (s *objectStore) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+	meta, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok || meta.GroupVersionKind() != gvkNamespace {
+		return fmt.Errorf("offline reader: reading %T is not supported", obj)
+	}
+	set, known := s.namespaceLabels[key.Name]
+	if !known {
+		set = labels.Set{corev1.LabelMetadataName: key.Name}
+	}
+	meta.SetName(key.Name)
+	meta.SetLabels(set)
+	return nil
+}
+
+// List serves the NetworkPolicies of one namespace and the Ingresses of one
+// ALB group (the lbtls group-name field index).
+func (s *objectStore) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	var lo client.ListOptions
+	lo.ApplyOptions(opts)
+	if lo.LabelSelector != nil && !lo.LabelSelector.Empty() {
+		return fmt.Errorf("offline reader: label selectors are not supported")
+	}
+	switch l := list.(type) {
+	case *networkingv1.NetworkPolicyList:
+		if lo.Namespace == "" || (lo.FieldSelector != nil && !lo.FieldSelector.Empty()) {
+			return fmt.Errorf("offline reader: NetworkPolicies are listed by namespace only")
+		}
+		l.Items = append([]networkingv1.NetworkPolicy(nil), s.policies[lo.Namespace]...)
+		return nil
+	case *networkingv1.IngressList:
+		group, ok := "", false
+		if lo.FieldSelector != nil {
+			group, ok = lo.FieldSelector.RequiresExactMatch(lbtls.IngressGroupNameField)
+		}
+		if !ok || lo.Namespace != "" {
+			return fmt.Errorf("offline reader: Ingresses are listed by ALB group only")
+		}
+		l.Items = append([]networkingv1.Ingress(nil), s.ingressGroups[group]...)
+		return nil
+	}
+	return fmt.Errorf("offline reader: listing %T is not supported", list)
+}
