@@ -66,7 +66,7 @@ denied, 2 when the input or the policy cannot be used.`,
 		},
 	}
 	flags := cmd.Flags()
-	flags.StringSliceVarP(&opts.files, "filename", "f", nil,
+	flags.StringArrayVarP(&opts.files, "filename", "f", nil,
 		"Manifests to check: files, directories (their .yaml, .yml and .json files) or - for standard input. Repeatable.")
 	flags.BoolVarP(&opts.recursive, "recursive", "R", false, "Also read the subdirectories of directories given with -f.")
 	flags.StringVar(&opts.policyFile, "policy", "",

@@ -200,7 +200,7 @@ func decodeDocument(doc document) (*unstructured.Unstructured, error) {
 				n, _ := strconv.Atoi(yamlLine.FindStringSubmatch(m)[1])
 				return fmt.Sprintf("line %d", n+doc.source.Line-1)
 			})
-			return nil, errors.New(msg)
+			return nil, errors.New(strings.ReplaceAll(msg, "\n  ", " "))
 		}
 		data = converted
 	}

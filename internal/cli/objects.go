@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	sigsjson "sigs.k8s.io/json"
 )
 
 // Kinds that eksguard's webhooks admit, with their resources.
@@ -71,11 +72,12 @@ type Object struct {
 // errUnknownKind marks a kind that is not built into Kubernetes.
 var errUnknownKind = errors.New("unknown kind")
 
-// servedVersions names the version the API server serves for a checked
-// group and kind, for manifests written against a removed version.
+// servedVersion names the version the API server serves for a checked
+// kind whose manifest uses a removed version (apps/v1beta2 Deployment,
+// extensions/v1beta1 Ingress, batch/v1beta1 CronJob, ...).
 func servedVersion(gvk schema.GroupVersionKind) (schema.GroupVersionKind, bool) {
 	for served := range checkedResources {
-		if served.GroupKind() == gvk.GroupKind() {
+		if served.Kind == gvk.Kind && (served.Group == gvk.Group || gvk.Group == "extensions") {
 			return served, true
 		}
 	}
@@ -141,7 +143,7 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 			return nil, fail("%s %s is not served by the API server: use apiVersion %s", u.GetAPIVersion(), gvk.Kind, served.GroupVersion())
 		}
 		if !scheme.Recognizes(gvk) {
-			return nil, &InputError{Source: src, Err: fmt.Errorf("%w %s, %s: not a built-in Kubernetes kind", errUnknownKind, u.GetAPIVersion(), gvk.Kind)}
+			return nil, &InputError{Source: src, Err: fmt.Errorf("%w %q of apiVersion %s: not a built-in Kubernetes kind", errUnknownKind, gvk.Kind, u.GetAPIVersion())}
 		}
 		return obj, nil
 	}
@@ -149,8 +151,18 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 	if err != nil {
 		return nil, fail("%v", err)
 	}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(u.Object, typed, true); err != nil {
+	// Decode as the API server does: case-sensitive, unknown fields are
+	// errors (kubectl's default strict field validation).
+	data, err := u.MarshalJSON()
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	strictErrs, err := sigsjson.UnmarshalStrict(data, typed, sigsjson.DisallowUnknownFields)
+	if err != nil {
 		return nil, fail("%s: %v", gvk.Kind, err)
+	}
+	if len(strictErrs) > 0 {
+		return nil, fail("%s: %v", gvk.Kind, errors.Join(strictErrs...))
 	}
 	typedObj := typed.(client.Object)
 	if gvk != gvkNamespace && typedObj.GetNamespace() == "" {

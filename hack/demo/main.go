@@ -1,0 +1,377 @@
+// Command demo runs eksguard end to end on this machine: a local control
+// plane (envtest's kube-apiserver and etcd, built once by
+// hack/build-envtest.sh), the eksguard server in-process with its webhooks
+// registered, the manifests of examples/ applied one by one with what
+// happened to each, and `eksguard audit` on the result. Run it from the
+// repository root: go run ./hack/demo (or make demo).
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/yaml"
+
+	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/cli"
+	"github.com/eksguard/eksguard/internal/server"
+)
+
+func main() {
+	examples := flag.String("examples", "examples", "Directory with policy-configmap.yaml and manifests/.")
+	flag.Parse()
+	logf.SetLogger(zap.New(zap.WriteTo(io.Discard)))
+	// The webhook server's TLS handshake errors while its certificate loads.
+	log.SetOutput(io.Discard)
+	if err := run(*examples); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func step(format string, args ...any) {
+	fmt.Printf("\n==> "+format+"\n", args...)
+}
+
+func run(examples string) error {
+	policyFile := filepath.Join(examples, "policy-configmap.yaml")
+	manifests, err := filepath.Glob(filepath.Join(examples, "manifests", "*.yaml"))
+	if err != nil || len(manifests) == 0 {
+		return fmt.Errorf("no manifests in %s/manifests: run the demo from the repository root", examples)
+	}
+	slices.Sort(manifests)
+
+	step("Local control plane: kube-apiserver and etcd 1.37.2 from hack/build-envtest.sh")
+	fmt.Println("    (the first run builds them from source, about 10 minutes on 2 cores; later runs use the cache)")
+	assets, err := envtestAssets()
+	if err != nil {
+		return err
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{
+			MutatingWebhooks:   mutatingWebhooks(),
+			ValidatingWebhooks: validatingWebhooks(),
+			LocalServingHost:   "127.0.0.1",
+		},
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return fmt.Errorf("starting the control plane: %w", err)
+	}
+	defer func() {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "demo: stopping the control plane:", err)
+		}
+	}()
+	fmt.Printf("    API server at %s\n", cfg.Host)
+
+	step("eksguard server (in-process, as deployed by the chart) with its webhooks registered")
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: server.DefaultNamespace}}); err != nil {
+		return err
+	}
+	srv, stop, err := startServer(ctx, cfg, env.WebhookInstallOptions)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Printf("    ready: webhooks on %s:%d, policy %s\n",
+		env.WebhookInstallOptions.LocalServingHost, env.WebhookInstallOptions.LocalServingPort, srv.Store.Current().Source)
+
+	policyDoc, err := policyDocument(policyFile)
+	if err != nil {
+		return err
+	}
+	step("Policy: %s", policyFile)
+	if err := applyPolicy(ctx, c, srv, policyDoc); err != nil {
+		return err
+	}
+
+	step("kubectl apply, one object at a time, of %s/manifests", examples)
+	warnings := &warningRecorder{}
+	wcfg := rest.CopyConfig(cfg)
+	wcfg.WarningHandler = warnings
+	wc, err := client.New(wcfg, client.Options{})
+	if err != nil {
+		return err
+	}
+	var denied []*unstructured.Unstructured
+	for _, file := range manifests {
+		objs, err := readManifests(file)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("  %s\n", file)
+		for _, obj := range objs {
+			if apply(ctx, wc, warnings, obj) {
+				denied = append(denied, obj)
+			}
+		}
+	}
+
+	step("Objects from before eksguard: the %d denied above, created while the policy has dryRun: true", len(denied))
+	dryRun, err := withDryRun(policyDoc)
+	if err != nil {
+		return err
+	}
+	if err := applyPolicy(ctx, c, srv, dryRun); err != nil {
+		return err
+	}
+	for _, obj := range denied {
+		apply(ctx, wc, warnings, obj)
+	}
+	step("Back to the sample policy (enforcing)")
+	if err := applyPolicy(ctx, c, srv, policyDoc); err != nil {
+		return err
+	}
+
+	kubeconfig := filepath.Join(os.TempDir(), fmt.Sprintf("eksguard-demo-%d.kubeconfig", os.Getpid()))
+	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(kubeconfig)
+	step("eksguard audit (what the cluster runs that eksguard would not admit today)")
+	code := cli.Main(ctx, []string{"audit", "--kubeconfig", kubeconfig}, cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	fmt.Printf("    exit status %d (1: some objects would be denied)\n", code)
+
+	step("Stopping eksguard and the control plane")
+	return nil
+}
+
+// envtestAssets runs hack/build-envtest.sh, showing its progress.
+func envtestAssets() (string, error) {
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		return dir, nil
+	}
+	cmd := exec.Command(filepath.Join("hack", "build-envtest.sh"))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("hack/build-envtest.sh: %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// startServer runs the eksguard server as the test suite does and waits
+// until /readyz passes. stop shuts it down and waits for the drain.
+func startServer(ctx context.Context, cfg *rest.Config, wio envtest.WebhookInstallOptions) (*server.Server, func(), error) {
+	opts := server.DefaultOptions()
+	opts.WebhookHost, opts.WebhookPort, opts.CertDir = wio.LocalServingHost, wio.LocalServingPort, wio.LocalServingCertDir
+	opts.MetricsBindAddress = "0"
+	opts.GracefulShutdownTimeout = 5 * time.Second
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	opts.HealthProbeBindAddress = l.Addr().String()
+	l.Close()
+	srv, err := server.New(cfg, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.Start(ctx) }()
+	stop := func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			fmt.Fprintln(os.Stderr, "demo: eksguard server:", err)
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := http.Get("http://" + opts.HealthProbeBindAddress + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return srv, stop, nil
+			}
+		}
+		select {
+		case err := <-stopped:
+			cancel()
+			return nil, nil, fmt.Errorf("eksguard stopped before it was ready: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, nil, errors.New("eksguard not ready after a minute")
+		}
+	}
+}
+
+// policyDocument reads the config.yaml of the sample ConfigMap.
+func policyDocument(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	var cm corev1.ConfigMap
+	if err := yaml.UnmarshalStrict(data, &cm); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	doc, ok := cm.Data[config.ConfigMapKey]
+	if !ok {
+		return "", fmt.Errorf("%s: no data.%s", path, config.ConfigMapKey)
+	}
+	return doc, nil
+}
+
+// withDryRun is doc with dryRun set.
+func withDryRun(doc string) (string, error) {
+	cfg, err := config.Parse([]byte(doc))
+	if err != nil {
+		return "", err
+	}
+	cfg.DryRun = true
+	out, err := yaml.Marshal(cfg)
+	return string(out), err
+}
+
+// applyPolicy writes the policy ConfigMap and waits until eksguard uses it.
+func applyPolicy(ctx context.Context, c client.Client, srv *server.Server, doc string) error {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: server.DefaultNamespace, Name: server.DefaultPolicyConfigMapName}}
+	err := c.Get(ctx, client.ObjectKeyFromObject(cm), cm)
+	cm.Data = map[string]string{config.ConfigMapKey: doc}
+	switch {
+	case apierrors.IsNotFound(err):
+		err = c.Create(ctx, cm)
+	case err == nil:
+		err = c.Update(ctx, cm)
+	}
+	if err != nil {
+		return fmt.Errorf("writing the policy ConfigMap: %w", err)
+	}
+	want := fmt.Sprintf("%s/%s@%s", cm.Namespace, cm.Name, cm.ResourceVersion)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if p := srv.Store.Current(); p.Source == want {
+			fmt.Printf("    in force: %s\n", p.Summary(time.Now()))
+			return nil
+		}
+	}
+	return fmt.Errorf("eksguard did not load policy %s (it uses %s)", want, srv.Store.Current().Source)
+}
+
+// readManifests decodes every object of a multi-document YAML file.
+func readManifests(path string) ([]*unstructured.Unstructured, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var objs []*unstructured.Unstructured
+	for _, doc := range bytes.Split(data, []byte("\n---\n")) {
+		var content map[string]any
+		if err := yaml.Unmarshal(doc, &content); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if content != nil {
+			objs = append(objs, &unstructured.Unstructured{Object: content})
+		}
+	}
+	return objs, nil
+}
+
+// apply creates obj and prints what eksguard did with it; it reports
+// whether the API server denied it.
+func apply(ctx context.Context, c client.Client, warnings *warningRecorder, obj *unstructured.Unstructured) (denied bool) {
+	sent := obj.DeepCopy()
+	created := obj.DeepCopy()
+	warnings.reset()
+	name := obj.GetName()
+	if ns := obj.GetNamespace(); ns != "" {
+		name = ns + "/" + name
+	}
+	fmt.Printf("    %-13s %-30s ", obj.GetKind(), name)
+	err := c.Create(ctx, created)
+	switch {
+	case apierrors.IsForbidden(err):
+		fmt.Printf("DENIED\n        %s\n", err)
+		return true
+	case err != nil:
+		fmt.Printf("FAILED\n        %s\n", err)
+		return false
+	}
+	var outcome []string
+	if mutation := seccompMutation(sent, created); mutation != "" {
+		outcome = append(outcome, "MUTATED")
+		defer fmt.Printf("        %s\n", mutation)
+	}
+	msgs := warnings.messages()
+	if len(msgs) > 0 {
+		outcome = append(outcome, "WARNED")
+	}
+	if len(outcome) == 0 {
+		outcome = append(outcome, "admitted")
+	}
+	fmt.Println(strings.Join(outcome, ", "))
+	for _, w := range msgs {
+		fmt.Printf("        Warning: %s\n", w)
+	}
+	return false
+}
+
+// seccompMutation describes the pod-level seccomp profile eksguard added.
+func seccompMutation(sent, created *unstructured.Unstructured) string {
+	if sent.GetKind() != "Pod" {
+		return ""
+	}
+	path := []string{"spec", "securityContext", "seccompProfile", "type"}
+	before, _, _ := unstructured.NestedString(sent.Object, path...)
+	after, _, _ := unstructured.NestedString(created.Object, path...)
+	if before == after {
+		return ""
+	}
+	return fmt.Sprintf("spec.securityContext.seccompProfile.type set to %s", after)
+}
+
+// warningRecorder collects the API server's warnings, as kubectl prints them.
+type warningRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *warningRecorder) HandleWarningHeader(_ int, _ string, text string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, text)
+}
+
+func (r *warningRecorder) messages() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.msgs)
+}
+
+func (r *warningRecorder) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = nil
+}

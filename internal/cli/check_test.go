@@ -1,0 +1,327 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const examplesDir = "../../examples/manifests"
+
+// run runs the command line and returns its exit code and output.
+func run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = Main(context.Background(), args, Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+// writeFiles writes name→content into a fresh directory and returns it.
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// assertLines compares output line by line. A wanted line ending in "..."
+// only has to be a prefix of the line it meets: it stands for a rule's own
+// message, which the rule packages test exactly.
+func assertLines(t *testing.T, name, got string, want []string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if len(lines) != len(want) {
+		t.Errorf("%s: %d lines, want %d:\n%s", name, len(lines), len(want), got)
+		return
+	}
+	for i := range want {
+		prefix, isPrefix := strings.CutSuffix(want[i], "...")
+		if (isPrefix && !strings.HasPrefix(lines[i], prefix)) || (!isPrefix && lines[i] != want[i]) {
+			t.Errorf("%s: line %d:\n got %q\nwant %q", name, i+1, lines[i], want[i])
+		}
+	}
+}
+
+const (
+	podYAML = `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: team
+  labels: {app: web}
+spec:
+  containers: [{name: web, image: nginx}]
+`
+	defaultDenyYAML = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: team}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+`
+	warnNetworkPolicyYAML = `apiVersion: eksguard.io/v1alpha1
+kind: PolicyConfig
+rules:
+  networkPolicy:
+    mode: warn
+`
+)
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name       string
+		files      map[string]string
+		stdin      string
+		args       []string // "DIR" is replaced by the directory of files
+		wantCode   int
+		wantStdout []string
+		wantStderr []string
+	}{
+		{
+			name:     "examples under the built-in defaults",
+			args:     []string{"check", "-f", examplesDir},
+			wantCode: ExitViolations,
+			wantStdout: []string{
+				"RESULT    KIND        NAMESPACE  NAME                     SOURCE",
+				"admitted  Deployment  shop       storefront               ../../examples/manifests/10-shop-deployment.yaml#1",
+				"mutated   Pod         shop       debug-shell              ../../examples/manifests/11-shop-pods.yaml#1",
+				`          patch: add /spec/securityContext/seccompProfile {"type":"RuntimeDefault"}`,
+				"warned    Pod         shop       profiler                 ../../examples/manifests/11-shop-pods.yaml#2",
+				"          warning: eksguard [seccomp] ...",
+				"admitted  Pod         shop       iis                      ../../examples/manifests/12-shop-windows-pod.yaml#1",
+				"denied    Deployment  legacy     billing                  ../../examples/manifests/20-legacy-deployment.yaml#1",
+				"          eksguard denied this Deployment: [networkPolicy] spec.template.metadata.labels: ...",
+				"admitted  Service     shop       storefront-nlb           ../../examples/manifests/30-shop-nlb-services.yaml#1",
+				"denied    Service     shop       storefront-nlb-wildcard  ../../examples/manifests/30-shop-nlb-services.yaml#2",
+				"          eksguard denied this Service: [loadBalancerTLS] spec.ports[0]: ...",
+				"admitted  Ingress     shop       storefront-web           ../../examples/manifests/40-shop-alb-ingresses.yaml#1",
+				"admitted  Ingress     shop       storefront-api           ../../examples/manifests/40-shop-alb-ingresses.yaml#2",
+				"denied    Ingress     legacy     billing-admin            ../../examples/manifests/40-shop-alb-ingresses.yaml#3",
+				"          eksguard denied this Ingress: [loadBalancerTLS] metadata.annotations[alb.ingress.kubernetes.io/certificate-arn]: ...",
+				"",
+				"10 checked under policy built-in defaults: 5 admitted, 1 mutated, 1 warned, 3 denied. 4 not checked (Namespace, NetworkPolicy).",
+			},
+		},
+		{
+			name:       "a pod covered by a NetworkPolicy of the same input",
+			files:      map[string]string{"a.yaml": defaultDenyYAML + "---\n" + podYAML},
+			args:       []string{"check", "-f", "DIR"},
+			wantCode:   ExitClean,
+			wantStdout: []string{"RESULT   KIND  NAMESPACE  NAME  SOURCE", "mutated  Pod   team       web   DIR/a.yaml#2", "...", "", "1 checked ..."},
+		},
+		{
+			name:     "a pod no NetworkPolicy covers",
+			files:    map[string]string{"pod.yaml": podYAML},
+			args:     []string{"check", "-f", "DIR/pod.yaml"},
+			wantCode: ExitViolations,
+			wantStdout: []string{
+				"RESULT  KIND  NAMESPACE  NAME  SOURCE",
+				"denied  Pod   team       web   DIR/pod.yaml#1",
+				"        eksguard denied this Pod: [networkPolicy] metadata.labels: Namespace team has no NetworkPolicy ...",
+				"",
+				"1 checked under policy built-in defaults: 0 admitted, 1 denied.",
+			},
+		},
+		{
+			name:     "a policy file turns the denial into a warning",
+			files:    map[string]string{"pod.yaml": podYAML, "policy.yaml": warnNetworkPolicyYAML},
+			args:     []string{"check", "-f", "DIR/pod.yaml", "--policy", "DIR/policy.yaml"},
+			wantCode: ExitClean,
+			wantStdout: []string{
+				"RESULT   KIND  NAMESPACE  NAME  SOURCE",
+				"mutated  Pod   team       web   DIR/pod.yaml#1",
+				`         patch: add /spec/securityContext/seccompProfile {"type":"RuntimeDefault"}`,
+				"         warning: eksguard [networkPolicy] No NetworkPolicy selects Pod web; add a default-deny (podSelector: {})",
+				"",
+				"1 checked under policy DIR/policy.yaml: 0 admitted, 1 mutated.",
+			},
+		},
+		{
+			name: "objects without a namespace go to --namespace; a List is read item by item from stdin",
+			stdin: `{"apiVersion": "v1", "kind": "List", "items": [
+				{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "deny"}, "spec": {"podSelector": {}}},
+				{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"}, "spec": {"ports": [{"port": 80}]}}]}`,
+			args:     []string{"check", "-f", "-", "-n", "team"},
+			wantCode: ExitClean,
+			wantStdout: []string{
+				"RESULT    KIND     NAMESPACE  NAME  SOURCE",
+				"admitted  Service  team       api   <stdin>#1.items[1]",
+				"",
+				"1 checked under policy built-in defaults: 1 admitted. 1 not checked (NetworkPolicy).",
+			},
+		},
+		{
+			name: "a plaintext in-tree load balancer: ports default to TCP as on the API server",
+			files: map[string]string{"svc.json": `{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "lb"},
+				"spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}}`},
+			args:       []string{"check", "-f", "DIR"},
+			wantCode:   ExitViolations,
+			wantStdout: []string{"RESULT  KIND     NAMESPACE  NAME  SOURCE", "denied  Service  default    lb    DIR/svc.json#1", "        eksguard denied this Service: [loadBalancerTLS] spec.ports[0]: ...", "", "1 checked ..."},
+		},
+		{
+			name:       "invalid YAML names the file, document and file line",
+			files:      map[string]string{"bad.yaml": podYAML + "---\n# second\napiVersion: v1\nkind: Pod\nmetadata: {name: b, labels: {a: b}\n"},
+			args:       []string{"check", "-f", "DIR/bad.yaml"},
+			wantCode:   ExitUnusable,
+			wantStderr: []string{"Error: DIR/bad.yaml: document 2 (line 10): yaml: line 13: did not find expected ',' or '}'"},
+		},
+		{
+			name:       "a document without kind",
+			files:      map[string]string{"nokind.yaml": "apiVersion: v1\nmetadata:\n  name: x\n"},
+			args:       []string{"check", "-f", "DIR"},
+			wantCode:   ExitUnusable,
+			wantStderr: []string{"Error: DIR/nokind.yaml: document 1 (line 1): missing kind"},
+		},
+		{
+			name:     "an unknown kind",
+			files:    map[string]string{"crd.yaml": "---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n"},
+			args:     []string{"check", "-f", "DIR"},
+			wantCode: ExitUnusable,
+			wantStderr: []string{`Error: DIR/crd.yaml: document 2 (line 2): unknown kind "Widget" of apiVersion example.com/v1: ` +
+				"not a built-in Kubernetes kind (pass --ignore-unknown-kinds to skip custom resources)"},
+		},
+		{
+			name:       "an unknown kind, skipped on request",
+			files:      map[string]string{"crd.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n---\n" + defaultDenyYAML},
+			args:       []string{"check", "-f", "DIR", "--ignore-unknown-kinds"},
+			wantCode:   ExitClean,
+			wantStdout: []string{"0 checked under policy built-in defaults: 0 admitted. 1 not checked (NetworkPolicy)."},
+		},
+		{
+			name:       "a removed apiVersion of a checked kind",
+			files:      map[string]string{"old.yaml": "apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: i\n"},
+			args:       []string{"check", "-f", "DIR"},
+			wantCode:   ExitUnusable,
+			wantStderr: []string{"Error: DIR/old.yaml: document 1 (line 1): extensions/v1beta1 Ingress is not served by the API server: use apiVersion networking.k8s.io/v1"},
+		},
+		{
+			name:       "an unknown field and a wrong type, every error reported",
+			files:      map[string]string{"d.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  tempalte: {}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n    - port: \"80\"\n"},
+			args:       []string{"check", "-f", "DIR"},
+			wantCode:   ExitUnusable,
+			wantStderr: []string{`Error: DIR/d.yaml: document 1 (line 1): Deployment: unknown field "spec.tempalte"`, "Error: DIR/d.yaml: document 2 (line 8): Service: json: cannot unmarshal string into Go struct field ServicePort.spec.ports.port of type int32"},
+		},
+		{
+			name:       "a key given twice",
+			files:      map[string]string{"dup.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  name: b\n"},
+			args:       []string{"check", "-f", "DIR"},
+			wantCode:   ExitUnusable,
+			wantStderr: []string{`Error: DIR/dup.yaml: document 1 (line 1): yaml: unmarshal errors: line 5: key "name" already set in map`},
+		},
+		{
+			name:       "no object at all",
+			files:      map[string]string{"empty.yaml": "# nothing\n---\n"},
+			args:       []string{"check", "-f", "DIR"},
+			wantCode:   ExitUnusable,
+			wantStderr: []string{"Error: the input holds no Kubernetes object"},
+		},
+		{
+			name:       "an invalid policy file",
+			files:      map[string]string{"pod.yaml": podYAML, "policy.yaml": "apiVersion: eksguard.io/v1alpha1\nkind: PolicyConfig\ndryRun: maybe\n"},
+			args:       []string{"check", "-f", "DIR/pod.yaml", "--policy", "DIR/policy.yaml"},
+			wantCode:   ExitUnusable,
+			wantStderr: []string{"Error: policy: DIR/policy.yaml: document 1 (line 1): line 3: dryRun: ..."},
+		},
+		{
+			name:       "no -f",
+			args:       []string{"check"},
+			wantCode:   ExitUnusable,
+			wantStderr: []string{"Error: check needs -f PATH (a file, a directory, or - for standard input)"},
+		},
+		{
+			name:       "a path that does not exist",
+			args:       []string{"check", "-f", "DIR/missing.yaml"},
+			wantCode:   ExitUnusable,
+			wantStderr: []string{"Error: stat DIR/missing.yaml: no such file or directory"},
+		},
+		{
+			name:       "an unknown output format",
+			args:       []string{"check", "-f", "x", "-o", "yaml"},
+			wantCode:   ExitUnusable,
+			wantStderr: []string{`Error: --output "yaml": use table or json`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeFiles(t, tt.files)
+			args := make([]string, len(tt.args))
+			for i, a := range tt.args {
+				args[i] = strings.ReplaceAll(a, "DIR", dir)
+			}
+			code, stdout, stderr := run(t, tt.stdin, args...)
+			if code != tt.wantCode {
+				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, stdout, stderr)
+			}
+			stdout = strings.ReplaceAll(stdout, dir, "DIR")
+			stderr = strings.ReplaceAll(stderr, dir, "DIR")
+			if tt.wantStdout != nil {
+				assertLines(t, "stdout", stdout, tt.wantStdout)
+			}
+			if tt.wantStderr != nil {
+				assertLines(t, "stderr", stderr, tt.wantStderr)
+			} else if stderr != "" {
+				t.Errorf("stderr: %s", stderr)
+			}
+		})
+	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	code, stdout, _ := run(t, "", "check", "-f", examplesDir, "--policy", "../../examples/policy-configmap.yaml", "-o", "json")
+	if code != ExitViolations {
+		t.Errorf("exit code %d, want %d", code, ExitViolations)
+	}
+	var report checkReport
+	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
+		t.Fatalf("decoding the JSON report: %v\n%s", err, stdout)
+	}
+	want := Summary{Checked: 10, Admitted: 5, Mutated: 1, Warned: 1, Denied: 3, Skipped: 4}
+	if report.Summary != want {
+		t.Errorf("summary %+v, want %+v", report.Summary, want)
+	}
+	if report.Policy != "../../examples/policy-configmap.yaml" {
+		t.Errorf("policy %q", report.Policy)
+	}
+	byName := map[string]Result{}
+	for _, r := range report.Results {
+		byName[r.Kind+"/"+r.Name] = r
+	}
+	debug := byName["Pod/debug-shell"]
+	if debug.Verdict != VerdictMutated || len(debug.Patches) != 1 || debug.Patches[0].Path != "/spec/securityContext/seccompProfile" {
+		t.Errorf("Pod debug-shell: %+v", debug)
+	}
+	billing := byName["Deployment/billing"]
+	if billing.Verdict != VerdictDenied || !strings.HasPrefix(billing.Denial, "eksguard denied this Deployment: [networkPolicy] ") {
+		t.Errorf("Deployment billing: %+v", billing)
+	}
+	if src := billing.Source; src == nil || src.File != examplesDir+"/20-legacy-deployment.yaml" || src.Document != 1 {
+		t.Errorf("Deployment billing source: %+v", src)
+	}
+}
+
+func TestCheckJSONReportsInputErrors(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"a.yaml": "kind: Pod\n"})
+	code, stdout, _ := run(t, "", "check", "-f", dir, "-o", "json")
+	if code != ExitUnusable {
+		t.Errorf("exit code %d, want %d", code, ExitUnusable)
+	}
+	var report checkReport
+	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
+		t.Fatalf("decoding the JSON report: %v\n%s", err, stdout)
+	}
+	if len(report.Errors) != 1 || report.Errors[0].Message != "missing apiVersion" || report.Errors[0].Source.Document != 1 {
+		t.Errorf("errors: %+v", report.Errors)
+	}
+}
