@@ -11,6 +11,16 @@
 // policy and the scheme of an ALB) and the controllers' own flags (such as
 // the LBC's --default-ssl-policy, mirrored by ControllerDefaultSSLPolicy, or
 // its TCP_UDP feature gate, assumed off unless the Service asks for it).
+//
+// Decisions worth knowing:
+//   - UDP and TCP_UDP listeners cannot use TLS on an NLB, so they are denied
+//     as plaintext; a Service that must serve plain UDP needs an exemption.
+//     QUIC listeners are admitted: QUIC always carries TLS 1.3.
+//   - RequireBackendTLS is judged on Services only: an ALB's backend
+//     protocol can be overridden by annotations on each backend Service.
+//   - An ALB group is judged when one of its members is created or
+//     updated; deleting a member, or moving it to another group, is not
+//     judged, although it can leave the rest of its old group plaintext.
 package lbtls
 
 import (

@@ -1,0 +1,390 @@
+package lbtls
+
+import (
+	"maps"
+	"testing"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/eksguard/eksguard/config"
+)
+
+// albIngress is an Ingress of class alb with one rule per host.
+func albIngress(namespace, name string, ann map[string]string, hosts ...string) *networkingv1.Ingress {
+	ing := &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Annotations: ann},
+		Spec:       networkingv1.IngressSpec{IngressClassName: ptr.To("alb")},
+	}
+	for _, h := range hosts {
+		ing.Spec.Rules = append(ing.Spec.Rules, networkingv1.IngressRule{Host: h})
+	}
+	return ing
+}
+
+func withTLS(ing *networkingv1.Ingress, hosts ...string) *networkingv1.Ingress {
+	ing.Spec.TLS = append(ing.Spec.TLS, networkingv1.IngressTLS{Hosts: hosts, SecretName: "tls"})
+	return ing
+}
+
+// referenceALBAnnotations are the reference ALB example's annotations plus extra.
+func referenceALBAnnotations(extra map[string]string) map[string]string {
+	ann := map[string]string{AnnotationCertificateARN: certARN, AnnotationSSLPolicy: strongPolicy}
+	maps.Copy(ann, extra)
+	return ann
+}
+
+func httpsListener(port int32, policy string, isDefault bool, certs []string, hosts []string, ingresses ...string) Listener {
+	return Listener{Port: port, Protocol: ProtocolHTTPS, TLS: true, SSLPolicy: policy, DefaultSSLPolicy: isDefault,
+		Certificates: certs, DiscoveryHosts: hosts, PortIndex: -1, Ingresses: ingresses}
+}
+
+func httpListener(port, redirect int32, ingresses ...string) Listener {
+	return Listener{Port: port, Protocol: ProtocolHTTP, Redirect: redirect != 0, RedirectPort: redirect, PortIndex: -1, Ingresses: ingresses}
+}
+
+const (
+	listenPortsField = "metadata.annotations[alb.ingress.kubernetes.io/listen-ports]"
+	groupNameField   = "metadata.annotations[alb.ingress.kubernetes.io/group.name]"
+	sslPolicyField   = "metadata.annotations[alb.ingress.kubernetes.io/ssl-policy]"
+	sslRedirectField = "metadata.annotations[alb.ingress.kubernetes.io/ssl-redirect]"
+	certificateField = "metadata.annotations[alb.ingress.kubernetes.io/certificate-arn]"
+	schemeField      = "metadata.annotations[alb.ingress.kubernetes.io/scheme]"
+	bothPorts        = `[{"HTTP":80},{"HTTPS":443}]`
+)
+
+func TestJudgeIngressGroup(t *testing.T) {
+	certs := []string{certARN}
+	tests := []struct {
+		name          string
+		settings      func(*config.LoadBalancerTLSSettings)
+		members       []*networkingv1.Ingress
+		wantListeners []Listener
+		wantErrs      []string
+		wantSkipped   bool
+	}{
+		{
+			name:          "reference ALB example: certificate-arn defaults to HTTPS:443",
+			members:       []*networkingv1.Ingress{albIngress("shop", "web", referenceALBAnnotations(nil))},
+			wantListeners: []Listener{httpsListener(443, strongPolicy, false, certs, nil, "shop/web")},
+		},
+		{
+			name:          "no annotations: default plaintext HTTP:80",
+			members:       []*networkingv1.Ingress{albIngress("shop", "web", nil, "shop.example.com")},
+			wantListeners: []Listener{httpListener(80, 0, "shop/web")},
+			wantErrs:      []string{certificateField + ": default listener HTTP:80 is plaintext: set certificate-arn or an HTTPS listen port"},
+		},
+		{
+			name: "spec.tls alone keeps the default HTTP:80 (the LBC discovers only for HTTPS ports)",
+			members: []*networkingv1.Ingress{withTLS(albIngress("shop", "web", map[string]string{AnnotationSSLPolicy: strongPolicy},
+				"shop.example.com"), "shop.example.com")},
+			wantListeners: []Listener{httpListener(80, 0, "shop/web")},
+			wantErrs: []string{certificateField +
+				": default listener HTTP:80 is plaintext: spec.tls alone does not make it HTTPS; set certificate-arn"},
+		},
+		{
+			name: "HTTPS listen port discovers certificates from rule and spec.tls hosts",
+			members: []*networkingv1.Ingress{withTLS(albIngress("shop", "web", map[string]string{
+				AnnotationListenPorts: `[{"HTTPS":443}]`}, "b.example.com", "a.example.com"), "c.example.com")},
+			wantListeners: []Listener{httpsListener(443, weakPolicy, true, nil,
+				[]string{"a.example.com", "b.example.com", "c.example.com"}, "shop/web")},
+			wantErrs: []string{groupNameOrPolicy(sslPolicyField, "HTTPS:443", weakPolicy)},
+		},
+		{
+			name: "HTTP next to HTTPS without ssl-redirect is plaintext",
+			members: []*networkingv1.Ingress{albIngress("shop", "web", referenceALBAnnotations(map[string]string{
+				AnnotationListenPorts: bothPorts}))},
+			wantListeners: []Listener{httpListener(80, 0, "shop/web"), httpsListener(443, strongPolicy, false, certs, nil, "shop/web")},
+			wantErrs:      []string{listenPortsField + `: HTTP:80 is plaintext: set ssl-redirect: "443"`},
+		},
+		{
+			name: "ssl-redirect turns HTTP into a redirect",
+			members: []*networkingv1.Ingress{albIngress("shop", "web", referenceALBAnnotations(map[string]string{
+				AnnotationListenPorts: `[{"HTTP":80},{"HTTPS":443},{"HTTP":8080}]`, AnnotationSSLRedirect: "443"}))},
+			wantListeners: []Listener{
+				httpListener(80, 443, "shop/web"),
+				httpsListener(443, strongPolicy, false, certs, nil, "shop/web"),
+				httpListener(8080, 443, "shop/web"),
+			},
+		},
+		{
+			name: "HTTP only: no HTTPS port to redirect to",
+			members: []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{
+				AnnotationListenPorts: `[{"HTTP":8080}]`})},
+			wantListeners: []Listener{httpListener(8080, 0, "shop/web")},
+			wantErrs:      []string{listenPortsField + ": HTTP:8080 is plaintext: add an HTTPS listen port and set ssl-redirect to it"},
+		},
+		{
+			name: "ssl-redirect to a port that is not HTTPS",
+			members: []*networkingv1.Ingress{albIngress("shop", "web", referenceALBAnnotations(map[string]string{
+				AnnotationListenPorts: bothPorts, AnnotationSSLRedirect: "8443"}))},
+			wantListeners: []Listener{httpListener(80, 0, "shop/web"), httpsListener(443, strongPolicy, false, certs, nil, "shop/web")},
+			wantErrs:      []string{sslRedirectField + ": ssl-redirect port 8443 (shop/web) is not an HTTPS listener of the ALB"},
+		},
+		{
+			name: "non-numeric ssl-redirect is malformed",
+			members: []*networkingv1.Ingress{albIngress("shop", "web", referenceALBAnnotations(map[string]string{
+				AnnotationListenPorts: bothPorts, AnnotationSSLRedirect: "true"}))},
+			wantListeners: []Listener{httpListener(80, 0, "shop/web"), httpsListener(443, strongPolicy, false, certs, nil, "shop/web")},
+			wantErrs:      []string{sslRedirectField + `: must be the number of an HTTPS listen port, e.g. "443"`},
+		},
+		{
+			name:     "listen-ports not a list",
+			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `{"HTTPS":443}`})},
+			wantErrs: []string{listenPortsField + `: must be a JSON list like [{"HTTP":80},{"HTTPS":443}]`},
+		},
+		{
+			name:     "listen-ports not JSON",
+			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `HTTPS:443`})},
+			wantErrs: []string{listenPortsField + `: must be a JSON list like [{"HTTP":80},{"HTTPS":443}]`},
+		},
+		{
+			name:     "listen-ports with trailing data",
+			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `[{"HTTPS":443}] [{"HTTP":80}]`})},
+			wantErrs: []string{listenPortsField + `: must be a JSON list like [{"HTTP":80},{"HTTPS":443}]`},
+		},
+		{
+			name:     "listen-ports empty",
+			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `[]`})},
+			wantErrs: []string{listenPortsField + `: must list at least one port, like [{"HTTP":80},{"HTTPS":443}]`},
+		},
+		{
+			name:     "listen-ports quoted port",
+			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `[{"HTTPS":"443"}]`})},
+			wantErrs: []string{listenPortsField + `: port of HTTPS must be a number in 1-65535, not "443"`},
+		},
+		{
+			name:     "listen-ports fractional port",
+			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `[{"HTTPS":443.5}]`})},
+			wantErrs: []string{listenPortsField + `: port of HTTPS must be a number in 1-65535, not 443.5`},
+		},
+		{
+			name:     "listen-ports port out of range",
+			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `[{"HTTPS":70000}]`})},
+			wantErrs: []string{listenPortsField + `: port of HTTPS must be a number in 1-65535, not 70000`},
+		},
+		{
+			name:     "listen-ports unknown protocol",
+			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `[{"TLS":443}]`})},
+			wantErrs: []string{listenPortsField + `: protocol "TLS" must be HTTP or HTTPS`},
+		},
+		{
+			name:     "listen-ports lower-case protocol",
+			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `[{"https":443}]`})},
+			wantErrs: []string{listenPortsField + `: protocol "https" must be HTTP or HTTPS`},
+		},
+		{
+			name:     "listen-ports port under two protocols",
+			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `[{"HTTP":443},{"HTTPS":443}]`})},
+			wantErrs: []string{listenPortsField + `: port 443 is listed as both HTTP and HTTPS`},
+		},
+		{
+			name: "named ssl-policy outside the allow-list",
+			members: []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{
+				AnnotationCertificateARN: certARN, AnnotationSSLPolicy: weakPolicy})},
+			wantListeners: []Listener{httpsListener(443, weakPolicy, false, certs, nil, "shop/web")},
+			wantErrs:      []string{sslPolicyField + `: HTTPS:443: policy "ELBSecurityPolicy-2016-08" is not allowed: use e.g. ` + strongPolicy},
+		},
+		{
+			name: "group split across two Ingresses in two namespaces: redirect from one, HTTPS from the other",
+			members: []*networkingv1.Ingress{
+				albIngress("web", "front", map[string]string{AnnotationGroupName: "shared", AnnotationListenPorts: `[{"HTTP":80}]`}),
+				albIngress("api", "back", referenceALBAnnotations(map[string]string{AnnotationGroupName: "shared",
+					AnnotationListenPorts: `[{"HTTPS":443}]`, AnnotationSSLRedirect: "443"})),
+			},
+			wantListeners: []Listener{httpListener(80, 443, "web/front"), httpsListener(443, strongPolicy, false, certs, nil, "api/back")},
+		},
+		{
+			name: "group without ssl-redirect: the reviewed member's HTTP listener is plaintext",
+			members: []*networkingv1.Ingress{
+				albIngress("web", "front", map[string]string{AnnotationGroupName: "shared", AnnotationListenPorts: `[{"HTTP":80}]`}),
+				albIngress("api", "back", referenceALBAnnotations(map[string]string{AnnotationGroupName: "shared",
+					AnnotationListenPorts: `[{"HTTPS":443}]`})),
+			},
+			wantListeners: []Listener{httpListener(80, 0, "web/front"), httpsListener(443, strongPolicy, false, certs, nil, "api/back")},
+			wantErrs:      []string{listenPortsField + `: HTTP:80 is plaintext: set ssl-redirect: "443"`},
+		},
+		{
+			name: "group without ssl-redirect seen from the HTTPS member: the other member's listener is plaintext",
+			members: []*networkingv1.Ingress{
+				albIngress("api", "back", referenceALBAnnotations(map[string]string{AnnotationGroupName: "shared",
+					AnnotationListenPorts: `[{"HTTPS":443}]`})),
+				albIngress("web", "front", map[string]string{AnnotationGroupName: "shared", AnnotationListenPorts: `[{"HTTP":80}]`}),
+			},
+			wantListeners: []Listener{httpListener(80, 0, "web/front"), httpsListener(443, strongPolicy, false, certs, nil, "api/back")},
+			wantErrs:      []string{groupNameField + `: HTTP:80 of web/front in this group is plaintext: set ssl-redirect: "443"`},
+		},
+		{
+			name: "group merges certificates and members of a shared port",
+			members: []*networkingv1.Ingress{
+				albIngress("web", "front", map[string]string{AnnotationGroupName: "shared", AnnotationCertificateARN: otherCertARN}),
+				albIngress("api", "back", referenceALBAnnotations(map[string]string{AnnotationGroupName: "shared"})),
+			},
+			wantListeners: []Listener{httpsListener(443, strongPolicy, false, []string{certARN, otherCertARN}, nil, "web/front", "api/back")},
+		},
+		{
+			name: "group conflicting protocols on one port",
+			members: []*networkingv1.Ingress{
+				albIngress("web", "front", map[string]string{AnnotationGroupName: "shared", AnnotationListenPorts: `[{"HTTP":443}]`}),
+				albIngress("api", "back", referenceALBAnnotations(map[string]string{AnnotationGroupName: "shared"})),
+			},
+			wantListeners: []Listener{httpListener(443, 0, "web/front")},
+			wantErrs:      []string{groupNameField + ": port 443 is HTTP in web/front but HTTPS in api/back: the LBC rejects the group"},
+		},
+		{
+			name: "group conflicting ssl-policy on one port",
+			members: []*networkingv1.Ingress{
+				albIngress("web", "front", map[string]string{AnnotationGroupName: "shared", AnnotationCertificateARN: certARN,
+					AnnotationSSLPolicy: weakPolicy}),
+				albIngress("api", "back", referenceALBAnnotations(map[string]string{AnnotationGroupName: "shared"})),
+			},
+			wantListeners: []Listener{httpsListener(443, weakPolicy, false, certs, nil, "web/front", "api/back")},
+			wantErrs: []string{groupNameField + ": port 443 has ssl-policy ELBSecurityPolicy-2016-08 in web/front but " +
+				strongPolicy + " in api/back: the LBC rejects the group"},
+		},
+		{
+			name: "group conflicting ssl-redirect ports",
+			members: []*networkingv1.Ingress{
+				albIngress("web", "front", referenceALBAnnotations(map[string]string{AnnotationGroupName: "shared",
+					AnnotationListenPorts: `[{"HTTPS":443},{"HTTPS":8443}]`, AnnotationSSLRedirect: "8443"})),
+				albIngress("api", "back", map[string]string{AnnotationGroupName: "shared", AnnotationSSLRedirect: "443"}),
+			},
+			wantListeners: []Listener{
+				httpListener(80, 0, "api/back"),
+				httpsListener(443, strongPolicy, false, certs, nil, "web/front"),
+				httpsListener(8443, strongPolicy, false, certs, nil, "web/front"),
+			},
+			wantErrs: []string{sslRedirectField + ": ssl-redirect must be the same in the whole group, not 8443 (web/front), 443 (api/back)"},
+		},
+		{
+			name: "group member with malformed listen-ports is named",
+			members: []*networkingv1.Ingress{
+				albIngress("web", "front", referenceALBAnnotations(map[string]string{AnnotationGroupName: "shared"})),
+				albIngress("api", "back", map[string]string{AnnotationGroupName: "shared", AnnotationListenPorts: `[{"HTTP":"80"}]`}),
+			},
+			wantErrs: []string{groupNameField + `: member api/back: port of HTTP must be a number in 1-65535, not "80"`},
+		},
+		{
+			name: "group policy of another member outside the allow-list",
+			members: []*networkingv1.Ingress{
+				albIngress("web", "front", map[string]string{AnnotationGroupName: "shared", AnnotationListenPorts: `[{"HTTP":80}]`,
+					AnnotationSSLRedirect: "8443"}),
+				albIngress("api", "back", map[string]string{AnnotationGroupName: "shared", AnnotationCertificateARN: certARN,
+					AnnotationListenPorts: `[{"HTTPS":8443}]`}),
+			},
+			wantListeners: []Listener{httpListener(80, 8443, "web/front"), httpsListener(8443, weakPolicy, true, certs, nil, "api/back")},
+			wantErrs:      []string{groupNameOrPolicy(groupNameField, "HTTPS:8443", weakPolicy)},
+		},
+		{
+			name: "internal group (no scheme anywhere) is skipped with SkipInternal",
+			settings: func(s *config.LoadBalancerTLSSettings) {
+				s.SkipInternal = true
+			},
+			members:       []*networkingv1.Ingress{albIngress("shop", "web", nil)},
+			wantListeners: []Listener{httpListener(80, 0, "shop/web")},
+			wantSkipped:   true,
+		},
+		{
+			name: "one internet-facing member makes the group internet-facing",
+			settings: func(s *config.LoadBalancerTLSSettings) {
+				s.SkipInternal = true
+			},
+			members: []*networkingv1.Ingress{
+				albIngress("web", "front", map[string]string{AnnotationGroupName: "shared"}),
+				albIngress("api", "back", map[string]string{AnnotationGroupName: "shared", AnnotationALBScheme: "internet-facing"}),
+			},
+			wantListeners: []Listener{httpListener(80, 0, "web/front", "api/back")},
+			wantErrs:      []string{certificateField + ": default listener HTTP:80 is plaintext: set certificate-arn or an HTTPS listen port"},
+		},
+		{
+			name: "conflicting schemes",
+			members: []*networkingv1.Ingress{
+				albIngress("web", "front", map[string]string{AnnotationGroupName: "shared", AnnotationALBScheme: "internal"}),
+				albIngress("api", "back", map[string]string{AnnotationGroupName: "shared", AnnotationALBScheme: "internet-facing"}),
+			},
+			wantListeners: []Listener{httpListener(80, 0, "web/front", "api/back")},
+			wantErrs:      []string{schemeField + ": conflicting schemes in the group: internal (web/front), internet-facing (api/back)"},
+		},
+		{
+			name:          "unknown scheme",
+			members:       []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationALBScheme: "public"})},
+			wantListeners: []Listener{httpListener(80, 0, "shop/web")},
+			wantErrs:      []string{schemeField + `: must be "internal" or "internet-facing"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			settings := defaultSettings()
+			if tt.settings != nil {
+				tt.settings(&settings)
+			}
+			listeners, _ := IngressGroupListeners(tt.members, settings)
+			assertListeners(t, listeners, tt.wantListeners)
+			errs, skipped := JudgeIngressGroup(tt.members, settings)
+			assertErrs(t, "JudgeIngressGroup", errs, tt.wantErrs)
+			if skipped != tt.wantSkipped {
+				t.Errorf("skipped internal = %v, want %v", skipped, tt.wantSkipped)
+			}
+		})
+	}
+}
+
+// groupNameOrPolicy is the error for a listener on the controller's default policy.
+func groupNameOrPolicy(field, listeners, policy string) string {
+	return field + ": " + listeners + ": default policy " + policy + " is not allowed: set one, e.g. " + strongPolicy
+}
+
+func TestIngressTLSCoverage(t *testing.T) {
+	nginx := func(hosts ...string) *networkingv1.Ingress {
+		ing := albIngress("shop", "web", nil, hosts...)
+		ing.Spec.IngressClassName = ptr.To("nginx")
+		return ing
+	}
+	tests := []struct {
+		name     string
+		ing      *networkingv1.Ingress
+		wantErrs []string
+	}{
+		{"no spec.tls", nginx("shop.example.com"), []string{`spec.tls: Ingresses of class "nginx" must terminate TLS: add spec.tls`}},
+		{"every host covered", withTLS(nginx("a.example.com", "b.example.com"), "a.example.com", "b.example.com"), nil},
+		{"wildcard covers one label", withTLS(nginx("a.example.com", "x.a.example.com"), "*.example.com"),
+			[]string{`spec.rules[1].host: host "x.a.example.com" is served without TLS: add it to spec.tls[].hosts`}},
+		{"host missing", withTLS(nginx("a.example.com", "b.example.com"), "a.example.com"),
+			[]string{`spec.rules[1].host: host "b.example.com" is served without TLS: add it to spec.tls[].hosts`}},
+		{"rule without host uses the spec.tls certificates", withTLS(nginx(""), "a.example.com"), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assertErrs(t, "IngressTLSCoverage", IngressTLSCoverage(tt.ing), tt.wantErrs)
+		})
+	}
+}
+
+func TestIngressClass(t *testing.T) {
+	annotated := albIngress("shop", "web", map[string]string{AnnotationIngressClass: "alb-internal"})
+	annotated.Spec.IngressClassName = nil
+	none := albIngress("shop", "web", nil)
+	none.Spec.IngressClassName = nil
+	settings := defaultSettings()
+	settings.ALBIngressClasses = []string{"alb", "alb-internal"}
+	for _, tt := range []struct {
+		name      string
+		ing       *networkingv1.Ingress
+		wantClass string
+		wantALB   bool
+	}{
+		{"spec.ingressClassName", albIngress("shop", "web", nil), "alb", true},
+		{"annotation", annotated, "alb-internal", true},
+		{"none", none, "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IngressClass(tt.ing); got != tt.wantClass {
+				t.Errorf("IngressClass = %q, want %q", got, tt.wantClass)
+			}
+			if got := IsALB(tt.ing, settings); got != tt.wantALB {
+				t.Errorf("IsALB = %v, want %v", got, tt.wantALB)
+			}
+		})
+	}
+}

@@ -1,0 +1,183 @@
+package lbtls
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"reflect"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook/decision"
+)
+
+func policies(t *testing.T, mode config.Mode) decision.Policies {
+	t.Helper()
+	cfg := config.Defaults()
+	cfg.Rules.LoadBalancerTLS.Mode = mode
+	pol, err := config.Compile(cfg, "eksguard-system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decision.Policies{Source: config.NewStore(pol)}
+}
+
+// verdict is what a typed validator answered.
+type verdict struct {
+	warnings admission.Warnings
+	// denial is the 403 message; "" when admitted.
+	denial string
+}
+
+// answer reads a validator's result; a non-403 error fails the test.
+func answer(t *testing.T) func(admission.Warnings, error) verdict {
+	return func(warnings admission.Warnings, err error) verdict {
+		t.Helper()
+		if err == nil {
+			return verdict{warnings: warnings}
+		}
+		var status *apierrors.StatusError
+		if !errors.As(err, &status) || status.ErrStatus.Code != http.StatusForbidden {
+			t.Fatalf("want a 403 StatusError, got %v", err)
+		}
+		return verdict{warnings: warnings, denial: status.ErrStatus.Message}
+	}
+}
+
+func TestServiceValidator(t *testing.T) {
+	plaintext := service(corev1.ServiceTypeLoadBalancer, lbcAnnotations(nil), port("http", 80, corev1.ProtocolTCP))
+	otherClass := plaintext.DeepCopy()
+	otherClass.Spec.LoadBalancerClass = ptr.To("example.com/lb")
+	excluded := plaintext.DeepCopy()
+	excluded.Namespace = "kube-system"
+	const detail = "port 80 (http): plaintext TCP listener; set aws-load-balancer-ssl-cert"
+	tests := []struct {
+		name string
+		mode config.Mode
+		svc  *corev1.Service
+		want verdict
+	}{
+		{"enforce denies", config.ModeEnforce, plaintext,
+			verdict{denial: "eksguard denied this Service: [loadBalancerTLS] spec.ports[0]: " + detail}},
+		{"warn warns", config.ModeWarn, plaintext,
+			verdict{warnings: admission.Warnings{"eksguard [loadBalancerTLS] " + detail}}},
+		{"off allows", config.ModeOff, plaintext, verdict{}},
+		{"another class is skipped", config.ModeEnforce, otherClass, verdict{}},
+		{"excluded namespace", config.ModeEnforce, excluded, verdict{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := &ServiceValidator{Policies: policies(t, tt.mode)}
+			ctx := context.Background()
+			for op, validate := range map[string]func() (admission.Warnings, error){
+				"create": func() (admission.Warnings, error) { return v.ValidateCreate(ctx, tt.svc) },
+				"update": func() (admission.Warnings, error) { return v.ValidateUpdate(ctx, otherClass, tt.svc) },
+			} {
+				if got := answer(t)(validate()); !reflect.DeepEqual(got, tt.want) {
+					t.Errorf("%s: got %+v, want %+v", op, got, tt.want)
+				}
+			}
+			if w, err := v.ValidateDelete(ctx, tt.svc); w != nil || err != nil {
+				t.Errorf("delete: got %v, %v", w, err)
+			}
+		})
+	}
+}
+
+func TestIngressValidator(t *testing.T) {
+	group := map[string]string{AnnotationGroupName: "shared"}
+	with := func(extra map[string]string) map[string]string {
+		ann := map[string]string{}
+		for k, v := range group {
+			ann[k] = v
+		}
+		for k, v := range extra {
+			ann[k] = v
+		}
+		return ann
+	}
+	storedFront := albIngress("web", "front", with(map[string]string{AnnotationListenPorts: `[{"HTTP":80}]`, AnnotationSSLRedirect: "443"}))
+	back := albIngress("api", "back", referenceALBAnnotations(with(map[string]string{AnnotationListenPorts: `[{"HTTPS":443}]`})))
+	// Members that have left the group: one being deleted, one of another class.
+	leaving := albIngress("api", "leaving", with(map[string]string{AnnotationSSLRedirect: "8443"}))
+	leaving.DeletionTimestamp = ptr.To(metav1.Now())
+	leaving.Finalizers = []string{"ingress.k8s.aws/resources"}
+	nginx := albIngress("api", "nginx", with(map[string]string{AnnotationSSLRedirect: "8443"}))
+	nginx.Spec.IngressClassName = ptr.To("nginx")
+
+	reader := fake.NewClientBuilder().
+		WithObjects(storedFront, back, leaving, nginx).
+		WithIndex(&networkingv1.Ingress{}, IngressGroupNameField, IndexIngressGroupName).
+		Build()
+
+	frontWithoutRedirect := albIngress("web", "front", with(map[string]string{AnnotationListenPorts: `[{"HTTP":80}]`}))
+	plainNginx := albIngress("web", "site", nil, "shop.example.com")
+	plainNginx.Spec.IngressClassName = ptr.To("nginx")
+
+	tests := []struct {
+		name  string
+		mode  config.Mode
+		other config.OtherIngressClasses
+		ing   *networkingv1.Ingress
+		want  verdict
+	}{
+		{"stored version still has ssl-redirect: admitted", config.ModeEnforce, config.OtherIngressIgnore, storedFront, verdict{}},
+		{"the request replaces the stored version: denied", config.ModeEnforce, config.OtherIngressIgnore, frontWithoutRedirect,
+			verdict{denial: "eksguard denied this Ingress: [loadBalancerTLS] " + listenPortsField +
+				`: HTTP:80 is plaintext: set ssl-redirect: "443"`}},
+		{"warn mode warns", config.ModeWarn, config.OtherIngressIgnore, frontWithoutRedirect,
+			verdict{warnings: admission.Warnings{`eksguard [loadBalancerTLS] HTTP:80 is plaintext: set ssl-redirect: "443"`}}},
+		{"other class ignored", config.ModeEnforce, config.OtherIngressIgnore, plainNginx, verdict{}},
+		{"other class requireTLS", config.ModeEnforce, config.OtherIngressRequireTLS, plainNginx,
+			verdict{denial: `eksguard denied this Ingress: [loadBalancerTLS] spec.tls: Ingresses of class "nginx" must terminate TLS: add spec.tls`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := policies(t, tt.mode)
+			cfg := p.Source.Current().Config
+			cfg.Rules.LoadBalancerTLS.OtherIngressClasses = tt.other
+			pol, err := config.Compile(cfg, "eksguard-system")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Source = config.NewStore(pol)
+			v := &IngressValidator{Policies: p, Reader: reader}
+			ctx := context.Background()
+			if got := answer(t)(v.ValidateCreate(ctx, tt.ing)); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("create: got %+v, want %+v", got, tt.want)
+			}
+			if got := answer(t)(v.ValidateUpdate(ctx, storedFront, tt.ing)); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("update: got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// failingReader fails every List, as a cache that cannot be read.
+type failingReader struct{ client.Reader }
+
+func (failingReader) List(context.Context, client.ObjectList, ...client.ListOption) error {
+	return errors.New("cache unavailable")
+}
+
+func TestIngressValidatorGroupLookupFailure(t *testing.T) {
+	v := &IngressValidator{Policies: policies(t, config.ModeEnforce), Reader: failingReader{}}
+	ing := albIngress("web", "front", map[string]string{AnnotationGroupName: "shared"})
+	_, err := v.ValidateCreate(context.Background(), ing)
+	var status *apierrors.StatusError
+	if !errors.As(err, &status) || status.ErrStatus.Code != http.StatusInternalServerError {
+		t.Fatalf("want a 500 StatusError, got %v", err)
+	}
+	if want := `Internal error occurred: listing the Ingresses of ALB group "shared": cache unavailable`; status.ErrStatus.Message != want {
+		t.Errorf("message = %q, want %q", status.ErrStatus.Message, want)
+	}
+}
