@@ -73,6 +73,9 @@ denied, 2 when the cluster or the policy cannot be read.`,
 			if opts.output != outputTable && opts.output != outputJSON {
 				return usageError(fmt.Errorf("--output %q: use table or json", opts.output))
 			}
+			if opts.pageSize <= 0 {
+				return usageError(fmt.Errorf("--chunk-size %d: must be positive", opts.pageSize))
+			}
 			if opts.policyNamespace == "" {
 				opts.policyNamespace = opts.ownNamespace
 			}
@@ -94,6 +97,7 @@ denied, 2 when the cluster or the policy cannot be read.`,
 		"Namespace eksguard runs in; the policy always excludes it.")
 	flags.StringVarP(&opts.namespace, "namespace", "n", "", "Audit only this namespace (default: all namespaces).")
 	flags.StringVarP(&opts.output, "output", "o", outputTable, "Output format: table or json.")
+	flags.Int64Var(&opts.pageSize, "chunk-size", auditPageSize, "Objects per list request (as kubectl get --chunk-size).")
 	flags.StringVar(&opts.kubeContext, "context", "", "Kubeconfig context to use (default: the current context).")
 	goFlags := goflag.NewFlagSet("audit", goflag.ContinueOnError)
 	addKubeconfigFlag(goFlags)

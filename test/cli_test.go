@@ -1,0 +1,282 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/eksguard/eksguard/internal/cli"
+	"github.com/eksguard/eksguard/webhook/lbtls"
+)
+
+const (
+	examplesManifests = "../examples/manifests"
+	examplesPolicy    = "../examples/policy-configmap.yaml"
+)
+
+// runCLI runs the eksguard command line in-process.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = cli.Main(context.Background(), args, cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+// exampleFile is one file of examples/manifests, decoded.
+type exampleFile struct {
+	name    string
+	objects []*unstructured.Unstructured
+}
+
+// readExamples decodes examples/manifests in file order.
+func readExamples(t *testing.T) []exampleFile {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(examplesManifests, "*.yaml"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no examples in %s: %v", examplesManifests, err)
+	}
+	slices.Sort(paths)
+	var files []exampleFile
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := exampleFile{name: filepath.Base(p)}
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+		for {
+			var obj map[string]any
+			if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if obj != nil {
+				f.objects = append(f.objects, &unstructured.Unstructured{Object: obj})
+			}
+		}
+		files = append(files, f)
+	}
+	return files
+}
+
+// isolateExamples moves the examples into fresh namespaces (created with the
+// examples' namespace labels) and fresh ALB group names, so that they meet
+// no object of another test, and writes them to a directory for check.
+func isolateExamples(t *testing.T, files []exampleFile) (dir string) {
+	t.Helper()
+	renamed := map[string]string{}
+	for _, f := range files {
+		for _, obj := range f.objects {
+			if obj.GetKind() == "Namespace" {
+				renamed[obj.GetName()] = newNamespace(t, obj.GetLabels())
+			}
+		}
+	}
+	suffix := renamed["shop"]
+	dir = t.TempDir()
+	for _, f := range files {
+		var out bytes.Buffer
+		for _, obj := range f.objects {
+			if obj.GetKind() == "Namespace" {
+				obj.SetName(renamed[obj.GetName()])
+			} else if ns, ok := renamed[obj.GetNamespace()]; ok {
+				obj.SetNamespace(ns)
+			} else {
+				t.Fatalf("%s: %s %s is in namespace %q, which the examples do not create", f.name, obj.GetKind(), obj.GetName(), obj.GetNamespace())
+			}
+			if ann := obj.GetAnnotations(); ann[lbtls.AnnotationGroupName] != "" {
+				ann[lbtls.AnnotationGroupName] += "-" + suffix
+				obj.SetAnnotations(ann)
+			}
+			data, err := yaml.Marshal(obj.Object)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out.WriteString("---\n")
+			out.Write(data)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.name), out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// checkOutput is the part of check's JSON report this test reads.
+type checkOutput struct {
+	Results []cli.Result `json:"results"`
+}
+
+// observed is what the API server did with a create.
+type observed struct {
+	verdict  cli.Verdict
+	denial   string
+	warnings []string
+}
+
+// createAndObserve creates obj through the API server and classifies the
+// outcome as check does.
+func createAndObserve(t *testing.T, obj *unstructured.Unstructured) observed {
+	t.Helper()
+	c, rec := newWarningClient(t)
+	sent := obj.DeepCopy()
+	err := c.Create(context.Background(), obj)
+	got := observed{verdict: cli.VerdictAdmitted, warnings: rec.messages()}
+	var status apierrors.APIStatus
+	switch {
+	case apierrors.IsForbidden(err) && errors.As(err, &status):
+		// "admission webhook "<name>" denied the request: <message>"
+		_, got.denial, _ = strings.Cut(status.Status().Message, " denied the request: ")
+		got.verdict = cli.VerdictDenied
+	case err != nil:
+		t.Fatalf("creating %s %s: %v", obj.GetKind(), obj.GetName(), err)
+	case seccompProfileType(sent) != seccompProfileType(obj):
+		got.verdict = cli.VerdictMutated
+	case len(got.warnings) > 0:
+		got.verdict = cli.VerdictWarned
+	}
+	return got
+}
+
+func seccompProfileType(pod *unstructured.Unstructured) string {
+	t, _, _ := unstructured.NestedString(pod.Object, "spec", "securityContext", "seccompProfile", "type")
+	return t
+}
+
+// TestCheckAgreesWithWebhook creates every example through the API server
+// and compares what the webhooks did with what `eksguard check` says about
+// the same objects: same verdict, same denial message, same warnings.
+func TestCheckAgreesWithWebhook(t *testing.T) {
+	policyDoc := examplePolicyDocument(t)
+	for _, tc := range []struct {
+		name       string
+		policyArgs []string
+		apply      func(t *testing.T)
+	}{
+		{name: "built-in defaults", apply: func(*testing.T) {}},
+		{name: "sample policy", policyArgs: []string{"--policy", examplesPolicy}, apply: func(t *testing.T) { applyPolicy(t, policyDoc) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.apply(t)
+			files := readExamples(t)
+			dir := isolateExamples(t, files)
+
+			code, stdout, stderr := runCLI(t, append([]string{"check", "-f", dir, "-o", "json"}, tc.policyArgs...)...)
+			if code != cli.ExitViolations || stderr != "" {
+				t.Fatalf("check: exit code %d, want %d; stderr: %s", code, cli.ExitViolations, stderr)
+			}
+			var report checkOutput
+			if err := json.Unmarshal([]byte(stdout), &report); err != nil {
+				t.Fatalf("decoding check's report: %v", err)
+			}
+			checked := map[string]cli.Result{}
+			for _, r := range report.Results {
+				checked[r.Kind+" "+r.Namespace+"/"+r.Name] = r
+			}
+
+			verdicts := map[cli.Verdict]int{}
+			for _, f := range files {
+				for _, obj := range f.objects {
+					key := obj.GetKind() + " " + obj.GetNamespace() + "/" + obj.GetName()
+					want, ok := checked[key]
+					if !ok {
+						t.Errorf("%s: check did not report %s", f.name, key)
+						continue
+					}
+					if obj.GetKind() == "Namespace" {
+						continue
+					}
+					got := createAndObserve(t, obj)
+					if want.Verdict == cli.VerdictSkipped {
+						if got.verdict != cli.VerdictAdmitted || len(got.warnings) > 0 {
+							t.Errorf("%s: check skipped it, the API server answered %+v", key, got)
+						}
+						continue
+					}
+					verdicts[got.verdict]++
+					slices.Sort(got.warnings)
+					wantWarnings := slices.Sorted(slices.Values(want.Warnings))
+					if got.verdict != want.Verdict || got.denial != want.Denial || !slices.Equal(got.warnings, wantWarnings) {
+						t.Errorf("%s:\nwebhook: %s %q %q\n  check: %s %q %q", key,
+							got.verdict, got.denial, got.warnings, want.Verdict, want.Denial, wantWarnings)
+					}
+				}
+			}
+			// Every verdict occurs, so the comparison covers each of them.
+			for _, v := range []cli.Verdict{cli.VerdictAdmitted, cli.VerdictMutated, cli.VerdictWarned, cli.VerdictDenied} {
+				if verdicts[v] == 0 {
+					t.Errorf("no example was %s: %v", v, verdicts)
+				}
+			}
+		})
+	}
+}
+
+// examplePolicyDocument is the policy document of the sample ConfigMap.
+func examplePolicyDocument(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(examplesPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm corev1.ConfigMap
+	if err := yaml.UnmarshalStrict(data, &cm); err != nil {
+		t.Fatalf("%s: %v", examplesPolicy, err)
+	}
+	doc, ok := cm.Data[policyConfigMapKey]
+	if !ok {
+		t.Fatalf("%s has no data.%s", examplesPolicy, policyConfigMapKey)
+	}
+	return doc
+}
+
+// TestCheckExamplesVerdicts pins what the examples show under the sample
+// policy: each rule passing and failing.
+func TestCheckExamplesVerdicts(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "check", "-f", examplesManifests, "--policy", examplesPolicy, "-o", "json")
+	if code != cli.ExitViolations || stderr != "" {
+		t.Fatalf("exit code %d, want %d; stderr: %s", code, cli.ExitViolations, stderr)
+	}
+	var report checkOutput
+	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range report.Results {
+		got = append(got, fmt.Sprintf("%s %s %s/%s", r.Verdict, r.Kind, r.Namespace, r.Name))
+	}
+	want := []string{
+		"skipped Namespace /shop",
+		"skipped Namespace /legacy",
+		"skipped NetworkPolicy shop/default-deny-all",
+		"skipped NetworkPolicy shop/allow-dns-access",
+		"admitted Deployment shop/storefront",
+		"mutated Pod shop/debug-shell",
+		"warned Pod shop/profiler",
+		"admitted Pod shop/iis",
+		"denied Deployment legacy/billing",
+		"admitted Service shop/storefront-nlb",
+		"denied Service shop/storefront-nlb-wildcard",
+		"admitted Ingress shop/storefront-web",
+		"admitted Ingress shop/storefront-api",
+		"denied Ingress legacy/billing-admin",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("verdicts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
