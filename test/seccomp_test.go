@@ -16,7 +16,7 @@ import (
 
 const (
 	// seccompWebhook is the webhook name in testdata/webhooks/seccomp.yaml.
-	seccompWebhook        = "seccomp.eksguard.io"
+	seccompWebhook        = "seccomp.pods.eksguard.io"
 	seccompMissingWarning = "eksguard [seccomp] pod has no seccomp profile; " +
 		"enforce would set spec.securityContext.seccompProfile.type=RuntimeDefault"
 )
