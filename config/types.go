@@ -68,14 +68,21 @@ type Scope struct {
 
 // Exemption lifts some rules for some objects, optionally until a date.
 type Exemption struct {
-	Name              string                `json:"name"`
-	Rules             []RuleName            `json:"rules"`
+	// Name identifies the exemption in Decision.Exemption, metrics and logs.
+	Name string `json:"name"`
+	// Rules are the rules the exemption lifts.
+	Rules []RuleName `json:"rules"`
+	// Namespaces and NamespaceSelector say where the exemption applies
+	// (either matching is enough); at least one is required.
 	Namespaces        []string              `json:"namespaces,omitempty"`
 	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
-	ObjectSelector    *metav1.LabelSelector `json:"objectSelector,omitempty"`
-	Reason            string                `json:"reason"`
-	// Expires is a date (2006-01-02) or an RFC 3339 time after which the
-	// exemption no longer applies.
+	// ObjectSelector narrows the exemption to objects with these labels. It
+	// can only narrow: object labels are set by whoever creates the object.
+	ObjectSelector *metav1.LabelSelector `json:"objectSelector,omitempty"`
+	// Reason says why the exemption exists.
+	Reason string `json:"reason"`
+	// Expires is a date (2006-01-02: the exemption lasts through that day,
+	// UTC) or an RFC 3339 time from which the exemption no longer applies.
 	Expires string `json:"expires,omitempty"`
 }
 
