@@ -18,8 +18,8 @@ import (
 )
 
 const (
-	lbtlsServiceWebhook = "lbtls.services.eksguard.io"
-	lbtlsIngressWebhook = "lbtls.ingresses.eksguard.io"
+	lbtlsServiceWebhook = "loadbalancertls.services.eksguard.io"
+	lbtlsIngressWebhook = "loadbalancertls.ingresses.eksguard.io"
 	lbtlsCertARN        = "arn:aws:acm:region:account:certificate/cert-id"
 	lbtlsStrongPolicy   = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 	// lbtlsStrongDefaultPolicy is a cluster whose LBC runs with
