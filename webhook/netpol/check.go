@@ -43,6 +43,17 @@ func (c *Checker) decide(ctx context.Context, pol *config.Policy, obj metav1.Obj
 	return decisions[0], nil
 }
 
+// undecided answers when the decision itself failed (namespace labels
+// unreadable): only a rule that may deny fails the admission; a warn-only
+// rule must never block.
+func undecided(ctx context.Context, pol *config.Policy, kind string, err error) admission.Response {
+	logf.FromContext(ctx).Error(err, "could not decide on NetworkPolicy coverage")
+	if pol.Config.Rules.NetworkPolicy.Mode == config.ModeEnforce && !pol.Config.DryRun {
+		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("eksguard could not decide on NetworkPolicy coverage: %w", err))
+	}
+	return decision.Respond(ctx, kind)
+}
+
 // coverageResult is the coverage of one set of pod labels.
 type coverageResult struct {
 	Covered bool

@@ -144,3 +144,34 @@ func TestIndexReadyCheck(t *testing.T) {
 		t.Errorf("the registered handler does not feed the index")
 	}
 }
+
+// TestIndexConcurrentReads runs lookups while events change the index; run
+// with -race. The default-deny policy stays throughout, so every lookup must
+// find the pod covered.
+func TestIndexConcurrentReads(t *testing.T) {
+	ix := NewIndex()
+	ix.OnAdd(netpolObject("shop", "deny-all", metav1.LabelSelector{}, networkingv1.PolicyTypeIngress), true)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 2000 {
+			np := netpolObject("shop", fmt.Sprint(i%50), metav1.LabelSelector{MatchLabels: map[string]string{"app": fmt.Sprint(i)}})
+			np.ResourceVersion = fmt.Sprint(i)
+			ix.OnUpdate(nil, np)
+			if i%3 == 0 {
+				ix.OnDelete(np)
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		if covered, _ := ix.Lookup("shop", labels.Set{"app": "web"}, config.CoverageAny); !covered {
+			t.Fatalf("the default-deny policy got lost")
+		}
+		_ = ix.Snapshot("shop")
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,7 +57,7 @@ func (v *PodValidator) Handle(ctx context.Context, req admission.Request) admiss
 	pol := v.Policies.Source.Current()
 	d, err := v.decide(ctx, pol, pod)
 	if err != nil {
-		return admission.Errored(http.StatusInternalServerError, err)
+		return undecided(ctx, pol, req.Kind.Kind, err)
 	}
 	return v.review(ctx, subject{
 		Kind:        req.Kind.Kind,

@@ -40,8 +40,10 @@ func TestPodValidator(t *testing.T) {
 		indexed []*networkingv1.NetworkPolicy
 		live    []*networkingv1.NetworkPolicy
 		liveErr error
-		req     func(t *testing.T) admission.Request
-		want    verdict
+		// namespaceLabelsFail makes reading namespace labels fail.
+		namespaceLabelsFail bool
+		req                 func(t *testing.T) admission.Request
+		want                verdict
 		// wantLiveReads is how many live NetworkPolicy lists the request makes.
 		wantLiveReads int
 	}{
@@ -161,6 +163,33 @@ func TestPodValidator(t *testing.T) {
 			wantLiveReads: 1,
 		},
 		{
+			name:                "namespace labels unreadable in enforce mode: error",
+			edit:                excludeNamespacesLabelled,
+			namespaceLabelsFail: true,
+			req:                 createPod("web-1", web),
+			want:                errored(500, `eksguard could not decide on NetworkPolicy coverage: reading labels of namespace "shop": unexpected Get`),
+		},
+		{
+			name: "namespace labels unreadable in warn mode: admitted",
+			edit: func(c *config.Config) {
+				excludeNamespacesLabelled(c)
+				c.Rules.NetworkPolicy.Mode = config.ModeWarn
+			},
+			namespaceLabelsFail: true,
+			req:                 createPod("web-1", web),
+			want:                allowed(),
+		},
+		{
+			name: "namespace labels unreadable in dry run: admitted",
+			edit: func(c *config.Config) {
+				excludeNamespacesLabelled(c)
+				c.DryRun = true
+			},
+			namespaceLabelsFail: true,
+			req:                 createPod("web-1", web),
+			want:                allowed(),
+		},
+		{
 			name: "generated name",
 			req: func(t *testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, podKind, "shop", "", mustJSON(t, &corev1.Pod{
@@ -244,6 +273,9 @@ func TestPodValidator(t *testing.T) {
 				live.policies = append(live.policies, *np)
 			}
 			v := &PodValidator{Checker: newTestChecker(compilePolicy(t, tt.edit), tt.indexed, live)}
+			if tt.namespaceLabelsFail {
+				v.Policies.Namespaces = &liveReader{}
+			}
 			checkVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
 			if len(live.lists) != tt.wantLiveReads {
 				t.Errorf("live reads = %d, want %d", len(live.lists), tt.wantLiveReads)
@@ -255,6 +287,11 @@ func TestPodValidator(t *testing.T) {
 			}
 		})
 	}
+}
+
+// excludeNamespacesLabelled makes the policy read namespace labels.
+func excludeNamespacesLabelled(c *config.Config) {
+	c.Scope.ExcludedNamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"eksguard.io/ignore": "true"}}
 }
 
 func createPod(name string, labels map[string]string) func(t *testing.T) admission.Request {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -99,7 +98,7 @@ func (v *WorkloadValidator) Handle(ctx context.Context, req admission.Request) a
 	pol := v.Policies.Source.Current()
 	d, err := v.decideWorkload(ctx, pol, obj, template)
 	if err != nil {
-		return admission.Errored(http.StatusInternalServerError, err)
+		return undecided(ctx, pol, gvk.Kind, err)
 	}
 	name := obj.Name
 	if name == "" {
