@@ -30,7 +30,7 @@ func Record(ctx context.Context, kind string, findings ...Finding) {
 		if f.Decision.Exemption != "" {
 			exemptionsApplied.WithLabelValues(string(f.Rule), f.Decision.Exemption).Inc()
 		}
-		if outcome == OutcomeDenied || outcome == OutcomeWarned || outcome == OutcomeExempted {
+		if outcome == OutcomeDenied || outcome == OutcomeWarned || outcome == OutcomeMutated || outcome == OutcomeExempted {
 			log.V(1).Info("admission finding", LogKeyRule, f.Rule, LogKeyKind, kind,
 				LogKeyMode, f.Decision.Mode, LogKeyOutcome, outcome,
 				LogKeyExemption, f.Decision.Exemption, LogKeyReason, f.Errs.ToAggregate())
