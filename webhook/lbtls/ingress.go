@@ -482,8 +482,12 @@ func (v *IngressValidator) ValidateCreate(ctx context.Context, ing *networkingv1
 	return v.validate(ctx, ing)
 }
 
-// ValidateUpdate judges the Ingress as updated, with its group.
-func (v *IngressValidator) ValidateUpdate(ctx context.Context, _, ing *networkingv1.Ingress) (admission.Warnings, error) {
+// ValidateUpdate judges the Ingress as updated, with its group, unless the
+// update changes nothing the rule reads or the Ingress is being deleted.
+func (v *IngressValidator) ValidateUpdate(ctx context.Context, oldIng, ing *networkingv1.Ingress) (admission.Warnings, error) {
+	if unchanged(&oldIng.ObjectMeta, &ing.ObjectMeta, oldIng.Spec, ing.Spec) {
+		return nil, nil
+	}
 	return v.validate(ctx, ing)
 }
 

@@ -3,11 +3,15 @@ package lbtls
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -98,6 +102,7 @@ func ServiceInternal(svc *corev1.Service) (bool, field.ErrorList) {
 // ServiceListeners computes the listeners that svc's owner would create.
 // Errors are annotations or ports the owner would reject.
 func ServiceListeners(svc *corev1.Service, settings config.LoadBalancerTLSSettings) ([]Listener, field.ErrorList) {
+	svc = withDefaultProtocols(svc)
 	switch OwnerOf(svc) {
 	case OwnerLBC:
 		return lbcServiceListeners(svc, settings)
@@ -107,6 +112,22 @@ func ServiceListeners(svc *corev1.Service, settings config.LoadBalancerTLSSettin
 		return inTreeCLBListeners(svc, settings)
 	}
 	return nil, nil
+}
+
+// withDefaultProtocols fills in the API server's default port protocol (TCP),
+// copying svc only when a port lacks one, so that Services that did not come
+// through the API server (the CLI reads files) are judged alike.
+func withDefaultProtocols(svc *corev1.Service) *corev1.Service {
+	if !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Protocol == "" }) {
+		return svc
+	}
+	svc = svc.DeepCopy()
+	for i := range svc.Spec.Ports {
+		if svc.Spec.Ports[i].Protocol == "" {
+			svc.Spec.Ports[i].Protocol = corev1.ProtocolTCP
+		}
+	}
+	return svc
 }
 
 // servicePolicy is the negotiation policy of the Service's TLS listeners. An
@@ -422,13 +443,27 @@ type ServiceValidator struct {
 
 var _ admission.Validator[*corev1.Service] = &ServiceValidator{}
 
+// unchanged reports an update that the rule need not judge: the object is
+// being deleted, or neither its annotations nor its spec changed (a
+// controller adding or removing its finalizer, a relabel). Denying those
+// would stop the LBC from finalizing the load balancers of objects that
+// predate eksguard.
+func unchanged(oldMeta, newMeta *metav1.ObjectMeta, oldSpec, newSpec any) bool {
+	return newMeta.DeletionTimestamp != nil ||
+		(maps.Equal(oldMeta.Annotations, newMeta.Annotations) && equality.Semantic.DeepEqual(oldSpec, newSpec))
+}
+
 // ValidateCreate judges a new Service.
 func (v *ServiceValidator) ValidateCreate(ctx context.Context, svc *corev1.Service) (admission.Warnings, error) {
 	return v.validate(ctx, svc)
 }
 
-// ValidateUpdate judges the Service as updated.
-func (v *ServiceValidator) ValidateUpdate(ctx context.Context, _, svc *corev1.Service) (admission.Warnings, error) {
+// ValidateUpdate judges the Service as updated, unless the update changes
+// nothing the rule reads or the Service is being deleted (see unchanged).
+func (v *ServiceValidator) ValidateUpdate(ctx context.Context, oldSvc, svc *corev1.Service) (admission.Warnings, error) {
+	if unchanged(&oldSvc.ObjectMeta, &svc.ObjectMeta, oldSvc.Spec, svc.Spec) {
+		return nil, nil
+	}
 	return v.validate(ctx, svc)
 }
 

@@ -384,6 +384,12 @@ func TestJudgeService(t *testing.T) {
 				`must be "true" or "false"`},
 		},
 		{
+			name:          "a port without protocol is TCP, as the API server defaults it",
+			svc:           service(lb, map[string]string{AnnotationSSLCert: certARN}, port("", 80, "")),
+			wantListeners: []Listener{terminated(0, "", 80, ProtocolSSL, ProtocolTCP, weakPolicy, true, certARN)},
+			wantErrs:      []string{defaultPolicyErr},
+		},
+		{
 			name: "ClusterIP Service is not a load balancer",
 			svc:  service(corev1.ServiceTypeClusterIP, nil, http),
 		},

@@ -181,3 +181,45 @@ func TestIngressValidatorGroupLookupFailure(t *testing.T) {
 		t.Errorf("message = %q, want %q", status.ErrStatus.Message, want)
 	}
 }
+
+// TestValidateUpdateUnchanged: updates that change nothing the rule reads
+// (a controller's finalizer) and updates of objects being deleted are
+// admitted even when the object is plaintext; any other update is judged.
+func TestValidateUpdateUnchanged(t *testing.T) {
+	ctx := context.Background()
+	svcs := &ServiceValidator{Policies: policies(t, config.ModeEnforce)}
+	ings := &IngressValidator{Policies: policies(t, config.ModeEnforce), Reader: fake.NewClientBuilder().Build()}
+
+	oldSvc := service(corev1.ServiceTypeLoadBalancer, lbcAnnotations(nil), port("http", 80, corev1.ProtocolTCP))
+	finalized := oldSvc.DeepCopy()
+	finalized.Finalizers = []string{"service.k8s.aws/resources"}
+	deleting := finalized.DeepCopy()
+	deleting.DeletionTimestamp = ptr.To(metav1.Now())
+	deleting.Annotations = nil
+	relabelled := oldSvc.DeepCopy()
+	relabelled.Annotations[AnnotationSSLPorts] = "443"
+
+	oldIng := albIngress("shop", "web", nil)
+	finalizedIng := oldIng.DeepCopy()
+	finalizedIng.Finalizers = []string{"ingress.k8s.aws/resources"}
+	respecced := oldIng.DeepCopy()
+	respecced.Spec.Rules = []networkingv1.IngressRule{{Host: "shop.example.com"}}
+
+	for _, tt := range []struct {
+		name       string
+		validate   func() (admission.Warnings, error)
+		wantDenied bool
+	}{
+		{"Service finalizer added", func() (admission.Warnings, error) { return svcs.ValidateUpdate(ctx, oldSvc, finalized) }, false},
+		{"Service being deleted", func() (admission.Warnings, error) { return svcs.ValidateUpdate(ctx, finalized, deleting) }, false},
+		{"Service annotations changed", func() (admission.Warnings, error) { return svcs.ValidateUpdate(ctx, oldSvc, relabelled) }, true},
+		{"Ingress finalizer added", func() (admission.Warnings, error) { return ings.ValidateUpdate(ctx, oldIng, finalizedIng) }, false},
+		{"Ingress spec changed", func() (admission.Warnings, error) { return ings.ValidateUpdate(ctx, oldIng, respecced) }, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := answer(t)(tt.validate()); (got.denial != "") != tt.wantDenied {
+				t.Errorf("got %+v, want denied=%v", got, tt.wantDenied)
+			}
+		})
+	}
+}
