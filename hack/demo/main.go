@@ -50,6 +50,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
+	fmt.Println("    stopped")
 }
 
 func step(format string, args ...any) {

@@ -333,6 +333,7 @@ func writeAuditTable(w io.Writer, report *auditReport) {
 	}
 	fmt.Fprintln(w)
 	if withFindings > 0 {
+		fmt.Fprintln(w)
 		t := table{header: []string{"NAMESPACE", "CHECKED", "ADMITTED", "MUTATED", "WARNED", "DENIED"}}
 		for _, ns := range report.Namespaces {
 			if len(ns.Findings) == 0 {
