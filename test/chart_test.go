@@ -1,0 +1,748 @@
+package test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/pod-security-admission/api"
+	psapolicy "k8s.io/pod-security-admission/policy"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/eksguard/eksguard/config"
+)
+
+// chartDir is the chart under test.
+var chartDir = filepath.Join("..", "charts", "eksguard")
+
+const (
+	chartRelease   = "eksguard"
+	chartNamespace = "eksguard-system"
+	// chartKubeVersion is the cluster version helm renders for.
+	chartKubeVersion = "1.37.2"
+)
+
+// The webhook entry names of the chart.
+const (
+	chartSeccompWebhook        = "seccomp.pods.eksguard.io"
+	chartPodNetpolWebhook      = "networkpolicy.pods.eksguard.io"
+	chartWorkloadNetpolWebhook = "networkpolicy.workloads.eksguard.io"
+	chartNetpolChangeWebhook   = "networkpolicy.networkpolicies.eksguard.io"
+	chartServiceTLSWebhook     = "loadbalancertls.services.eksguard.io"
+	chartIngressTLSWebhook     = "loadbalancertls.ingresses.eksguard.io"
+)
+
+// createOrRelabel limits the pod NetworkPolicy webhook to pod creations
+// and label changes.
+var createOrRelabel = admissionregistrationv1.MatchCondition{
+	Name:       "create-or-relabel",
+	Expression: "request.operation != 'UPDATE' || object.metadata.?labels.orValue({}) != oldObject.metadata.?labels.orValue({})",
+}
+
+// helmBinary is $HELM (set by make), else the helm that make builds into bin/.
+func helmBinary(t *testing.T) string {
+	t.Helper()
+	helm := os.Getenv("HELM")
+	if helm == "" {
+		built, _ := filepath.Glob(filepath.Join("..", "bin", "helm-v*"))
+		if len(built) == 0 {
+			t.Skip("helm not found: set $HELM or run make helm (make test does)")
+		}
+		helm = built[len(built)-1]
+	}
+	if _, err := os.Stat(helm); err != nil {
+		t.Fatalf("helm %s: %v", helm, err)
+	}
+	return helm
+}
+
+// runHelm runs helm with args and returns stdout, or stderr as the error.
+func runHelm(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(helmBinary(t), args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("helm %s: %v: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// valuesFile writes a values document for helm -f, in a directory whose
+// name has no comma (helm splits -f on commas; test names have them).
+func valuesFile(t *testing.T, values string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "eksguard-chart-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "values.yaml")
+	if err := os.WriteFile(path, []byte(values), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// rendered is the output of helm template.
+type rendered struct {
+	objects []*unstructured.Unstructured
+}
+
+// renderChart renders the chart as release into namespace with the given
+// values (YAML), failing the test on a helm error.
+func renderChart(t *testing.T, release, namespace, values string) rendered {
+	t.Helper()
+	out, err := renderChartErr(t, release, namespace, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func renderChartErr(t *testing.T, release, namespace, values string) (rendered, error) {
+	t.Helper()
+	out, err := runHelm(t, "template", release, chartDir, "--namespace", namespace,
+		"--kube-version", chartKubeVersion, "-f", valuesFile(t, values))
+	if err != nil {
+		return rendered{}, err
+	}
+	var r rendered
+	docs := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(out)))
+	for {
+		doc, err := docs.Read()
+		if errors.Is(err, io.EOF) {
+			return r, nil
+		}
+		if err != nil {
+			t.Fatalf("splitting the rendered chart: %v", err)
+		}
+		data, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			t.Fatalf("rendered YAML: %v\n%s", err, doc)
+		}
+		if string(data) == "null" {
+			continue
+		}
+		// The unstructured JSON scheme keeps integers as int64.
+		obj, err := runtime.Decode(unstructured.UnstructuredJSONScheme, data)
+		if err != nil {
+			t.Fatalf("rendered object: %v\n%s", err, doc)
+		}
+		r.objects = append(r.objects, obj.(*unstructured.Unstructured))
+	}
+}
+
+// ids lists the rendered objects as Kind/name, sorted.
+func (r rendered) ids() []string {
+	var ids []string
+	for _, o := range r.objects {
+		ids = append(ids, o.GetKind()+"/"+o.GetName())
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// get decodes the rendered object of kind and name into out, rejecting
+// fields the typed API does not know (a typo in a template).
+func (r rendered) get(t *testing.T, kind, name string, out runtime.Object) {
+	t.Helper()
+	for _, o := range r.objects {
+		if o.GetKind() == kind && o.GetName() == name {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(o.Object, out, true); err != nil {
+				t.Fatalf("%s/%s does not decode strictly: %v", kind, name, err)
+			}
+			return
+		}
+	}
+	t.Fatalf("%s/%s not rendered; rendered: %v", kind, name, r.ids())
+}
+
+func (r rendered) has(kind, name string) bool {
+	return slices.Contains(r.ids(), kind+"/"+name)
+}
+
+// failurePolicies maps every webhook entry of the chart to its failurePolicy.
+func (r rendered) failurePolicies(t *testing.T) map[string]admissionregistrationv1.FailurePolicyType {
+	t.Helper()
+	got := map[string]admissionregistrationv1.FailurePolicyType{}
+	var m admissionregistrationv1.MutatingWebhookConfiguration
+	r.get(t, "MutatingWebhookConfiguration", chartRelease, &m)
+	for _, w := range m.Webhooks {
+		got[w.Name] = *w.FailurePolicy
+	}
+	var v admissionregistrationv1.ValidatingWebhookConfiguration
+	r.get(t, "ValidatingWebhookConfiguration", chartRelease, &v)
+	for _, w := range v.Webhooks {
+		got[w.Name] = *w.FailurePolicy
+	}
+	return got
+}
+
+func deepEqual[T any](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s:\n got: %#v\nwant: %#v", what, got, want)
+	}
+}
+
+func TestChartLint(t *testing.T) {
+	for _, values := range []string{"{}", "certManager: {enabled: true}\nmetrics: {serviceMonitor: {enabled: true}}\n"} {
+		if _, err := runHelm(t, "lint", "--strict", chartDir, "--kube-version", chartKubeVersion, "-f", valuesFile(t, values)); err != nil {
+			t.Errorf("values %q: %v", values, err)
+		}
+	}
+}
+
+func TestChartDefaultObjects(t *testing.T) {
+	r := renderChart(t, chartRelease, chartNamespace, "{}")
+	deepEqual(t, "rendered objects", r.ids(), []string{
+		"ClusterRole/eksguard",
+		"ClusterRoleBinding/eksguard",
+		"ConfigMap/eksguard-policy",
+		"Deployment/eksguard",
+		"MutatingWebhookConfiguration/eksguard",
+		"NetworkPolicy/eksguard",
+		"PodDisruptionBudget/eksguard",
+		"Role/eksguard",
+		"RoleBinding/eksguard",
+		"Secret/eksguard-webhook-tls",
+		"Service/eksguard",
+		"ServiceAccount/eksguard",
+		"ValidatingWebhookConfiguration/eksguard",
+	})
+	for _, o := range r.objects {
+		if ns := o.GetNamespace(); ns != "" && ns != chartNamespace {
+			t.Errorf("%s/%s is in namespace %q, want the release namespace", o.GetKind(), o.GetName(), ns)
+		}
+	}
+
+	var secret corev1.Secret
+	r.get(t, "Secret", "eksguard-webhook-tls", &secret)
+	if len(secret.Data)+len(secret.StringData) != 0 {
+		t.Errorf("the certificate Secret renders data %v; eksguard fills it and upgrades must keep it", secret.Data)
+	}
+
+	var pdb policyv1.PodDisruptionBudget
+	r.get(t, "PodDisruptionBudget", "eksguard", &pdb)
+	deepEqual(t, "PDB maxUnavailable", pdb.Spec.MaxUnavailable, ptr.To(intstr.FromInt32(1)))
+	deepEqual(t, "PDB minAvailable", pdb.Spec.MinAvailable, nil)
+	deepEqual(t, "PDB selector", pdb.Spec.Selector.MatchLabels, map[string]string{
+		"app.kubernetes.io/name": "eksguard", "app.kubernetes.io/instance": "eksguard",
+	})
+
+	var svc corev1.Service
+	r.get(t, "Service", "eksguard", &svc)
+	deepEqual(t, "Service ports", svc.Spec.Ports, []corev1.ServicePort{
+		{Name: "https", Port: 443, TargetPort: intstr.FromString("webhook"), Protocol: corev1.ProtocolTCP},
+		{Name: "metrics", Port: 8080, TargetPort: intstr.FromString("metrics"), Protocol: corev1.ProtocolTCP},
+	})
+
+	var np networkingv1.NetworkPolicy
+	r.get(t, "NetworkPolicy", "eksguard", &np)
+	deepEqual(t, "NetworkPolicy policyTypes", np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress})
+	tcp := corev1.ProtocolTCP
+	deepEqual(t, "NetworkPolicy ingress", np.Spec.Ingress, []networkingv1.NetworkPolicyIngressRule{
+		{Ports: []networkingv1.NetworkPolicyPort{{Port: ptr.To(intstr.FromInt32(9443)), Protocol: &tcp}}},
+		{Ports: []networkingv1.NetworkPolicyPort{{Port: ptr.To(intstr.FromInt32(8080)), Protocol: &tcp}}},
+	})
+	deepEqual(t, "NetworkPolicy podSelector", np.Spec.PodSelector.MatchLabels, pdb.Spec.Selector.MatchLabels)
+}
+
+func TestChartDeployment(t *testing.T) {
+	r := renderChart(t, chartRelease, chartNamespace, "{}")
+	var d appsv1.Deployment
+	r.get(t, "Deployment", "eksguard", &d)
+
+	deepEqual(t, "replicas", d.Spec.Replicas, ptr.To[int32](3))
+	deepEqual(t, "rolling update", d.Spec.Strategy.RollingUpdate, &appsv1.RollingUpdateDeployment{
+		MaxUnavailable: ptr.To(intstr.FromInt32(0)), MaxSurge: ptr.To(intstr.FromInt32(1)),
+	})
+	pod := d.Spec.Template.Spec
+	deepEqual(t, "priorityClassName", pod.PriorityClassName, "system-cluster-critical")
+	deepEqual(t, "serviceAccountName", pod.ServiceAccountName, "eksguard")
+	deepEqual(t, "hostNetwork", pod.HostNetwork, false)
+
+	// The pod passes Pod Security Standards "restricted", as evaluated by
+	// the API server's own Pod Security admission code.
+	evaluator, err := psapolicy.NewEvaluator(psapolicy.DefaultChecks(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range evaluator.EvaluatePod(api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()},
+		&d.Spec.Template.ObjectMeta, &pod) {
+		if !res.Allowed {
+			t.Errorf("Pod Security Standards restricted: %s: %s", res.ForbiddenReason, res.ForbiddenDetail)
+		}
+	}
+	deepEqual(t, "pod securityContext", pod.SecurityContext, &corev1.PodSecurityContext{
+		RunAsNonRoot:   ptr.To(true),
+		RunAsUser:      ptr.To[int64](65532),
+		RunAsGroup:     ptr.To[int64](65532),
+		FSGroup:        ptr.To[int64](65532),
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	})
+
+	if len(pod.Containers) != 1 {
+		t.Fatalf("%d containers, want 1", len(pod.Containers))
+	}
+	c := pod.Containers[0]
+	deepEqual(t, "image", c.Image, "ghcr.io/eksguard/eksguard:0.1.0")
+	deepEqual(t, "container securityContext", c.SecurityContext, &corev1.SecurityContext{
+		AllowPrivilegeEscalation: ptr.To(false),
+		Privileged:               ptr.To(false),
+		ReadOnlyRootFilesystem:   ptr.To(true),
+		RunAsNonRoot:             ptr.To(true),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	})
+	deepEqual(t, "args", c.Args, []string{
+		"serve",
+		"--webhook-port=9443",
+		"--cert-dir=/etc/eksguard/tls",
+		"--tls-min-version=1.2",
+		"--enable-http2=false",
+		"--metrics-bind-address=:8080",
+		"--health-probe-bind-address=:8081",
+		"--policy-configmap-namespace=eksguard-system",
+		"--policy-configmap-name=eksguard-policy",
+		"--cert-rotation=true",
+		"--cert-secret-name=eksguard-webhook-tls",
+		"--webhook-service-name=eksguard",
+		"--webhook-configuration-name=eksguard",
+		"--zap-log-level=info",
+		"--zap-encoder=json",
+	})
+	deepEqual(t, "liveness probe", c.LivenessProbe.HTTPGet, &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("health")})
+	deepEqual(t, "readiness probe", c.ReadinessProbe.HTTPGet, &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromString("health")})
+	deepEqual(t, "ports", c.Ports, []corev1.ContainerPort{
+		{Name: "webhook", ContainerPort: 9443, Protocol: corev1.ProtocolTCP},
+		{Name: "metrics", ContainerPort: 8080, Protocol: corev1.ProtocolTCP},
+		{Name: "health", ContainerPort: 8081, Protocol: corev1.ProtocolTCP},
+	})
+	deepEqual(t, "requests", c.Resources.Requests.Cpu().String()+"/"+c.Resources.Requests.Memory().String(), "100m/128Mi")
+	deepEqual(t, "memory limit", c.Resources.Limits.Memory().String(), "512Mi")
+	deepEqual(t, "env", c.Env, []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
+		FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"},
+	}}})
+	deepEqual(t, "volume mounts", c.VolumeMounts, []corev1.VolumeMount{{Name: "tls", MountPath: "/etc/eksguard/tls", ReadOnly: true}})
+	deepEqual(t, "volumes", pod.Volumes, []corev1.Volume{{Name: "tls", VolumeSource: corev1.VolumeSource{
+		Secret: &corev1.SecretVolumeSource{SecretName: "eksguard-webhook-tls", DefaultMode: ptr.To[int32](0o440)},
+	}}})
+
+	selector := &metav1.LabelSelector{MatchLabels: map[string]string{
+		"app.kubernetes.io/name": "eksguard", "app.kubernetes.io/instance": "eksguard",
+	}}
+	honor := corev1.NodeInclusionPolicyHonor
+	deepEqual(t, "topology spread", pod.TopologySpreadConstraints, []corev1.TopologySpreadConstraint{
+		{
+			MaxSkew: 1, TopologyKey: "kubernetes.io/hostname", WhenUnsatisfiable: corev1.DoNotSchedule,
+			NodeAffinityPolicy: &honor, NodeTaintsPolicy: &honor, MatchLabelKeys: []string{"pod-template-hash"}, LabelSelector: selector,
+		},
+		{
+			MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone", WhenUnsatisfiable: corev1.ScheduleAnyway,
+			NodeAffinityPolicy: &honor, NodeTaintsPolicy: &honor, MatchLabelKeys: []string{"pod-template-hash"}, LabelSelector: selector,
+		},
+	})
+	deepEqual(t, "nodeSelector", pod.NodeSelector, map[string]string{"kubernetes.io/os": "linux"})
+	if _, ok := d.Spec.Template.Annotations["checksum/config"]; ok {
+		t.Errorf("the pod template has a checksum of the policy: a policy change would restart the webhook")
+	}
+}
+
+// TestChartWebhookConfigurations checks every field of every webhook entry
+// with the default values.
+func TestChartWebhookConfigurations(t *testing.T) {
+	r := renderChart(t, chartRelease, chartNamespace, "{}")
+	excluded := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+		Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn,
+		Values: []string{"eksguard-system", "kube-system", "kube-public", "kube-node-lease"},
+	}}}
+	clientConfig := func(path string) admissionregistrationv1.WebhookClientConfig {
+		return admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{
+			Namespace: "eksguard-system", Name: "eksguard", Path: ptr.To(path), Port: ptr.To[int32](443),
+		}}
+	}
+	none := admissionregistrationv1.SideEffectClassNone
+	equivalent := admissionregistrationv1.Equivalent
+	ignore := admissionregistrationv1.Ignore
+	namespaced := admissionregistrationv1.NamespacedScope
+	rule := func(group, resources string, ops ...admissionregistrationv1.OperationType) admissionregistrationv1.RuleWithOperations {
+		return admissionregistrationv1.RuleWithOperations{Operations: ops, Rule: admissionregistrationv1.Rule{
+			APIGroups: []string{group}, APIVersions: []string{"v1"}, Resources: strings.Split(resources, ","), Scope: &namespaced,
+		}}
+	}
+	const create, update, del = admissionregistrationv1.Create, admissionregistrationv1.Update, admissionregistrationv1.Delete
+
+	var m admissionregistrationv1.MutatingWebhookConfiguration
+	r.get(t, "MutatingWebhookConfiguration", "eksguard", &m)
+	deepEqual(t, "mutating webhooks", m.Webhooks, []admissionregistrationv1.MutatingWebhook{{
+		Name:                    chartSeccompWebhook,
+		ClientConfig:            clientConfig("/mutate-v1-pod-seccomp"),
+		Rules:                   []admissionregistrationv1.RuleWithOperations{rule("", "pods", create)},
+		FailurePolicy:           &ignore,
+		MatchPolicy:             &equivalent,
+		NamespaceSelector:       excluded,
+		SideEffects:             &none,
+		TimeoutSeconds:          ptr.To[int32](3),
+		AdmissionReviewVersions: []string{"v1"},
+		ReinvocationPolicy:      ptr.To(admissionregistrationv1.IfNeededReinvocationPolicy),
+	}})
+	deepEqual(t, "mutating annotations", m.Annotations, nil)
+
+	validating := func(name, path string, rules ...admissionregistrationv1.RuleWithOperations) admissionregistrationv1.ValidatingWebhook {
+		// Every rule warns by default: every entry fails open.
+		return admissionregistrationv1.ValidatingWebhook{
+			Name: name, ClientConfig: clientConfig(path), Rules: rules,
+			FailurePolicy: &ignore, MatchPolicy: &equivalent, NamespaceSelector: excluded, SideEffects: &none,
+			TimeoutSeconds: ptr.To[int32](3), AdmissionReviewVersions: []string{"v1"},
+		}
+	}
+	var v admissionregistrationv1.ValidatingWebhookConfiguration
+	r.get(t, "ValidatingWebhookConfiguration", "eksguard", &v)
+	podNetpol := validating(chartPodNetpolWebhook, "/validate-v1-pod-networkpolicy", rule("", "pods", create, update))
+	podNetpol.MatchConditions = []admissionregistrationv1.MatchCondition{createOrRelabel}
+	deepEqual(t, "validating webhooks", v.Webhooks, []admissionregistrationv1.ValidatingWebhook{
+		podNetpol,
+		validating(chartWorkloadNetpolWebhook, "/validate-workload-networkpolicy",
+			rule("apps", "deployments,statefulsets,daemonsets,replicasets", create, update),
+			rule("", "replicationcontrollers", create, update),
+			rule("batch", "jobs,cronjobs", create, update)),
+		validating(chartNetpolChangeWebhook, "/validate-networking-v1-networkpolicy", rule("networking.k8s.io", "networkpolicies", update, del)),
+		validating(chartServiceTLSWebhook, "/validate-v1-service-lbtls", rule("", "services", create, update)),
+		validating(chartIngressTLSWebhook, "/validate-networking-v1-ingress-lbtls", rule("networking.k8s.io", "ingresses", create, update)),
+	})
+}
+
+// TestChartFailurePolicies: an entry fails closed only when its rule
+// enforces and no dry run is on.
+func TestChartFailurePolicies(t *testing.T) {
+	const fail, ignore = admissionregistrationv1.Fail, admissionregistrationv1.Ignore
+	tests := []struct {
+		name   string
+		values string
+		want   map[string]admissionregistrationv1.FailurePolicyType
+	}{
+		{
+			name:   "defaults: NetworkPolicy and TLS rules warn",
+			values: "{}",
+			want: map[string]admissionregistrationv1.FailurePolicyType{
+				chartSeccompWebhook: ignore, chartPodNetpolWebhook: ignore, chartWorkloadNetpolWebhook: ignore,
+				chartNetpolChangeWebhook: ignore, chartServiceTLSWebhook: ignore, chartIngressTLSWebhook: ignore,
+			},
+		},
+		{
+			name:   "both rules enforce",
+			values: "policy: {rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: enforce}}}",
+			want: map[string]admissionregistrationv1.FailurePolicyType{
+				chartSeccompWebhook: ignore, chartPodNetpolWebhook: fail, chartWorkloadNetpolWebhook: fail,
+				chartNetpolChangeWebhook: ignore, chartServiceTLSWebhook: fail, chartIngressTLSWebhook: fail,
+			},
+		},
+		{
+			name:   "NetworkPolicy enforces, TLS off",
+			values: "policy: {rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: \"off\"}}}",
+			want: map[string]admissionregistrationv1.FailurePolicyType{
+				chartSeccompWebhook: ignore, chartPodNetpolWebhook: fail, chartWorkloadNetpolWebhook: fail,
+				chartNetpolChangeWebhook: ignore, chartServiceTLSWebhook: ignore, chartIngressTLSWebhook: ignore,
+			},
+		},
+		{
+			name:   "dry run turns enforcing rules into fail-open ones",
+			values: "policy: {dryRun: true, rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: enforce}}}",
+			want: map[string]admissionregistrationv1.FailurePolicyType{
+				chartSeccompWebhook: ignore, chartPodNetpolWebhook: ignore, chartWorkloadNetpolWebhook: ignore,
+				chartNetpolChangeWebhook: ignore, chartServiceTLSWebhook: ignore, chartIngressTLSWebhook: ignore,
+			},
+		},
+		{
+			name:   "webhook.failurePolicy Ignore for enforcing rules",
+			values: "webhook: {failurePolicy: Ignore}\npolicy: {rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: enforce}}}",
+			want: map[string]admissionregistrationv1.FailurePolicyType{
+				chartSeccompWebhook: ignore, chartPodNetpolWebhook: ignore, chartWorkloadNetpolWebhook: ignore,
+				chartNetpolChangeWebhook: ignore, chartServiceTLSWebhook: ignore, chartIngressTLSWebhook: ignore,
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := renderChart(t, chartRelease, chartNamespace, tc.values)
+			deepEqual(t, "failurePolicy per webhook", r.failurePolicies(t), tc.want)
+		})
+	}
+}
+
+// TestChartPolicyConfigMap loads the rendered policy with eksguard's own
+// parser and validator.
+func TestChartPolicyConfigMap(t *testing.T) {
+	tests := []struct {
+		name   string
+		values string
+		check  func(t *testing.T, cfg config.Config)
+	}{
+		{
+			name:   "defaults",
+			values: "{}",
+			check: func(t *testing.T, cfg config.Config) {
+				want := config.Defaults()
+				want.Rules.NetworkPolicy.Mode = config.ModeWarn
+				want.Rules.LoadBalancerTLS.Mode = config.ModeWarn
+				want.AnnotationExemptions.Namespaces = []string{}
+				want.Exemptions = []config.Exemption{}
+				deepEqual(t, "policy", cfg, want)
+			},
+		},
+		{
+			name: "values mirror the schema",
+			values: `
+policy:
+  dryRun: true
+  scope:
+    excludedNamespaces: [kube-system, legacy]
+    excludedNamespaceSelector: {matchLabels: {eksguard.io/skip: "true"}}
+  exemptions:
+    - name: monitoring-agents
+      rules: [seccomp]
+      namespaces: [monitoring]
+      reason: the node exporter needs Unconfined
+      expires: "2027-01-31"
+  rules:
+    networkPolicy: {mode: enforce, coverage: both}
+    loadBalancerTLS: {skipInternal: true}
+`,
+			check: func(t *testing.T, cfg config.Config) {
+				deepEqual(t, "dryRun", cfg.DryRun, true)
+				deepEqual(t, "scope", cfg.Scope, config.Scope{
+					ExcludedNamespaces:        []string{"kube-system", "legacy"},
+					ExcludedNamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"eksguard.io/skip": "true"}},
+				})
+				deepEqual(t, "exemptions", cfg.Exemptions, []config.Exemption{{
+					Name: "monitoring-agents", Rules: []config.RuleName{config.RuleSeccomp}, Namespaces: []string{"monitoring"},
+					Reason: "the node exporter needs Unconfined", Expires: "2027-01-31",
+				}})
+				deepEqual(t, "networkPolicy", cfg.Rules.NetworkPolicy, config.NetworkPolicySettings{Mode: config.ModeEnforce, Coverage: config.CoverageBoth})
+				deepEqual(t, "loadBalancerTLS skipInternal", cfg.Rules.LoadBalancerTLS.SkipInternal, true)
+				deepEqual(t, "loadBalancerTLS mode", cfg.Rules.LoadBalancerTLS.Mode, config.ModeWarn)
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := renderChart(t, chartRelease, chartNamespace, tc.values)
+			var cm corev1.ConfigMap
+			r.get(t, "ConfigMap", "eksguard-policy", &cm)
+			doc, ok := cm.Data[config.ConfigMapKey]
+			if !ok {
+				t.Fatalf("the ConfigMap has no %s: %v", config.ConfigMapKey, cm.Data)
+			}
+			p, err := config.Load([]byte(doc), chartNamespace)
+			if err != nil {
+				t.Fatalf("eksguard rejects the rendered policy: %v\n%s", err, doc)
+			}
+			tc.check(t, p.Config)
+		})
+	}
+}
+
+func TestChartCertManager(t *testing.T) {
+	t.Run("chart-created CA", func(t *testing.T) {
+		r := renderChart(t, chartRelease, chartNamespace, "certManager: {enabled: true}")
+		for _, id := range []string{"Issuer/eksguard-selfsigned", "Certificate/eksguard-ca", "Issuer/eksguard-ca", "Certificate/eksguard-serving-cert"} {
+			if !slices.Contains(r.ids(), id) {
+				t.Errorf("%s not rendered", id)
+			}
+		}
+		if r.has("Secret", "eksguard-webhook-tls") {
+			t.Errorf("the chart renders the certificate Secret although cert-manager owns it")
+		}
+		serving := r.find(t, "Certificate", "eksguard-serving-cert")
+		deepEqual[any](t, "serving certificate spec", serving["spec"], map[string]any{
+			"secretName":  "eksguard-webhook-tls",
+			"duration":    "8760h",
+			"renewBefore": "720h",
+			"dnsNames":    []any{"eksguard.eksguard-system.svc", "eksguard.eksguard-system.svc.cluster.local"},
+			"privateKey":  map[string]any{"algorithm": "ECDSA", "size": int64(256), "rotationPolicy": "Always"},
+			"usages":      []any{"server auth"},
+			"issuerRef":   map[string]any{"name": "eksguard-ca", "kind": "Issuer", "group": "cert-manager.io"},
+		})
+		ca := r.find(t, "Certificate", "eksguard-ca")
+		deepEqual(t, "CA isCA", ca["spec"].(map[string]any)["isCA"], any(true))
+
+		var m admissionregistrationv1.MutatingWebhookConfiguration
+		r.get(t, "MutatingWebhookConfiguration", "eksguard", &m)
+		deepEqual(t, "mutating annotations", m.Annotations, map[string]string{"cert-manager.io/inject-ca-from": "eksguard-system/eksguard-serving-cert"})
+		var v admissionregistrationv1.ValidatingWebhookConfiguration
+		r.get(t, "ValidatingWebhookConfiguration", "eksguard", &v)
+		deepEqual(t, "validating annotations", v.Annotations, map[string]string{"cert-manager.io/inject-ca-from": "eksguard-system/eksguard-serving-cert"})
+
+		var d appsv1.Deployment
+		r.get(t, "Deployment", "eksguard", &d)
+		args := d.Spec.Template.Spec.Containers[0].Args
+		if !slices.Contains(args, "--cert-rotation=false") || slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--cert-secret-name") }) {
+			t.Errorf("args %v: want --cert-rotation=false and no rotation flags", args)
+		}
+		// Without self-managed certificates eksguard writes no Secret and no webhook configuration.
+		var cr rbacv1.ClusterRole
+		r.get(t, "ClusterRole", "eksguard", &cr)
+		var role rbacv1.Role
+		r.get(t, "Role", "eksguard", &role)
+		for _, rule := range append(cr.Rules, role.Rules...) {
+			if slices.Contains(rule.Resources, "secrets") || slices.Contains(rule.APIGroups, "admissionregistration.k8s.io") {
+				t.Errorf("cert-manager mode still grants %v", rule)
+			}
+		}
+	})
+	t.Run("existing issuer", func(t *testing.T) {
+		r := renderChart(t, chartRelease, chartNamespace, "certManager: {enabled: true, issuerRef: {name: corp-ca, kind: ClusterIssuer, group: cert-manager.io}}")
+		var certs []string
+		for _, id := range r.ids() {
+			if strings.HasPrefix(id, "Issuer/") || strings.HasPrefix(id, "Certificate/") {
+				certs = append(certs, id)
+			}
+		}
+		deepEqual(t, "cert-manager objects", certs, []string{"Certificate/eksguard-serving-cert"})
+		serving := r.find(t, "Certificate", "eksguard-serving-cert")
+		deepEqual(t, "issuerRef", serving["spec"].(map[string]any)["issuerRef"], any(map[string]any{
+			"name": "corp-ca", "kind": "ClusterIssuer", "group": "cert-manager.io",
+		}))
+	})
+}
+
+// find returns the content of the rendered object of kind and name (for
+// kinds without Go types here, such as cert-manager's).
+func (r rendered) find(t *testing.T, kind, name string) map[string]any {
+	t.Helper()
+	return r.object(t, kind, name).Object
+}
+
+// object returns the rendered object of kind and name.
+func (r rendered) object(t *testing.T, kind, name string) *unstructured.Unstructured {
+	t.Helper()
+	for _, o := range r.objects {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o
+		}
+	}
+	t.Fatalf("%s/%s not rendered; rendered: %v", kind, name, r.ids())
+	return nil
+}
+
+func TestChartSingleReplica(t *testing.T) {
+	r := renderChart(t, chartRelease, chartNamespace, "replicaCount: 1")
+	var d appsv1.Deployment
+	r.get(t, "Deployment", "eksguard", &d)
+	deepEqual(t, "replicas", d.Spec.Replicas, ptr.To[int32](1))
+	// The budget must still let a node drain evict the only replica.
+	var pdb policyv1.PodDisruptionBudget
+	r.get(t, "PodDisruptionBudget", "eksguard", &pdb)
+	deepEqual(t, "PDB maxUnavailable", pdb.Spec.MaxUnavailable, ptr.To(intstr.FromInt32(1)))
+	deepEqual(t, "PDB unhealthyPodEvictionPolicy", pdb.Spec.UnhealthyPodEvictionPolicy, ptr.To(policyv1.AlwaysAllow))
+}
+
+func TestChartExclusions(t *testing.T) {
+	r := renderChart(t, "guard", "security", `
+webhook:
+  excludedNamespaces: [team-legacy, kube-system]
+  matchConditions:
+    - name: not-the-deployer
+      expression: "request.userInfo.username != 'system:serviceaccount:ci:deployer'"
+policy:
+  scope:
+    excludedNamespaces: [kube-public, team-legacy, sandbox]
+`)
+	wantSelector := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+		Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn,
+		Values: []string{"security", "kube-system", "team-legacy", "kube-public", "sandbox"},
+	}}}
+	wantConditions := []admissionregistrationv1.MatchCondition{{
+		Name: "not-the-deployer", Expression: "request.userInfo.username != 'system:serviceaccount:ci:deployer'",
+	}}
+	var m admissionregistrationv1.MutatingWebhookConfiguration
+	r.get(t, "MutatingWebhookConfiguration", "guard-eksguard", &m)
+	var v admissionregistrationv1.ValidatingWebhookConfiguration
+	r.get(t, "ValidatingWebhookConfiguration", "guard-eksguard", &v)
+	if len(m.Webhooks) != 1 || len(v.Webhooks) != 5 {
+		t.Fatalf("%d mutating and %d validating webhooks, want 1 and 5", len(m.Webhooks), len(v.Webhooks))
+	}
+	check := func(name string, sel *metav1.LabelSelector, conds []admissionregistrationv1.MatchCondition, svc *admissionregistrationv1.ServiceReference) {
+		deepEqual(t, name+" namespaceSelector", sel, wantSelector)
+		if name == chartPodNetpolWebhook {
+			deepEqual(t, name+" matchConditions", conds, append([]admissionregistrationv1.MatchCondition{createOrRelabel}, wantConditions...))
+		} else {
+			deepEqual(t, name+" matchConditions", conds, wantConditions)
+		}
+		deepEqual(t, name+" service", svc.Namespace+"/"+svc.Name, "security/guard-eksguard")
+	}
+	check(m.Webhooks[0].Name, m.Webhooks[0].NamespaceSelector, m.Webhooks[0].MatchConditions, m.Webhooks[0].ClientConfig.Service)
+	for _, w := range v.Webhooks {
+		check(w.Name, w.NamespaceSelector, w.MatchConditions, w.ClientConfig.Service)
+	}
+}
+
+func TestChartServiceMonitor(t *testing.T) {
+	r := renderChart(t, chartRelease, chartNamespace, "metrics: {serviceMonitor: {enabled: true, labels: {release: prometheus}}}")
+	sm := r.find(t, "ServiceMonitor", "eksguard")
+	deepEqual(t, "ServiceMonitor release label", sm["metadata"].(map[string]any)["labels"].(map[string]any)["release"], any("prometheus"))
+	deepEqual[any](t, "ServiceMonitor spec", sm["spec"], map[string]any{
+		"selector":          map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "eksguard", "app.kubernetes.io/instance": "eksguard"}},
+		"namespaceSelector": map[string]any{"matchNames": []any{"eksguard-system"}},
+		"endpoints": []any{map[string]any{
+			"port": "metrics", "path": "/metrics", "scheme": "http", "interval": "30s", "scrapeTimeout": "10s",
+		}},
+	})
+}
+
+// TestChartSchemaRejects: values.schema.json stops wrong values at
+// helm install time.
+func TestChartSchemaRejects(t *testing.T) {
+	tests := []struct {
+		values  string
+		wantErr string
+	}{
+		{"replicaCount: three", "replicaCount"},
+		{"replicaCount: 0", "replicaCount"},
+		{"webhook: {failurePolicy: Deny}", "failurePolicy"},
+		{"webhook: {timeoutSeconds: 45}", "timeoutSeconds"},
+		{"webhook: {excludedNamespaces: [Team_A]}", "excludedNamespaces"},
+		{"policy: {rules: {networkPolicy: {mode: block}}}", "mode"},
+		// YAML 1.1 reads an unquoted off as false.
+		{"policy: {rules: {loadBalancerTLS: {mode: off}}}", "/policy/rules/loadBalancerTLS/mode"},
+		{"policy: {rules: {seccomp: {moed: warn}}}", "moed"},
+		{"policy: {dryRun: \"yes\"}", "dryRun"},
+		{"certManager: {enabled: true, duration: 1y}", "duration"},
+		{"replicas: 3", "replicas"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.values, func(t *testing.T) {
+			_, err := renderChartErr(t, chartRelease, chartNamespace, tc.values)
+			if err == nil {
+				t.Fatalf("helm template accepted %q", tc.values)
+			}
+			if !strings.Contains(err.Error(), "values don't meet the specifications of the schema") || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("want a schema error naming %q, got: %v", tc.wantErr, err)
+			}
+		})
+	}
+}
