@@ -23,15 +23,18 @@ const (
 
 // Record logs and counts every finding of one admission.
 func Record(ctx context.Context, kind string, findings ...Finding) {
-	log := logf.FromContext(ctx)
+	// Checked once: building the log arguments costs allocations on every
+	// admission even when the line is not written.
+	log := logf.FromContext(ctx).V(1)
+	logEnabled := log.Enabled()
 	for _, f := range findings {
 		outcome := f.Outcome()
 		admissionDecisions.WithLabelValues(string(f.Rule), kind, string(f.Decision.Mode), outcome).Inc()
 		if f.Decision.Exemption != "" {
 			exemptionsApplied.WithLabelValues(string(f.Rule), f.Decision.Exemption).Inc()
 		}
-		if outcome == OutcomeDenied || outcome == OutcomeWarned || outcome == OutcomeMutated || outcome == OutcomeExempted {
-			log.V(1).Info("admission finding", LogKeyRule, f.Rule, LogKeyKind, kind,
+		if logEnabled && (outcome == OutcomeDenied || outcome == OutcomeWarned || outcome == OutcomeMutated || outcome == OutcomeExempted) {
+			log.Info("admission finding", LogKeyRule, f.Rule, LogKeyKind, kind,
 				LogKeyMode, f.Decision.Mode, LogKeyOutcome, outcome,
 				LogKeyExemption, f.Decision.Exemption, LogKeyReason, f.Errs.ToAggregate())
 		}
