@@ -83,7 +83,11 @@ func IngressGroupInternal(members []*networkingv1.Ingress) (bool, field.ErrorLis
 		return false, errs
 	}
 	if len(schemes) > 1 {
-		return false, field.ErrorList{field.Invalid(annotationsPath.Key(AnnotationALBScheme), members[0].Annotations[AnnotationALBScheme],
+		path := annotationsPath.Key(AnnotationALBScheme)
+		if _, own := members[0].Annotations[AnnotationALBScheme]; !own {
+			path = annotationsPath.Key(AnnotationGroupName)
+		}
+		return false, field.ErrorList{field.Invalid(path, members[0].Annotations[AnnotationALBScheme],
 			fmt.Sprintf("conflicting schemes in the group: internal (%s), internet-facing (%s)",
 				schemes[schemeInternal], schemes[schemeInternetFacing]))}
 	}

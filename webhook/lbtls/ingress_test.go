@@ -307,6 +307,16 @@ func TestJudgeIngressGroup(t *testing.T) {
 			wantErrs:      []string{schemeField + ": conflicting schemes in the group: internal (web/front), internet-facing (api/back)"},
 		},
 		{
+			name: "conflicting schemes of other members",
+			members: []*networkingv1.Ingress{
+				albIngress("web", "front", map[string]string{AnnotationGroupName: "shared"}),
+				albIngress("api", "back", map[string]string{AnnotationGroupName: "shared", AnnotationALBScheme: "internet-facing"}),
+				albIngress("api", "internal", map[string]string{AnnotationGroupName: "shared", AnnotationALBScheme: "internal"}),
+			},
+			wantListeners: []Listener{httpListener(80, 0, "web/front", "api/back", "api/internal")},
+			wantErrs:      []string{groupNameField + ": conflicting schemes in the group: internal (api/internal), internet-facing (api/back)"},
+		},
+		{
 			name:          "unknown scheme",
 			members:       []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationALBScheme: "public"})},
 			wantListeners: []Listener{httpListener(80, 0, "shop/web")},

@@ -51,7 +51,8 @@ const (
 type Listener struct {
 	Port int32
 	// Protocol is the listener protocol: HTTP or HTTPS (ALB); TCP, TLS, UDP,
-	// TCP_UDP, QUIC, TCP_QUIC (NLB); TCP, SSL, HTTP, HTTPS (CLB).
+	// TCP_UDP, QUIC, TCP_QUIC, or SCTP as the LBC passes it on (NLB); TCP,
+	// SSL, HTTP, HTTPS (CLB).
 	Protocol string
 	// TLS reports that the load balancer terminates TLS on this listener.
 	TLS bool
@@ -72,7 +73,7 @@ type Listener struct {
 	// listener that has no explicit certificate.
 	DiscoveryHosts []string
 	// PortIndex and PortName identify the Service port the listener comes
-	// from (the first one for a merged TCP_UDP port).
+	// from (the first one for a merged TCP_UDP port); PortIndex is -1 on ALBs.
 	PortIndex int
 	PortName  string
 	// Ingresses are the members of the ALB group (namespace/name) that
