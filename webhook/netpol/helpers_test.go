@@ -5,16 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
@@ -22,6 +25,13 @@ import (
 )
 
 const ownNamespace = "eksguard-system"
+
+func TestMain(m *testing.M) {
+	// Handlers log through controller-runtime, which prints a warning with
+	// a stack trace into benchmark output when no logger is set.
+	logf.SetLogger(logr.Discard())
+	os.Exit(m.Run())
+}
 
 type fixedPolicy struct{ policy *config.Policy }
 
