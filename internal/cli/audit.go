@@ -13,6 +13,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -291,6 +292,9 @@ func listPages(ctx context.Context, c client.Reader, newList func() client.Objec
 			listOpts = append(listOpts, client.InNamespace(opts.namespace))
 		}
 		if err := c.List(ctx, list, listOpts...); err != nil {
+			if apierrors.IsResourceExpired(err) {
+				return fmt.Errorf("%w: the audit outlived the API server's list snapshot; re-run it, with a larger --chunk-size", err)
+			}
 			return err
 		}
 		err := meta.EachListItem(list, func(o runtime.Object) error {
