@@ -3,12 +3,17 @@ package netpol
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
@@ -297,5 +302,57 @@ func excludeNamespacesLabelled(c *config.Config) {
 func createPod(name string, labels map[string]string) func(t *testing.T) admission.Request {
 	return func(t *testing.T) admission.Request {
 		return admissionRequest(admissionv1.Create, podKind, "shop", name, podJSON(t, name, labels, nil), nil)
+	}
+}
+
+// TestPodValidatorAdmissionReview sends AdmissionReview documents as the API
+// server does and reads the AdmissionReview answer.
+func TestPodValidatorAdmissionReview(t *testing.T) {
+	const review = `{
+  "apiVersion": "admission.k8s.io/v1",
+  "kind": "AdmissionReview",
+  "request": {
+    "uid": "0b6e3c4f-7f4c-4f3e-9c1e-2a1f0f7d9a10",
+    "kind": {"group": "", "version": "v1", "kind": "Pod"},
+    "resource": {"group": "", "version": "v1", "resource": "pods"},
+    "namespace": "shop",
+    "name": "web-1",
+    "operation": "CREATE",
+    "userInfo": {"username": "alice"},
+    "object": %s,
+    "dryRun": false
+  }
+}`
+	tests := []struct {
+		name   string
+		object string
+		want   string
+	}{
+		{
+			name:   "uncovered pod",
+			object: `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"}}, "spec": {"containers": [{"name": "app", "image": "nginx"}]}}`,
+			want: `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","response":{"uid":"0b6e3c4f-7f4c-4f3e-9c1e-2a1f0f7d9a10","allowed":false,` +
+				`"status":{"metadata":{},"message":"eksguard denied this Pod: [networkPolicy] metadata.labels: Namespace shop has no NetworkPolicy to select Pod web-1 (labels app=web); ` +
+				`add one that selects it, e.g. a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress]","reason":"Forbidden","code":403}}}`,
+		},
+		{
+			name:   "labels of the wrong type",
+			object: `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "labels": "app=web"}}`,
+			want: `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","response":{"uid":"0b6e3c4f-7f4c-4f3e-9c1e-2a1f0f7d9a10","allowed":false,` +
+				`"status":{"metadata":{},"message":"decoding the Pod: json: cannot unmarshal string into Go struct field ObjectMeta.metadata.labels of type map[string]string","code":400}}}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hook := &webhook.Admission{Handler: &PodValidator{Checker: newTestChecker(compilePolicy(t, nil), nil, &liveReader{})}}
+			body := fmt.Sprintf(review, tt.object)
+			req := httptest.NewRequest(http.MethodPost, PodPath, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			hook.ServeHTTP(rec, req)
+			if got := strings.TrimSpace(rec.Body.String()); got != tt.want {
+				t.Errorf("response:\n got %s\nwant %s", got, tt.want)
+			}
+		})
 	}
 }
