@@ -11,17 +11,25 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -301,4 +309,168 @@ func signWithCA(t *testing.T, caPEM, caKeyPEM []byte, dnsName string, validity t
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+}
+
+// TestChartServerRunsUnderChartRBAC runs the eksguard binary with the
+// arguments of the chart's Deployment, as the chart's ServiceAccount
+// (impersonated), against the chart's RBAC, empty certificate Secret, policy
+// ConfigMap and webhook configurations. It must turn ready (informers
+// synced, certificate generated and served, CA bundle injected), load the
+// rendered policy and record its Event, serve a certificate the injected CA
+// bundle trusts, and stop cleanly on SIGTERM.
+func TestChartServerRunsUnderChartRBAC(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, nil)
+	const fullname = "full-eksguard"
+	secretName, policyName := fullname+"-webhook-tls", fullname+"-policy"
+	r := renderChart(t, "full", ns, "policy: {rules: {networkPolicy: {mode: enforce, coverage: both}}}")
+	for _, obj := range [][2]string{
+		{"ClusterRole", fullname}, {"ClusterRoleBinding", fullname}, {"Role", fullname}, {"RoleBinding", fullname},
+		{"Secret", secretName}, {"ConfigMap", policyName},
+	} {
+		createForTest(t, r.object(t, obj[0], obj[1]).DeepCopy())
+	}
+	var m admissionregistrationv1.MutatingWebhookConfiguration
+	r.get(t, "MutatingWebhookConfiguration", fullname, &m)
+	var v admissionregistrationv1.ValidatingWebhookConfiguration
+	r.get(t, "ValidatingWebhookConfiguration", fullname, &v)
+	matchNothing := &metav1.LabelSelector{MatchLabels: map[string]string{chartTestLabel: "never"}}
+	for i := range m.Webhooks {
+		m.Webhooks[i].ObjectSelector = matchNothing
+	}
+	for i := range v.Webhooks {
+		v.Webhooks[i].ObjectSelector = matchNothing
+	}
+	createForTest(t, &m)
+	createForTest(t, &v)
+
+	var d appsv1.Deployment
+	r.get(t, "Deployment", fullname, &d)
+	webhookAddr, healthAddr := freeAddress(t), freeAddress(t)
+	_, webhookPort, _ := net.SplitHostPort(webhookAddr)
+	certDir := t.TempDir()
+	// The Deployment's arguments; then what a pod gets from its volumes and
+	// network namespace (certificate directory, ports), and the credentials.
+	args := append(d.Spec.Template.Spec.Containers[0].Args,
+		"--cert-dir="+certDir,
+		"--webhook-port="+webhookPort,
+		"--health-probe-bind-address="+healthAddr,
+		"--metrics-bind-address=0",
+		"--kubeconfig="+serviceAccountKubeconfig(t, ns, fullname),
+	)
+	cmd := exec.Command(buildEksguard(t), args...)
+	cmd.Env = append(os.Environ(), "POD_NAMESPACE="+ns)
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// exited is closed when the process has exited, with its error in exitErr.
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = cmd.Wait(); close(exited) }()
+	mirrorCtx, stopMirror := context.WithCancel(ctx)
+	go mirrorSecret(mirrorCtx, t, client.ObjectKey{Namespace: ns, Name: secretName}, certDir)
+	t.Cleanup(func() {
+		stopMirror()
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("eksguard output:\n%s", output.String())
+		}
+	})
+
+	serverStopped := make(chan error, 1)
+	go func() { <-exited; serverStopped <- fmt.Errorf("eksguard exited: %v", exitErr) }()
+	if err := waitUntilReady(ctx, "http://"+healthAddr+"/readyz", serverStopped); err != nil {
+		t.Fatal(err)
+	}
+
+	// The rendered policy was loaded and recorded as an Event on its ConfigMap.
+	eventually(t, policyTimeout, func() error {
+		var events eventsv1.EventList
+		if err := k8sClient.List(ctx, &events, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		for _, e := range events.Items {
+			if e.Regarding.Kind == "ConfigMap" && e.Regarding.Name == policyName && e.Type == corev1.EventTypeNormal {
+				for _, want := range []string{ns + "/" + policyName + "@", "networkPolicy=enforce (coverage=both)", "loadBalancerTLS=warn"} {
+					if !strings.Contains(e.Note, want) {
+						return fmt.Errorf("the policy Event %q does not contain %q", e.Note, want)
+					}
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("no Event about ConfigMap %s among %d Events", policyName, len(events.Items))
+	})
+
+	// The API server, trusting the injected CA bundle, can connect.
+	var vwc admissionregistrationv1.ValidatingWebhookConfiguration
+	if err := k8sClient.Get(ctx, client.ObjectKey{Name: fullname}, &vwc); err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(vwc.Webhooks[0].ClientConfig.CABundle) {
+		t.Fatalf("the injected caBundle is not PEM: %q", vwc.Webhooks[0].ClientConfig.CABundle)
+	}
+	conn, err := tls.Dial("tcp", net.JoinHostPort("127.0.0.1", webhookPort),
+		&tls.Config{RootCAs: roots, ServerName: certs.ServiceDNSName(fullname, ns), MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatalf("TLS to the webhook server with the injected CA bundle: %v", err)
+	}
+	conn.Close()
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+		if exitErr != nil {
+			t.Errorf("eksguard exited with %v after SIGTERM, want 0", exitErr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("eksguard did not stop within 30s of SIGTERM")
+	}
+}
+
+func freeAddress(t *testing.T) string {
+	t.Helper()
+	addr, err := freeLocalAddress()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// buildEksguard builds the eksguard binary for this test run.
+func buildEksguard(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "eksguard")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/eksguard/eksguard")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building eksguard: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// serviceAccountKubeconfig writes a kubeconfig for the envtest API server
+// that acts as ServiceAccount name in namespace ns.
+func serviceAccountKubeconfig(t *testing.T, ns, name string) string {
+	t.Helper()
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["envtest"] = &clientcmdapi.Cluster{Server: restConfig.Host, CertificateAuthorityData: restConfig.CAData}
+	cfg.AuthInfos["sa"] = &clientcmdapi.AuthInfo{
+		ClientCertificateData: restConfig.CertData,
+		ClientKeyData:         restConfig.KeyData,
+		Impersonate:           "system:serviceaccount:" + ns + ":" + name,
+		ImpersonateGroups:     []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+	}
+	cfg.Contexts["sa"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "sa"}
+	cfg.CurrentContext = "sa"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
