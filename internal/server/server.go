@@ -208,6 +208,8 @@ func cachedObjects() []client.Object {
 		namespaceMetadata,
 		// NetworkPolicies, for the coverage rule.
 		&networkingv1.NetworkPolicy{},
+		// Ingresses, for the load-balancer TLS verdict of an IngressGroup.
+		&networkingv1.Ingress{},
 		// The one policy ConfigMap (restricted in cacheOptions).
 		&corev1.ConfigMap{},
 	}

@@ -2,9 +2,12 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
 	"time"
 
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 )
 
@@ -23,9 +26,26 @@ import (
 // context.Canceled on its first live API read and fail. drainingServer
 // detaches request contexts from the server's cancellation and bounds them
 // instead by the timeout the API server sends with each admission request.
+//
+// It also runs the certificate source, if any, for exactly its own lifetime:
+// a manager runnable of the "others" group would start only after the
+// caches synced, and until then the server could not complete a handshake.
 type drainingServer struct {
 	*crwebhook.DefaultServer
+	// certificates feeds the TLS config's GetCertificate; nil when
+	// controller-runtime's own certwatcher reads CertDir.
+	certificates certificateSource
 }
+
+// certificateSource is a runnable that loads the serving certificate.
+type certificateSource interface {
+	manager.Runnable
+	// GetCertificate fails until a certificate is loaded.
+	GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
+}
+
+// certificatePollInterval spaces the checks for the first certificate.
+const certificatePollInterval = 100 * time.Millisecond
 
 // fallbackAdmissionTimeout bounds a request that carries no timeout
 // parameter; the API server never waits longer than 30 seconds.
@@ -33,6 +53,31 @@ const fallbackAdmissionTimeout = 30 * time.Second
 
 func newDrainingServer(opts crwebhook.Options) *drainingServer {
 	return &drainingServer{DefaultServer: crwebhook.NewServer(opts).(*crwebhook.DefaultServer)}
+}
+
+// Start runs the certificate source and, once it has a certificate, serves
+// until ctx is done. Listening only then keeps the API server and probes
+// from failing TLS handshakes (each logged) while a self-managed
+// certificate is still being issued; /readyz reports "not started" meanwhile.
+func (s *drainingServer) Start(ctx context.Context) error {
+	if s.certificates != nil {
+		go func() {
+			if err := s.certificates.Start(ctx); err != nil {
+				logf.FromContext(ctx).Error(err, "certificate watcher stopped")
+			}
+		}()
+		for {
+			if _, err := s.certificates.GetCertificate(nil); err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(certificatePollInterval):
+			}
+		}
+	}
+	return s.DefaultServer.Start(ctx)
 }
 
 // Register serves hook at path with a shutdown-proof request context.
