@@ -55,7 +55,7 @@ Audited: Deployments, StatefulSets, DaemonSets, CronJobs and
 ReplicationControllers; ReplicaSets not controlled by a Deployment; Jobs not
 controlled by a CronJob; Pods not controlled by one of those workloads (a
 workload's pods are judged once, through its pod template); Services and
-Ingresses. Finished pods are left out.
+Ingresses. Finished pods and objects being deleted are left out.
 
 The policy is the cluster's policy ConfigMap (the built-in defaults when
 there is none), or --policy FILE. Lists are paged, so memory stays flat on
@@ -211,6 +211,10 @@ func audit(ctx context.Context, c client.Reader, scheme *runtime.Scheme, opts au
 	byNamespace := map[string]*namespaceAudit{}
 	for _, kind := range auditKinds {
 		err := listPages(ctx, c, kind.newList, opts, kind.listOpts, func(obj client.Object) {
+			// Objects being deleted are on their way out, not something to fix.
+			if obj.GetDeletionTimestamp() != nil {
+				return
+			}
 			if coveredByController(obj, kind.coveredBy) {
 				report.ControlledObjects++
 				return
