@@ -16,7 +16,8 @@ k8s_version="${k8s_version#v}"
 cache_root="${EKSGUARD_ENVTEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/eksguard/envtest}"
 assets="${cache_root}/k8s-${k8s_version}"
 
-log() { echo "build-envtest: $*" >&2; }
+started_at="${SECONDS}"
+log() { echo "build-envtest: [$((SECONDS - started_at))s] $*" >&2; }
 fail() { log "ERROR: $*"; exit 1; }
 
 if [[ -x "${assets}/kube-apiserver" && -x "${assets}/etcd" ]]; then
@@ -32,6 +33,7 @@ staging_version="v0.${minor}.${patch}"
 work="$(mktemp -d)"
 trap 'rm -rf "${work}"' EXIT
 mkdir -p "${assets}"
+log "kube-apiserver and etcd v${k8s_version} are not in ${assets} yet: building them from the Go module proxy (once)"
 
 # --- kube-apiserver -------------------------------------------------------
 log "fetching k8s.io/kubernetes v${k8s_version} metadata"
@@ -88,12 +90,12 @@ go ${go_directive}
 
 require go.etcd.io/etcd/server/v3 ${etcd_version}
 GOMOD
-log "building etcd ${etcd_version}"
+log "building etcd ${etcd_version} (about 1 minute)"
 (cd "${work}/etcd" && GOFLAGS=-mod=mod go mod tidy && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w" -o "${assets}/etcd.tmp" .) \
   || fail "building etcd ${etcd_version} failed (see the go output above)"
 
 mv "${assets}/kube-apiserver.tmp" "${assets}/kube-apiserver"
 mv "${assets}/etcd.tmp" "${assets}/etcd"
 "${assets}/kube-apiserver" --version >&2 || fail "the built kube-apiserver does not run"
-log "done"
+log "done: kube-apiserver and etcd in ${assets}"
 echo "${assets}"
