@@ -30,21 +30,10 @@ type Policies struct {
 	Now        func() time.Time
 }
 
-// Decide returns the policy in force and, for each requested finding mode,
-// the decision for obj. It reads namespace labels only when the policy uses
-// namespace selectors.
-func (p Policies) Decide(ctx context.Context, obj metav1.Object, rule config.RuleName, modes ...config.Mode) (*config.Policy, []config.Decision, error) {
-	pol := p.Source.Current()
-	decisions, err := p.DecideWithPolicy(ctx, pol, obj, rule, modes...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pol, decisions, nil
-}
-
-// DecideWithPolicy is Decide under a policy the caller already read, so a
-// handler that takes its finding modes from the policy reads it once per
-// request and never mixes two policies across a reload.
+// DecideWithPolicy returns, for each requested finding mode, the decision
+// for obj under pol. Handlers read pol once per request (their finding modes
+// come from it too), so a reload never mixes two policies in one answer. It
+// reads namespace labels only when the policy uses namespace selectors.
 func (p Policies) DecideWithPolicy(ctx context.Context, pol *config.Policy, obj metav1.Object, rule config.RuleName, modes ...config.Mode) ([]config.Decision, error) {
 	subject := config.Subject{
 		Namespace:   obj.GetNamespace(),

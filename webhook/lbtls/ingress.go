@@ -501,12 +501,13 @@ func (v *IngressValidator) ValidateDelete(context.Context, *networkingv1.Ingress
 }
 
 func (v *IngressValidator) validate(ctx context.Context, ing *networkingv1.Ingress) (admission.Warnings, error) {
-	settings := v.Policies.Source.Current().Config.Rules.LoadBalancerTLS
+	pol := v.Policies.Source.Current()
+	settings := pol.Config.Rules.LoadBalancerTLS
 	alb := IsALB(ing, settings)
 	if !alb && settings.OtherIngressClasses != config.OtherIngressRequireTLS {
 		return nil, nil
 	}
-	_, decisions, err := v.Policies.Decide(ctx, ing, config.RuleLoadBalancerTLS, settings.Mode)
+	decisions, err := v.Policies.DecideWithPolicy(ctx, pol, ing, config.RuleLoadBalancerTLS, settings.Mode)
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}

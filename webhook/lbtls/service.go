@@ -482,8 +482,9 @@ func (v *ServiceValidator) validate(ctx context.Context, svc *corev1.Service) (a
 		log.V(1).Info("skipping Service of another load balancer class", logKeyLoadBalancerClass, *svc.Spec.LoadBalancerClass)
 		return nil, nil
 	}
-	settings := v.Policies.Source.Current().Config.Rules.LoadBalancerTLS
-	_, decisions, err := v.Policies.Decide(ctx, svc, config.RuleLoadBalancerTLS, settings.Mode)
+	pol := v.Policies.Source.Current()
+	settings := pol.Config.Rules.LoadBalancerTLS
+	decisions, err := v.Policies.DecideWithPolicy(ctx, pol, svc, config.RuleLoadBalancerTLS, settings.Mode)
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
