@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -27,7 +28,10 @@ type Policies struct {
 	// Namespaces reads namespace labels (from the cache); nil means no
 	// namespace has labels, as in the offline CLI.
 	Namespaces client.Reader
-	Now        func() time.Time
+	// LiveNamespaces, when set, reads a namespace the cache does not know
+	// yet: one created a moment before its first objects.
+	LiveNamespaces client.Reader
+	Now            func() time.Time
 }
 
 // DecideWithPolicy returns, for each requested finding mode, the decision
@@ -43,7 +47,11 @@ func (p Policies) DecideWithPolicy(ctx context.Context, pol *config.Policy, obj 
 	if pol.NeedsNamespaceLabels() && p.Namespaces != nil && subject.Namespace != "" {
 		var ns metav1.PartialObjectMetadata
 		ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-		if err := p.Namespaces.Get(ctx, types.NamespacedName{Name: subject.Namespace}, &ns); err != nil {
+		err := p.Namespaces.Get(ctx, types.NamespacedName{Name: subject.Namespace}, &ns)
+		if apierrors.IsNotFound(err) && p.LiveNamespaces != nil {
+			err = p.LiveNamespaces.Get(ctx, types.NamespacedName{Name: subject.Namespace}, &ns)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("reading labels of namespace %q: %w", subject.Namespace, err)
 		}
 		subject.NamespaceLabels = labels.Set(ns.GetLabels())
