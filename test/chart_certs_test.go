@@ -458,16 +458,22 @@ func buildEksguard(t *testing.T) string {
 // that acts as ServiceAccount name in namespace ns.
 func serviceAccountKubeconfig(t *testing.T, ns, name string) string {
 	t.Helper()
+	return writeKubeconfig(t, &clientcmdapi.AuthInfo{
+		Impersonate:       "system:serviceaccount:" + ns + ":" + name,
+		ImpersonateGroups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+	})
+}
+
+// writeKubeconfig writes a kubeconfig for the envtest API server with the
+// admin's client certificate and the impersonation of user.
+func writeKubeconfig(t *testing.T, user *clientcmdapi.AuthInfo) string {
+	t.Helper()
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["envtest"] = &clientcmdapi.Cluster{Server: restConfig.Host, CertificateAuthorityData: restConfig.CAData}
-	cfg.AuthInfos["sa"] = &clientcmdapi.AuthInfo{
-		ClientCertificateData: restConfig.CertData,
-		ClientKeyData:         restConfig.KeyData,
-		Impersonate:           "system:serviceaccount:" + ns + ":" + name,
-		ImpersonateGroups:     []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
-	}
-	cfg.Contexts["sa"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "sa"}
-	cfg.CurrentContext = "sa"
+	user.ClientCertificateData, user.ClientKeyData = restConfig.CertData, restConfig.KeyData
+	cfg.AuthInfos["user"] = user
+	cfg.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "user"}
+	cfg.CurrentContext = "envtest"
 	path := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
 		t.Fatal(err)

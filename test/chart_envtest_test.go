@@ -30,7 +30,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/eksguard/eksguard/config"
 )
 
 // kindsWithoutCRDs are rendered kinds whose CRDs envtest does not have
@@ -456,4 +459,141 @@ func TestChartWebhooksFailurePolicy(t *testing.T) {
 	eventually(t, 20*time.Second, func() error {
 		return k8sClient.Create(ctx, labelledService(open, id), client.DryRunAll)
 	})
+}
+
+// TestChartNotes renders NOTES.txt (helm install --dry-run=client asks the
+// API server for its version only).
+func TestChartNotes(t *testing.T) {
+	kubeconfig := writeKubeconfig(t, &clientcmdapi.AuthInfo{})
+	tests := []struct {
+		name   string
+		values string
+		want   []string
+	}{
+		{
+			name:   "defaults",
+			values: "{}",
+			want: []string{
+				"kubectl -n eksguard-system rollout status deployment/eksguard",
+				"kubectl -n eksguard-system get secret eksguard-webhook-tls",
+				"  seccomp          enforce (Unconfined profiles: warn)\n" +
+					"  networkPolicy    warn (coverage: any)\n" +
+					"  loadBalancerTLS  warn\n",
+				"enforcing rules use failurePolicy Fail.",
+				"    --set policy.rules.networkPolicy.mode=enforce \\\n    --set policy.rules.loadBalancerTLS.mode=enforce\n",
+				`Namespaces never sent to eksguard: ["eksguard-system","kube-system","kube-public","kube-node-lease"]`,
+			},
+		},
+		// (cert-manager mode cannot be installed, even with --dry-run=client,
+		// without cert-manager's CRDs, which envtest does not have.)
+		{
+			name:   "dry run",
+			values: "policy: {dryRun: true, rules: {networkPolicy: {mode: enforce}}}",
+			want: []string{
+				"policy.dryRun is ON: every rule only warns, and every webhook fails open.",
+				"  networkPolicy    enforce (coverage: any)\n",
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := runHelm(t, "install", chartRelease, chartDir, "--namespace", eksguardNamespace,
+				"--dry-run=client", "--kubeconfig", kubeconfig, "-f", valuesFile(t, tc.values))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, notes, found := strings.Cut(out, "\nNOTES:\n")
+			if !found {
+				t.Fatalf("no NOTES in:\n%s", out)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(notes, want) {
+					t.Errorf("NOTES lack %q:\n%s", want, notes)
+				}
+			}
+		})
+	}
+}
+
+// TestChartUpgradeKeepsCertificates installs the chart for real with helm,
+// fills the certificate Secret and the CA bundles as eksguard does, and
+// upgrades the release with another policy: the upgrade must keep the
+// certificates and CA bundles (Helm's three-way merge) and apply the policy.
+// A matchCondition that is always false keeps the installed webhooks from
+// being called.
+func TestChartUpgradeKeepsCertificates(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, nil)
+	kubeconfig := writeKubeconfig(t, &clientcmdapi.AuthInfo{})
+	const release, fullname = "upgrade", "upgrade-eksguard"
+	const neverCalled = "webhook: {matchConditions: [{name: never, expression: 'false'}]}"
+	helm := func(args ...string) {
+		t.Helper()
+		if _, err := runHelm(t, append(args, "--namespace", ns, "--kubeconfig", kubeconfig)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	helm("install", release, chartDir, "-f", valuesFile(t, neverCalled))
+	t.Cleanup(func() { helm("uninstall", release, "--wait") })
+
+	// What eksguard writes at runtime.
+	caBundle := []byte("-----BEGIN CERTIFICATE-----\ntest CA\n-----END CERTIFICATE-----\n")
+	secret := getSecret(t, ns, fullname+"-webhook-tls")
+	secret.Data = map[string][]byte{"ca.crt": caBundle, "ca.key": []byte("k"), "tls.crt": []byte("c"), "tls.key": []byte("k")}
+	if err := k8sClient.Update(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	var m admissionregistrationv1.MutatingWebhookConfiguration
+	if err := k8sClient.Get(ctx, client.ObjectKey{Name: fullname}, &m); err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.Webhooks {
+		m.Webhooks[i].ClientConfig.CABundle = caBundle
+	}
+	if err := k8sClient.Update(ctx, &m); err != nil {
+		t.Fatal(err)
+	}
+	var v admissionregistrationv1.ValidatingWebhookConfiguration
+	if err := k8sClient.Get(ctx, client.ObjectKey{Name: fullname}, &v); err != nil {
+		t.Fatal(err)
+	}
+	for i := range v.Webhooks {
+		v.Webhooks[i].ClientConfig.CABundle = caBundle
+	}
+	if err := k8sClient.Update(ctx, &v); err != nil {
+		t.Fatal(err)
+	}
+
+	helm("upgrade", release, chartDir, "--reuse-values", "--set", "policy.rules.networkPolicy.mode=enforce")
+
+	deepEqual(t, "Secret data after the upgrade", getSecret(t, ns, fullname+"-webhook-tls").Data, secret.Data)
+	if err := k8sClient.Get(ctx, client.ObjectKey{Name: fullname}, &m); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8sClient.Get(ctx, client.ObjectKey{Name: fullname}, &v); err != nil {
+		t.Fatal(err)
+	}
+	failurePolicies := map[string]admissionregistrationv1.FailurePolicyType{}
+	for _, w := range m.Webhooks {
+		deepEqual(t, w.Name+" caBundle after the upgrade", w.ClientConfig.CABundle, caBundle)
+		failurePolicies[w.Name] = *w.FailurePolicy
+	}
+	for _, w := range v.Webhooks {
+		deepEqual(t, w.Name+" caBundle after the upgrade", w.ClientConfig.CABundle, caBundle)
+		failurePolicies[w.Name] = *w.FailurePolicy
+	}
+	const fail, ignore = admissionregistrationv1.Fail, admissionregistrationv1.Ignore
+	deepEqual(t, "failure policies after the upgrade", failurePolicies, map[string]admissionregistrationv1.FailurePolicyType{
+		chartSeccompWebhook: ignore, chartPodNetpolWebhook: fail, chartWorkloadNetpolWebhook: fail,
+		chartNetpolChangeWebhook: ignore, chartServiceTLSWebhook: ignore, chartIngressTLSWebhook: ignore,
+	})
+	var cm corev1.ConfigMap
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: fullname + "-policy"}, &cm); err != nil {
+		t.Fatal(err)
+	}
+	p, err := config.Load([]byte(cm.Data[config.ConfigMapKey]), ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deepEqual(t, "networkPolicy mode after the upgrade", p.Config.Rules.NetworkPolicy.Mode, config.ModeEnforce)
 }

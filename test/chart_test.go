@@ -746,3 +746,47 @@ func TestChartSchemaRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestChartReadmeListsEveryValue: every value in values.yaml is in the
+// README's table, itself or through the object that contains it.
+func TestChartReadmeListsEveryValue(t *testing.T) {
+	values, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(chartDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tree map[string]any
+	if err := yaml.Unmarshal(values, &tree); err != nil {
+		t.Fatal(err)
+	}
+	documented := func(path string) bool {
+		for p := path; p != ""; {
+			if bytes.Contains(readme, []byte("| `"+p+"` |")) {
+				return true
+			}
+			i := strings.LastIndex(p, ".")
+			if i < 0 {
+				break
+			}
+			p = p[:i]
+		}
+		return false
+	}
+	var walk func(prefix string, node map[string]any)
+	walk = func(prefix string, node map[string]any) {
+		for key, value := range node {
+			path := prefix + key
+			if child, ok := value.(map[string]any); ok && len(child) > 0 && !documented(path) {
+				walk(path+".", child)
+				continue
+			}
+			if !documented(path) {
+				t.Errorf("values.yaml key %s is not in the README's values table", path)
+			}
+		}
+	}
+	walk("", tree)
+}
