@@ -370,7 +370,6 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 	var exitErr error
 	go func() { exitErr = cmd.Wait(); close(exited) }()
 	mirrorCtx, stopMirror := context.WithCancel(ctx)
-	go mirrorSecret(mirrorCtx, t, client.ObjectKey{Namespace: ns, Name: secretName}, certDir)
 	t.Cleanup(func() {
 		stopMirror()
 		_ = cmd.Process.Kill()
@@ -379,6 +378,27 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 			t.Logf("eksguard output:\n%s", output.String())
 		}
 	})
+
+	// Not ready while the generated certificate is only in the Secret, not
+	// yet in the certificate directory ("kubelet" has not copied it).
+	certificatesCheck := "http://" + healthAddr + "/readyz/certificates"
+	eventually(t, time.Minute, func() error {
+		if len(getSecret(t, ns, secretName).Data["tls.crt"]) == 0 {
+			return fmt.Errorf("eksguard has not generated the certificate yet")
+		}
+		return nil
+	})
+	eventually(t, time.Minute, func() error {
+		err := probe(ctx, certificatesCheck)
+		if err == nil {
+			t.Fatalf("%s passes before the certificate is in the certificate directory", certificatesCheck)
+		}
+		if !strings.Contains(err.Error(), "500 Internal Server Error") {
+			return err // the health endpoint is not up yet
+		}
+		return nil
+	})
+	go mirrorSecret(mirrorCtx, t, client.ObjectKey{Namespace: ns, Name: secretName}, certDir)
 
 	serverStopped := make(chan error, 1)
 	go func() { <-exited; serverStopped <- fmt.Errorf("eksguard exited: %v", exitErr) }()
