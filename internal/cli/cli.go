@@ -17,6 +17,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/eksguard/eksguard/internal/server"
 )
 
 // Version is the build version, set with
@@ -59,7 +61,7 @@ func usageError(err error) error { return &exitError{code: ExitUnusable, err: er
 // Main runs the command line args (without the program name) and returns
 // the process exit code.
 func Main(ctx context.Context, args []string, streams Streams) int {
-	root := newRootCommand(streams)
+	root := newRootCommand(streams, runServer)
 	args = defaultToServe(root, args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -84,7 +86,7 @@ func Main(ctx context.Context, args []string, streams Streams) int {
 	return ExitUnusable
 }
 
-func newRootCommand(streams Streams) *cobra.Command {
+func newRootCommand(streams Streams, startServer func(server.Options) error) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "eksguard",
 		Short: "Admission webhook for EKS runtime and network security practices",
@@ -104,7 +106,7 @@ Without a command, eksguard runs the webhook server (eksguard serve).`,
 	root.SetErr(streams.Err)
 	root.SetVersionTemplate("eksguard {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
-	root.AddCommand(newServeCommand(), newCheckCommand(streams), newAuditCommand(streams))
+	root.AddCommand(newServeCommand(startServer), newCheckCommand(streams), newAuditCommand(streams))
 	return root
 }
 

@@ -37,7 +37,7 @@ func TestDefaultToServe(t *testing.T) {
 		{args: []string{"-h"}, want: []string{"-h"}},
 		{args: []string{"--help"}, want: []string{"--help"}},
 	}
-	root := newRootCommand(Streams{})
+	root := newRootCommand(Streams{}, nil)
 	for _, tt := range tests {
 		if got := defaultToServe(root, tt.args); !slices.Equal(got, tt.want) {
 			t.Errorf("defaultToServe(%q) = %q, want %q", tt.args, got, tt.want)

@@ -20,7 +20,9 @@ func (e *serveError) Error() string { return e.err.Error() }
 
 func (e *serveError) Unwrap() error { return e.err }
 
-func newServeCommand() *cobra.Command {
+// newServeCommand builds the serve command; start runs the server with the
+// options the command line gives (runServer, or a test's recorder).
+func newServeCommand(start func(server.Options) error) *cobra.Command {
 	opts := server.DefaultOptions()
 	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
 		opts.OwnNamespace = ns
@@ -48,7 +50,7 @@ policy ConfigMap's namespace.`,
 				return &serveError{fmt.Errorf("--tls-min-version: %w", err)}
 			}
 			opts.TLSMinVersion = v
-			if err := runServer(opts); err != nil {
+			if err := start(opts); err != nil {
 				return &serveError{err}
 			}
 			return nil
