@@ -31,6 +31,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/eksguard/eksguard/config"
@@ -307,7 +308,7 @@ func installRenderedWebhooks(t *testing.T, r rendered, p *admissionProxy, id str
 	t.Helper()
 	ctx := context.Background()
 	point := func(cc *admissionregistrationv1.WebhookClientConfig) *metav1.LabelSelector {
-		cc.URL = ptrTo(p.server.URL + *cc.Service.Path)
+		cc.URL = ptr.To(p.server.URL + *cc.Service.Path)
 		cc.Service = nil
 		cc.CABundle = p.caBundle
 		return &metav1.LabelSelector{MatchLabels: map[string]string{chartTestLabel: id}}
@@ -334,8 +335,6 @@ func installRenderedWebhooks(t *testing.T, r rendered, p *admissionProxy, id str
 		})
 	}
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 func labelledPod(namespace, id string) *corev1.Pod {
 	return &corev1.Pod{
@@ -451,7 +450,7 @@ func TestChartWebhooksFailurePolicy(t *testing.T) {
 	}
 	policies := dryRun.failurePolicies(t)
 	for i := range v.Webhooks {
-		v.Webhooks[i].FailurePolicy = ptrTo(policies[v.Webhooks[i].Name])
+		v.Webhooks[i].FailurePolicy = ptr.To(policies[v.Webhooks[i].Name])
 	}
 	if err := k8sClient.Update(ctx, &v); err != nil {
 		t.Fatal(err)
