@@ -365,14 +365,18 @@ func coverWithDefaultDeny(t *testing.T, namespace string) {
 	}
 }
 
-// waitForWebhooks dry-runs a labelled Service in namespace until the proxy
-// sees it: the API server has picked up the new webhook configurations.
+// waitForWebhooks dry-runs a labelled Pod and Service in namespace until
+// the proxy has seen both the mutating and a validating call: the API
+// server has picked up both new webhook configurations.
 func waitForWebhooks(t *testing.T, p *admissionProxy, namespace, id string) {
 	t.Helper()
+	ctx := context.Background()
 	eventually(t, 20*time.Second, func() error {
-		_ = k8sClient.Create(context.Background(), labelledService(namespace, id), client.DryRunAll)
-		if len(p.paths(namespace)) == 0 {
-			return fmt.Errorf("the rendered webhooks are not called for namespace %s yet", namespace)
+		_ = k8sClient.Create(ctx, labelledPod(namespace, id), client.DryRunAll)
+		_ = k8sClient.Create(ctx, labelledService(namespace, id), client.DryRunAll)
+		seen := p.paths(namespace)
+		if !slices.Contains(seen, "/mutate-v1-pod-seccomp") || !slices.Contains(seen, "/validate-v1-service-lbtls") {
+			return fmt.Errorf("the rendered webhooks called for namespace %s so far: %v", namespace, seen)
 		}
 		return nil
 	})
