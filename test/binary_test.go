@@ -72,10 +72,11 @@ func TestBinaryReadyAfterCacheSyncAndGracefulShutdown(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	waited := false
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		if !waited {
 			_ = cmd.Process.Kill()
-			<-exited
+			t.Logf("eksguard killed at cleanup: %v", <-exited)
 		}
 		if t.Failed() {
 			t.Logf("eksguard output:\n%s", logs.String())
@@ -111,6 +112,7 @@ func TestBinaryReadyAfterCacheSyncAndGracefulShutdown(t *testing.T) {
 	}
 	select {
 	case err := <-exited:
+		waited = true
 		if err != nil {
 			t.Errorf("after SIGTERM: %v, want exit code 0", err)
 		}
