@@ -8,6 +8,7 @@ SHELL := /usr/bin/env bash
 export PATH := $(PATH):/usr/local/go/bin
 
 BIN_DIR := $(CURDIR)/bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 ENVTEST_K8S_VERSION ?= 1.37.2
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(BIN_DIR)/golangci-lint-$(GOLANGCI_LINT_VERSION)
@@ -28,7 +29,7 @@ help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## Build the server binary into bin/eksguard.
-	CGO_ENABLED=0 go build -trimpath -o $(BIN_DIR)/eksguard .
+	CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/eksguard/eksguard/internal/cli.Version=$(VERSION)" -o $(BIN_DIR)/eksguard .
 
 envtest: ## Build (once) the envtest control plane and print its directory.
 	@hack/build-envtest.sh $(ENVTEST_K8S_VERSION)
