@@ -149,6 +149,8 @@ func TestChartRBAC(t *testing.T) {
 		// NetworkPolicies, the one policy ConfigMap (field selector on its name).
 		{"list", core, "namespaces", "", ""},
 		{"watch", core, "namespaces", "", ""},
+		// webhook/decision: live read of a namespace the cache does not know yet.
+		{"get", core, "namespaces", "", other},
 		{"list", networking, "networkpolicies", "", ""},
 		{"watch", networking, "networkpolicies", "", ""},
 		{"list", core, "configmaps", ns, policyCM},

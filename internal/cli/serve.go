@@ -70,6 +70,15 @@ policy ConfigMap's namespace.`,
 	flags.StringVar(&opts.PolicyNamespace, "policy-configmap-namespace", opts.PolicyNamespace,
 		"Namespace of the policy ConfigMap (default: $POD_NAMESPACE, else "+server.DefaultNamespace+").")
 	flags.StringVar(&opts.PolicyName, "policy-configmap-name", opts.PolicyName, "Name of the policy ConfigMap.")
+	flags.BoolVar(&opts.CertRotation.Enabled, "cert-rotation", false,
+		"Generate and renew the serving certificate in the Secret --cert-secret-name and put its CA into the webhook "+
+			"configurations (off: cert-manager or you provide --cert-dir).")
+	flags.StringVar(&opts.CertRotation.SecretName, "cert-secret-name", opts.CertRotation.SecretName,
+		"Secret in eksguard's namespace that holds the serving certificate and is mounted at --cert-dir (with --cert-rotation).")
+	flags.StringVar(&opts.CertRotation.ServiceName, "webhook-service-name", opts.CertRotation.ServiceName,
+		"Service in eksguard's namespace the API server calls; the certificate is issued for it (with --cert-rotation).")
+	flags.StringVar(&opts.CertRotation.WebhookConfigurationName, "webhook-configuration-name", opts.CertRotation.WebhookConfigurationName,
+		"Name of the mutating and validating webhook configurations that get the CA bundle (with --cert-rotation).")
 	flags.DurationVar(&opts.GracefulShutdownTimeout, "graceful-shutdown-timeout", opts.GracefulShutdownTimeout,
 		"How long to let in-flight admissions finish after SIGTERM; keep it below terminationGracePeriodSeconds.")
 

@@ -45,11 +45,14 @@ func TestServeFlags(t *testing.T) {
 			podNamespace: "security",
 			args: []string{"serve", "--webhook-port=9443", "--cert-dir=/etc/eksguard/tls", "--tls-min-version=1.3",
 				"--enable-http2=false", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081",
-				"--policy-configmap-namespace=security", "--policy-configmap-name=guard-policy",
+				"--policy-configmap-namespace=security", "--policy-configmap-name=guard-policy", "--cert-rotation=true",
+				"--cert-secret-name=guard-tls", "--webhook-service-name=guard", "--webhook-configuration-name=guard",
 				"--graceful-shutdown-timeout=20s", "--zap-log-level=info", "--zap-encoder=json"},
 			want: func(o *server.Options) {
 				o.OwnNamespace, o.PolicyNamespace, o.PolicyName = "security", "security", "guard-policy"
 				o.CertDir, o.TLSMinVersion = "/etc/eksguard/tls", tls.VersionTLS13
+				o.CertRotation.Enabled = true
+				o.CertRotation.SecretName, o.CertRotation.ServiceName, o.CertRotation.WebhookConfigurationName = "guard-tls", "guard", "guard"
 				o.GracefulShutdownTimeout = 20 * time.Second
 			},
 		},

@@ -76,6 +76,11 @@ type Options struct {
 	GracefulShutdownTimeout time.Duration
 	// CacheSyncCheckTimeout bounds one readiness probe's wait for the caches.
 	CacheSyncCheckTimeout time.Duration
+
+	// CertRotation makes eksguard generate and renew the certificate in
+	// CertDir itself. Off in DefaultOptions: the command line turns it on
+	// unless cert-manager provides the certificate.
+	CertRotation CertRotationOptions
 }
 
 // DefaultOptions returns the production defaults.
@@ -90,6 +95,11 @@ func DefaultOptions() Options {
 		HealthProbeBindAddress:  DefaultHealthProbeBindAddress,
 		GracefulShutdownTimeout: DefaultGracefulShutdownTimeout,
 		CacheSyncCheckTimeout:   DefaultCacheSyncCheckTimeout,
+		CertRotation: CertRotationOptions{
+			SecretName:               DefaultCertSecretName,
+			ServiceName:              DefaultWebhookServiceName,
+			WebhookConfigurationName: DefaultWebhookConfigurationName,
+		},
 	}
 }
 
@@ -125,13 +135,14 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("building the scheme: %w", err)
 	}
 
+	webhookServer := withCertWatcher(newWebhookServer(opts), opts.CertDir)
 	mgr, err := manager.New(cfg, manager.Options{
 		Scheme:                  scheme,
 		Cache:                   cacheOptions(opts),
 		Client:                  client.Options{Cache: &client.CacheOptions{DisableFor: uncachedObjects()}},
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsBindAddress},
 		HealthProbeBindAddress:  opts.HealthProbeBindAddress,
-		WebhookServer:           newWebhookServer(opts),
+		WebhookServer:           webhookServer,
 		GracefulShutdownTimeout: &opts.GracefulShutdownTimeout,
 		// Every replica answers admissions; there is nothing to elect.
 		LeaderElection: false,
@@ -154,12 +165,15 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("setting up the policy watcher: %w", err)
 	}
 	if err := webhook.SetupWithManager(mgr, webhook.Options{
-		Policies:  decision.Policies{Source: store, Namespaces: mgr.GetCache()},
+		Policies:  decision.Policies{Source: store, Namespaces: mgr.GetCache(), LiveNamespaces: mgr.GetAPIReader()},
 		APIReader: mgr.GetAPIReader(),
 	}); err != nil {
 		return nil, fmt.Errorf("registering the webhooks: %w", err)
 	}
 
+	if err := setupCertificates(mgr, opts); err != nil {
+		return nil, err
+	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
 	}
@@ -253,9 +267,9 @@ func cacheSyncedChecker(c cache.Cache, timeout time.Duration) healthz.Checker {
 }
 
 // newWebhookServer configures TLS for the webhook server. Certificates are
-// read from CertDir by controller-runtime's certwatcher, which reloads them
-// on file change (fsnotify) and every 10 seconds, so rotated certificates
-// are served without a restart.
+// read from CertDir by a certs.Watcher (see withCertWatcher), which reloads
+// them on file change (fsnotify) and every 10 seconds, so rotated
+// certificates are served without a restart.
 func newWebhookServer(opts Options) crwebhook.Server {
 	tlsOpts := []func(*tls.Config){func(c *tls.Config) { c.MinVersion = opts.TLSMinVersion }}
 	if !opts.EnableHTTP2 {
