@@ -345,10 +345,17 @@ func labelledPod(namespace, id string) *corev1.Pod {
 	}
 }
 
+// labelledService is a LoadBalancer Service, so the rendered webhook's
+// matchCondition sends it to eksguard, of another controller's class, so the
+// suite's own enforcing load-balancer TLS webhook admits it.
 func labelledService(namespace, id string) *corev1.Service {
 	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, GenerateName: "chart-", Labels: map[string]string{chartTestLabel: id}},
-		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}},
+		Spec: corev1.ServiceSpec{
+			Type:              corev1.ServiceTypeLoadBalancer,
+			LoadBalancerClass: ptr.To("example.com/other-lb"),
+			Ports:             []corev1.ServicePort{{Port: 80}},
+		},
 	}
 }
 

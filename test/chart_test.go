@@ -61,6 +61,13 @@ var createOrRelabel = admissionregistrationv1.MatchCondition{
 	Expression: "request.operation != 'UPDATE' || object.metadata.?labels.orValue({}) != oldObject.metadata.?labels.orValue({})",
 }
 
+// loadBalancerOnly limits the Service load-balancer TLS webhook to
+// Services that can get an AWS load balancer.
+var loadBalancerOnly = admissionregistrationv1.MatchCondition{
+	Name:       "load-balancer-services",
+	Expression: "object.spec.type == 'LoadBalancer' || object.metadata.?annotations[?'service.beta.kubernetes.io/aws-load-balancer-type'].orValue('') in ['external', 'nlb-ip']",
+}
+
 // helmBinary is $HELM (set by make), else the helm that make builds into bin/.
 func helmBinary(t *testing.T) string {
 	t.Helper()
@@ -337,6 +344,7 @@ func TestChartDeployment(t *testing.T) {
 	})
 	deepEqual(t, "liveness probe", c.LivenessProbe.HTTPGet, &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("health")})
 	deepEqual(t, "readiness probe", c.ReadinessProbe.HTTPGet, &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromString("health")})
+	deepEqual(t, "preStop", c.Lifecycle, &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 5}}})
 	deepEqual(t, "ports", c.Ports, []corev1.ContainerPort{
 		{Name: "webhook", ContainerPort: 9443, Protocol: corev1.ProtocolTCP},
 		{Name: "metrics", ContainerPort: 8080, Protocol: corev1.ProtocolTCP},
@@ -424,6 +432,8 @@ func TestChartWebhookConfigurations(t *testing.T) {
 	r.get(t, "ValidatingWebhookConfiguration", "eksguard", &v)
 	podNetpol := validating(chartPodNetpolWebhook, "/validate-v1-pod-networkpolicy", rule("", "pods", create, update))
 	podNetpol.MatchConditions = []admissionregistrationv1.MatchCondition{createOrRelabel}
+	serviceTLS := validating(chartServiceTLSWebhook, "/validate-v1-service-lbtls", rule("", "services", create, update))
+	serviceTLS.MatchConditions = []admissionregistrationv1.MatchCondition{loadBalancerOnly}
 	deepEqual(t, "validating webhooks", v.Webhooks, []admissionregistrationv1.ValidatingWebhook{
 		podNetpol,
 		validating(chartWorkloadNetpolWebhook, "/validate-workload-networkpolicy",
@@ -431,7 +441,7 @@ func TestChartWebhookConfigurations(t *testing.T) {
 			rule("", "replicationcontrollers", create, update),
 			rule("batch", "jobs,cronjobs", create, update)),
 		validating(chartNetpolChangeWebhook, "/validate-networking-v1-networkpolicy", rule("networking.k8s.io", "networkpolicies", update, del)),
-		validating(chartServiceTLSWebhook, "/validate-v1-service-lbtls", rule("", "services", create, update)),
+		serviceTLS,
 		validating(chartIngressTLSWebhook, "/validate-networking-v1-ingress-lbtls", rule("networking.k8s.io", "ingresses", create, update)),
 	})
 }
@@ -688,9 +698,12 @@ policy:
 	}
 	check := func(name string, sel *metav1.LabelSelector, conds []admissionregistrationv1.MatchCondition, svc *admissionregistrationv1.ServiceReference) {
 		deepEqual(t, name+" namespaceSelector", sel, wantSelector)
-		if name == chartPodNetpolWebhook {
+		switch name {
+		case chartPodNetpolWebhook:
 			deepEqual(t, name+" matchConditions", conds, append([]admissionregistrationv1.MatchCondition{createOrRelabel}, wantConditions...))
-		} else {
+		case chartServiceTLSWebhook:
+			deepEqual(t, name+" matchConditions", conds, append([]admissionregistrationv1.MatchCondition{loadBalancerOnly}, wantConditions...))
+		default:
 			deepEqual(t, name+" matchConditions", conds, wantConditions)
 		}
 		deepEqual(t, name+" service", svc.Namespace+"/"+svc.Name, "security/guard-eksguard")
