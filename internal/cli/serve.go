@@ -3,9 +3,13 @@ package cli
 import (
 	goflag "flag"
 	"fmt"
+	stdlog "log"
 	"os"
+	"strings"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -44,7 +48,9 @@ pod, its service account. POD_NAMESPACE sets eksguard's own namespace and the
 policy ConfigMap's namespace.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+			logger := zap.New(zap.UseFlagOptions(&zapOpts))
+			ctrl.SetLogger(logger)
+			routeOtherLoggers(logger)
 			v, err := server.ParseTLSVersion(tlsMinVersion)
 			if err != nil {
 				return &serveError{fmt.Errorf("--tls-min-version: %w", err)}
@@ -116,4 +122,21 @@ func runServer(opts server.Options) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// routeOtherLoggers sends what client-go logs through klog and net/http
+// (TLS handshake errors) through the standard library logger to the
+// server's logger; they would otherwise print plain text among its JSON lines.
+func routeOtherLoggers(logger logr.Logger) {
+	klog.SetLogger(logger.WithName("klog"))
+	stdlog.SetFlags(0)
+	stdlog.SetOutput(logrWriter{logger.WithName("stdlib")})
+}
+
+// logrWriter turns each standard library log line into one logr entry.
+type logrWriter struct{ log logr.Logger }
+
+func (w logrWriter) Write(p []byte) (int, error) {
+	w.log.Info(strings.TrimSpace(string(p)))
+	return len(p), nil
 }

@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	stdlog "log"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-logr/logr/funcr"
+	"k8s.io/klog/v2"
 
 	"github.com/eksguard/eksguard/internal/server"
 )
@@ -86,5 +92,30 @@ func TestServeFlags(t *testing.T) {
 				t.Errorf("options:\n got %+v\nwant %+v", got, want)
 			}
 		})
+	}
+}
+
+// TestServerLoggerCollectsOtherLoggers: client-go (klog) and net/http (the
+// standard library logger) lines end up in the server's logger.
+func TestServerLoggerCollectsOtherLoggers(t *testing.T) {
+	var lines []string
+	logger := funcr.New(func(prefix, args string) { lines = append(lines, prefix+" "+args) }, funcr.Options{})
+	t.Cleanup(func() {
+		klog.ClearLogger()
+		stdlog.SetOutput(os.Stderr)
+		stdlog.SetFlags(stdlog.LstdFlags)
+	})
+
+	routeOtherLoggers(logger)
+	klog.Info("reflector watch failed")
+	stdlog.Print("http: TLS handshake error from 10.0.0.1:5000: EOF\n")
+	klog.Flush()
+
+	want := []string{
+		`klog "level"=0 "msg"="reflector watch failed"`,
+		`stdlib "level"=0 "msg"="http: TLS handshake error from 10.0.0.1:5000: EOF"`,
+	}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("logged lines:\n got: %q\nwant: %q", lines, want)
 	}
 }
