@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/eksguard/eksguard/internal/testbed"
 )
 
 // raceEnabled is set by race_test.go; the binary is built the same way as
@@ -46,11 +48,11 @@ func TestBinaryReadyAfterCacheSyncAndGracefulShutdown(t *testing.T) {
 	if err := os.WriteFile(kubeconfig, []byte(proxyKubeconfig(proxy.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	healthAddr, err := freeLocalAddress()
+	healthAddr, err := testbed.FreeLocalAddress()
 	if err != nil {
 		t.Fatal(err)
 	}
-	webhookAddr, err := freeLocalAddress()
+	webhookAddr, err := testbed.FreeLocalAddress()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,12 +102,12 @@ func TestBinaryReadyAfterCacheSyncAndGracefulShutdown(t *testing.T) {
 	if !strings.Contains(body, "[-]informers failed") {
 		t.Errorf("/readyz while the NetworkPolicy list is held back:\n%s\nwant the informers check failing", body)
 	}
-	if err := probe(t.Context(), "http://"+healthAddr+"/healthz"); err != nil {
+	if err := testbed.Probe(t.Context(), "http://"+healthAddr+"/healthz"); err != nil {
 		t.Errorf("/healthz while the caches sync: %v, want 200", err)
 	}
 
 	close(gate)
-	eventually(t, time.Minute, func() error { return probe(t.Context(), readyz) })
+	eventually(t, time.Minute, func() error { return testbed.Probe(t.Context(), readyz) })
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

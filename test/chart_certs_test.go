@@ -35,6 +35,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/eksguard/eksguard/internal/certs"
+	"github.com/eksguard/eksguard/internal/testbed"
 )
 
 // TestChartSelfManagedCertificates runs certificate rotation as the chart
@@ -389,7 +390,7 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 		return nil
 	})
 	eventually(t, time.Minute, func() error {
-		err := probe(ctx, certificatesCheck)
+		err := testbed.Probe(ctx, certificatesCheck)
 		if err == nil {
 			t.Fatalf("%s passes before the certificate is in the certificate directory", certificatesCheck)
 		}
@@ -402,7 +403,7 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 
 	serverStopped := make(chan error, 1)
 	go func() { <-exited; serverStopped <- fmt.Errorf("eksguard exited: %v", exitErr) }()
-	if err := waitUntilReady(ctx, "http://"+healthAddr+"/readyz", serverStopped); err != nil {
+	if err := testbed.WaitUntilReady(ctx, "http://"+healthAddr+"/readyz", serverStopped); err != nil {
 		t.Fatal(err)
 	}
 
@@ -456,7 +457,7 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 
 func freeAddress(t *testing.T) string {
 	t.Helper()
-	addr, err := freeLocalAddress()
+	addr, err := testbed.FreeLocalAddress()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,7 +136,7 @@ func createAndObserve(t *testing.T, obj *unstructured.Unstructured) observed {
 	c, rec := newWarningClient(t)
 	sent := obj.DeepCopy()
 	err := c.Create(context.Background(), obj)
-	got := observed{verdict: cli.VerdictAdmitted, warnings: rec.messages()}
+	got := observed{verdict: cli.VerdictAdmitted, warnings: rec.Messages()}
 	var status apierrors.APIStatus
 	switch {
 	case apierrors.IsForbidden(err) && errors.As(err, &status):

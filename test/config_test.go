@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	eksconfig "github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/testbed"
 )
 
 // configNetpolWarning is the NetworkPolicy rule's warning for a pod named
@@ -43,13 +44,13 @@ func expectDenied(t *testing.T, c client.Client, pod *corev1.Pod) {
 
 // expectAdmitted creates pod and expects it admitted, with exactly want as
 // the warnings the API server hands back.
-func expectAdmitted(t *testing.T, c client.Client, warnings *warningRecorder, pod *corev1.Pod, want ...string) {
+func expectAdmitted(t *testing.T, c client.Client, warnings *testbed.WarningRecorder, pod *corev1.Pod, want ...string) {
 	t.Helper()
-	warnings.reset()
+	warnings.Reset()
 	if err := c.Create(context.Background(), pod.DeepCopy()); err != nil {
 		t.Fatalf("creating pod %s: %v, want it admitted with warnings", pod.Name, err)
 	}
-	if got := warnings.messages(); !slices.Equal(got, want) {
+	if got := warnings.Messages(); !slices.Equal(got, want) {
 		t.Fatalf("warnings for pod %s:\n got %q\nwant %q", pod.Name, got, want)
 	}
 }

@@ -3,7 +3,6 @@ package test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/eksguard/eksguard/internal/server"
+	"github.com/eksguard/eksguard/internal/testbed"
 )
 
 const (
@@ -26,39 +26,11 @@ const (
 	policyTimeout = 20 * time.Second
 )
 
-// warningRecorder collects the warnings the API server returns (admission
-// warnings included) to a client.
-type warningRecorder struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-// HandleWarningHeader implements rest.WarningHandler.
-func (r *warningRecorder) HandleWarningHeader(_ int, _ string, text string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, text)
-}
-
-// messages returns the warnings received so far, in order.
-func (r *warningRecorder) messages() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.msgs...)
-}
-
-// reset forgets the warnings received so far.
-func (r *warningRecorder) reset() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs = nil
-}
-
 // newWarningClient returns an uncached admin client whose API warnings are
 // collected by the returned recorder instead of being logged.
-func newWarningClient(t *testing.T) (client.Client, *warningRecorder) {
+func newWarningClient(t *testing.T) (client.Client, *testbed.WarningRecorder) {
 	t.Helper()
-	rec := &warningRecorder{}
+	rec := &testbed.WarningRecorder{}
 	cfg := rest.CopyConfig(restConfig)
 	cfg.WarningHandler = rec
 	c, err := client.New(cfg, client.Options{})

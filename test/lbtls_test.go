@@ -157,7 +157,7 @@ rules:
 		t.Fatalf("creating a plaintext Service in warn mode: %v", err)
 	}
 	want := []string{"eksguard [loadBalancerTLS] port 443 (https): plaintext TCP listener; set aws-load-balancer-ssl-cert"}
-	if got := warnings.messages(); !slices.Equal(got, want) {
+	if got := warnings.Messages(); !slices.Equal(got, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, want)
 	}
 }

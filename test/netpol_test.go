@@ -241,7 +241,7 @@ rules:
 		t.Fatalf("create: %v", err)
 	}
 	want := []string{"eksguard [networkPolicy] No NetworkPolicy selects Pod web; add a default-deny (podSelector: {})"}
-	if got := warnings.messages(); !slices.Equal(got, want) {
+	if got := warnings.Messages(); !slices.Equal(got, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, want)
 	}
 }
@@ -266,7 +266,7 @@ func TestNetpolDeleteWarning(t *testing.T) {
 		t.Fatalf("delete: %v", err)
 	}
 	want := []string{fmt.Sprintf("eksguard [networkPolicy] Deleting NetworkPolicy default-deny leaves 2 pods in namespace %s uncovered", ns)}
-	if got := warnings.messages(); !slices.Equal(got, want) {
+	if got := warnings.Messages(); !slices.Equal(got, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, want)
 	}
 	if err := k8sClient.Get(context.Background(), client.ObjectKeyFromObject(deny), &networkingv1.NetworkPolicy{}); !apierrors.IsNotFound(err) {

@@ -79,7 +79,7 @@ func TestRoundTripWarning(t *testing.T) {
 	if err := c.Create(context.Background(), roundTripConfigMap(ns, "warn")); err != nil {
 		t.Fatalf("create: %v", err)
 	}
-	if got, want := warnings.messages(), []string{roundTripBounded}; !slices.Equal(got, want) {
+	if got, want := warnings.Messages(), []string{roundTripBounded}; !slices.Equal(got, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, want)
 	}
 }

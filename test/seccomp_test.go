@@ -111,7 +111,7 @@ func TestSeccompInjectsRuntimeDefault(t *testing.T) {
 		t.Fatalf("create: %v", err)
 	}
 	assertPodProfile(t, getPod(t, pod), runtimeDefault, seccompTestPodSpec())
-	if got := warnings.messages(); len(got) > 0 {
+	if got := warnings.Messages(); len(got) > 0 {
 		t.Errorf("unexpected warnings: %q", got)
 	}
 }
@@ -242,7 +242,7 @@ rules:
 		t.Fatalf("create: %v", err)
 	}
 	assertPodProfile(t, getPod(t, pod), nil, seccompTestPodSpec())
-	if got, want := warnings.messages(), []string{seccompMissingWarning}; !slices.Equal(got, want) {
+	if got, want := warnings.Messages(), []string{seccompMissingWarning}; !slices.Equal(got, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, want)
 	}
 }

@@ -16,14 +16,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/eksguard/eksguard/internal/server"
+	"github.com/eksguard/eksguard/internal/testbed"
 )
 
 // eksguardNamespace is the namespace the server runs in and reads its
@@ -68,7 +64,7 @@ func runSuite(m *testing.M) (int, error) {
 		logf.SetLogger(zap.New(zap.WriteTo(io.Discard)))
 	}
 
-	assets, err := envtestAssets()
+	assets, err := testbed.Assets("..")
 	if err != nil {
 		return 1, err
 	}
@@ -99,96 +95,19 @@ func runSuite(m *testing.M) (int, error) {
 		return 1, fmt.Errorf("creating namespace %s: %w", eksguardNamespace, err)
 	}
 
-	wio := testEnv.WebhookInstallOptions
-	opts := server.DefaultOptions()
-	opts.WebhookHost = wio.LocalServingHost
-	opts.WebhookPort = wio.LocalServingPort
-	opts.CertDir = wio.LocalServingCertDir
-	opts.MetricsBindAddress = "0"
-	healthAddr, err := freeLocalAddress()
+	srv, err := testbed.NewServer(cfg, testEnv.WebhookInstallOptions)
 	if err != nil {
 		return 1, err
 	}
-	opts.HealthProbeBindAddress = healthAddr
-	opts.GracefulShutdownTimeout = 5 * time.Second
-	if testServer, err = server.New(cfg, opts); err != nil {
+	testServer = srv.Server
+	registerRoundTripWebhook(testServer.Manager.GetWebhookServer())
+	if err := srv.Start(context.Background()); err != nil {
 		return 1, err
 	}
-	registerRoundTripWebhook(testServer.Manager.GetWebhookServer())
-
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan error, 1)
-	go func() { stopped <- testServer.Start(ctx) }()
 	defer func() {
-		cancel()
-		if err := <-stopped; err != nil {
+		if err := srv.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "envtest suite: eksguard server:", err)
 		}
 	}()
-	if err := waitUntilReady(ctx, "http://"+healthAddr+"/readyz", stopped); err != nil {
-		return 1, err
-	}
 	return m.Run(), nil
-}
-
-// envtestAssets returns the directory with kube-apiserver and etcd.
-func envtestAssets() (string, error) {
-	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
-		return dir, nil
-	}
-	cmd := exec.Command(filepath.Join("..", "hack", "build-envtest.sh"))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("hack/build-envtest.sh: %w", err)
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
-// waitUntilReady polls the server's own /readyz (webhook server answering
-// TLS, informer caches synced) until it passes.
-func waitUntilReady(ctx context.Context, readyzURL string, stopped <-chan error) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	var lastErr error
-	for {
-		if lastErr = probe(ctx, readyzURL); lastErr == nil {
-			return nil
-		}
-		select {
-		case err := <-stopped:
-			return fmt.Errorf("eksguard server stopped before it was ready: %v", err)
-		case <-ctx.Done():
-			return fmt.Errorf("eksguard server not ready: %w", lastErr)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// probe GETs a health endpoint and fails unless it answers 200.
-func probe(ctx context.Context, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s: %s", url, resp.Status, body)
-	}
-	return nil
-}
-
-// freeLocalAddress returns a loopback address with a port free right now.
-func freeLocalAddress() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }

@@ -9,19 +9,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -38,6 +33,7 @@ import (
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/cli"
 	"github.com/eksguard/eksguard/internal/server"
+	"github.com/eksguard/eksguard/internal/testbed"
 )
 
 func main() {
@@ -67,7 +63,7 @@ func run(examples string) error {
 
 	step("Local control plane: kube-apiserver and etcd 1.37.2 from hack/build-envtest.sh")
 	fmt.Println("    (the first run builds them from source, about 10 minutes on 2 cores; later runs use the cache)")
-	assets, err := envtestAssets()
+	assets, err := testbed.Assets(".")
 	if err != nil {
 		return err
 	}
@@ -99,11 +95,18 @@ func run(examples string) error {
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: server.DefaultNamespace}}); err != nil {
 		return err
 	}
-	srv, stop, err := startServer(ctx, cfg, env.WebhookInstallOptions)
+	srv, err := testbed.NewServer(cfg, env.WebhookInstallOptions)
 	if err != nil {
 		return err
 	}
-	defer stop()
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if err := srv.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "demo: eksguard server:", err)
+		}
+	}()
 	fmt.Printf("    ready: webhooks on %s:%d, policy %s\n",
 		env.WebhookInstallOptions.LocalServingHost, env.WebhookInstallOptions.LocalServingPort, srv.Store.Current().Source)
 
@@ -112,12 +115,12 @@ func run(examples string) error {
 		return err
 	}
 	step("Policy: %s", policyFile)
-	if err := applyPolicy(ctx, c, srv, policyDoc); err != nil {
+	if err := applyPolicy(ctx, c, srv.Server, policyDoc); err != nil {
 		return err
 	}
 
 	step("kubectl apply, one object at a time, of %s/manifests", examples)
-	warnings := &warningRecorder{}
+	warnings := &testbed.WarningRecorder{}
 	wcfg := rest.CopyConfig(cfg)
 	wcfg.WarningHandler = warnings
 	wc, err := client.New(wcfg, client.Options{})
@@ -143,14 +146,14 @@ func run(examples string) error {
 	if err != nil {
 		return err
 	}
-	if err := applyPolicy(ctx, c, srv, dryRun); err != nil {
+	if err := applyPolicy(ctx, c, srv.Server, dryRun); err != nil {
 		return err
 	}
 	for _, obj := range denied {
 		apply(ctx, wc, warnings, obj)
 	}
 	step("Back to the sample policy (enforcing)")
-	if err := applyPolicy(ctx, c, srv, policyDoc); err != nil {
+	if err := applyPolicy(ctx, c, srv.Server, policyDoc); err != nil {
 		return err
 	}
 
@@ -165,68 +168,6 @@ func run(examples string) error {
 
 	step("Stopping eksguard and the control plane")
 	return nil
-}
-
-// envtestAssets runs hack/build-envtest.sh, showing its progress.
-func envtestAssets() (string, error) {
-	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
-		return dir, nil
-	}
-	cmd := exec.Command(filepath.Join("hack", "build-envtest.sh"))
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("hack/build-envtest.sh: %w", err)
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
-// startServer runs the eksguard server as the test suite does and waits
-// until /readyz passes. stop shuts it down and waits for the drain.
-func startServer(ctx context.Context, cfg *rest.Config, wio envtest.WebhookInstallOptions) (*server.Server, func(), error) {
-	opts := server.DefaultOptions()
-	opts.WebhookHost, opts.WebhookPort, opts.CertDir = wio.LocalServingHost, wio.LocalServingPort, wio.LocalServingCertDir
-	opts.MetricsBindAddress = "0"
-	opts.GracefulShutdownTimeout = 5 * time.Second
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, nil, err
-	}
-	opts.HealthProbeBindAddress = l.Addr().String()
-	l.Close()
-	srv, err := server.New(cfg, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	stopped := make(chan error, 1)
-	go func() { stopped <- srv.Start(ctx) }()
-	stop := func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			fmt.Fprintln(os.Stderr, "demo: eksguard server:", err)
-		}
-	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := http.Get("http://" + opts.HealthProbeBindAddress + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return srv, stop, nil
-			}
-		}
-		select {
-		case err := <-stopped:
-			cancel()
-			return nil, nil, fmt.Errorf("eksguard stopped before it was ready: %v", err)
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return nil, nil, errors.New("eksguard not ready after a minute")
-		}
-	}
 }
 
 // policyDocument reads the config.yaml of the sample ConfigMap.
@@ -302,10 +243,10 @@ func readManifests(path string) ([]*unstructured.Unstructured, error) {
 
 // apply creates obj and prints what eksguard did with it; it reports
 // whether the API server denied it.
-func apply(ctx context.Context, c client.Client, warnings *warningRecorder, obj *unstructured.Unstructured) (denied bool) {
+func apply(ctx context.Context, c client.Client, warnings *testbed.WarningRecorder, obj *unstructured.Unstructured) (denied bool) {
 	sent := obj.DeepCopy()
 	created := obj.DeepCopy()
-	warnings.reset()
+	warnings.Reset()
 	name := obj.GetName()
 	if ns := obj.GetNamespace(); ns != "" {
 		name = ns + "/" + name
@@ -325,7 +266,7 @@ func apply(ctx context.Context, c client.Client, warnings *warningRecorder, obj 
 		outcome = append(outcome, "MUTATED")
 		defer fmt.Printf("        %s\n", mutation)
 	}
-	msgs := warnings.messages()
+	msgs := warnings.Messages()
 	if len(msgs) > 0 {
 		outcome = append(outcome, "WARNED")
 	}
@@ -351,28 +292,4 @@ func seccompMutation(sent, created *unstructured.Unstructured) string {
 		return ""
 	}
 	return fmt.Sprintf("spec.securityContext.seccompProfile.type set to %s", after)
-}
-
-// warningRecorder collects the API server's warnings, as kubectl prints them.
-type warningRecorder struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (r *warningRecorder) HandleWarningHeader(_ int, _ string, text string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, text)
-}
-
-func (r *warningRecorder) messages() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.msgs)
-}
-
-func (r *warningRecorder) reset() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs = nil
 }
