@@ -20,6 +20,19 @@ started_at="${SECONDS}"
 log() { echo "build-envtest: [$((SECONDS - started_at))s] $*" >&2; }
 fail() { log "ERROR: $*"; exit 1; }
 
+# with_heartbeat runs a long, quiet command and says every 30 seconds that it
+# is still at work, so a first build shows progress instead of silence.
+with_heartbeat() {
+  local what="$1"
+  shift
+  (while sleep 30; do log "still ${what}..."; done) &
+  local heartbeat=$! status=0
+  "$@" || status=$?
+  kill "${heartbeat}" 2>/dev/null || true
+  wait "${heartbeat}" 2>/dev/null || true
+  return "${status}"
+}
+
 if [[ -x "${assets}/kube-apiserver" && -x "${assets}/etcd" ]]; then
   echo "${assets}"
   exit 0
@@ -64,8 +77,11 @@ log "resolving kube-apiserver dependencies"
 (cd "${work}/apiserver" && GOFLAGS=-mod=mod go get "k8s.io/kubernetes/cmd/kube-apiserver@v${k8s_version}") \
   || fail "resolving k8s.io/kubernetes/cmd/kube-apiserver failed (see the go output above)"
 log "building kube-apiserver v${k8s_version} (about 10 minutes, once)"
-(cd "${work}/apiserver" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "${ldflags}" \
-  -o "${assets}/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver) \
+build_apiserver() (
+  cd "${work}/apiserver" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "${ldflags}" \
+    -o "${assets}/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+)
+with_heartbeat "building kube-apiserver" build_apiserver \
   || fail "building kube-apiserver failed (see the go output above)"
 
 # --- etcd -------------------------------------------------------------------
