@@ -2,9 +2,10 @@
 // (controller-runtime envtest): the API server calls the in-process webhook
 // server over TLS, exactly as in a cluster.
 //
-// TestMain starts the control plane once, installs every webhook
-// configuration in testdata/webhooks (each clientConfig.service is rewritten
-// to the local server), and runs the manager built by internal/server.
+// TestMain starts the control plane once, installs eksguard's webhook
+// configurations (internal/testbed/webhooks) and the test-only ones in
+// testdata/webhooks (each clientConfig.service is rewritten to the local
+// server), and runs the manager built by internal/server.
 // Tests share one policy ConfigMap, so they must not call t.Parallel.
 //
 // The control plane binaries come from KUBEBUILDER_ASSETS, or else from
@@ -70,10 +71,7 @@ func runSuite(m *testing.M) (int, error) {
 	}
 	testEnv = &envtest.Environment{
 		BinaryAssetsDirectory: assets,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{
-			Paths:            []string{filepath.Join("testdata", "webhooks")},
-			LocalServingHost: "127.0.0.1",
-		},
+		WebhookInstallOptions: testbed.WebhookInstallOptions("..", filepath.Join("testdata", "webhooks")),
 	}
 	cfg, err := testEnv.Start()
 	if err != nil {

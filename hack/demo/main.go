@@ -69,11 +69,7 @@ func run(examples string) error {
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{
-			MutatingWebhooks:   mutatingWebhooks(),
-			ValidatingWebhooks: validatingWebhooks(),
-			LocalServingHost:   "127.0.0.1",
-		},
+		WebhookInstallOptions: testbed.WebhookInstallOptions("."),
 	}
 	cfg, err := env.Start()
 	if err != nil {
