@@ -33,8 +33,9 @@ func Defaults() Config {
 		Rules: RuleSettings{
 			Seccomp: SeccompSettings{Mode: ModeEnforce, Unconfined: ModeWarn},
 			NetworkPolicy: NetworkPolicySettings{
-				Mode:     ModeEnforce,
-				Coverage: CoverageAny,
+				Mode:        ModeEnforce,
+				Coverage:    CoverageAny,
+				HostNetwork: ModeWarn,
 			},
 			LoadBalancerTLS: LoadBalancerTLSSettings{
 				Mode:                       ModeEnforce,

@@ -40,6 +40,8 @@ rules:
   networkPolicy:
     mode: off
     coverage: both
+    hostNetwork: enforce
+    clusterDefaultDeny: {ingress: true, egress: false, reason: VPC CNI strict mode}
   loadBalancerTLS:
     mode: warn
     allowedSSLPolicies: [ELBSecurityPolicy-TLS13-1-3-2021-06]
@@ -74,7 +76,8 @@ rules:
 		},
 		Rules: RuleSettings{
 			Seccomp:       SeccompSettings{Mode: ModeWarn, Unconfined: ModeEnforce},
-			NetworkPolicy: NetworkPolicySettings{Mode: ModeOff, Coverage: CoverageBoth},
+			NetworkPolicy: NetworkPolicySettings{Mode: ModeOff, Coverage: CoverageBoth, HostNetwork: ModeEnforce,
+				ClusterDefaultDeny: ClusterDefaultDeny{Ingress: true, Reason: "VPC CNI strict mode"}},
 			LoadBalancerTLS: LoadBalancerTLSSettings{
 				Mode:                       ModeWarn,
 				AllowedSSLPolicies:         []string{"ELBSecurityPolicy-TLS13-1-3-2021-06"},

@@ -141,6 +141,9 @@ func (p *Policy) Summary(now time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (hash %.12s): seccomp=%s (unconfined=%s), networkPolicy=%s (coverage=%s), loadBalancerTLS=%s",
 		p.Source, p.Hash, r.Seccomp.Mode, r.Seccomp.Unconfined, r.NetworkPolicy.Mode, r.NetworkPolicy.Coverage, r.LoadBalancerTLS.Mode)
+	if dd := r.NetworkPolicy.ClusterDefaultDeny; dd.Declared() {
+		fmt.Fprintf(&b, ", declared cluster default-deny (ingress=%t, egress=%t)", dd.Ingress, dd.Egress)
+	}
 	if p.Config.DryRun {
 		b.WriteString(", dryRun (enforce acts as warn)")
 	}

@@ -122,7 +122,27 @@ const (
 type NetworkPolicySettings struct {
 	Mode     Mode     `json:"mode"`
 	Coverage Coverage `json:"coverage"`
+	// HostNetwork is the action for a pod on the host network, which no
+	// policy kind can isolate; coverage is not judged for such pods.
+	HostNetwork Mode `json:"hostNetwork"`
+	// ClusterDefaultDeny declares a cluster-wide default-deny that no API
+	// object shows (VPC CNI strict mode, the Auto Mode NodeClass
+	// networkPolicy: DefaultDeny): every pod counts as isolated in the
+	// directions it names.
+	ClusterDefaultDeny ClusterDefaultDeny `json:"clusterDefaultDeny"`
 }
+
+// ClusterDefaultDeny is an operator's statement that the data plane denies
+// by default in these directions.
+type ClusterDefaultDeny struct {
+	Ingress bool `json:"ingress"`
+	Egress  bool `json:"egress"`
+	// Reason names the mechanism, for messages ("VPC CNI strict mode").
+	Reason string `json:"reason,omitempty"`
+}
+
+// Declared reports whether the operator declared any default-deny.
+func (d ClusterDefaultDeny) Declared() bool { return d.Ingress || d.Egress }
 
 // OtherIngressClasses is what happens to Ingresses of classes not in ALBIngressClasses.
 type OtherIngressClasses string

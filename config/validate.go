@@ -123,6 +123,11 @@ func validateRules(r *RuleSettings, path *field.Path) field.ErrorList {
 	netpol := path.Child(string(RuleNetworkPolicy))
 	errs = append(errs, validateEnum(netpol.Child("mode"), r.NetworkPolicy.Mode, Modes)...)
 	errs = append(errs, validateEnum(netpol.Child("coverage"), r.NetworkPolicy.Coverage, Coverages)...)
+	errs = append(errs, validateEnum(netpol.Child("hostNetwork"), r.NetworkPolicy.HostNetwork, Modes)...)
+	if dd := r.NetworkPolicy.ClusterDefaultDeny; dd.Reason != "" && !dd.Declared() {
+		errs = append(errs, field.Invalid(netpol.Child("clusterDefaultDeny", "reason"), dd.Reason,
+			"a reason without ingress or egress declares nothing"))
+	}
 
 	lb := path.Child(string(RuleLoadBalancerTLS))
 	tls := &r.LoadBalancerTLS

@@ -44,17 +44,12 @@ func (p Policies) DecideWithPolicy(ctx context.Context, pol *config.Policy, obj 
 		Labels:      obj.GetLabels(),
 		Annotations: obj.GetAnnotations(),
 	}
-	if pol.NeedsNamespaceLabels() && p.Namespaces != nil && subject.Namespace != "" {
-		var ns metav1.PartialObjectMetadata
-		ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-		err := p.Namespaces.Get(ctx, types.NamespacedName{Name: subject.Namespace}, &ns)
-		if apierrors.IsNotFound(err) && p.LiveNamespaces != nil {
-			err = p.LiveNamespaces.Get(ctx, types.NamespacedName{Name: subject.Namespace}, &ns)
-		}
+	if pol.NeedsNamespaceLabels() {
+		set, err := p.NamespaceLabels(ctx, subject.Namespace)
 		if err != nil {
-			return nil, fmt.Errorf("reading labels of namespace %q: %w", subject.Namespace, err)
+			return nil, err
 		}
-		subject.NamespaceLabels = labels.Set(ns.GetLabels())
+		subject.NamespaceLabels = set
 	}
 	now := time.Now
 	if p.Now != nil {
@@ -65,4 +60,23 @@ func (p Policies) DecideWithPolicy(ctx context.Context, pol *config.Policy, obj 
 		decisions[i] = pol.Decide(rule, m, subject, now())
 	}
 	return decisions, nil
+}
+
+// NamespaceLabels reads the labels of a namespace: from the cache, or live
+// when the cache does not know it yet. Without a reader (or namespace) a
+// namespace has no labels, as in the offline CLI.
+func (p Policies) NamespaceLabels(ctx context.Context, namespace string) (labels.Set, error) {
+	if p.Namespaces == nil || namespace == "" {
+		return nil, nil
+	}
+	var ns metav1.PartialObjectMetadata
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	err := p.Namespaces.Get(ctx, types.NamespacedName{Name: namespace}, &ns)
+	if apierrors.IsNotFound(err) && p.LiveNamespaces != nil {
+		err = p.LiveNamespaces.Get(ctx, types.NamespacedName{Name: namespace}, &ns)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading labels of namespace %q: %w", namespace, err)
+	}
+	return labels.Set(ns.GetLabels()), nil
 }

@@ -57,8 +57,8 @@ func BenchmarkLookup(b *testing.B) {
 				ix := benchIndex(n, others)
 				b.ReportAllocs()
 				for b.Loop() {
-					if covered, count := ix.Lookup("shop", benchPodLabels, config.CoverageBoth); covered || count != n {
-						b.Fatalf("covered=%t count=%d", covered, count)
+					if r := ix.Evaluate(&Pod{Namespace: "shop", Labels: benchPodLabels}, config.CoverageBoth, Isolation{}); r.Covered || r.Policies != n {
+						b.Fatalf("covered=%t count=%d", r.Covered, r.Policies)
 					}
 				}
 			})

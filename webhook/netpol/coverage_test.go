@@ -110,11 +110,11 @@ func TestCompileSelection(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Compile() error = %v", err)
 			}
-			if got := compiled.Selector.Matches(tt.labels); got != tt.want {
-				t.Errorf("selector %v matches %v = %t, want %t", compiled.Selector, tt.labels, got, tt.want)
+			if got := compiled.Selections[0].Pods.Matches(tt.labels); got != tt.want {
+				t.Errorf("selector %v matches %v = %t, want %t", compiled.Selections[0].Pods, tt.labels, got, tt.want)
 			}
-			if got := Covers([]Compiled{compiled}, tt.labels, config.CoverageAny); got != tt.want {
-				t.Errorf("Covers(any) = %t, want %t", got, tt.want)
+			if got := covers([]*Policy{compiled}, tt.labels, config.CoverageAny); got != tt.want {
+				t.Errorf("covers(any) = %t, want %t", got, tt.want)
 			}
 		})
 	}
@@ -176,7 +176,7 @@ func TestCovers(t *testing.T) {
 	coverages := [4]config.Coverage{config.CoverageAny, config.CoverageIngress, config.CoverageEgress, config.CoverageBoth}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var compiled []Compiled
+			var compiled []*Policy
 			for _, np := range tt.policies {
 				c, err := Compile(np)
 				if err != nil {
@@ -185,11 +185,11 @@ func TestCovers(t *testing.T) {
 				compiled = append(compiled, c)
 			}
 			for i, coverage := range coverages {
-				if got := Covers(compiled, webPod, coverage); got != tt.want[i] {
-					t.Errorf("Covers(%s) = %t, want %t", coverage, got, tt.want[i])
+				if got := covers(compiled, webPod, coverage); got != tt.want[i] {
+					t.Errorf("covers(%s) = %t, want %t", coverage, got, tt.want[i])
 				}
-				if got := Isolate(compiled, webPod).Satisfies(coverage); got != tt.want[i] {
-					t.Errorf("Isolate().Satisfies(%s) = %t, want %t", coverage, got, tt.want[i])
+				if got := isolate(compiled, webPod).Satisfies(coverage); got != tt.want[i] {
+					t.Errorf("isolate().Satisfies(%s) = %t, want %t", coverage, got, tt.want[i])
 				}
 			}
 		})

@@ -14,6 +14,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -190,4 +191,32 @@ func checkVerdict(t *testing.T, resp admission.Response, want verdict) {
 			t.Errorf("warning longer than %d characters: %q", decision.MaxWarningLength, w)
 		}
 	}
+}
+
+// lookup is the index's answer for a pod with podLabels in namespace, and
+// how many indexed policies can apply there.
+func lookup(ix *Index, namespace string, podLabels labels.Set, coverage config.Coverage) (bool, int) {
+	r := ix.Evaluate(&Pod{Namespace: namespace, Labels: podLabels}, coverage, Isolation{})
+	return r.Covered, len(ix.Snapshot(namespace))
+}
+
+// covers is the pure rule's answer for a pod with podLabels in the
+// policies' own namespace.
+func covers(policies []*Policy, podLabels labels.Set, coverage config.Coverage) bool {
+	return Evaluate(&Pod{Namespace: policyNamespace(policies), Labels: podLabels}, policies, coverage, Isolation{}).Covered
+}
+
+// isolate is the isolation the pure rule finds for such a pod, asking for
+// both directions so that it never stops early.
+func isolate(policies []*Policy, podLabels labels.Set) Isolation {
+	return Evaluate(&Pod{Namespace: policyNamespace(policies), Labels: podLabels}, policies, config.CoverageBoth, Isolation{}).Isolation
+}
+
+func policyNamespace(policies []*Policy) string {
+	for _, p := range policies {
+		if p.Namespace != "" {
+			return p.Namespace
+		}
+	}
+	return ""
 }

@@ -2,38 +2,50 @@ package netpol
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 
-	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/logkeys"
 )
 
 var indexLog = logf.Log.WithName("networkpolicy-index")
 
-// Index holds every NetworkPolicy of the cluster, compiled, by namespace.
-// Informer event handlers feed it; a policy is compiled once per
-// resourceVersion, so admission requests only match selectors.
+// Index holds every policy object of the counted kinds, compiled:
+// namespaced ones by namespace, cluster-scoped ones in one list. Informer
+// event handlers feed it; an object is compiled once per resourceVersion,
+// so an admission only matches selectors, and its cost grows only with the
+// policies that can apply to the pod.
 type Index struct {
 	mu         sync.RWMutex
-	namespaces map[string]*namespacePolicies
+	namespaces map[string]*bucket
+	cluster    bucket
 
-	// synced reports whether the informer delivered its initial list to the
-	// index; nil until the index is registered with an informer.
-	synced func() bool
+	// synced holds, per watched kind, whether its informer delivered its
+	// initial list; discovering is true until the first discovery of the
+	// custom kinds has run (never for an index without discovery).
+	synced      map[*Kind]func() bool
+	discovering bool
 }
 
-// namespacePolicies keeps compiled policies contiguous for fast scans; keys
-// and positions let events replace or remove one in constant time.
-type namespacePolicies struct {
-	compiled []Compiled
+// bucket keeps compiled policies contiguous for fast scans; keys and
+// positions let events replace or remove one in constant time.
+type bucket struct {
+	policies []*Policy
 	keys     []policyKey
 	position map[types.UID]int
+	// namespaceLabels counts the policies whose selections read namespace labels.
+	namespaceLabels int
 }
 
 type policyKey struct {
@@ -43,26 +55,35 @@ type policyKey struct {
 
 // PolicyEntry is one indexed policy, as handed out by Snapshot.
 type PolicyEntry struct {
-	UID      types.UID
-	Compiled Compiled
+	UID    types.UID
+	Policy *Policy
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{namespaces: map[string]*namespacePolicies{}}
+	return &Index{namespaces: map[string]*bucket{}, synced: map[*Kind]func() bool{}}
 }
 
-// errNotSynced is the readiness failure before the initial list is indexed.
-var errNotSynced = errors.New("the NetworkPolicy index has not synced yet")
-
-// ReadyCheck is a healthz.Checker: it fails until the informer's initial
-// list has been delivered to the index.
+// ReadyCheck is a healthz.Checker: it fails until every watched kind's
+// informer has delivered its initial list to the index.
 func (ix *Index) ReadyCheck(_ *http.Request) error {
 	ix.mu.RLock()
-	synced := ix.synced
-	ix.mu.RUnlock()
-	if synced == nil || !synced() {
-		return errNotSynced
+	defer ix.mu.RUnlock()
+	if ix.discovering {
+		return errors.New("the policy kinds have not been discovered yet")
+	}
+	if len(ix.synced) == 0 {
+		return errors.New("the NetworkPolicy index has not synced yet")
+	}
+	var pending []string
+	for k, synced := range ix.synced {
+		if !synced() {
+			pending = append(pending, k.Name)
+		}
+	}
+	if len(pending) > 0 {
+		sort.Strings(pending)
+		return fmt.Errorf("the policy index has not synced yet: %s", strings.Join(pending, ", "))
 	}
 	return nil
 }
@@ -72,59 +93,133 @@ type eventSource interface {
 	AddEventHandler(toolscache.ResourceEventHandler) (toolscache.ResourceEventHandlerRegistration, error)
 }
 
-// registerWith adds the index's event handlers to an informer; readiness then
-// follows the handler registration's sync.
-func (ix *Index) registerWith(informer eventSource) error {
-	reg, err := informer.AddEventHandler(ix)
+// feed is the informer event handler of one kind: it hands events to the
+// index until the kind stops being watched, so that events an informer
+// delivers while it stops cannot bring back a kind whose CRD is gone.
+type feed struct {
+	index   *Index
+	stopped atomic.Bool
+}
+
+func (f *feed) OnAdd(obj interface{}, _ bool) {
+	if !f.stopped.Load() {
+		f.index.upsert(obj)
+	}
+}
+
+func (f *feed) OnUpdate(_, newObj interface{}) {
+	if !f.stopped.Load() {
+		f.index.upsert(newObj)
+	}
+}
+
+func (f *feed) OnDelete(obj interface{}) {
+	if !f.stopped.Load() {
+		f.index.OnDelete(obj)
+	}
+}
+
+// watch feeds the index from the informer of kind; readiness then follows
+// the handler registration's sync.
+func (ix *Index) watch(kind *Kind, informer eventSource) (*feed, error) {
+	f := &feed{index: ix}
+	reg, err := informer.AddEventHandler(f)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ix.mu.Lock()
-	ix.synced = reg.HasSynced
+	ix.synced[kind] = reg.HasSynced
 	ix.mu.Unlock()
-	return nil
+	return f, nil
 }
 
-// Lookup returns whether the namespace's policies cover a pod with podLabels,
-// and how many policies the namespace has.
-func (ix *Index) Lookup(namespace string, podLabels labels.Set, coverage config.Coverage) (covered bool, policyCount int) {
+// Watched lists the kinds whose objects can exist, in Kinds order: the
+// built-in NetworkPolicy and the custom kinds the API server serves.
+func (ix *Index) Watched() []*Kind {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	ns := ix.namespaces[namespace]
-	if ns == nil {
-		return false, 0
+	var kinds []*Kind
+	for _, k := range Kinds {
+		if _, ok := ix.synced[k]; ok || k.BuiltIn() {
+			kinds = append(kinds, k)
+		}
 	}
-	return Covers(ns.compiled, podLabels, coverage), len(ns.compiled)
+	return kinds
 }
 
-// Snapshot copies the namespace's indexed policies.
+// AssumeServed makes the index treat every kind as served and synced: for
+// an index fed by hand from manifests or a listed cluster (check, audit).
+func (ix *Index) AssumeServed() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for _, k := range Kinds {
+		ix.synced[k] = func() bool { return true }
+	}
+}
+
+// Evaluate runs the coverage rule for pod over the indexed policies of its
+// namespace and the cluster-scoped ones.
+func (ix *Index) Evaluate(pod *Pod, want config.Coverage, declared Isolation) Result {
+	e := newEvaluation(pod, want, declared)
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ns := ix.namespaces[pod.Namespace]; ns != nil {
+		for _, p := range ns.policies {
+			if e.add(p) {
+				return e.result
+			}
+		}
+	}
+	for _, p := range ix.cluster.policies {
+		if e.add(p) {
+			break
+		}
+	}
+	return e.result
+}
+
+// NeedsNamespaceLabels reports whether a policy that can apply to pods of
+// namespace selects by namespace labels.
+func (ix *Index) NeedsNamespaceLabels(namespace string) bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if len(ix.cluster.policies) > 0 {
+		return true
+	}
+	ns := ix.namespaces[namespace]
+	return ns != nil && ns.namespaceLabels > 0
+}
+
+// Snapshot copies the indexed policies that can apply to pods of namespace:
+// the namespace's own, then the cluster-scoped ones.
 func (ix *Index) Snapshot(namespace string) []PolicyEntry {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	ns := ix.namespaces[namespace]
-	if ns == nil {
-		return nil
-	}
-	entries := make([]PolicyEntry, len(ns.compiled))
-	for i := range ns.compiled {
-		entries[i] = PolicyEntry{UID: ns.keys[i].uid, Compiled: ns.compiled[i]}
+	var entries []PolicyEntry
+	for _, b := range []*bucket{ix.namespaces[namespace], &ix.cluster} {
+		if b == nil {
+			continue
+		}
+		for i := range b.policies {
+			entries = append(entries, PolicyEntry{UID: b.keys[i].uid, Policy: b.policies[i]})
+		}
 	}
 	return entries
 }
 
-// OnAdd implements toolscache.ResourceEventHandler.
-func (ix *Index) OnAdd(obj interface{}, _ bool) {
-	if np, ok := obj.(*networkingv1.NetworkPolicy); ok {
-		ix.upsert(np)
-	}
+// setDiscovering says whether the first discovery of the custom kinds is
+// still to come.
+func (ix *Index) setDiscovering(pending bool) {
+	ix.mu.Lock()
+	ix.discovering = pending
+	ix.mu.Unlock()
 }
 
+// OnAdd implements toolscache.ResourceEventHandler.
+func (ix *Index) OnAdd(obj interface{}, _ bool) { ix.upsert(obj) }
+
 // OnUpdate implements toolscache.ResourceEventHandler.
-func (ix *Index) OnUpdate(_, newObj interface{}) {
-	if np, ok := newObj.(*networkingv1.NetworkPolicy); ok {
-		ix.upsert(np)
-	}
-}
+func (ix *Index) OnUpdate(_, newObj interface{}) { ix.upsert(newObj) }
 
 // OnDelete implements toolscache.ResourceEventHandler; obj may be a tombstone
 // when the watch missed the deletion.
@@ -132,76 +227,141 @@ func (ix *Index) OnDelete(obj interface{}) {
 	if tombstone, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 		obj = tombstone.Obj
 	}
-	if np, ok := obj.(*networkingv1.NetworkPolicy); ok {
-		ix.remove(np.Namespace, np.UID)
+	o, ok := obj.(runtime.Object)
+	if !ok || kindOf(o) == nil {
+		return
 	}
+	m, err := meta.Accessor(o)
+	if err != nil {
+		return
+	}
+	ix.remove(m.GetNamespace(), m.GetUID())
 }
 
-// upsert compiles np unless the index already holds this resourceVersion. A
-// policy whose selector does not parse selects no pod, so it is left out.
-func (ix *Index) upsert(np *networkingv1.NetworkPolicy) {
-	ix.mu.RLock()
-	current, known := ix.keyOf(np.Namespace, np.UID)
-	ix.mu.RUnlock()
-	if known && current.resourceVersion == np.ResourceVersion {
+// upsert compiles obj unless the index already holds this resourceVersion.
+// An object whose selectors do not parse selects no pod, so it is left out.
+func (ix *Index) upsert(obj interface{}) {
+	o, ok := obj.(runtime.Object)
+	if !ok || kindOf(o) == nil {
 		return
 	}
-	compiled, err := Compile(np)
+	m, err := meta.Accessor(o)
 	if err != nil {
-		indexLog.Error(err, "ignoring NetworkPolicy with an invalid pod selector",
-			logKeyNetworkPolicy, types.NamespacedName{Namespace: np.Namespace, Name: np.Name})
-		ix.remove(np.Namespace, np.UID)
 		return
 	}
-	key := policyKey{uid: np.UID, resourceVersion: np.ResourceVersion}
+	ix.mu.RLock()
+	current, known := ix.keyOf(m.GetNamespace(), m.GetUID())
+	ix.mu.RUnlock()
+	if known && current.resourceVersion == m.GetResourceVersion() {
+		return
+	}
+	policy, err := Compile(o)
+	if err != nil {
+		indexLog.Error(err, "ignoring a policy with an invalid selector", logkeys.Kind, kindOf(o).Name,
+			logkeys.Policy, types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()})
+		ix.remove(m.GetNamespace(), m.GetUID())
+		return
+	}
+	ix.put(m.GetUID(), m.GetResourceVersion(), policy)
+}
 
+func (ix *Index) put(uid types.UID, resourceVersion string, policy *Policy) {
+	key := policyKey{uid: uid, resourceVersion: resourceVersion}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ns := ix.namespaces[np.Namespace]
-	if ns == nil {
-		ns = &namespacePolicies{position: map[types.UID]int{}}
-		ix.namespaces[np.Namespace] = ns
+	b := ix.bucketFor(policy.Namespace, true)
+	if i, ok := b.position[uid]; ok {
+		b.namespaceLabels -= readsNamespaceLabels(b.policies[i])
+		b.policies[i], b.keys[i] = policy, key
+	} else {
+		b.position[uid] = len(b.policies)
+		b.policies = append(b.policies, policy)
+		b.keys = append(b.keys, key)
 	}
-	if i, ok := ns.position[np.UID]; ok {
-		ns.compiled[i], ns.keys[i] = compiled, key
-		return
+	b.namespaceLabels += readsNamespaceLabels(policy)
+}
+
+func readsNamespaceLabels(p *Policy) int {
+	for i := range p.Selections {
+		if p.Selections[i].Namespaces != nil {
+			return 1
+		}
 	}
-	ns.position[np.UID] = len(ns.compiled)
-	ns.compiled = append(ns.compiled, compiled)
-	ns.keys = append(ns.keys, key)
+	return 0
+}
+
+// bucketFor is the bucket of a policy of namespace ("" for cluster-scoped).
+func (ix *Index) bucketFor(namespace string, create bool) *bucket {
+	if namespace == "" {
+		if ix.cluster.position == nil {
+			ix.cluster.position = map[types.UID]int{}
+		}
+		return &ix.cluster
+	}
+	b := ix.namespaces[namespace]
+	if b == nil && create {
+		b = &bucket{position: map[types.UID]int{}}
+		ix.namespaces[namespace] = b
+	}
+	return b
 }
 
 func (ix *Index) keyOf(namespace string, uid types.UID) (policyKey, bool) {
-	ns := ix.namespaces[namespace]
-	if ns == nil {
+	b := ix.bucketFor(namespace, false)
+	if b == nil {
 		return policyKey{}, false
 	}
-	i, ok := ns.position[uid]
+	i, ok := b.position[uid]
 	if !ok {
 		return policyKey{}, false
 	}
-	return ns.keys[i], true
+	return b.keys[i], true
 }
 
-// remove drops a policy by moving the namespace's last policy into its slot.
+// remove drops a policy by moving its bucket's last policy into its slot.
 func (ix *Index) remove(namespace string, uid types.UID) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ns := ix.namespaces[namespace]
-	if ns == nil {
+	ix.removeLocked(namespace, uid)
+}
+
+func (ix *Index) removeLocked(namespace string, uid types.UID) {
+	b := ix.bucketFor(namespace, false)
+	if b == nil {
 		return
 	}
-	i, ok := ns.position[uid]
+	i, ok := b.position[uid]
 	if !ok {
 		return
 	}
-	last := len(ns.compiled) - 1
-	ns.compiled[i], ns.keys[i] = ns.compiled[last], ns.keys[last]
-	ns.position[ns.keys[i].uid] = i
-	ns.compiled[last], ns.keys[last] = Compiled{}, policyKey{}
-	ns.compiled, ns.keys = ns.compiled[:last], ns.keys[:last]
-	delete(ns.position, uid)
-	if last == 0 {
+	b.namespaceLabels -= readsNamespaceLabels(b.policies[i])
+	last := len(b.policies) - 1
+	b.policies[i], b.keys[i] = b.policies[last], b.keys[last]
+	b.position[b.keys[i].uid] = i
+	b.policies[last], b.keys[last] = nil, policyKey{}
+	b.policies, b.keys = b.policies[:last], b.keys[:last]
+	delete(b.position, uid)
+	if last == 0 && namespace != "" {
 		delete(ix.namespaces, namespace)
 	}
+}
+
+// forget drops every policy of kind and stops waiting for its informer:
+// its CRD is gone.
+func (ix *Index) forget(kind *Kind, f *feed) {
+	f.stopped.Store(true)
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	delete(ix.synced, kind)
+	drop := func(namespace string, b *bucket) {
+		for i := len(b.policies) - 1; i >= 0; i-- {
+			if b.policies[i].Kind == kind {
+				ix.removeLocked(namespace, b.keys[i].uid)
+			}
+		}
+	}
+	for ns, b := range ix.namespaces {
+		drop(ns, b)
+	}
+	drop("", &ix.cluster)
 }

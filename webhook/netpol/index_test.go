@@ -18,7 +18,7 @@ import (
 func indexState(ix *Index, namespaces ...string) string {
 	var out string
 	for _, ns := range namespaces {
-		covered, n := ix.Lookup(ns, labels.Set{"app": "web"}, config.CoverageAny)
+		covered, n := lookup(ix, ns, labels.Set{"app": "web"}, config.CoverageAny)
 		var uids []string
 		for _, e := range ix.Snapshot(ns) {
 			uids = append(uids, string(e.UID))
@@ -97,7 +97,7 @@ func TestIndexRemoveKeepsPositions(t *testing.T) {
 	}
 	for i, np := range nps {
 		deleted := i == 4 || i == 0 || i == 9 || i == 5
-		covered, _ := ix.Lookup("shop", labels.Set{"n": fmt.Sprint(i)}, config.CoverageAny)
+		covered, _ := lookup(ix, "shop", labels.Set{"n": fmt.Sprint(i)}, config.CoverageAny)
 		if covered == deleted {
 			t.Errorf("policy %d: covered=%t after deleting 0, 4, 5, 9", i, covered)
 		}
@@ -129,10 +129,10 @@ func TestIndexReadyCheck(t *testing.T) {
 		t.Fatalf("ready before registration")
 	}
 	informer := &fakeInformer{registration: &fakeRegistration{}}
-	if err := ix.registerWith(informer); err != nil {
+	if _, err := ix.watch(KindNetworkPolicy, informer); err != nil {
 		t.Fatal(err)
 	}
-	if err := ix.ReadyCheck(nil); err == nil || err.Error() != "the NetworkPolicy index has not synced yet" {
+	if err := ix.ReadyCheck(nil); err == nil || err.Error() != "the policy index has not synced yet: NetworkPolicy" {
 		t.Fatalf("ReadyCheck() before sync = %v", err)
 	}
 	informer.handler.OnAdd(netpolObject("shop", "a", metav1.LabelSelector{}), true)
@@ -140,7 +140,7 @@ func TestIndexReadyCheck(t *testing.T) {
 	if err := ix.ReadyCheck(nil); err != nil {
 		t.Fatalf("ReadyCheck() after sync = %v", err)
 	}
-	if covered, _ := ix.Lookup("shop", nil, config.CoverageAny); !covered {
+	if covered, _ := lookup(ix, "shop", nil, config.CoverageAny); !covered {
 		t.Errorf("the registered handler does not feed the index")
 	}
 }
@@ -169,7 +169,7 @@ func TestIndexConcurrentReads(t *testing.T) {
 			return
 		default:
 		}
-		if covered, _ := ix.Lookup("shop", labels.Set{"app": "web"}, config.CoverageAny); !covered {
+		if covered, _ := lookup(ix, "shop", labels.Set{"app": "web"}, config.CoverageAny); !covered {
 			t.Fatalf("the default-deny policy got lost")
 		}
 		_ = ix.Snapshot("shop")

@@ -2,14 +2,14 @@ package netpol
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
+		"fmt"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	sigsjson "sigs.k8s.io/json"
 
 	"github.com/eksguard/eksguard/webhook/decision"
 )
@@ -34,16 +34,17 @@ func (v *PodValidator) Handle(ctx context.Context, req admission.Request) admiss
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return decision.Respond(ctx, req.Kind.Kind)
 	}
-	pod, err := decodeMetadata(req.Object.Raw)
+	pod, err := decodePod(req.Object.Raw)
 	if err != nil {
 		return decision.BadRequest(fmt.Errorf("decoding the Pod: %w", err))
 	}
 	if req.Operation == admissionv1.Update {
-		old, err := decodeMetadata(req.OldObject.Raw)
+		old, err := decodePod(req.OldObject.Raw)
 		if err != nil {
 			return decision.BadRequest(fmt.Errorf("decoding the old Pod: %w", err))
 		}
-		// Coverage depends only on labels; other updates cannot change it.
+		// Coverage depends only on labels (hostNetwork and the service
+		// account are immutable); other updates cannot change it.
 		if labels.Equals(old.Labels, pod.Labels) {
 			return decision.Respond(ctx, req.Kind.Kind)
 		}
@@ -55,28 +56,40 @@ func (v *PodValidator) Handle(ctx context.Context, req admission.Request) admiss
 	}
 
 	pol := v.Policies.Source.Current()
-	d, err := v.decide(ctx, pol, pod)
+	d, err := v.decide(ctx, pol, &pod.ObjectMeta)
 	if err != nil {
 		return undecided(ctx, pol, req.Kind.Kind, err)
 	}
-	return v.review(ctx, subject{
-		Kind:        req.Kind.Kind,
-		Description: "Pod " + name,
-		Namespace:   req.Namespace,
-		Labels:      pod.Labels,
-		LabelsPath:  field.NewPath("metadata", "labels"),
-	}, d, pol.Config.Rules.NetworkPolicy.Coverage)
+	return v.review(ctx, pol, subject{
+		Kind:            req.Kind.Kind,
+		Description:     "Pod " + name,
+		Namespace:       req.Namespace,
+		Labels:          pod.Labels,
+		ServiceAccount:  pod.Spec.ServiceAccountName,
+		HostNetwork:     pod.Spec.HostNetwork,
+		LabelsPath:      field.NewPath("metadata", "labels"),
+		HostNetworkPath: field.NewPath("spec", "hostNetwork"),
+	}, d)
 }
 
-// decodeMetadata reads only the metadata of an object: coverage needs nothing
-// else, and skipping the spec keeps large pods cheap.
-func decodeMetadata(raw []byte) (*metav1.PartialObjectMetadata, error) {
+// podFields is the part of a Pod that coverage reads: skipping the rest of
+// the spec keeps large pods cheap.
+type podFields struct {
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		HostNetwork        bool   `json:"hostNetwork"`
+		ServiceAccountName string `json:"serviceAccountName"`
+	} `json:"spec"`
+}
+
+// decodePod decodes as the API server does: field names are case-sensitive.
+func decodePod(raw []byte) (*podFields, error) {
 	if len(raw) == 0 {
 		return nil, fmt.Errorf("the request has no object")
 	}
-	var obj metav1.PartialObjectMetadata
-	if err := json.Unmarshal(raw, &obj); err != nil {
+	var pod podFields
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &pod); err != nil {
 		return nil, err
 	}
-	return &obj, nil
+	return &pod, nil
 }

@@ -5,6 +5,10 @@ import (
 	"fmt"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -13,13 +17,15 @@ import (
 	"github.com/eksguard/eksguard/webhook/decision"
 )
 
-// ReadyCheckName is the /readyz check that passes once the NetworkPolicy
-// index holds the informer's initial list.
+// ReadyCheckName is the /readyz check that passes once the policy index
+// holds the initial list of every watched kind.
 const ReadyCheckName = "networkpolicy-index"
 
-// SetupWithManager feeds a NetworkPolicy index from the manager's cache,
-// gates readiness on its sync, and registers the coverage webhooks.
-// apiReader must read live from the API server.
+// SetupWithManager feeds the policy index: NetworkPolicies from the
+// manager's cache, the custom kinds from informers that discovery starts
+// and stops (prompted by a metadata-only watch of CRDs). It gates readiness
+// on the index and registers the coverage webhooks. apiReader must read
+// live from the API server.
 func SetupWithManager(mgr manager.Manager, policies decision.Policies, apiReader client.Reader) error {
 	index := NewIndex()
 	// Before the manager starts, GetInformer only registers the informer;
@@ -28,8 +34,30 @@ func SetupWithManager(mgr manager.Manager, policies decision.Policies, apiReader
 	if err != nil {
 		return fmt.Errorf("getting the NetworkPolicy informer: %w", err)
 	}
-	if err := index.registerWith(informer); err != nil {
+	if _, err := index.watch(KindNetworkPolicy, informer); err != nil {
 		return fmt.Errorf("indexing NetworkPolicies: %w", err)
+	}
+
+	disc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("creating the discovery client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("creating the dynamic client: %w", err)
+	}
+	watcher := newKindWatcher(index, disc, dyn)
+	if err := mgr.Add(watcher); err != nil {
+		return fmt.Errorf("adding the policy kind watcher: %w", err)
+	}
+	crds := &metav1.PartialObjectMetadata{}
+	crds.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	crdInformer, err := mgr.GetCache().GetInformer(context.Background(), crds, cache.BlockUntilSynced(false))
+	if err != nil {
+		return fmt.Errorf("getting the CustomResourceDefinition informer: %w", err)
+	}
+	if _, err := crdInformer.AddEventHandler(watcher.crdHandler()); err != nil {
+		return fmt.Errorf("watching CustomResourceDefinitions: %w", err)
 	}
 	if err := mgr.AddReadyzCheck(ReadyCheckName, index.ReadyCheck); err != nil {
 		return fmt.Errorf("adding the %s readiness check: %w", ReadyCheckName, err)
@@ -39,6 +67,6 @@ func SetupWithManager(mgr manager.Manager, policies decision.Policies, apiReader
 	server := mgr.GetWebhookServer()
 	server.Register(PodPath, &webhook.Admission{Handler: &PodValidator{Checker: checker}})
 	server.Register(WorkloadPath, &webhook.Admission{Handler: &WorkloadValidator{Checker: checker}})
-	server.Register(NetworkPolicyPath, &webhook.Admission{Handler: &NetworkPolicyValidator{Checker: checker}})
+	server.Register(PolicyChangePath, &webhook.Admission{Handler: &PolicyChangeValidator{Checker: checker}})
 	return nil
 }

@@ -2,33 +2,78 @@ package netpol
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	sigsjson "sigs.k8s.io/json"
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/webhook/decision"
 )
 
-// WorkloadPath serves the workload kinds in templatePaths, CREATE and UPDATE.
+// WorkloadPath serves the workload kinds in workloadKinds, CREATE and UPDATE.
 const WorkloadPath = "/validate-workload-networkpolicy"
 
-// templatePaths is where each served workload kind keeps its pod template.
-var templatePaths = map[schema.GroupVersionKind]*field.Path{
-	{Group: "apps", Version: "v1", Kind: "Deployment"}:  field.NewPath("spec", "template"),
-	{Group: "apps", Version: "v1", Kind: "StatefulSet"}: field.NewPath("spec", "template"),
-	{Group: "apps", Version: "v1", Kind: "DaemonSet"}:   field.NewPath("spec", "template"),
-	{Group: "apps", Version: "v1", Kind: "ReplicaSet"}:  field.NewPath("spec", "template"),
-	{Version: "v1", Kind: "ReplicationController"}:      field.NewPath("spec", "template"),
-	{Group: "batch", Version: "v1", Kind: "Job"}:        field.NewPath("spec", "template"),
-	{Group: "batch", Version: "v1", Kind: "CronJob"}:    field.NewPath("spec", "jobTemplate", "spec", "template"),
+// workloadKind is what coverage knows of a served workload kind.
+type workloadKind struct {
+	// templatePath is where the kind keeps its pod template.
+	templatePath *field.Path
+	// controllerLabels are the labels the kind's controller adds to every
+	// pod, with values nobody knows before the pod exists, and why.
+	controllerLabels map[string]string
+}
+
+// Labels that controllers add to the pods of a template, whose constants
+// k8s.io/api does not export (k8s.io/kubernetes pkg/apis/batch and
+// extensions/v1beta1 DaemonSetTemplateGenerationKey).
+const (
+	LegacyJobNameLabel               = "job-name"
+	LegacyControllerUIDLabel         = "controller-uid"
+	daemonSetTemplateGenerationLabel = "pod-template-generation"
+
+	revisionHashReason = "the controller sets it to the hash of each revision of the template " +
+		"(pkg/controller/history ControllerRevision, Kubernetes)"
+	perPodReason      = "it differs from pod to pod (pkg/controller/statefulset stateful_set_utils.go)"
+	cronJobNameReason = "the CronJob controller names each Job after its scheduled time (pkg/controller/cronjob utils.go getJobName)"
+	cronJobUIDReason  = "it is the UID of a Job the CronJob controller has not created yet"
+)
+
+// workloadKinds are the served workload kinds. Jobs get no controller
+// labels here: the API server itself adds job-name and controller-uid to
+// the template before validating webhooks see it (generateSelector in
+// pkg/registry/batch/job/strategy.go), so they are in the object.
+var workloadKinds = map[schema.GroupVersionKind]workloadKind{
+	{Group: "apps", Version: "v1", Kind: "Deployment"}: {templatePath: field.NewPath("spec", "template"), controllerLabels: map[string]string{
+		appsv1.DefaultDeploymentUniqueLabelKey: "the Deployment controller sets it to a hash of each ReplicaSet's template " +
+			"(pkg/controller/deployment sync.go getNewReplicaSet)",
+	}},
+	{Group: "apps", Version: "v1", Kind: "StatefulSet"}: {templatePath: field.NewPath("spec", "template"), controllerLabels: map[string]string{
+		appsv1.ControllerRevisionHashLabelKey: revisionHashReason,
+		appsv1.StatefulSetPodNameLabel:        perPodReason,
+		appsv1.PodIndexLabel:                  perPodReason,
+	}},
+	{Group: "apps", Version: "v1", Kind: "DaemonSet"}: {templatePath: field.NewPath("spec", "template"), controllerLabels: map[string]string{
+		appsv1.ControllerRevisionHashLabelKey: revisionHashReason,
+		daemonSetTemplateGenerationLabel: "the DaemonSet controller sets it to the template's generation at each rollout " +
+			"(pkg/controller/daemon/util CreatePodTemplate)",
+	}},
+	{Group: "apps", Version: "v1", Kind: "ReplicaSet"}: {templatePath: field.NewPath("spec", "template")},
+	{Version: "v1", Kind: "ReplicationController"}:     {templatePath: field.NewPath("spec", "template")},
+	{Group: "batch", Version: "v1", Kind: "Job"}:       {templatePath: field.NewPath("spec", "template")},
+	{Group: "batch", Version: "v1", Kind: "CronJob"}: {templatePath: field.NewPath("spec", "jobTemplate", "spec", "template"), controllerLabels: map[string]string{
+		LegacyJobNameLabel:         cronJobNameReason,
+		batchv1.JobNameLabel:       cronJobNameReason,
+		LegacyControllerUIDLabel:   cronJobUIDReason,
+		batchv1.ControllerUidLabel: cronJobUIDReason,
+	}},
 }
 
 // WorkloadValidator denies a workload whose pod template no NetworkPolicy of
@@ -72,7 +117,7 @@ func (w *workload) podTemplate() *corev1.PodTemplateSpec {
 // Handle implements admission.Handler.
 func (v *WorkloadValidator) Handle(ctx context.Context, req admission.Request) admission.Response {
 	gvk := schema.GroupVersionKind(req.Kind)
-	templatePath, ok := templatePaths[gvk]
+	wk, ok := workloadKinds[gvk]
 	if !ok {
 		return decision.BadRequest(fmt.Errorf("%w %s: this webhook serves Deployments, StatefulSets, DaemonSets, "+
 			"ReplicaSets, ReplicationControllers, Jobs and CronJobs", decision.ErrUnsupportedKind, gvk))
@@ -104,13 +149,17 @@ func (v *WorkloadValidator) Handle(ctx context.Context, req admission.Request) a
 	if name == "" {
 		name = obj.GenerateName
 	}
-	return v.review(ctx, subject{
-		Kind:        gvk.Kind,
-		Description: fmt.Sprintf("%s %s's pod template", gvk.Kind, name),
-		Namespace:   req.Namespace,
-		Labels:      template.Labels,
-		LabelsPath:  templatePath.Child("metadata", "labels"),
-	}, d, pol.Config.Rules.NetworkPolicy.Coverage)
+	return v.review(ctx, pol, subject{
+		Kind:            gvk.Kind,
+		Description:     fmt.Sprintf("%s %s's pod template", gvk.Kind, name),
+		Namespace:       req.Namespace,
+		Labels:          template.Labels,
+		Unknown:         wk.controllerLabels,
+		ServiceAccount:  template.Spec.ServiceAccountName,
+		HostNetwork:     template.Spec.HostNetwork,
+		LabelsPath:      wk.templatePath.Child("metadata", "labels"),
+		HostNetworkPath: wk.templatePath.Child("spec", "hostNetwork"),
+	}, d)
 }
 
 // decideWorkload decides for the workload's own metadata, and lets an
@@ -118,19 +167,22 @@ func (v *WorkloadValidator) Handle(ctx context.Context, req admission.Request) a
 // labels and annotations, so the pod check would exempt them, and denying the
 // workload for pods that would be admitted helps nobody. Exemptions written
 // for the workload object itself apply as well, as the user asked.
-func (v *WorkloadValidator) decideWorkload(ctx context.Context, pol *config.Policy, obj *workload, template *corev1.PodTemplateSpec) (config.Decision, error) {
+func (v *WorkloadValidator) decideWorkload(ctx context.Context, pol *config.Policy, obj *workload, template *corev1.PodTemplateSpec) (decisions, error) {
 	d, err := v.decide(ctx, pol, obj)
-	if err != nil || d.Mode == config.ModeOff {
+	if err != nil {
 		return d, err
 	}
 	pods := template.ObjectMeta
 	pods.Namespace = obj.Namespace
-	podDecision, err := v.decide(ctx, pol, &pods)
+	podDecisions, err := v.decide(ctx, pol, &pods)
 	if err != nil {
-		return config.Decision{}, err
+		return decisions{}, err
 	}
-	if podDecision.Exemption != "" {
-		return podDecision, nil
+	if d.coverage.Mode != config.ModeOff && podDecisions.coverage.Exemption != "" {
+		d.coverage = podDecisions.coverage
+	}
+	if d.hostNetwork.Mode != config.ModeOff && podDecisions.hostNetwork.Exemption != "" {
+		d.hostNetwork = podDecisions.hostNetwork
 	}
 	return d, nil
 }
@@ -140,7 +192,7 @@ func decodeWorkload(raw []byte) (*workload, error) {
 		return nil, fmt.Errorf("the request has no object")
 	}
 	var obj workload
-	if err := json.Unmarshal(raw, &obj); err != nil {
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &obj); err != nil {
 		return nil, err
 	}
 	return &obj, nil

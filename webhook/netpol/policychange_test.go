@@ -23,7 +23,7 @@ func podMeta(namespace, name string, labels map[string]string) metav1.PartialObj
 	}
 }
 
-func TestNetworkPolicyValidator(t *testing.T) {
+func TestPolicyChangeValidator(t *testing.T) {
 	web := map[string]string{"app": "web"}
 	db := map[string]string{"app": "db"}
 	denyAll := netpolObject("shop", "deny-all", metav1.LabelSelector{}, networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress)
@@ -186,7 +186,7 @@ func TestNetworkPolicyValidator(t *testing.T) {
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Delete, metav1.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "Ingress"}, "shop", "web", nil, []byte(`{}`))
 			},
-			want: errored(400, "unsupported kind networking.k8s.io/v1, Kind=Ingress: this webhook serves networking.k8s.io/v1 NetworkPolicies"),
+			want: errored(400, "unsupported kind networking.k8s.io/v1, Kind=Ingress: this webhook serves the policy kinds that isolate pods"),
 		},
 	}
 	for _, tt := range tests {
@@ -196,7 +196,7 @@ func TestNetworkPolicyValidator(t *testing.T) {
 				edit = func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeWarn }
 			}
 			live := &liveReader{pods: tt.pods, err: tt.podsErr}
-			v := &NetworkPolicyValidator{Checker: newTestChecker(compilePolicy(t, edit), tt.indexed, live)}
+			v := &PolicyChangeValidator{Checker: newTestChecker(compilePolicy(t, edit), tt.indexed, live)}
 			checkVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
 			if len(live.lists) != tt.wantPodLists {
 				t.Fatalf("pod lists = %d, want %d", len(live.lists), tt.wantPodLists)
@@ -211,15 +211,15 @@ func TestNetworkPolicyValidator(t *testing.T) {
 	}
 }
 
-// TestNetworkPolicyValidatorPaginates follows continue tokens through every page.
-func TestNetworkPolicyValidatorPaginates(t *testing.T) {
+// TestPolicyChangeValidatorPaginates follows continue tokens through every page.
+func TestPolicyChangeValidatorPaginates(t *testing.T) {
 	denyAll := netpolObject("shop", "deny-all", metav1.LabelSelector{}, networkingv1.PolicyTypeIngress)
 	live := &liveReader{}
 	for i := range 1234 {
 		live.pods = append(live.pods, podMeta("shop", fmt.Sprintf("web-%d", i), map[string]string{"app": "web"}))
 	}
 	pol := compilePolicy(t, func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeWarn })
-	v := &NetworkPolicyValidator{Checker: newTestChecker(pol, []*networkingv1.NetworkPolicy{denyAll}, live)}
+	v := &PolicyChangeValidator{Checker: newTestChecker(pol, []*networkingv1.NetworkPolicy{denyAll}, live)}
 	resp := v.Handle(context.Background(), admissionRequest(admissionv1.Delete, netpolKind, "shop", "deny-all", nil, mustJSON(t, denyAll)))
 	checkVerdict(t, resp, warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 1234 pods in namespace shop uncovered"))
 	var continues []string

@@ -1,0 +1,128 @@
+package netpol
+
+import (
+	"fmt"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Kind is one policy kind that can isolate pods. Every kind is keyed by
+// group and version: three different kinds are named ClusterNetworkPolicy.
+type Kind struct {
+	GVK schema.GroupVersionKind
+	// Resource is the plural under which the API serves the kind.
+	Resource   string
+	Namespaced bool
+	// Name is how messages name the kind; unique across Kinds (kubectl's
+	// kind.group form where the bare kind is ambiguous).
+	Name string
+	// compile turns a stored object of this kind into its selections.
+	compile func(kind *Kind, obj runtime.Object) (*Policy, error)
+}
+
+// GVR is the kind's group, version and resource.
+func (k *Kind) GVR() schema.GroupVersionResource { return k.GVK.GroupVersion().WithResource(k.Resource) }
+
+// BuiltIn reports whether every API server serves the kind (no CRD).
+func (k *Kind) BuiltIn() bool { return k == KindNetworkPolicy }
+
+// The policy kinds eksguard counts. PolicyEndpoint and ClusterPolicyEndpoint
+// (controller output), Calico's Staged* kinds (they never enforce) and
+// anything else are never counted.
+var (
+	KindNetworkPolicy = &Kind{
+		GVK:      networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"),
+		Resource: "networkpolicies", Namespaced: true, Name: "NetworkPolicy",
+		compile: compileNetworkPolicy,
+	}
+	// KindApplicationNetworkPolicy is EKS's namespaced kind
+	// (aws/amazon-network-policy-controller-k8s api/v1alpha1).
+	KindApplicationNetworkPolicy = &Kind{
+		GVK:      schema.GroupVersionKind{Group: "networking.k8s.aws", Version: "v1alpha1", Kind: "ApplicationNetworkPolicy"},
+		Resource: "applicationnetworkpolicies", Namespaced: true, Name: "ApplicationNetworkPolicy",
+		compile: compileApplicationNetworkPolicy,
+	}
+	// KindAWSClusterNetworkPolicy is EKS's cluster-scoped admin kind.
+	KindAWSClusterNetworkPolicy = &Kind{
+		GVK:      schema.GroupVersionKind{Group: "networking.k8s.aws", Version: "v1alpha1", Kind: "ClusterNetworkPolicy"},
+		Resource: "clusternetworkpolicies", Name: "ClusterNetworkPolicy.networking.k8s.aws",
+		compile: compileAWSClusterNetworkPolicy,
+	}
+	KindCiliumNetworkPolicy = &Kind{
+		GVK:      schema.GroupVersionKind{Group: "cilium.io", Version: "v2", Kind: "CiliumNetworkPolicy"},
+		Resource: "ciliumnetworkpolicies", Namespaced: true, Name: "CiliumNetworkPolicy",
+		compile: compileCiliumPolicy,
+	}
+	KindCiliumClusterwideNetworkPolicy = &Kind{
+		GVK:      schema.GroupVersionKind{Group: "cilium.io", Version: "v2", Kind: "CiliumClusterwideNetworkPolicy"},
+		Resource: "ciliumclusterwidenetworkpolicies", Name: "CiliumClusterwideNetworkPolicy",
+		compile: compileCiliumPolicy,
+	}
+	// KindClusterNetworkPolicy is SIG Network's kind (network-policy-api
+	// v1alpha2), implemented by Calico 3.32+ and Cilium 1.20+, not by EKS.
+	KindClusterNetworkPolicy = &Kind{
+		GVK:      schema.GroupVersionKind{Group: "policy.networking.k8s.io", Version: "v1alpha2", Kind: "ClusterNetworkPolicy"},
+		Resource: "clusternetworkpolicies", Name: "ClusterNetworkPolicy.policy.networking.k8s.io",
+		compile: compileSIGClusterNetworkPolicy,
+	}
+)
+
+// Kinds lists every counted kind, NetworkPolicy first; messages and
+// discovery follow this order.
+var Kinds = []*Kind{
+	KindNetworkPolicy,
+	KindApplicationNetworkPolicy,
+	KindAWSClusterNetworkPolicy,
+	KindCiliumNetworkPolicy,
+	KindCiliumClusterwideNetworkPolicy,
+	KindClusterNetworkPolicy,
+}
+
+// KindFor returns the counted kind of gvk, or nil.
+func KindFor(gvk schema.GroupVersionKind) *Kind {
+	for _, k := range Kinds {
+		if k.GVK == gvk {
+			return k
+		}
+	}
+	return nil
+}
+
+// kindOf returns the counted kind of a stored object: a typed
+// NetworkPolicy, or an unstructured object of one of Kinds.
+func kindOf(obj runtime.Object) *Kind {
+	switch o := obj.(type) {
+	case *networkingv1.NetworkPolicy:
+		return KindNetworkPolicy
+	case *unstructured.Unstructured:
+		return KindFor(o.GroupVersionKind())
+	}
+	return nil
+}
+
+// Compile turns a stored policy object into its selections, once per
+// resourceVersion. An object whose selectors do not parse selects no pod:
+// the error says why.
+func Compile(obj runtime.Object) (*Policy, error) {
+	kind := kindOf(obj)
+	if kind == nil {
+		return nil, fmt.Errorf("%T %s is not a counted policy kind", obj, obj.GetObjectKind().GroupVersionKind())
+	}
+	return kind.compile(kind, obj)
+}
+
+// fromUnstructured decodes the stored object of a custom kind into the
+// struct its compiler reads.
+func fromUnstructured(obj runtime.Object, into any) (*unstructured.Unstructured, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("expected an unstructured object, got %T", obj)
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into); err != nil {
+		return nil, fmt.Errorf("decoding %s %s: %w", u.GetKind(), u.GetName(), err)
+	}
+	return u, nil
+}

@@ -1,0 +1,112 @@
+package netpol
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/eksguard/eksguard/config"
+)
+
+// defaultDenyHint is the usual way to cover every pod of a namespace.
+const defaultDenyHint = "a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress]"
+
+// gapDetail says, in one line, what is not covered and how to fix it. Warn
+// mode gets a shorter variant, without namespace, labels and count, that
+// fits a kubectl warning. Where only NetworkPolicies can apply, it speaks
+// of NetworkPolicies; otherwise it names the kinds, the objects that
+// isolate part of the way and the one it could not count.
+func gapDetail(s subject, r Result, settings config.NetworkPolicySettings, mode config.Mode) string {
+	object := s.Description
+	if mode != config.ModeWarn {
+		object += " (" + labelsText(s.Labels) + ")"
+	}
+	verb := "select"
+	if missing := missingDirections(r.Isolation, settings.Coverage); missing != "" {
+		verb, object = "isolate", object+" for "+missing
+	}
+	onlyNetworkPolicies := r.Kinds&^kindBit(KindNetworkPolicy) == 0
+	if mode == config.ModeWarn {
+		what := "NetworkPolicy"
+		if !onlyNetworkPolicies {
+			what = "network policy"
+		}
+		return fmt.Sprintf("No %s %ss %s; add a default-deny (podSelector: {})", what, verb, object)
+	}
+	var gap string
+	switch {
+	case r.Policies == 0:
+		gap = fmt.Sprintf("Namespace %s has no NetworkPolicy to %s %s", s.Namespace, verb, object)
+	case onlyNetworkPolicies && r.Policies == 1:
+		gap = fmt.Sprintf("The only NetworkPolicy in namespace %s does not %s %s", s.Namespace, verb, object)
+	case onlyNetworkPolicies:
+		gap = fmt.Sprintf("None of the %d NetworkPolicies in namespace %s %ss %s", r.Policies, s.Namespace, verb, object)
+	default:
+		gap = fmt.Sprintf("None of the %d policies that apply in namespace %s (%s) %ss %s",
+			r.Policies, s.Namespace, strings.Join(kindNames(r.Kinds), ", "), verb, object)
+	}
+	gap += partialDetail(r, settings)
+	if u := r.Uncertain; u != nil {
+		gap += fmt.Sprintf("; %s is not counted: it selects on %s, and %s", u.Policy, u.Key, u.Why)
+	}
+	return fmt.Sprintf("%s; add one that %ss it, e.g. %s", gap, verb, defaultDenyHint)
+}
+
+// partialDetail names what isolates the subject part of the way, when that
+// is not a NetworkPolicy: the declared default-deny, or another kind's object.
+func partialDetail(r Result, settings config.NetworkPolicySettings) string {
+	var parts []string
+	if !r.Declared.none() {
+		what := "the cluster default-deny declared in the eksguard policy"
+		if reason := settings.ClusterDefaultDeny.Reason; reason != "" {
+			what += " (" + reason + ")"
+		}
+		parts = append(parts, what+" isolates it for "+r.Declared.String())
+	}
+	for _, by := range []struct {
+		policy *Policy
+		dir    Isolation
+	}{{r.IngressBy, Isolation{Ingress: true}}, {r.EgressBy, Isolation{Egress: true}}} {
+		if by.policy != nil && by.policy.Kind != KindNetworkPolicy {
+			parts = append(parts, fmt.Sprintf("%s isolates it for %s", by.policy, by.dir))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; only " + strings.Join(parts, " and ")
+}
+
+// missingDirections names the directions coverage needs and iso lacks, or
+// "" for coverage any.
+func missingDirections(iso Isolation, coverage config.Coverage) string {
+	var missing []string
+	if (coverage == config.CoverageIngress || coverage == config.CoverageBoth) && !iso.Ingress {
+		missing = append(missing, "Ingress")
+	}
+	if (coverage == config.CoverageEgress || coverage == config.CoverageBoth) && !iso.Egress {
+		missing = append(missing, "Egress")
+	}
+	return strings.Join(missing, " and ")
+}
+
+// hostNetworkDetail: no policy kind isolates a pod on the host network (the
+// AWS controller's pkg/resolvers/endpoints.go skips them, Cilium manages no
+// endpoint for them, and the SIG Network API excludes them from subjects),
+// so asking for a policy would not help.
+func hostNetworkDetail(s subject, mode config.Mode) string {
+	if mode == config.ModeWarn {
+		return s.Description + " uses hostNetwork: no network policy can isolate it; drop hostNetwork or exempt it"
+	}
+	return s.Description + " runs on the host network, where no NetworkPolicy or other policy kind applies " +
+		"(the VPC CNI agent, Cilium and the SIG Network API leave host-network pods out); " +
+		"drop hostNetwork, or exempt it from the networkPolicy rule if it must stay"
+}
+
+func labelsText(set labels.Set) string {
+	if len(set) == 0 {
+		return "no labels"
+	}
+	return "labels " + set.String()
+}

@@ -1,0 +1,115 @@
+package netpol
+
+import "github.com/eksguard/eksguard/config"
+
+// Result is the coverage of one pod by every policy that can apply to it.
+type Result struct {
+	// Covered: the isolation satisfies the coverage asked for.
+	Covered   bool
+	Isolation Isolation
+	// Declared is the part of Isolation that the operator declared
+	// (config ClusterDefaultDeny) rather than a policy object gives.
+	Declared Isolation
+	// IngressBy and EgressBy are the first policies that isolate the pod in
+	// each direction; nil where none does (or only the declaration).
+	IngressBy, EgressBy *Policy
+	// Uncertain, when set, is a policy that would isolate the pod further
+	// if a label whose value is not known yet matched: it is not counted.
+	Uncertain *Uncertainty
+	// Policies counts the policy objects that can apply to the pod (those of
+	// its namespace and the cluster-scoped ones); Kinds has a bit per kind
+	// among them (kindBit). Both are complete only when not Covered.
+	Policies int
+	Kinds    uint
+}
+
+// Uncertainty is a policy whose selection of a pod depends on Key.
+type Uncertainty struct {
+	Policy *Policy
+	Key    string
+	// Why the value of Key is unknown.
+	Why string
+}
+
+// Evaluate is the coverage rule: policies add up, each isolating the pods it
+// selects in its directions, on top of what the operator declared. It is
+// pure; the index runs the same evaluation over its cached policies.
+func Evaluate(pod *Pod, policies []*Policy, want config.Coverage, declared Isolation) Result {
+	e := newEvaluation(pod, want, declared)
+	for _, p := range policies {
+		if e.add(p) {
+			break
+		}
+	}
+	return e.result
+}
+
+// evaluation accumulates policies for one pod.
+type evaluation struct {
+	pod    *Pod
+	want   config.Coverage
+	result Result
+}
+
+func newEvaluation(pod *Pod, want config.Coverage, declared Isolation) *evaluation {
+	return &evaluation{pod: pod, want: want, result: Result{
+		Isolation: declared, Declared: declared, Covered: declared.Satisfies(want),
+	}}
+}
+
+// add counts policy p and reports whether the pod is now covered.
+func (e *evaluation) add(p *Policy) bool {
+	r := &e.result
+	if r.Covered {
+		return true
+	}
+	r.Policies++
+	r.Kinds |= kindBit(p.Kind)
+	for i := range p.Selections {
+		s := &p.Selections[i]
+		gained := r.Isolation.union(s.Isolation)
+		if gained == r.Isolation {
+			continue
+		}
+		switch m, key := s.match(e.pod); m {
+		case matches:
+			if gained.Ingress && !r.Isolation.Ingress {
+				r.IngressBy = p
+			}
+			if gained.Egress && !r.Isolation.Egress {
+				r.EgressBy = p
+			}
+			r.Isolation = gained
+			if gained.Satisfies(e.want) {
+				r.Covered = true
+				return true
+			}
+		case mayMatch:
+			if r.Uncertain == nil {
+				r.Uncertain = &Uncertainty{Policy: p, Key: key, Why: e.pod.unknownReason(key)}
+			}
+		}
+	}
+	return false
+}
+
+// kindBit is the bit of k in Result.Kinds.
+func kindBit(k *Kind) uint {
+	for i, known := range Kinds {
+		if known == k {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
+// kindNames names the kinds of bits, in Kinds order.
+func kindNames(bits uint) []string {
+	var names []string
+	for i, k := range Kinds {
+		if bits&(1<<i) != 0 {
+			names = append(names, k.Name)
+		}
+	}
+	return names
+}

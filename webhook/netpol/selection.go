@@ -1,0 +1,136 @@
+package netpol
+
+import (
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+)
+
+// Policy is one stored policy object reduced to what coverage needs.
+type Policy struct {
+	Kind      *Kind
+	Namespace string
+	Name      string
+	// Tier is "Admin" or "Baseline" for the ClusterNetworkPolicy kinds.
+	Tier       string
+	Selections []Selection
+}
+
+// String names the object in messages: "ApplicationNetworkPolicy
+// demo/web-egress", "ClusterNetworkPolicy.networking.k8s.aws baseline-deny
+// (Baseline tier)".
+func (p *Policy) String() string {
+	s := p.Kind.Name + " "
+	if p.Namespace != "" {
+		s += p.Namespace + "/"
+	}
+	s += p.Name
+	if p.Tier != "" {
+		s += " (" + p.Tier + " tier)"
+	}
+	return s
+}
+
+// Selection says: these pods, in these namespaces, are isolated in these
+// directions. A policy object compiles to one or more.
+type Selection struct {
+	// Namespace, when set, is the only namespace whose pods are selected
+	// (namespaced kinds).
+	Namespace string
+	// Namespaces selects the pods' namespaces by their labels; nil is any.
+	Namespaces labels.Selector
+	// Pods selects pods by their labels.
+	Pods      labels.Selector
+	Isolation Isolation
+	// attributes: Pods has requirements on the pod attributes of
+	// Cilium's special keys, answered by podView.
+	attributes bool
+}
+
+// Pod is what coverage knows of a pod, or of the pods a template will make.
+type Pod struct {
+	Namespace       string
+	NamespaceLabels labels.Set
+	Labels          labels.Set
+	// ServiceAccount is the pod's service account ("default" when unset).
+	ServiceAccount string
+	// Unknown holds label keys the pods will carry whose values nobody can
+	// know before they exist (a controller's hash), with why.
+	Unknown map[string]string
+}
+
+// match is a selection's answer for a pod.
+type match int
+
+const (
+	noMatch match = iota
+	matches
+	// mayMatch: it depends on a label value that is not known yet.
+	mayMatch
+)
+
+// Cilium's special selector keys (pkg/k8s/apis/cilium.io const.go).
+const (
+	ciliumNamespaceKey       = "io.kubernetes.pod.namespace"
+	ciliumNamespaceLabels    = "io.cilium.k8s.namespace.labels."
+	ciliumServiceAccountKey  = "io.cilium.k8s.policy.serviceaccount"
+	ciliumClusterKey         = "io.cilium.k8s.policy.cluster"
+	ciliumClusterUnknownText = "the Cilium cluster name is agent configuration that eksguard cannot see"
+)
+
+// match answers whether s selects pod, and on mayMatch the label key it
+// could not decide.
+func (s *Selection) match(pod *Pod) (match, string) {
+	if s.Namespace != "" && s.Namespace != pod.Namespace {
+		return noMatch, ""
+	}
+	if s.Namespaces != nil && !s.Namespaces.Matches(pod.NamespaceLabels) {
+		return noMatch, ""
+	}
+	if len(pod.Unknown) == 0 && !s.attributes {
+		if s.Pods.Matches(pod.Labels) {
+			return matches, ""
+		}
+		return noMatch, ""
+	}
+	reqs, selectable := s.Pods.Requirements()
+	if !selectable {
+		return noMatch, ""
+	}
+	result, undecided := matches, ""
+	for i := range reqs {
+		r := &reqs[i]
+		key := r.Key()
+		if _, unknown := pod.Unknown[key]; unknown || (s.attributes && key == ciliumClusterKey) {
+			// The pod will have the key (or, for the cluster, some value).
+			switch r.Operator() {
+			case selection.Exists:
+				continue
+			case selection.DoesNotExist:
+				return noMatch, ""
+			}
+			if undecided == "" {
+				result, undecided = mayMatch, key
+			}
+			continue
+		}
+		var view labels.Labels = pod.Labels
+		if s.attributes && key == ciliumServiceAccountKey {
+			view = labels.Set{ciliumServiceAccountKey: pod.ServiceAccount}
+		}
+		if !r.Matches(view) {
+			return noMatch, ""
+		}
+	}
+	return result, undecided
+}
+
+// unknownReason says why key's value is unknown for pod.
+func (pod *Pod) unknownReason(key string) string {
+	if why, ok := pod.Unknown[key]; ok {
+		return why
+	}
+	if key == ciliumClusterKey {
+		return ciliumClusterUnknownText
+	}
+	return ""
+}
