@@ -35,6 +35,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
 // kindsWithoutCRDs are rendered kinds whose CRDs envtest does not have
@@ -176,6 +177,15 @@ func TestChartRBAC(t *testing.T) {
 		{"watch", admission, "mutatingwebhookconfigurations", "", ""},
 		{"update", admission, "validatingwebhookconfigurations", "", fullname},
 		{"update", admission, "mutatingwebhookconfigurations", "", fullname},
+		// webhook/netpol discovery: CRD metadata; a cluster-scoped policy
+		// change lists the pods of every namespace.
+		{"list", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
+		{"watch", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
+		{"list", core, "pods", "", ""},
+	}
+	// Informers and live lists of every policy kind (webhook/netpol Kinds).
+	for _, k := range netpol.Kinds {
+		needed = append(needed, access{"list", k.GVK.Group, k.Resource, "", ""}, access{"watch", k.GVK.Group, k.Resource, "", ""})
 	}
 	forbidden := []access{
 		// Secrets: nothing outside its namespace, nothing but updates of its own inside.

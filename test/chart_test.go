@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
 // chartDir is the chart under test.
@@ -440,7 +441,7 @@ func TestChartWebhookConfigurations(t *testing.T) {
 			rule("apps", "deployments,statefulsets,daemonsets,replicasets", create, update),
 			rule("", "replicationcontrollers", create, update),
 			rule("batch", "jobs,cronjobs", create, update)),
-		validating(chartNetpolChangeWebhook, "/validate-networking-v1-networkpolicy", rule("networking.k8s.io", "networkpolicies", update, del)),
+		validating(chartNetpolChangeWebhook, netpol.PolicyChangePath, netpol.ChangeRules()...),
 		serviceTLS,
 		validating(chartIngressTLSWebhook, "/validate-networking-v1-ingress-lbtls", rule("networking.k8s.io", "ingresses", create, update)),
 	})

@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/server"
+	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
 // auditPageSize is the page size of every list: the audit holds one page of
@@ -275,6 +277,32 @@ func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing NetworkPolicies: %w", err)
+	}
+	for _, kind := range netpol.Kinds {
+		if kind.BuiltIn() {
+			continue
+		}
+		kindOpts := opts
+		if !kind.Namespaced {
+			kindOpts = auditOptions{pageSize: opts.pageSize}
+		}
+		newList := func() client.ObjectList {
+			l := &unstructured.UnstructuredList{}
+			l.SetGroupVersionKind(kind.GVK.GroupVersion().WithKind(kind.GVK.Kind + "List"))
+			return l
+		}
+		err := listPages(ctx, c, newList, kindOpts, nil, func(obj client.Object) {
+			u := obj.(*unstructured.Unstructured)
+			u.SetGroupVersionKind(kind.GVK)
+			store.addPolicyObject(u)
+		})
+		// A kind whose CRD the cluster does not serve has no objects.
+		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("listing %s objects: %w", kind.Name, err)
+		}
 	}
 	err = listPages(ctx, c, func() client.ObjectList { return &networkingv1.IngressList{} }, auditOptions{pageSize: opts.pageSize}, nil,
 		func(obj client.Object) { store.addIngress(obj.(*networkingv1.Ingress)) })

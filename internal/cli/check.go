@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/server"
@@ -211,6 +212,8 @@ func storeFor(objects []*Object) *objectStore {
 			store.addNetworkPolicy(o)
 		case *networkingv1.Ingress:
 			store.addIngress(o)
+		case *unstructured.Unstructured:
+			store.addPolicyObject(o)
 		}
 	}
 	return store

@@ -78,11 +78,7 @@ type Engine struct {
 func newEngine(policy *config.Policy, store *objectStore, scheme *runtime.Scheme) *Engine {
 	policies := decision.Policies{Source: config.NewStore(policy), Namespaces: store}
 	index := netpol.NewIndex()
-	for ns := range store.policies {
-		for i := range store.policies[ns] {
-			index.OnAdd(&store.policies[ns][i], true)
-		}
-	}
+	store.indexPolicies(index)
 	checker := &netpol.Checker{Policies: policies, Index: index, Live: store}
 
 	seccompHook := hook{path: seccomp.Path, mutating: true,

@@ -11,9 +11,12 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	sigsjson "sigs.k8s.io/json"
+
+	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
 // Kinds that eksguard's webhooks admit, with their resources.
@@ -137,6 +140,21 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 		return nil, fail("apiVersion %q is not group/version or version", u.GetAPIVersion())
 	}
 	obj := &Object{Source: src, GVK: gvk, Namespace: u.GetNamespace(), Name: u.GetName()}
+	if kind := netpol.KindFor(gvk); kind != nil && !kind.BuiltIn() {
+		// A custom policy kind: context for coverage, decoded by its
+		// source in webhook/netpol as the webhook decodes it.
+		policy := u.DeepCopy()
+		if !kind.Namespaced {
+			policy.SetNamespace("")
+		} else if policy.GetNamespace() == "" {
+			policy.SetNamespace(defaultNamespace)
+		}
+		if _, err := netpol.Compile(policy); err != nil {
+			return nil, fail("%s: %v", kind.Name, err)
+		}
+		obj.Namespace, obj.Obj = policy.GetNamespace(), policy
+		return obj, nil
+	}
 	_, checked := checkedResources[gvk]
 	if !checked && gvk != gvkNetworkPolicy && gvk != gvkNamespace {
 		if served, ok := servedVersion(gvk); ok {
@@ -192,6 +210,36 @@ func applyServerDefaults(obj client.Object) {
 	case *corev1.Pod:
 		if o.Spec.SecurityContext == nil {
 			o.Spec.SecurityContext = &corev1.PodSecurityContext{}
+		}
+	case *batchv1.Job:
+		addJobSelectorLabels(o)
+	}
+}
+
+// addJobSelectorLabels adds the labels the API server puts on a Job's pod
+// template when it creates the Job, before validating webhooks see it
+// (generateSelector in k8s.io/kubernetes pkg/registry/batch/job/strategy.go):
+// job-name and controller-uid, legacy and batch.kubernetes.io/, unless the
+// Job asks for a manual selector or already sets them. The UID stands for
+// the one the API server would assign.
+func addJobSelectorLabels(job *batchv1.Job) {
+	if job.Spec.ManualSelector != nil && *job.Spec.ManualSelector {
+		return
+	}
+	if job.UID == "" {
+		job.UID = types.UID("eksguard-offline-job-" + job.Namespace + "-" + job.Name)
+	}
+	if job.Spec.Template.Labels == nil {
+		job.Spec.Template.Labels = map[string]string{}
+	}
+	for key, value := range map[string]string{
+		netpol.LegacyJobNameLabel:       job.Name,
+		batchv1.JobNameLabel:            job.Name,
+		netpol.LegacyControllerUIDLabel: string(job.UID),
+		batchv1.ControllerUidLabel:      string(job.UID),
+	} {
+		if _, set := job.Spec.Template.Labels[key]; !set {
+			job.Spec.Template.Labels[key] = value
 		}
 	}
 }

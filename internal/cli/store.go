@@ -3,15 +3,19 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/eksguard/eksguard/webhook/lbtls"
+	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
 // objectStore is the in-memory client.Reader the rule handlers read when
@@ -23,7 +27,9 @@ import (
 type objectStore struct {
 	namespaceLabels map[string]labels.Set
 	policies        map[string][]networkingv1.NetworkPolicy
-	ingressGroups   map[string][]networkingv1.Ingress
+	// policyObjects are the objects of the other policy kinds (netpol.Kinds), by kind.
+	policyObjects map[schema.GroupVersionKind][]*unstructured.Unstructured
+	ingressGroups map[string][]networkingv1.Ingress
 	// nextUID names objects that have no UID yet (input manifests): the
 	// NetworkPolicy index tells policies apart by UID.
 	nextUID int
@@ -35,6 +41,7 @@ func newObjectStore() *objectStore {
 	return &objectStore{
 		namespaceLabels: map[string]labels.Set{},
 		policies:        map[string][]networkingv1.NetworkPolicy{},
+		policyObjects:   map[schema.GroupVersionKind][]*unstructured.Unstructured{},
 		ingressGroups:   map[string][]networkingv1.Ingress{},
 	}
 }
@@ -59,6 +66,28 @@ func (s *objectStore) addNamespace(name string, set map[string]string) {
 func (s *objectStore) addNetworkPolicy(np *networkingv1.NetworkPolicy) {
 	s.ensureUID(np)
 	s.policies[np.Namespace] = append(s.policies[np.Namespace], *np)
+}
+
+// addPolicyObject records an object of a custom policy kind.
+func (s *objectStore) addPolicyObject(u *unstructured.Unstructured) {
+	s.ensureUID(u)
+	gvk := u.GroupVersionKind()
+	s.policyObjects[gvk] = append(s.policyObjects[gvk], u)
+}
+
+// indexPolicies feeds ix with every policy object of the store.
+func (s *objectStore) indexPolicies(ix *netpol.Index) {
+	for ns := range s.policies {
+		for i := range s.policies[ns] {
+			ix.OnAdd(&s.policies[ns][i], true)
+		}
+	}
+	for _, objs := range s.policyObjects {
+		for _, u := range objs {
+			ix.OnAdd(u, true)
+		}
+	}
+	ix.AssumeServed()
 }
 
 // addIngress records an Ingress of an explicit ALB group; Ingresses without
@@ -103,6 +132,18 @@ func (s *objectStore) List(_ context.Context, list client.ObjectList, opts ...cl
 			return fmt.Errorf("offline reader: NetworkPolicies are listed by namespace only")
 		}
 		l.Items = append([]networkingv1.NetworkPolicy(nil), s.policies[lo.Namespace]...)
+		return nil
+	case *unstructured.UnstructuredList:
+		kind := netpol.KindFor(l.GroupVersionKind().GroupVersion().WithKind(strings.TrimSuffix(l.GetKind(), "List")))
+		if kind == nil || (lo.FieldSelector != nil && !lo.FieldSelector.Empty()) {
+			return fmt.Errorf("offline reader: listing %s is not supported", l.GroupVersionKind())
+		}
+		l.Items = nil
+		for _, u := range s.policyObjects[kind.GVK] {
+			if lo.Namespace == "" || u.GetNamespace() == lo.Namespace {
+				l.Items = append(l.Items, *u.DeepCopy())
+			}
+		}
 		return nil
 	case *networkingv1.IngressList:
 		group, ok := "", false

@@ -2,6 +2,7 @@ package netpol
 
 import (
 	"fmt"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -24,7 +25,9 @@ type Kind struct {
 }
 
 // GVR is the kind's group, version and resource.
-func (k *Kind) GVR() schema.GroupVersionResource { return k.GVK.GroupVersion().WithResource(k.Resource) }
+func (k *Kind) GVR() schema.GroupVersionResource {
+	return k.GVK.GroupVersion().WithResource(k.Resource)
+}
 
 // BuiltIn reports whether every API server serves the kind (no CRD).
 func (k *Kind) BuiltIn() bool { return k == KindNetworkPolicy }
@@ -125,4 +128,39 @@ func fromUnstructured(obj runtime.Object, into any) (*unstructured.Unstructured,
 		return nil, fmt.Errorf("decoding %s %s: %w", u.GetKind(), u.GetName(), err)
 	}
 	return u, nil
+}
+
+// ChangeRules are the rules of the policy-change webhook (PolicyChangePath):
+// UPDATE and DELETE of every kind of Kinds, one rule per group version.
+// The chart and the test bed write them out; a test holds them to this.
+func ChangeRules() []admissionregistrationv1.RuleWithOperations {
+	var rules []admissionregistrationv1.RuleWithOperations
+	index := map[schema.GroupVersion]int{}
+	scopes := map[schema.GroupVersion]map[bool]bool{}
+	for _, k := range Kinds {
+		gv := k.GVK.GroupVersion()
+		i, ok := index[gv]
+		if !ok {
+			i = len(rules)
+			index[gv] = i
+			scopes[gv] = map[bool]bool{}
+			rules = append(rules, admissionregistrationv1.RuleWithOperations{
+				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update, admissionregistrationv1.Delete},
+				Rule:       admissionregistrationv1.Rule{APIGroups: []string{gv.Group}, APIVersions: []string{gv.Version}},
+			})
+		}
+		rules[i].Resources = append(rules[i].Resources, k.Resource)
+		scopes[gv][k.Namespaced] = true
+	}
+	for gv, i := range index {
+		scope := admissionregistrationv1.AllScopes
+		switch {
+		case !scopes[gv][false]:
+			scope = admissionregistrationv1.NamespacedScope
+		case !scopes[gv][true]:
+			scope = admissionregistrationv1.ClusterScope
+		}
+		rules[i].Scope = &scope
+	}
+	return rules
 }

@@ -2,7 +2,7 @@ package netpol
 
 import (
 	"context"
-		"fmt"
+	"fmt"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
