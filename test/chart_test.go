@@ -553,7 +553,7 @@ policy:
 					Name: "monitoring-agents", Rules: []config.RuleName{config.RuleSeccomp}, Namespaces: []string{"monitoring"},
 					Reason: "the node exporter needs Unconfined", Expires: "2027-01-31",
 				}})
-				deepEqual(t, "networkPolicy", cfg.Rules.NetworkPolicy, config.NetworkPolicySettings{Mode: config.ModeEnforce, Coverage: config.CoverageBoth})
+				deepEqual(t, "networkPolicy", cfg.Rules.NetworkPolicy, config.NetworkPolicySettings{Mode: config.ModeEnforce, Coverage: config.CoverageBoth, HostNetwork: config.ModeWarn})
 				deepEqual(t, "loadBalancerTLS skipInternal", cfg.Rules.LoadBalancerTLS.SkipInternal, true)
 				deepEqual(t, "loadBalancerTLS mode", cfg.Rules.LoadBalancerTLS.Mode, config.ModeWarn)
 			},

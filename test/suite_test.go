@@ -71,6 +71,9 @@ func runSuite(m *testing.M) (int, error) {
 	}
 	testEnv = &envtest.Environment{
 		BinaryAssetsDirectory: assets,
+		// The CRDs of the other policy kinds eksguard counts (test/crds).
+		CRDDirectoryPaths:     []string{filepath.Join("crds", "served")},
+		ErrorIfCRDPathMissing: true,
 		WebhookInstallOptions: testbed.WebhookInstallOptions("..", filepath.Join("testdata", "webhooks")),
 	}
 	cfg, err := testEnv.Start()

@@ -1,0 +1,195 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	eksconfig "github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook/decision"
+	"github.com/eksguard/eksguard/webhook/netpol"
+)
+
+// discoveryTimeout bounds the wait for eksguard to start watching a kind
+// whose CRD appears, or to stop once it goes.
+const discoveryTimeout = 30 * time.Second
+
+// createPolicyObject creates an object of a custom policy kind and deletes
+// it when the test ends (cluster-scoped ones would cover other tests' pods).
+func createPolicyObject(t *testing.T, kind *netpol.Kind, namespace, name string, spec map[string]any) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+	u.SetGroupVersionKind(kind.GVK)
+	u.SetNamespace(namespace)
+	u.SetName(name)
+	if err := k8sClient.Create(context.Background(), u); err != nil {
+		t.Fatalf("creating %s %s: %v", kind.Name, name, err)
+	}
+	t.Cleanup(func() {
+		if err := k8sClient.Delete(context.Background(), u); err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("deleting %s %s: %v", kind.Name, name, err)
+		}
+	})
+	return u
+}
+
+// TestPolicyKindsApplicationNetworkPolicy: in a namespace without any
+// NetworkPolicy, an EKS ApplicationNetworkPolicy that lists a policy type
+// covers the pod; one without types or rules isolates nothing
+// (aws-network-policy-agent deriveDefaultPodIsolation), and the denial
+// names the kind that was considered.
+func TestPolicyKindsApplicationNetworkPolicy(t *testing.T) {
+	ns := newNamespace(t, nil)
+	createPolicyObject(t, netpol.KindApplicationNetworkPolicy, ns, "selects-only", map[string]any{"podSelector": map[string]any{}})
+	err := k8sClient.Create(context.Background(), netpolPod(ns, "web", map[string]string{"app": "web"}))
+	assertDenied(t, err, netpolPodWebhook, fmt.Sprintf("eksguard denied this Pod: [networkPolicy] metadata.labels: "+
+		"None of the 1 policies that apply in namespace %s (ApplicationNetworkPolicy) selects Pod web (labels app=web); %s", ns, netpolFix))
+
+	createPolicyObject(t, netpol.KindApplicationNetworkPolicy, ns, "web-ingress", map[string]any{
+		"podSelector": map[string]any{"matchLabels": map[string]any{"app": "web"}},
+		"policyTypes": []any{"Ingress"},
+	})
+	if err := k8sClient.Create(context.Background(), netpolPod(ns, "web", map[string]string{"app": "web"})); err != nil {
+		t.Fatalf("create with an ApplicationNetworkPolicy that isolates it: %v", err)
+	}
+}
+
+// TestPolicyKindsAWSBaselineClusterNetworkPolicy: an EKS Baseline-tier
+// ClusterNetworkPolicy whose subject is namespaces by label covers their
+// pods only through a Deny rule that catches every peer (evaluateFlow in
+// the agent's tc.v4egress.bpf.c drops only on a matching Deny).
+func TestPolicyKindsAWSBaselineClusterNetworkPolicy(t *testing.T) {
+	marker := map[string]string{"eksguard.io/test-baseline": "deny"}
+	covered := newNamespace(t, marker)
+	other := newNamespace(t, nil)
+	subject := map[string]any{"namespaces": map[string]any{"matchLabels": map[string]any{"eksguard.io/test-baseline": "deny"}}}
+	createPolicyObject(t, netpol.KindAWSClusterNetworkPolicy, "", "test-baseline-accept", map[string]any{
+		"tier": "Baseline", "priority": int64(10), "subject": subject,
+		"ingress": []any{map[string]any{"action": "Accept", "from": []any{map[string]any{"namespaces": map[string]any{}}}}},
+	})
+	err := k8sClient.Create(context.Background(), netpolPod(covered, "web", map[string]string{"app": "web"}))
+	assertDenied(t, err, netpolPodWebhook, fmt.Sprintf("eksguard denied this Pod: [networkPolicy] metadata.labels: "+
+		"None of the 1 policies that apply in namespace %s (ClusterNetworkPolicy.networking.k8s.aws) selects Pod web (labels app=web); %s",
+		covered, netpolFix))
+
+	createPolicyObject(t, netpol.KindAWSClusterNetworkPolicy, "", "test-baseline-deny", map[string]any{
+		"tier": "Baseline", "priority": int64(20), "subject": subject,
+		"ingress": []any{map[string]any{"action": "Deny", "from": []any{map[string]any{"namespaces": map[string]any{}}}}},
+	})
+	if err := k8sClient.Create(context.Background(), netpolPod(covered, "web", map[string]string{"app": "web"})); err != nil {
+		t.Fatalf("create in a namespace of the subject: %v", err)
+	}
+	if err := k8sClient.Create(context.Background(), netpolPod(other, "web", map[string]string{"app": "web"})); !apierrors.IsForbidden(err) {
+		t.Fatalf("create outside the subject: got %v, want a denial", err)
+	}
+}
+
+// TestPolicyKindsCilium: a CiliumNetworkPolicy selects in its own
+// namespace, a CiliumClusterwideNetworkPolicy by the special namespace key;
+// a direction with rules is default-deny (api.Rule.Sanitize).
+func TestPolicyKindsCilium(t *testing.T) {
+	ns := newNamespace(t, nil)
+	createPolicyObject(t, netpol.KindCiliumNetworkPolicy, ns, "web", map[string]any{
+		"endpointSelector": map[string]any{"matchLabels": map[string]any{"k8s:app": "web"}},
+		"ingress":          []any{map[string]any{}},
+	})
+	if err := k8sClient.Create(context.Background(), netpolPod(ns, "web", map[string]string{"app": "web"})); err != nil {
+		t.Fatalf("create with a CiliumNetworkPolicy: %v", err)
+	}
+	if err := k8sClient.Create(context.Background(), netpolPod(ns, "db", map[string]string{"app": "db"})); !apierrors.IsForbidden(err) {
+		t.Fatalf("create of a pod the CiliumNetworkPolicy does not select: got %v, want a denial", err)
+	}
+
+	createPolicyObject(t, netpol.KindCiliumClusterwideNetworkPolicy, "", "test-"+ns, map[string]any{
+		"endpointSelector": map[string]any{"matchLabels": map[string]any{"k8s:io.kubernetes.pod.namespace": ns}},
+		"egressDeny":       []any{map[string]any{"toEntities": []any{"world"}}},
+	})
+	if err := k8sClient.Create(context.Background(), netpolPod(ns, "db", map[string]string{"app": "db"})); err != nil {
+		t.Fatalf("create with a CiliumClusterwideNetworkPolicy for the namespace: %v", err)
+	}
+}
+
+// TestPolicyKindsCRDInstalledLater: a kind whose CRD appears while eksguard
+// runs is watched without a restart, and stops counting when the CRD goes.
+func TestPolicyKindsCRDInstalledLater(t *testing.T) {
+	ctx := context.Background()
+	crdOptions := envtest.CRDInstallOptions{Paths: []string{filepath.Join("crds", "later")}, ErrorIfPathMissing: true}
+	crds, err := envtest.InstallCRDs(restConfig, crdOptions)
+	if err != nil {
+		t.Fatalf("installing the SIG Network ClusterNetworkPolicy CRD: %v", err)
+	}
+	uninstalled := false
+	uninstall := func() {
+		if uninstalled {
+			return
+		}
+		uninstalled = true
+		crdOptions.CRDs = crds
+		if err := envtest.UninstallCRDs(restConfig, crdOptions); err != nil {
+			t.Errorf("uninstalling the CRD: %v", err)
+		}
+	}
+	t.Cleanup(uninstall)
+
+	ns := newNamespace(t, map[string]string{"eksguard.io/test-sig-cnp": "admin"})
+	createPolicyObject(t, netpol.KindClusterNetworkPolicy, "", "test-admin-deny", map[string]any{
+		"tier": "Admin", "priority": int64(5),
+		"subject": map[string]any{"namespaces": map[string]any{"matchLabels": map[string]any{"eksguard.io/test-sig-cnp": "admin"}}},
+		"egress": []any{map[string]any{"action": "Deny", "to": []any{map[string]any{
+			"networks": []any{"0.0.0.0/0", "::/0"},
+		}}}},
+	})
+	eventually(t, discoveryTimeout, func() error {
+		pod := netpolPod(ns, "web", map[string]string{"app": "web"})
+		if err := k8sClient.Create(ctx, pod, client.DryRunAll); err != nil {
+			return fmt.Errorf("a pod under the new kind's Admin deny: %w", err)
+		}
+		return nil
+	})
+
+	uninstall()
+	eventually(t, discoveryTimeout, func() error {
+		err := k8sClient.Create(ctx, netpolPod(ns, "web", map[string]string{"app": "web"}), client.DryRunAll)
+		if !apierrors.IsForbidden(err) {
+			return fmt.Errorf("after the CRD is gone: got %v, want a denial", err)
+		}
+		return nil
+	})
+}
+
+// TestPolicyKindsDeleteWarning: deleting the ClusterNetworkPolicy that
+// covers running pods succeeds, with a warning that counts them.
+func TestPolicyKindsDeleteWarning(t *testing.T) {
+	ns := newNamespace(t, map[string]string{"eksguard.io/test-delete": "x"})
+	cnp := createPolicyObject(t, netpol.KindAWSClusterNetworkPolicy, "", "test-del", map[string]any{
+		"tier": "Admin", "priority": int64(30),
+		"subject": map[string]any{"pods": map[string]any{
+			"namespaceSelector": map[string]any{"matchLabels": map[string]any{"eksguard.io/test-delete": "x"}},
+			"podSelector":       map[string]any{},
+		}},
+		"ingress": []any{map[string]any{"action": "Deny", "from": []any{map[string]any{"namespaces": map[string]any{}}}}},
+	})
+	for _, name := range []string{"web-1", "web-2"} {
+		if err := k8sClient.Create(context.Background(), netpolPod(ns, name, map[string]string{"app": "web"})); err != nil {
+			t.Fatalf("create pod %s: %v", name, err)
+		}
+	}
+	c, warnings := newWarningClient(t)
+	if err := c.Delete(context.Background(), cnp); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	detail := fmt.Sprintf("Deleting ClusterNetworkPolicy.networking.k8s.aws test-del (Admin tier) leaves 2 pods in namespace %s uncovered", ns)
+	want := []string{decision.WarningText(eksconfig.RuleNetworkPolicy, field.Forbidden(nil, detail))}
+	if got := warnings.Messages(); !slices.Equal(got, want) {
+		t.Errorf("warnings:\n got %q\nwant %q", got, want)
+	}
+}

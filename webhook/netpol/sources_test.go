@@ -1,0 +1,216 @@
+package netpol
+
+import (
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/eksguard/eksguard/config"
+)
+
+// object builds a stored object of a custom kind.
+func object(kind *Kind, namespace, name string, spec map[string]any) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+	u.SetGroupVersionKind(kind.GVK)
+	u.SetNamespace(namespace)
+	u.SetName(name)
+	u.SetUID(uid(namespace, name))
+	u.SetResourceVersion("1")
+	return u
+}
+
+func selector(matchLabels map[string]any) map[string]any {
+	return map[string]any{"matchLabels": matchLabels}
+}
+
+func list(items ...any) []any { return items }
+
+// webPod is app=web in namespace shop (labels team=a, name label set).
+func webPod() *Pod {
+	return &Pod{
+		Namespace:       "shop",
+		NamespaceLabels: labels.Set{"kubernetes.io/metadata.name": "shop", "team": "a"},
+		Labels:          labels.Set{"app": "web"},
+		ServiceAccount:  "default",
+	}
+}
+
+// TestSourceIsolation compiles one object of each kind and asks what it
+// isolates for webPod. Each case names the upstream rule it encodes.
+func TestSourceIsolation(t *testing.T) {
+	allIngress := map[string]any{"namespaces": map[string]any{}}
+	everywhere := map[string]any{"networks": list("0.0.0.0/0", "::/0")}
+	shopSubject := map[string]any{"namespaces": selector(map[string]any{"team": "a"})}
+	tests := []struct {
+		name     string
+		upstream string
+		obj      runtime.Object
+		pod      func(*Pod)
+		want     Isolation
+	}{
+		// ApplicationNetworkPolicy (aws-network-policy-agent deriveDefaultPodIsolation;
+		// controller pkg/policyendpoints/manager.go copies policyTypes verbatim).
+		{name: "ANP: listed type isolates", upstream: "deriveDefaultPodIsolation: d in podIsolation",
+			obj:  object(KindApplicationNetworkPolicy, "shop", "a", map[string]any{"podSelector": map[string]any{}, "policyTypes": list("Egress")}),
+			want: Isolation{Egress: true}},
+		{name: "ANP: no types, no rules isolates nothing (no defaulting)", upstream: "ANP CRD has no default; manager.go copies policyTypes",
+			obj: object(KindApplicationNetworkPolicy, "shop", "a", map[string]any{"podSelector": map[string]any{}})},
+		{name: "ANP: rules isolate their direction", upstream: "deriveDefaultPodIsolation: d has resolved rules",
+			obj:  object(KindApplicationNetworkPolicy, "shop", "a", map[string]any{"podSelector": map[string]any{}, "ingress": list(map[string]any{})}),
+			want: Isolation{Ingress: true}},
+		{name: "ANP: other namespace selects nothing", upstream: "applicationnetworkpolicy_resolver.go: podSelector scoped to the policy's namespace",
+			obj: object(KindApplicationNetworkPolicy, "other", "a", map[string]any{"podSelector": map[string]any{}, "policyTypes": list("Ingress")})},
+
+		// EKS ClusterNetworkPolicy (tc.v4egress.bpf.c evaluateFlow: only a matching Deny drops).
+		{name: "AWS CNP: Baseline Deny from all namespaces isolates ingress", upstream: "evaluateFlow baseline tier Deny",
+			obj: object(KindAWSClusterNetworkPolicy, "", "b", map[string]any{"tier": "Baseline", "subject": shopSubject,
+				"ingress": list(map[string]any{"action": "Deny", "from": list(allIngress)})}),
+			want: Isolation{Ingress: true}},
+		{name: "AWS CNP: Accept rules alone isolate nothing", upstream: "api-overview.md: no implicit isolation",
+			obj: object(KindAWSClusterNetworkPolicy, "", "b", map[string]any{"tier": "Admin", "subject": shopSubject,
+				"ingress": list(map[string]any{"action": "Accept", "from": list(allIngress)})})},
+		{name: "AWS CNP: Deny on some ports is no catch-all", upstream: "evaluateFlow matches ports before Deny",
+			obj: object(KindAWSClusterNetworkPolicy, "", "b", map[string]any{"tier": "Admin", "subject": shopSubject,
+				"ingress": list(map[string]any{"action": "Deny", "from": list(allIngress),
+					"ports": list(map[string]any{"portNumber": map[string]any{"protocol": "TCP", "port": int64(80)}})})})},
+		{name: "AWS CNP: Deny from one namespace is no catch-all", upstream: "practical coverage rule: peer namespaces: {}",
+			obj: object(KindAWSClusterNetworkPolicy, "", "b", map[string]any{"tier": "Admin", "subject": shopSubject,
+				"ingress": list(map[string]any{"action": "Deny", "from": list(map[string]any{"namespaces": selector(map[string]any{"team": "b"})})})})},
+		{name: "AWS CNP: egress Deny to 0.0.0.0/0 and ::/0 isolates egress", upstream: "v1alpha2 egress peer networks: cluster traffic is checked too",
+			obj: object(KindAWSClusterNetworkPolicy, "", "b", map[string]any{"tier": "Admin", "subject": shopSubject,
+				"egress": list(map[string]any{"action": "Deny", "to": list(everywhere)})}),
+			want: Isolation{Egress: true}},
+		{name: "AWS CNP: egress Deny to 0.0.0.0/0 only leaves IPv6", upstream: "practical coverage rule: 0.0.0.0/0 and ::/0",
+			obj: object(KindAWSClusterNetworkPolicy, "", "b", map[string]any{"tier": "Admin", "subject": shopSubject,
+				"egress": list(map[string]any{"action": "Deny", "to": list(map[string]any{"networks": list("0.0.0.0/0")})})})},
+		{name: "AWS CNP: egress Deny to all namespaces leaves the outside", upstream: "egress leaves the cluster",
+			obj: object(KindAWSClusterNetworkPolicy, "", "b", map[string]any{"tier": "Admin", "subject": shopSubject,
+				"egress": list(map[string]any{"action": "Deny", "to": list(allIngress)})})},
+		{name: "AWS CNP: subject by other namespace labels", upstream: "subject.namespaces matches namespace labels",
+			obj: object(KindAWSClusterNetworkPolicy, "", "b", map[string]any{"tier": "Admin",
+				"subject": map[string]any{"namespaces": selector(map[string]any{"team": "b"})},
+				"ingress": list(map[string]any{"action": "Deny", "from": list(allIngress)})})},
+		{name: "AWS CNP: subject pods ANDs namespace and pod selectors", upstream: "subject.pods: both required, ANDed",
+			obj: object(KindAWSClusterNetworkPolicy, "", "b", map[string]any{"tier": "Admin",
+				"subject": map[string]any{"pods": map[string]any{"namespaceSelector": map[string]any{}, "podSelector": selector(map[string]any{"app": "web"})}},
+				"ingress": list(map[string]any{"action": "Deny", "from": list(map[string]any{"pods": map[string]any{"namespaceSelector": map[string]any{}, "podSelector": map[string]any{}}})})}),
+			want: Isolation{Ingress: true}},
+
+		// SIG Network ClusterNetworkPolicy v1alpha2: the same rule, typed API.
+		{name: "SIG CNP: Admin Deny from all namespaces", upstream: "network-policy-api v1alpha2 ClusterNetworkPolicyIngressRule Deny",
+			obj: object(KindClusterNetworkPolicy, "", "c", map[string]any{"tier": "Admin", "priority": int64(1), "subject": shopSubject,
+				"ingress": list(map[string]any{"action": "Deny", "from": list(allIngress)})}),
+			want: Isolation{Ingress: true}},
+		{name: "SIG CNP: Deny limited by protocols is no catch-all", upstream: "v1alpha2 rule protocols",
+			obj: object(KindClusterNetworkPolicy, "", "c", map[string]any{"tier": "Admin", "priority": int64(1), "subject": shopSubject,
+				"ingress": list(map[string]any{"action": "Deny", "from": list(allIngress),
+					"protocols": list(map[string]any{"tcp": map[string]any{"destinationPort": map[string]any{"number": int64(80)}}})})})},
+		{name: "SIG CNP: Pass isolates nothing", upstream: "v1alpha2 Pass delegates to the NetworkPolicy tier",
+			obj: object(KindClusterNetworkPolicy, "", "c", map[string]any{"tier": "Admin", "priority": int64(1), "subject": shopSubject,
+				"ingress": list(map[string]any{"action": "Pass", "from": list(allIngress)})})},
+
+		// Cilium (pkg/policy/api/rule.go, pkg/k8s/apis/cilium.io/utils ParseToCiliumRule).
+		{name: "CNP: {} selects the policy's namespace, ingress rules isolate ingress", upstream: "ParseToCiliumRule adds the namespace match",
+			obj:  object(KindCiliumNetworkPolicy, "shop", "d", map[string]any{"endpointSelector": map[string]any{}, "ingress": list(map[string]any{})}),
+			want: Isolation{Ingress: true}},
+		{name: "CNP: other namespace", upstream: "ParseToCiliumRule adds the namespace match",
+			obj: object(KindCiliumNetworkPolicy, "other", "d", map[string]any{"endpointSelector": map[string]any{}, "ingress": list(map[string]any{})})},
+		{name: "CNP: k8s: prefix stripped", upstream: "NewESFromK8sLabelSelector source prefixes",
+			obj:  object(KindCiliumNetworkPolicy, "shop", "d", map[string]any{"endpointSelector": selector(map[string]any{"k8s:app": "web"}), "egressDeny": list(map[string]any{})}),
+			want: Isolation{Egress: true}},
+		{name: "CNP: reserved: key never matches a pod", upstream: "reserved labels are not pod labels",
+			obj: object(KindCiliumNetworkPolicy, "shop", "d", map[string]any{"endpointSelector": selector(map[string]any{"reserved:host": ""}), "ingress": list(map[string]any{})})},
+		{name: "CNP: enableDefaultDeny false keeps the direction open", upstream: "rule.go EnableDefaultDeny",
+			obj: object(KindCiliumNetworkPolicy, "shop", "d", map[string]any{"endpointSelector": map[string]any{}, "ingress": list(map[string]any{}),
+				"enableDefaultDeny": map[string]any{"ingress": false}})},
+		{name: "CNP: enableDefaultDeny true isolates a direction without rules", upstream: "Sanitize keeps an explicit EnableDefaultDeny",
+			obj: object(KindCiliumNetworkPolicy, "shop", "d", map[string]any{"endpointSelector": map[string]any{}, "ingress": list(map[string]any{}),
+				"enableDefaultDeny": map[string]any{"egress": true}}),
+			want: Isolation{Ingress: true, Egress: true}},
+		{name: "CNP: a rule with no direction is invalid", upstream: "CFP #35558: Valid=False",
+			obj: object(KindCiliumNetworkPolicy, "shop", "d", map[string]any{"endpointSelector": map[string]any{}, "enableDefaultDeny": map[string]any{"ingress": true}})},
+		{name: "CNP: specs entries count", upstream: "CiliumNetworkPolicy spec and specs",
+			obj: &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+				"metadata": map[string]any{"namespace": "shop", "name": "d"},
+				"specs": list(
+					map[string]any{"endpointSelector": selector(map[string]any{"app": "db"}), "ingress": list(map[string]any{})},
+					map[string]any{"endpointSelector": selector(map[string]any{"app": "web"}), "egress": list(map[string]any{})}),
+			}},
+			want: Isolation{Egress: true}},
+		{name: "CNP: service account key", upstream: "io.cilium.k8s.policy.serviceaccount",
+			obj: object(KindCiliumNetworkPolicy, "shop", "d", map[string]any{"endpointSelector": selector(map[string]any{"io.cilium.k8s.policy.serviceaccount": "web-sa"}), "ingress": list(map[string]any{})}),
+			pod:  func(p *Pod) { p.ServiceAccount = "web-sa" },
+			want: Isolation{Ingress: true}},
+		{name: "CNP: node selector rules select nodes, not pods", upstream: "rule.go NodeSelector (host firewall)",
+			obj: object(KindCiliumClusterwideNetworkPolicy, "", "e", map[string]any{"nodeSelector": map[string]any{}, "ingress": list(map[string]any{})})},
+		{name: "CCNP: {} selects every namespace", upstream: "CCNP endpointSelector without a namespace match",
+			obj:  object(KindCiliumClusterwideNetworkPolicy, "", "e", map[string]any{"endpointSelector": map[string]any{}, "egress": list(map[string]any{})}),
+			want: Isolation{Egress: true}},
+		{name: "CCNP: namespace key is the namespace name", upstream: "io.kubernetes.pod.namespace",
+			obj: object(KindCiliumClusterwideNetworkPolicy, "", "e", map[string]any{"endpointSelector": selector(map[string]any{"k8s:io.kubernetes.pod.namespace": "other"}),
+				"ingress": list(map[string]any{})})},
+		{name: "CCNP: namespace label key", upstream: "io.cilium.k8s.namespace.labels.<key>",
+			obj: object(KindCiliumClusterwideNetworkPolicy, "", "e", map[string]any{"endpointSelector": selector(map[string]any{"io.cilium.k8s.namespace.labels.team": "a"}),
+				"ingress": list(map[string]any{})}),
+			want: Isolation{Ingress: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Compile(tt.obj)
+			if err != nil {
+				t.Fatalf("Compile: %v", err)
+			}
+			pod := webPod()
+			if tt.pod != nil {
+				tt.pod(pod)
+			}
+			got := Evaluate(pod, []*Policy{p}, config.CoverageBoth, Isolation{})
+			if got.Isolation != tt.want {
+				t.Errorf("%s: isolation %+v, want %+v", tt.upstream, got.Isolation, tt.want)
+			}
+		})
+	}
+}
+
+// TestPolicyStrings: messages name the kind (unique across groups), the
+// object and the tier.
+func TestPolicyStrings(t *testing.T) {
+	tests := []struct {
+		obj  runtime.Object
+		want string
+	}{
+		{object(KindApplicationNetworkPolicy, "demo", "web-egress", map[string]any{"podSelector": map[string]any{}}), "ApplicationNetworkPolicy demo/web-egress"},
+		{object(KindAWSClusterNetworkPolicy, "", "base", map[string]any{"tier": "Baseline", "subject": map[string]any{"namespaces": map[string]any{}}}),
+			"ClusterNetworkPolicy.networking.k8s.aws base (Baseline tier)"},
+		{object(KindClusterNetworkPolicy, "", "adm", map[string]any{"tier": "Admin", "priority": int64(1), "subject": map[string]any{"namespaces": map[string]any{}}}),
+			"ClusterNetworkPolicy.policy.networking.k8s.io adm (Admin tier)"},
+		{object(KindCiliumClusterwideNetworkPolicy, "", "c", map[string]any{}), "CiliumClusterwideNetworkPolicy c"},
+	}
+	for _, tt := range tests {
+		p, err := Compile(tt.obj)
+		if err != nil {
+			t.Fatalf("Compile: %v", err)
+		}
+		if got := p.String(); got != tt.want {
+			t.Errorf("String() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+// TestCompileRejects: objects of kinds eksguard never counts, and
+// selectors that do not parse.
+func TestCompileRejects(t *testing.T) {
+	pe := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "networking.k8s.aws/v1alpha1", "kind": "PolicyEndpoint"}}
+	staged := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "projectcalico.org/v3", "kind": "StagedNetworkPolicy"}}
+	antrea := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "crd.antrea.io/v1beta1", "kind": "ClusterNetworkPolicy"}}
+	bad := object(KindApplicationNetworkPolicy, "shop", "x", map[string]any{"podSelector": map[string]any{
+		"matchExpressions": list(map[string]any{"key": "app", "operator": "In"})}})
+	for _, obj := range []runtime.Object{pe, staged, antrea, bad} {
+		if _, err := Compile(obj); err == nil {
+			t.Errorf("Compile(%s) succeeded, want an error", obj.GetObjectKind().GroupVersionKind())
+		}
+	}
+}
