@@ -75,7 +75,7 @@ rules:
 			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"sandbox": "yes"}},
 		},
 		Rules: RuleSettings{
-			Seccomp:       SeccompSettings{Mode: ModeWarn, Unconfined: ModeEnforce},
+			Seccomp: SeccompSettings{Mode: ModeWarn, Unconfined: ModeEnforce},
 			NetworkPolicy: NetworkPolicySettings{Mode: ModeOff, Coverage: CoverageBoth, HostNetwork: ModeEnforce,
 				ClusterDefaultDeny: ClusterDefaultDeny{Ingress: true, Reason: "VPC CNI strict mode"}},
 			LoadBalancerTLS: LoadBalancerTLSSettings{

@@ -141,7 +141,7 @@ func TestSourceIsolation(t *testing.T) {
 			}},
 			want: Isolation{Egress: true}},
 		{name: "CNP: service account key", upstream: "io.cilium.k8s.policy.serviceaccount",
-			obj: object(KindCiliumNetworkPolicy, "shop", "d", map[string]any{"endpointSelector": selector(map[string]any{"io.cilium.k8s.policy.serviceaccount": "web-sa"}), "ingress": list(map[string]any{})}),
+			obj:  object(KindCiliumNetworkPolicy, "shop", "d", map[string]any{"endpointSelector": selector(map[string]any{"io.cilium.k8s.policy.serviceaccount": "web-sa"}), "ingress": list(map[string]any{})}),
 			pod:  func(p *Pod) { p.ServiceAccount = "web-sa" },
 			want: Isolation{Ingress: true}},
 		{name: "CNP: node selector rules select nodes, not pods", upstream: "rule.go NodeSelector (host firewall)",
