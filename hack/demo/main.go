@@ -70,6 +70,9 @@ func run(examples string) error {
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
 		WebhookInstallOptions: testbed.WebhookInstallOptions("."),
+		// The policy kinds' CRDs, so the examples' ApplicationNetworkPolicy applies.
+		CRDDirectoryPaths:     []string{filepath.Join("test", "crds", "served")},
+		ErrorIfCRDPathMissing: true,
 	}
 	cfg, err := env.Start()
 	if err != nil {

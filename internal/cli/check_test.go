@@ -101,6 +101,7 @@ func TestCheck(t *testing.T) {
 				"warned    Pod         shop       profiler                 ../../examples/manifests/11-shop-pods.yaml#2",
 				"          warning: eksguard [seccomp] ...",
 				"admitted  Pod         shop       iis                      ../../examples/manifests/12-shop-windows-pod.yaml#1",
+				"admitted  Deployment  checkout   payments-api             ../../examples/manifests/13-checkout-deployment.yaml#1",
 				"denied    Deployment  legacy     billing                  ../../examples/manifests/20-legacy-deployment.yaml#1",
 				"          eksguard denied this Deployment: [networkPolicy] spec.template.metadata.labels: ...",
 				"admitted  Service     shop       storefront-nlb           ../../examples/manifests/30-shop-nlb-services.yaml#1",
@@ -111,8 +112,28 @@ func TestCheck(t *testing.T) {
 				"denied    Ingress     legacy     billing-admin            ../../examples/manifests/40-shop-alb-ingresses.yaml#3",
 				"          eksguard denied this Ingress: [loadBalancerTLS] metadata.annotations[alb.ingress.kubernetes.io/certificate-arn]: ...",
 				"",
-				"10 checked under policy built-in defaults: 5 admitted, 1 mutated, 1 warned, 3 denied. 4 not checked (Namespace, NetworkPolicy).",
+				"11 checked under policy built-in defaults: 6 admitted, 1 mutated, 1 warned, 3 denied. 6 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy).",
 			},
+		},
+		{
+			// networking.k8s.aws ApplicationNetworkPolicy: counted like the webhook counts it.
+			name: "a pod covered by an ApplicationNetworkPolicy of the same input",
+			files: map[string]string{"a.yaml": "apiVersion: networking.k8s.aws/v1alpha1\nkind: ApplicationNetworkPolicy\n" +
+				"metadata: {name: deny, namespace: team}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n---\n" + podYAML},
+			args:       []string{"check", "-f", "DIR"},
+			wantCode:   ExitClean,
+			wantStdout: []string{"RESULT   KIND  NAMESPACE  NAME  SOURCE", "mutated  Pod   team       web   DIR/a.yaml#2", "...", "", "1 checked ..."},
+		},
+		{
+			// generateSelector (pkg/registry/batch/job/strategy.go) adds job-name before validating webhooks.
+			name: "a Job covered through the job-name label the API server adds",
+			files: map[string]string{"a.yaml": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n" +
+				"metadata: {name: jobs, namespace: team}\nspec: {podSelector: {matchLabels: {job-name: nightly}}}\n---\n" +
+				"apiVersion: batch/v1\nkind: Job\nmetadata: {name: nightly, namespace: team}\n" +
+				"spec: {template: {spec: {restartPolicy: Never, containers: [{name: j, image: busybox}]}}}\n"},
+			args:       []string{"check", "-f", "DIR"},
+			wantCode:   ExitClean,
+			wantStdout: []string{"RESULT    KIND  NAMESPACE  NAME     SOURCE", "admitted  Job   team       nightly  DIR/a.yaml#2", "", "1 checked ..."},
 		},
 		{
 			name:       "a pod covered by a NetworkPolicy of the same input",
@@ -287,7 +308,7 @@ func TestCheckJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
 		t.Fatalf("decoding the JSON report: %v\n%s", err, stdout)
 	}
-	want := Summary{Checked: 10, Admitted: 5, Mutated: 1, Warned: 1, Denied: 3, Skipped: 4}
+	want := Summary{Checked: 11, Admitted: 6, Mutated: 1, Warned: 1, Denied: 3, Skipped: 6}
 	if report.Summary != want {
 		t.Errorf("summary %+v, want %+v", report.Summary, want)
 	}

@@ -22,6 +22,14 @@ type Kind struct {
 	Name string
 	// compile turns a stored object of this kind into its selections.
 	compile func(kind *Kind, obj runtime.Object) (*Policy, error)
+	// bit is the kind's bit in Result.Kinds: its position in Kinds.
+	bit uint
+}
+
+func init() {
+	for i, k := range Kinds {
+		k.bit = 1 << i
+	}
 }
 
 // GVR is the kind's group, version and resource.

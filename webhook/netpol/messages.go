@@ -26,7 +26,7 @@ func gapDetail(s subject, r Result, settings config.NetworkPolicySettings, mode 
 	if missing := missingDirections(r.Isolation, settings.Coverage); missing != "" {
 		verb, object = "isolate", object+" for "+missing
 	}
-	onlyNetworkPolicies := r.Kinds&^kindBit(KindNetworkPolicy) == 0
+	onlyNetworkPolicies := r.Kinds&^KindNetworkPolicy.bit == 0
 	if mode == config.ModeWarn {
 		what := "NetworkPolicy"
 		if !onlyNetworkPolicies {

@@ -18,7 +18,7 @@ type Result struct {
 	Uncertain *Uncertainty
 	// Policies counts the policy objects that can apply to the pod (those of
 	// its namespace and the cluster-scoped ones); Kinds has a bit per kind
-	// among them (kindBit). Both are complete only when not Covered.
+	// among them (Kind.bit). Both are complete only when not Covered.
 	Policies int
 	Kinds    uint
 }
@@ -64,7 +64,7 @@ func (e *evaluation) add(p *Policy) bool {
 		return true
 	}
 	r.Policies++
-	r.Kinds |= kindBit(p.Kind)
+	r.Kinds |= p.Kind.bit
 	for i := range p.Selections {
 		s := &p.Selections[i]
 		gained := r.Isolation.union(s.Isolation)
@@ -91,16 +91,6 @@ func (e *evaluation) add(p *Policy) bool {
 		}
 	}
 	return false
-}
-
-// kindBit is the bit of k in Result.Kinds.
-func kindBit(k *Kind) uint {
-	for i, known := range Kinds {
-		if known == k {
-			return 1 << i
-		}
-	}
-	return 0
 }
 
 // kindNames names the kinds of bits, in Kinds order.
