@@ -21,6 +21,7 @@ import (
 
 	"github.com/eksguard/eksguard/internal/cli"
 	"github.com/eksguard/eksguard/webhook/lbtls"
+	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
 const (
@@ -92,8 +93,14 @@ func isolateExamples(t *testing.T, files []exampleFile) (dir string) {
 	for _, f := range files {
 		var out bytes.Buffer
 		for _, obj := range f.objects {
+			kind := netpol.KindFor(obj.GroupVersionKind())
 			if obj.GetKind() == "Namespace" {
 				obj.SetName(renamed[obj.GetName()])
+			} else if kind != nil && !kind.Namespaced {
+				// Cluster-scoped policies select the renamed namespaces by
+				// their labels; a unique name keeps test runs apart.
+				obj.SetName(obj.GetName() + "-" + suffix)
+				deleteWhenDone(t, obj.DeepCopy())
 			} else if ns, ok := renamed[obj.GetNamespace()]; ok {
 				obj.SetNamespace(ns)
 			} else {
@@ -115,6 +122,16 @@ func isolateExamples(t *testing.T, files []exampleFile) (dir string) {
 		}
 	}
 	return dir
+}
+
+// deleteWhenDone deletes a cluster-scoped object when the test ends: no
+// namespace takes it along.
+func deleteWhenDone(t *testing.T, obj *unstructured.Unstructured) {
+	t.Cleanup(func() {
+		if err := k8sClient.Delete(context.Background(), obj); err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("deleting %s %s: %v", obj.GetKind(), obj.GetName(), err)
+		}
+	})
 }
 
 // checkOutput is the part of check's JSON report this test reads.
@@ -264,14 +281,26 @@ func TestCheckExamplesVerdicts(t *testing.T) {
 		"skipped Namespace /shop",
 		"skipped Namespace /legacy",
 		"skipped Namespace /checkout",
+		"skipped Namespace /analytics",
+		"skipped Namespace /search",
+		"skipped Namespace /reports",
+		"skipped Namespace /ledger",
 		"skipped NetworkPolicy shop/default-deny-all",
 		"skipped NetworkPolicy shop/allow-dns-access",
 		"skipped ApplicationNetworkPolicy checkout/default-deny",
+		"skipped ClusterNetworkPolicy /baseline-default-deny",
+		"skipped CiliumNetworkPolicy search/allow-same-namespace",
+		"skipped CiliumClusterwideNetworkPolicy /no-world-egress",
+		"skipped ClusterNetworkPolicy /ledger-egress-lockdown",
 		"admitted Deployment shop/storefront",
 		"mutated Pod shop/debug-shell",
 		"warned Pod shop/profiler",
 		"admitted Pod shop/iis",
 		"admitted Deployment checkout/payments-api",
+		"admitted Deployment analytics/events-collector",
+		"admitted Deployment search/search-api",
+		"admitted Deployment reports/report-builder",
+		"admitted Deployment ledger/ledger-writer",
 		"denied Deployment legacy/billing",
 		"admitted Service shop/storefront-nlb",
 		"denied Service shop/storefront-nlb-wildcard",

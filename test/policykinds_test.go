@@ -13,11 +13,35 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	eksconfig "github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/netpol"
 )
+
+// watchedKinds reads the in-process server's eksguard_policy_kind_watched gauge.
+func testServerWatchedKinds() []string {
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		return []string{"gathering metrics: " + err.Error()}
+	}
+	var kinds []string
+	for _, f := range families {
+		if f.GetName() != netpol.MetricKindWatched {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if m.GetGauge().GetValue() == 1 {
+				for _, l := range m.GetLabel() {
+					kinds = append(kinds, l.GetValue())
+				}
+			}
+		}
+	}
+	slices.Sort(kinds)
+	return kinds
+}
 
 // discoveryTimeout bounds the wait for eksguard to start watching a kind
 // whose CRD appears, or to stop once it goes.
@@ -118,29 +142,49 @@ func TestPolicyKindsCilium(t *testing.T) {
 	}
 }
 
-// TestPolicyKindsCRDInstalledLater: a kind whose CRD appears while eksguard
-// runs is watched without a restart, and stops counting when the CRD goes.
+// TestPolicyKindsCRDInstalledLater: a kind whose CRD goes while eksguard
+// runs stops counting, and counts again once the CRD is installed anew,
+// without a restart. (The suite starts with every policy kind's CRD.)
 func TestPolicyKindsCRDInstalledLater(t *testing.T) {
 	ctx := context.Background()
-	crdOptions := envtest.CRDInstallOptions{Paths: []string{filepath.Join("crds", "later")}, ErrorIfPathMissing: true}
-	crds, err := envtest.InstallCRDs(restConfig, crdOptions)
-	if err != nil {
-		t.Fatalf("installing the SIG Network ClusterNetworkPolicy CRD: %v", err)
+	crdOptions := envtest.CRDInstallOptions{
+		Paths:              []string{filepath.Join("crds", "served", "policy.networking.k8s.io_clusternetworkpolicies.yaml")},
+		ErrorIfPathMissing: true,
 	}
-	uninstalled := false
-	uninstall := func() {
-		if uninstalled {
-			return
-		}
-		uninstalled = true
-		crdOptions.CRDs = crds
-		if err := envtest.UninstallCRDs(restConfig, crdOptions); err != nil {
-			t.Errorf("uninstalling the CRD: %v", err)
+	reinstall := func() {
+		t.Helper()
+		if _, err := envtest.InstallCRDs(restConfig, crdOptions); err != nil {
+			t.Fatalf("installing the SIG Network ClusterNetworkPolicy CRD: %v", err)
 		}
 	}
-	t.Cleanup(uninstall)
-
+	uninstallOptions := crdOptions
+	if err := envtest.ReadCRDFiles(&uninstallOptions); err != nil {
+		t.Fatal(err)
+	}
+	if err := envtest.UninstallCRDs(restConfig, uninstallOptions); err != nil {
+		t.Fatalf("uninstalling the CRD: %v", err)
+	}
+	// Whatever happens, the suite's other tests find the CRD served again.
+	t.Cleanup(func() {
+		if _, err := envtest.InstallCRDs(restConfig, crdOptions); err != nil {
+			t.Errorf("reinstalling the CRD: %v", err)
+		}
+	})
 	ns := newNamespace(t, map[string]string{"eksguard.io/test-sig-cnp": "admin"})
+	pod := func() error {
+		return k8sClient.Create(ctx, netpolPod(ns, "web", map[string]string{"app": "web"}), client.DryRunAll)
+	}
+	eventually(t, discoveryTimeout, func() error {
+		if kinds := testServerWatchedKinds(); slices.Contains(kinds, netpol.KindClusterNetworkPolicy.Name) {
+			return fmt.Errorf("still watched after its CRD is gone: %v", kinds)
+		}
+		return nil
+	})
+	if err := pod(); !apierrors.IsForbidden(err) {
+		t.Fatalf("with no policy: got %v, want a denial", err)
+	}
+
+	reinstall()
 	createPolicyObject(t, netpol.KindClusterNetworkPolicy, "", "test-admin-deny", map[string]any{
 		"tier": "Admin", "priority": int64(5),
 		"subject": map[string]any{"namespaces": map[string]any{"matchLabels": map[string]any{"eksguard.io/test-sig-cnp": "admin"}}},
@@ -149,18 +193,27 @@ func TestPolicyKindsCRDInstalledLater(t *testing.T) {
 		}}}},
 	})
 	eventually(t, discoveryTimeout, func() error {
-		pod := netpolPod(ns, "web", map[string]string{"app": "web"})
-		if err := k8sClient.Create(ctx, pod, client.DryRunAll); err != nil {
-			return fmt.Errorf("a pod under the new kind's Admin deny: %w", err)
+		if err := pod(); err != nil {
+			return fmt.Errorf("a pod under the reinstalled kind's Admin deny: %w", err)
 		}
 		return nil
 	})
+	if kinds := testServerWatchedKinds(); !slices.Contains(kinds, netpol.KindClusterNetworkPolicy.Name) {
+		t.Errorf("watched kinds %v lack %s", kinds, netpol.KindClusterNetworkPolicy.Name)
+	}
+}
 
-	uninstall()
+// TestPolicyKindsAllWatched: with every CRD served, every kind is watched
+// and /readyz passed (the suite waited for it).
+func TestPolicyKindsAllWatched(t *testing.T) {
+	var want []string
+	for _, k := range netpol.Kinds {
+		want = append(want, k.Name)
+	}
+	slices.Sort(want)
 	eventually(t, discoveryTimeout, func() error {
-		err := k8sClient.Create(ctx, netpolPod(ns, "web", map[string]string{"app": "web"}), client.DryRunAll)
-		if !apierrors.IsForbidden(err) {
-			return fmt.Errorf("after the CRD is gone: got %v, want a denial", err)
+		if got := testServerWatchedKinds(); !slices.Equal(got, want) {
+			return fmt.Errorf("watched %v, want %v", got, want)
 		}
 		return nil
 	})

@@ -101,7 +101,11 @@ func TestCheck(t *testing.T) {
 				"warned    Pod         shop       profiler                 ../../examples/manifests/11-shop-pods.yaml#2",
 				"          warning: eksguard [seccomp] ...",
 				"admitted  Pod         shop       iis                      ../../examples/manifests/12-shop-windows-pod.yaml#1",
-				"admitted  Deployment  checkout   payments-api             ../../examples/manifests/13-checkout-deployment.yaml#1",
+				"admitted  Deployment  checkout   payments-api             ../../examples/manifests/13-isolated-deployments.yaml#1",
+				"admitted  Deployment  analytics  events-collector         ../../examples/manifests/13-isolated-deployments.yaml#2",
+				"admitted  Deployment  search     search-api               ../../examples/manifests/13-isolated-deployments.yaml#3",
+				"admitted  Deployment  reports    report-builder           ../../examples/manifests/13-isolated-deployments.yaml#4",
+				"admitted  Deployment  ledger     ledger-writer            ../../examples/manifests/13-isolated-deployments.yaml#5",
 				"denied    Deployment  legacy     billing                  ../../examples/manifests/20-legacy-deployment.yaml#1",
 				"          eksguard denied this Deployment: [networkPolicy] spec.template.metadata.labels: ...",
 				"admitted  Service     shop       storefront-nlb           ../../examples/manifests/30-shop-nlb-services.yaml#1",
@@ -112,7 +116,7 @@ func TestCheck(t *testing.T) {
 				"denied    Ingress     legacy     billing-admin            ../../examples/manifests/40-shop-alb-ingresses.yaml#3",
 				"          eksguard denied this Ingress: [loadBalancerTLS] metadata.annotations[alb.ingress.kubernetes.io/certificate-arn]: ...",
 				"",
-				"11 checked under policy built-in defaults: 6 admitted, 1 mutated, 1 warned, 3 denied. 6 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy).",
+				"15 checked under policy built-in defaults: 10 admitted, 1 mutated, 1 warned, 3 denied. 14 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy, ClusterNetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy).",
 			},
 		},
 		{
@@ -308,7 +312,7 @@ func TestCheckJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
 		t.Fatalf("decoding the JSON report: %v\n%s", err, stdout)
 	}
-	want := Summary{Checked: 11, Admitted: 6, Mutated: 1, Warned: 1, Denied: 3, Skipped: 6}
+	want := Summary{Checked: 15, Admitted: 10, Mutated: 1, Warned: 1, Denied: 3, Skipped: 14}
 	if report.Summary != want {
 		t.Errorf("summary %+v, want %+v", report.Summary, want)
 	}

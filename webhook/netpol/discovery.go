@@ -132,6 +132,9 @@ func (w *kindWatcher) reconcile(ctx context.Context) {
 			continue
 		}
 		for _, k := range kinds {
+			if resources == nil {
+				setKindWatched(k, false)
+			}
 			served := false
 			if resources != nil {
 				for _, r := range resources.APIResources {
@@ -166,11 +169,13 @@ func (w *kindWatcher) set(ctx context.Context, kind *Kind, served bool) {
 		informerCtx, stop := context.WithCancel(ctx)
 		go informer.RunWithContext(informerCtx)
 		w.running[kind] = &runningInformer{stop: stop, feed: f}
+		setKindWatched(kind, true)
 		discoveryLog.Info("watching a policy kind the API server serves", logkeys.Kind, kind.Name)
 	case !served && ok:
 		running.stop()
 		w.index.forget(kind, running.feed)
 		delete(w.running, kind)
+		setKindWatched(kind, false)
 		discoveryLog.Info("stopped watching a policy kind the API server no longer serves", logkeys.Kind, kind.Name)
 	}
 }

@@ -37,6 +37,7 @@ func SetupWithManager(mgr manager.Manager, policies decision.Policies, apiReader
 	if _, err := index.watch(KindNetworkPolicy, informer); err != nil {
 		return fmt.Errorf("indexing NetworkPolicies: %w", err)
 	}
+	setKindWatched(KindNetworkPolicy, true)
 
 	disc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
 	if err != nil {
