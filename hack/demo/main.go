@@ -34,6 +34,7 @@ import (
 	"github.com/eksguard/eksguard/internal/cli"
 	"github.com/eksguard/eksguard/internal/server"
 	"github.com/eksguard/eksguard/internal/testbed"
+	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
 func main() {
@@ -250,7 +251,12 @@ func apply(ctx context.Context, c client.Client, warnings *testbed.WarningRecord
 	if ns := obj.GetNamespace(); ns != "" {
 		name = ns + "/" + name
 	}
-	fmt.Printf("    %-13s %-30s ", obj.GetKind(), name)
+	kind := obj.GetKind()
+	if k := netpol.KindFor(obj.GroupVersionKind()); k != nil {
+		kind = k.Name // unique where kinds share a name
+	}
+	// Short kinds keep their column; the long policy kind names run on.
+	fmt.Printf("    %-44s ", fmt.Sprintf("%-13s %s", kind, name))
 	err := c.Create(ctx, created)
 	switch {
 	case apierrors.IsForbidden(err):

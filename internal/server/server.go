@@ -245,6 +245,8 @@ func cacheOptions(opts Options) cache.Options {
 		DefaultTransform:            cache.TransformStripManagedFields(),
 		ReaderFailOnMissingInformer: true,
 		ByObject: map[client.Object]cache.ByObject{
+			// The coverage index reads a NetworkPolicy's identity and spec only.
+			&networkingv1.NetworkPolicy{}: {Transform: trimNetworkPolicy},
 			&corev1.ConfigMap{}: {
 				Namespaces: map[string]cache.Config{opts.PolicyNamespace: {}},
 				Field:      fields.OneTermEqualSelector("metadata.name", opts.PolicyName),
@@ -281,4 +283,16 @@ func newWebhookServer(opts Options) crwebhook.Server {
 		CertDir: opts.CertDir,
 		TLSOpts: tlsOpts,
 	})
+}
+
+// trimNetworkPolicy drops what no rule reads from a cached NetworkPolicy:
+// labels, annotations (the kubectl last-applied configuration is a second
+// copy of the object) and managedFields.
+func trimNetworkPolicy(obj interface{}) (interface{}, error) {
+	np, ok := obj.(*networkingv1.NetworkPolicy)
+	if !ok {
+		return obj, nil
+	}
+	np.Annotations, np.ManagedFields, np.Labels = nil, nil, nil
+	return np, nil
 }

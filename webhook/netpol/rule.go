@@ -16,9 +16,10 @@ type Result struct {
 	// Uncertain, when set, is a policy that would isolate the pod further
 	// if a label whose value is not known yet matched: it is not counted.
 	Uncertain *Uncertainty
-	// Policies counts the policy objects that can apply to the pod (those of
-	// its namespace and the cluster-scoped ones); Kinds has a bit per kind
-	// among them (Kind.bit). Both are complete only when not Covered.
+	// Policies counts the policy objects that apply in the pod's namespace
+	// (its namespace's own, and the cluster-scoped ones whose namespace
+	// selection takes it in); Kinds has a bit per kind among them
+	// (Kind.bit). Both are complete only when not Covered.
 	Policies int
 	Kinds    uint
 }
@@ -63,15 +64,18 @@ func (e *evaluation) add(p *Policy) bool {
 	if r.Covered {
 		return true
 	}
-	r.Policies++
-	r.Kinds |= p.Kind.bit
+	applies := false
 	for i := range p.Selections {
 		s := &p.Selections[i]
+		if !s.inNamespace(e.pod) {
+			continue
+		}
+		applies = true
 		gained := r.Isolation.union(s.Isolation)
 		if gained == r.Isolation {
 			continue
 		}
-		switch m, key := s.match(e.pod); m {
+		switch m, key := s.matchPod(e.pod); m {
 		case matches:
 			if gained.Ingress && !r.Isolation.Ingress {
 				r.IngressBy = p
@@ -89,6 +93,11 @@ func (e *evaluation) add(p *Policy) bool {
 				r.Uncertain = &Uncertainty{Policy: p, Key: key, Why: e.pod.unknownReason(key)}
 			}
 		}
+	}
+	if applies {
+		// Counted once covered is ruled out: messages read them then.
+		r.Policies++
+		r.Kinds |= p.Kind.bit
 	}
 	return false
 }

@@ -77,15 +77,25 @@ const (
 	ciliumClusterUnknownText = "the Cilium cluster name is agent configuration that eksguard cannot see"
 )
 
+// inNamespace reports whether s can select pods of pod's namespace.
+func (s *Selection) inNamespace(pod *Pod) bool {
+	if s.Namespace != "" && s.Namespace != pod.Namespace {
+		return false
+	}
+	return s.Namespaces == nil || s.Namespaces.Matches(pod.NamespaceLabels)
+}
+
 // match answers whether s selects pod, and on mayMatch the label key it
 // could not decide.
 func (s *Selection) match(pod *Pod) (match, string) {
-	if s.Namespace != "" && s.Namespace != pod.Namespace {
+	if !s.inNamespace(pod) {
 		return noMatch, ""
 	}
-	if s.Namespaces != nil && !s.Namespaces.Matches(pod.NamespaceLabels) {
-		return noMatch, ""
-	}
+	return s.matchPod(pod)
+}
+
+// matchPod is match for a pod of a namespace s can select.
+func (s *Selection) matchPod(pod *Pod) (match, string) {
 	if len(pod.Unknown) == 0 && !s.attributes {
 		if s.Pods.Matches(pod.Labels) {
 			return matches, ""
