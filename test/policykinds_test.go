@@ -2,13 +2,17 @@ package test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -16,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	eksconfig "github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/cli"
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/netpol"
 )
@@ -244,5 +249,46 @@ func TestPolicyKindsDeleteWarning(t *testing.T) {
 	want := []string{decision.WarningText(eksconfig.RuleNetworkPolicy, field.Forbidden(nil, detail))}
 	if got := warnings.Messages(); !slices.Equal(got, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestPolicyKindsAudit: audit lists the custom policy kinds (a namespaced
+// one for -n, the cluster-scoped ones everywhere) and judges with them as
+// the webhook does: a Deployment covered only by a CiliumNetworkPolicy, and
+// one only by an EKS ClusterNetworkPolicy, are admitted.
+func TestPolicyKindsAudit(t *testing.T) {
+	applyPolicy(t, dryRunPolicy)
+	cilium := newNamespace(t, nil)
+	aws := newNamespace(t, map[string]string{"eksguard.io/test-audit": "baseline"})
+	createPolicyObject(t, netpol.KindCiliumNetworkPolicy, cilium, "ingress", map[string]any{
+		"endpointSelector": map[string]any{}, "ingress": []any{map[string]any{}},
+	})
+	createPolicyObject(t, netpol.KindAWSClusterNetworkPolicy, "", "test-audit-baseline", map[string]any{
+		"tier": "Baseline", "priority": int64(40),
+		"subject": map[string]any{"namespaces": map[string]any{"matchLabels": map[string]any{"eksguard.io/test-audit": "baseline"}}},
+		"ingress": []any{map[string]any{"action": "Deny", "from": []any{map[string]any{"namespaces": map[string]any{}}}}},
+	})
+	labels := map[string]string{"app": "web"}
+	for _, ns := range []string{cilium, aws} {
+		mustCreate(t, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+			Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: podTemplate("web")}})
+	}
+	deletePolicy(t)
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, testEnv.KubeConfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{cilium, aws} {
+		code, stdout, stderr := runCLI(t, "audit", "--kubeconfig", kubeconfig, "-n", ns, "-o", "json")
+		if code != cli.ExitClean || stderr != "" {
+			t.Fatalf("audit -n %s: exit code %d, want %d; stderr: %s\n%s", ns, code, cli.ExitClean, stderr, stdout)
+		}
+		var out auditOutput
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+			t.Fatal(err)
+		}
+		if out.Summary.Checked != 1 || out.Summary.Admitted != 1 {
+			t.Errorf("audit -n %s: summary %+v, want the Deployment checked and admitted", ns, out.Summary)
+		}
 	}
 }
