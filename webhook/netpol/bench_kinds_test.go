@@ -102,20 +102,11 @@ func BenchmarkIndexMemoryByKind(b *testing.B) {
 			for i := range objects {
 				objects[i] = benchKindObject(kind, fmt.Sprintf("ns-%d", i%namespaces), i)
 			}
-			var perObject float64
-			for b.Loop() {
-				var before, after runtime.MemStats
-				runtime.GC()
-				runtime.ReadMemStats(&before)
-				ix := NewIndex()
+			perObject := indexHeapPerObject(b, total, func(ix *Index) {
 				for _, o := range objects {
 					ix.OnAdd(o, true)
 				}
-				runtime.GC()
-				runtime.ReadMemStats(&after)
-				perObject = float64(after.HeapAlloc-before.HeapAlloc) / total
-				runtime.KeepAlive(ix)
-			}
+			})
 			b.ReportMetric(perObject, "heap-B/object")
 			runtime.KeepAlive(objects)
 		})

@@ -109,20 +109,28 @@ func BenchmarkIndexMemory(b *testing.B) {
 	for i := range objects {
 		objects[i] = benchPolicy(fmt.Sprintf("ns-%d", i%namespaces), i)
 	}
-	var perPolicy float64
+	perPolicy := indexHeapPerObject(b, len(objects), func(ix *Index) {
+		for _, np := range objects {
+			ix.OnAdd(np, true)
+		}
+	})
+	b.ReportMetric(perPolicy, "heap-B/policy")
+	runtime.KeepAlive(objects)
+}
+
+// indexHeapPerObject is the heap an index holds after fill, per object of n.
+func indexHeapPerObject(b *testing.B, n int, fill func(*Index)) float64 {
+	var perObject float64
 	for b.Loop() {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		ix := NewIndex()
-		for _, np := range objects {
-			ix.OnAdd(np, true)
-		}
+		fill(ix)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		perPolicy = float64(after.HeapAlloc-before.HeapAlloc) / total
+		perObject = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
 		runtime.KeepAlive(ix)
 	}
-	b.ReportMetric(perPolicy, "heap-B/policy")
-	runtime.KeepAlive(objects)
+	return perObject
 }

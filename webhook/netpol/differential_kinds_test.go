@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand"
 	"strings"
 	"testing"
 
@@ -102,15 +101,7 @@ func refCoveredKinds(policies []refPolicy, namespace string, nsLabels, podLabels
 		i, e := p.directions()
 		ingress, egress = ingress || i, egress || e
 	}
-	switch coverage {
-	case "any":
-		return ingress || egress
-	case "ingress":
-		return ingress
-	case "egress":
-		return egress
-	}
-	return ingress && egress
+	return referenceSatisfies(ingress, egress, coverage)
 }
 
 // mixedPolicy generates one policy of a random kind: its reference form and
@@ -298,22 +289,13 @@ func (r *kindsReader) List(_ context.Context, list client.ObjectList, opts ...cl
 // CiliumNetworkPolicies and EKS ClusterNetworkPolicies: through the index,
 // and through the pod handler with an empty index (its live read).
 func TestDifferentialPolicyKinds(t *testing.T) {
-	g := &generator{
-		rnd:        rand.New(rand.NewSource(20261201)),
-		namespaces: []string{"shop", "blog", "ops"},
-		keys:       []string{"app", "tier", "team", "debug"},
-		values:     []string{"a", "b", "c"},
-	}
+	g := newGenerator(20261201)
 	nsLabels := map[string]map[string]string{
 		"shop": {corev1.LabelMetadataName: "shop", "stage": "prod"},
 		"blog": {corev1.LabelMetadataName: "blog", "stage": "dev"},
 		"ops":  {corev1.LabelMetadataName: "ops"},
 	}
-	coverages := []config.Coverage{config.CoverageAny, config.CoverageIngress, config.CoverageEgress, config.CoverageBoth}
-	pols := map[config.Coverage]*config.Policy{}
-	for _, c := range coverages {
-		pols[c] = compilePolicy(t, func(cfg *config.Config) { cfg.Rules.NetworkPolicy.Coverage = c })
-	}
+	pols := policiesByCoverage(t)
 	const worlds, podsPerWorld = 200, 20
 	verdicts := map[bool]int{}
 	for world := range worlds {
@@ -332,7 +314,7 @@ func TestDifferentialPolicyKinds(t *testing.T) {
 		for p := range podsPerWorld {
 			namespace, podLabels := g.pick(g.namespaces), g.podLabels()
 			pod := &Pod{Namespace: namespace, NamespaceLabels: nsLabels[namespace], Labels: podLabels, ServiceAccount: "default"}
-			for _, coverage := range coverages {
+			for _, coverage := range config.Coverages {
 				want := refCoveredKinds(refs, namespace, nsLabels[namespace], podLabels, string(coverage))
 				verdicts[want]++
 				if got := full.Evaluate(pod, coverage, Isolation{}).Covered; got != want {

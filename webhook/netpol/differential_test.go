@@ -86,6 +86,30 @@ func referenceCovered(policies []*networkingv1.NetworkPolicy, namespace string, 
 		ingress = ingress || i
 		egress = egress || e
 	}
+	return referenceSatisfies(ingress, egress, coverage)
+}
+
+// generator makes random pods and policies over a small label alphabet, so
+// that selectors often match and often do not.
+type generator struct {
+	rnd        *rand.Rand
+	namespaces []string
+	keys       []string
+	values     []string
+}
+
+// newGenerator draws over three namespaces, four label keys and three values.
+func newGenerator(seed int64) *generator {
+	return &generator{
+		rnd:        rand.New(rand.NewSource(seed)),
+		namespaces: []string{"shop", "blog", "ops"},
+		keys:       []string{"app", "tier", "team", "debug"},
+		values:     []string{"a", "b", "c"},
+	}
+}
+
+// referenceSatisfies is what coverage asks of the isolated directions.
+func referenceSatisfies(ingress, egress bool, coverage string) bool {
 	switch coverage {
 	case "any":
 		return ingress || egress
@@ -97,15 +121,6 @@ func referenceCovered(policies []*networkingv1.NetworkPolicy, namespace string, 
 		return ingress && egress
 	}
 	panic("unknown coverage " + coverage)
-}
-
-// generator makes random pods and policies over a small label alphabet, so
-// that selectors often match and often do not.
-type generator struct {
-	rnd        *rand.Rand
-	namespaces []string
-	keys       []string
-	values     []string
 }
 
 func (g *generator) pick(from []string) string { return from[g.rnd.Intn(len(from))] }
@@ -167,17 +182,8 @@ func (g *generator) policy(i int) *networkingv1.NetworkPolicy {
 // path) and through the pod handler, whose index is empty in every other
 // world so that its verdict comes from the live read.
 func TestDifferential(t *testing.T) {
-	g := &generator{
-		rnd:        rand.New(rand.NewSource(20261127)),
-		namespaces: []string{"shop", "blog", "ops"},
-		keys:       []string{"app", "tier", "team", "debug"},
-		values:     []string{"a", "b", "c"},
-	}
-	coverages := []config.Coverage{config.CoverageAny, config.CoverageIngress, config.CoverageEgress, config.CoverageBoth}
-	handlers := map[config.Coverage]*config.Policy{}
-	for _, c := range coverages {
-		handlers[c] = compilePolicy(t, func(cfg *config.Config) { cfg.Rules.NetworkPolicy.Coverage = c })
-	}
+	g := newGenerator(20261127)
+	handlers := policiesByCoverage(t)
 
 	const worlds, podsPerWorld = 200, 25
 	verdicts := map[bool]int{}
@@ -195,7 +201,7 @@ func TestDifferential(t *testing.T) {
 		}
 		for p := range podsPerWorld {
 			namespace, podLabels := g.pick(g.namespaces), g.podLabels()
-			for _, coverage := range coverages {
+			for _, coverage := range config.Coverages {
 				want := referenceCovered(policies, namespace, podLabels, string(coverage))
 				verdicts[want]++
 				checker := newTestChecker(handlers[coverage], indexed, live)
@@ -224,6 +230,15 @@ func TestDifferential(t *testing.T) {
 		t.Errorf("verdicts are lopsided: %d covered, %d uncovered", verdicts[true], verdicts[false])
 	}
 	t.Logf("%d covered, %d uncovered verdicts agree", verdicts[true], verdicts[false])
+}
+
+// policiesByCoverage compiles the defaults under each coverage setting.
+func policiesByCoverage(t *testing.T) map[config.Coverage]*config.Policy {
+	out := map[config.Coverage]*config.Policy{}
+	for _, c := range config.Coverages {
+		out[c] = compilePolicy(t, func(cfg *config.Config) { cfg.Rules.NetworkPolicy.Coverage = c })
+	}
+	return out
 }
 
 func describe(policies []*networkingv1.NetworkPolicy) string {

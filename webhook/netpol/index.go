@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -227,26 +228,30 @@ func (ix *Index) OnDelete(obj interface{}) {
 	if tombstone, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 		obj = tombstone.Obj
 	}
+	if _, m := policyObject(obj); m != nil {
+		ix.remove(m.GetNamespace(), m.GetUID())
+	}
+}
+
+// policyObject returns obj and its metadata when it is an object of a
+// counted kind; nil metadata otherwise.
+func policyObject(obj interface{}) (runtime.Object, metav1.Object) {
 	o, ok := obj.(runtime.Object)
 	if !ok || kindOf(o) == nil {
-		return
+		return nil, nil
 	}
 	m, err := meta.Accessor(o)
 	if err != nil {
-		return
+		return nil, nil
 	}
-	ix.remove(m.GetNamespace(), m.GetUID())
+	return o, m
 }
 
 // upsert compiles obj unless the index already holds this resourceVersion.
 // An object whose selectors do not parse selects no pod, so it is left out.
 func (ix *Index) upsert(obj interface{}) {
-	o, ok := obj.(runtime.Object)
-	if !ok || kindOf(o) == nil {
-		return
-	}
-	m, err := meta.Accessor(o)
-	if err != nil {
+	o, m := policyObject(obj)
+	if m == nil {
 		return
 	}
 	ix.mu.RLock()
