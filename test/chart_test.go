@@ -32,7 +32,10 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook"
+	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
+	"github.com/eksguard/eksguard/webhook/seccomp"
 )
 
 // chartDir is the chart under test.
@@ -45,28 +48,24 @@ const (
 	chartKubeVersion = "1.37.2"
 )
 
-// The webhook entry names of the chart.
-const (
-	chartSeccompWebhook        = "seccomp.pods.eksguard.io"
-	chartPodNetpolWebhook      = "networkpolicy.pods.eksguard.io"
-	chartWorkloadNetpolWebhook = "networkpolicy.workloads.eksguard.io"
-	chartNetpolChangeWebhook   = "networkpolicy.networkpolicies.eksguard.io"
-	chartServiceTLSWebhook     = "loadbalancertls.services.eksguard.io"
-	chartIngressTLSWebhook     = "loadbalancertls.ingresses.eksguard.io"
+// The webhook entry names of the chart: those of the routes.
+var (
+	chartSeccompWebhook        = routeName(seccomp.Path)
+	chartPodNetpolWebhook      = routeName(netpol.PodPath)
+	chartWorkloadNetpolWebhook = routeName(netpol.WorkloadPath)
+	chartNetpolChangeWebhook   = routeName(netpol.PolicyChangePath)
+	chartServiceTLSWebhook     = routeName(lbtls.ServicePath)
+	chartIngressTLSWebhook     = routeName(lbtls.IngressPath)
 )
 
-// createOrRelabel limits the pod NetworkPolicy webhook to pod creations
-// and label changes.
-var createOrRelabel = admissionregistrationv1.MatchCondition{
-	Name:       "create-or-relabel",
-	Expression: "request.operation != 'UPDATE' || object.metadata.?labels.orValue({}) != oldObject.metadata.?labels.orValue({})",
-}
-
-// loadBalancerOnly limits the Service load-balancer TLS webhook to
-// Services that can get an AWS load balancer.
-var loadBalancerOnly = admissionregistrationv1.MatchCondition{
-	Name:       "load-balancer-services",
-	Expression: "object.spec.type == 'LoadBalancer' || object.metadata.?annotations[?'service.beta.kubernetes.io/aws-load-balancer-type'].orValue('') in ['external', 'nlb-ip']",
+// routeName is the webhook name of the route serving path.
+func routeName(path string) string {
+	for _, r := range webhook.Routes {
+		if r.Path == path {
+			return r.Name
+		}
+	}
+	panic("no route serves " + path)
 }
 
 // helmBinary is $HELM (set by make), else the helm that make builds into bin/.
@@ -397,54 +396,34 @@ func TestChartWebhookConfigurations(t *testing.T) {
 	none := admissionregistrationv1.SideEffectClassNone
 	equivalent := admissionregistrationv1.Equivalent
 	ignore := admissionregistrationv1.Ignore
-	namespaced := admissionregistrationv1.NamespacedScope
-	rule := func(group, resources string, ops ...admissionregistrationv1.OperationType) admissionregistrationv1.RuleWithOperations {
-		return admissionregistrationv1.RuleWithOperations{Operations: ops, Rule: admissionregistrationv1.Rule{
-			APIGroups: []string{group}, APIVersions: []string{"v1"}, Resources: strings.Split(resources, ","), Scope: &namespaced,
-		}}
-	}
-	const create, update, del = admissionregistrationv1.Create, admissionregistrationv1.Update, admissionregistrationv1.Delete
 
-	var m admissionregistrationv1.MutatingWebhookConfiguration
-	r.get(t, "MutatingWebhookConfiguration", "eksguard", &m)
-	deepEqual(t, "mutating webhooks", m.Webhooks, []admissionregistrationv1.MutatingWebhook{{
-		Name:                    chartSeccompWebhook,
-		ClientConfig:            clientConfig("/mutate-v1-pod-seccomp"),
-		Rules:                   []admissionregistrationv1.RuleWithOperations{rule("", "pods", create)},
-		FailurePolicy:           &ignore,
-		MatchPolicy:             &equivalent,
-		NamespaceSelector:       excluded,
-		SideEffects:             &none,
-		TimeoutSeconds:          ptr.To[int32](3),
-		AdmissionReviewVersions: []string{"v1"},
-		ReinvocationPolicy:      ptr.To(admissionregistrationv1.IfNeededReinvocationPolicy),
-	}})
-	deepEqual(t, "mutating annotations", m.Annotations, nil)
-
-	validating := func(name, path string, rules ...admissionregistrationv1.RuleWithOperations) admissionregistrationv1.ValidatingWebhook {
-		// Every rule warns by default: every entry fails open.
-		return admissionregistrationv1.ValidatingWebhook{
-			Name: name, ClientConfig: clientConfig(path), Rules: rules,
+	// Every entry as the route table says, with the chart's settings: with
+	// the default values every rule warns, so every entry fails open.
+	var wantMutating []admissionregistrationv1.MutatingWebhook
+	var wantValidating []admissionregistrationv1.ValidatingWebhook
+	for _, route := range webhook.Routes {
+		if route.Mutating {
+			wantMutating = append(wantMutating, admissionregistrationv1.MutatingWebhook{
+				Name: route.Name, ClientConfig: clientConfig(route.Path), Rules: route.Rules(), MatchConditions: route.MatchConditions,
+				FailurePolicy: &ignore, MatchPolicy: &equivalent, NamespaceSelector: excluded, SideEffects: &none,
+				TimeoutSeconds: ptr.To[int32](3), AdmissionReviewVersions: []string{"v1"},
+				ReinvocationPolicy: ptr.To(admissionregistrationv1.IfNeededReinvocationPolicy),
+			})
+			continue
+		}
+		wantValidating = append(wantValidating, admissionregistrationv1.ValidatingWebhook{
+			Name: route.Name, ClientConfig: clientConfig(route.Path), Rules: route.Rules(), MatchConditions: route.MatchConditions,
 			FailurePolicy: &ignore, MatchPolicy: &equivalent, NamespaceSelector: excluded, SideEffects: &none,
 			TimeoutSeconds: ptr.To[int32](3), AdmissionReviewVersions: []string{"v1"},
-		}
+		})
 	}
+	var m admissionregistrationv1.MutatingWebhookConfiguration
+	r.get(t, "MutatingWebhookConfiguration", "eksguard", &m)
+	deepEqual(t, "mutating webhooks", m.Webhooks, wantMutating)
+	deepEqual(t, "mutating annotations", m.Annotations, nil)
 	var v admissionregistrationv1.ValidatingWebhookConfiguration
 	r.get(t, "ValidatingWebhookConfiguration", "eksguard", &v)
-	podNetpol := validating(chartPodNetpolWebhook, "/validate-v1-pod-networkpolicy", rule("", "pods", create, update))
-	podNetpol.MatchConditions = []admissionregistrationv1.MatchCondition{createOrRelabel}
-	serviceTLS := validating(chartServiceTLSWebhook, "/validate-v1-service-lbtls", rule("", "services", create, update))
-	serviceTLS.MatchConditions = []admissionregistrationv1.MatchCondition{loadBalancerOnly}
-	deepEqual(t, "validating webhooks", v.Webhooks, []admissionregistrationv1.ValidatingWebhook{
-		podNetpol,
-		validating(chartWorkloadNetpolWebhook, "/validate-workload-networkpolicy",
-			rule("apps", "deployments,statefulsets,daemonsets,replicasets", create, update),
-			rule("", "replicationcontrollers", create, update),
-			rule("batch", "jobs,cronjobs", create, update)),
-		validating(chartNetpolChangeWebhook, netpol.PolicyChangePath, netpol.ChangeRules()...),
-		serviceTLS,
-		validating(chartIngressTLSWebhook, "/validate-networking-v1-ingress-lbtls", rule("networking.k8s.io", "ingresses", create, update)),
-	})
+	deepEqual(t, "validating webhooks", v.Webhooks, wantValidating)
 }
 
 // TestChartFailurePolicies: an entry fails closed only when its rule
@@ -694,19 +673,19 @@ policy:
 	r.get(t, "MutatingWebhookConfiguration", "guard-eksguard", &m)
 	var v admissionregistrationv1.ValidatingWebhookConfiguration
 	r.get(t, "ValidatingWebhookConfiguration", "guard-eksguard", &v)
-	if len(m.Webhooks) != 1 || len(v.Webhooks) != 5 {
-		t.Fatalf("%d mutating and %d validating webhooks, want 1 and 5", len(m.Webhooks), len(v.Webhooks))
+	if len(m.Webhooks)+len(v.Webhooks) != len(webhook.Routes) {
+		t.Fatalf("%d mutating and %d validating webhooks, want the %d routes", len(m.Webhooks), len(v.Webhooks), len(webhook.Routes))
 	}
 	check := func(name string, sel *metav1.LabelSelector, conds []admissionregistrationv1.MatchCondition, svc *admissionregistrationv1.ServiceReference) {
 		deepEqual(t, name+" namespaceSelector", sel, wantSelector)
-		switch name {
-		case chartPodNetpolWebhook:
-			deepEqual(t, name+" matchConditions", conds, append([]admissionregistrationv1.MatchCondition{createOrRelabel}, wantConditions...))
-		case chartServiceTLSWebhook:
-			deepEqual(t, name+" matchConditions", conds, append([]admissionregistrationv1.MatchCondition{loadBalancerOnly}, wantConditions...))
-		default:
-			deepEqual(t, name+" matchConditions", conds, wantConditions)
+		// The route's own conditions come first, then the values'.
+		var own []admissionregistrationv1.MatchCondition
+		for _, r := range webhook.Routes {
+			if r.Name == name {
+				own = r.MatchConditions
+			}
 		}
+		deepEqual(t, name+" matchConditions", conds, append(slices.Clone(own), wantConditions...))
 		deepEqual(t, name+" service", svc.Namespace+"/"+svc.Name, "security/guard-eksguard")
 	}
 	check(m.Webhooks[0].Name, m.Webhooks[0].NamespaceSelector, m.Webhooks[0].MatchConditions, m.Webhooks[0].ClientConfig.Service)

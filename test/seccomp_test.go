@@ -15,7 +15,7 @@ import (
 )
 
 const (
-	// seccompWebhook is the webhook name in internal/testbed/webhooks/seccomp.yaml.
+	// seccompWebhook is the webhook name of the seccomp route (webhook.Routes).
 	seccompWebhook        = "seccomp.pods.eksguard.io"
 	seccompMissingWarning = "eksguard [seccomp] pod has no seccomp profile; " +
 		"enforce would set spec.securityContext.seccompProfile.type=RuntimeDefault"

@@ -3,9 +3,10 @@
 // server over TLS, exactly as in a cluster.
 //
 // TestMain starts the control plane once, installs eksguard's webhook
-// configurations (internal/testbed/webhooks) and the test-only ones in
-// testdata/webhooks (each clientConfig.service is rewritten to the local
-// server), and runs the manager built by internal/server.
+// configurations (built from webhook.Routes by internal/testbed) and the
+// test-only ones in testdata/webhooks (each clientConfig.service is
+// rewritten to the local server), and runs the manager built by
+// internal/server.
 // Tests share one policy ConfigMap, so they must not call t.Parallel.
 //
 // The control plane binaries come from KUBEBUILDER_ASSETS, or else from
@@ -74,7 +75,7 @@ func runSuite(m *testing.M) (int, error) {
 		// The CRDs of the other policy kinds eksguard counts (test/crds).
 		CRDDirectoryPaths:     []string{filepath.Join("crds", "served")},
 		ErrorIfCRDPathMissing: true,
-		WebhookInstallOptions: testbed.WebhookInstallOptions("..", filepath.Join("testdata", "webhooks")),
+		WebhookInstallOptions: testbed.WebhookInstallOptions(filepath.Join("testdata", "webhooks")),
 	}
 	cfg, err := testEnv.Start()
 	if err != nil {

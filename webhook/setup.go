@@ -1,16 +1,16 @@
 // Package webhook registers eksguard's admission webhooks with a
-// controller-runtime manager. Each rule lives in its own package with a pure
-// rule function, a thin handler and its own SetupWithManager.
+// controller-runtime manager, from the route table (Routes). Each rule lives
+// in its own package with pure rule functions and thin handlers.
 package webhook
 
 import (
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
-	"github.com/eksguard/eksguard/webhook/seccomp"
 )
 
 // Options are the dependencies shared by every webhook.
@@ -20,13 +20,23 @@ type Options struct {
 	APIReader client.Reader
 }
 
-// SetupWithManager registers every eksguard webhook on mgr's webhook server.
+// SetupWithManager prepares what the rules read from the manager (the
+// policy index and its informers, the Ingress group index) and registers
+// every route on mgr's webhook server.
 func SetupWithManager(mgr manager.Manager, opts Options) error {
-	if err := seccomp.SetupWithManager(mgr, opts.Policies); err != nil {
+	coverage, err := netpol.SetupWithManager(mgr, opts.Policies, opts.APIReader)
+	if err != nil {
 		return err
 	}
-	if err := netpol.SetupWithManager(mgr, opts.Policies, opts.APIReader); err != nil {
+	if err := lbtls.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return lbtls.SetupWithManager(mgr, opts.Policies)
+	h := Handlers{Policies: opts.Policies, Coverage: coverage, Ingresses: mgr.GetClient(), Scheme: mgr.GetScheme()}
+	server := mgr.GetWebhookServer()
+	for _, r := range Routes {
+		hook := r.Webhook(h)
+		hook.RecoverPanic = ptr.To(true)
+		server.Register(r.Path, hook)
+	}
+	return nil
 }

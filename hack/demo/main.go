@@ -70,7 +70,7 @@ func run(examples string) error {
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
-		WebhookInstallOptions: testbed.WebhookInstallOptions("."),
+		WebhookInstallOptions: testbed.WebhookInstallOptions(),
 		// The policy kinds' CRDs, so the examples' ApplicationNetworkPolicy applies.
 		CRDDirectoryPaths:     []string{filepath.Join("test", "crds", "served")},
 		ErrorIfCRDPathMissing: true,

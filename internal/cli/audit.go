@@ -9,8 +9,6 @@ import (
 	"slices"
 
 	"github.com/spf13/cobra"
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,6 +24,7 @@ import (
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/server"
+	"github.com/eksguard/eksguard/webhook"
 	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
@@ -118,13 +117,18 @@ type auditKind struct {
 	listOpts  []client.ListOption
 }
 
+// Controllers whose objects stand for those they create (an audited object
+// whose controller is one of these is judged through that controller).
 var (
-	gkDeployment = gvkDeployment.GroupKind()
-	gkCronJob    = gvkCronJob.GroupKind()
-	// podControllers are the audited workloads that create pods from their
-	// template; their pods are judged through it.
-	podControllers = []schema.GroupKind{gvkReplicaSet.GroupKind(), gvkStatefulSet.GroupKind(), gvkDaemonSet.GroupKind(),
-		gvkJob.GroupKind(), gvkReplicationController.GroupKind()}
+	gkDeployment = schema.GroupKind{Group: "apps", Kind: "Deployment"}
+	gkCronJob    = schema.GroupKind{Group: "batch", Kind: "CronJob"}
+	controlledBy = map[schema.GroupKind][]schema.GroupKind{
+		{Group: "apps", Kind: "ReplicaSet"}: {gkDeployment},
+		{Group: "batch", Kind: "Job"}:       {gkCronJob},
+		// The workloads that create pods from their template.
+		{Kind: "Pod"}: {{Group: "apps", Kind: "ReplicaSet"}, {Group: "apps", Kind: "StatefulSet"},
+			{Group: "apps", Kind: "DaemonSet"}, {Group: "batch", Kind: "Job"}, {Kind: "ReplicationController"}},
+	}
 	// runningPods leaves out finished pods, which have no network and never
 	// run again.
 	runningPods = fields.AndSelectors(
@@ -133,19 +137,36 @@ var (
 	)
 )
 
-// auditKinds are audited in this order.
-var auditKinds = []auditKind{
-	{gvk: gvkDeployment, newList: func() client.ObjectList { return &appsv1.DeploymentList{} }},
-	{gvk: gvkStatefulSet, newList: func() client.ObjectList { return &appsv1.StatefulSetList{} }},
-	{gvk: gvkDaemonSet, newList: func() client.ObjectList { return &appsv1.DaemonSetList{} }},
-	{gvk: gvkReplicaSet, newList: func() client.ObjectList { return &appsv1.ReplicaSetList{} }, coveredBy: []schema.GroupKind{gkDeployment}},
-	{gvk: gvkReplicationController, newList: func() client.ObjectList { return &corev1.ReplicationControllerList{} }},
-	{gvk: gvkCronJob, newList: func() client.ObjectList { return &batchv1.CronJobList{} }},
-	{gvk: gvkJob, newList: func() client.ObjectList { return &batchv1.JobList{} }, coveredBy: []schema.GroupKind{gkCronJob}},
-	{gvk: gvkPod, newList: func() client.ObjectList { return &corev1.PodList{} }, coveredBy: podControllers,
-		listOpts: []client.ListOption{client.MatchingFieldsSelector{Selector: runningPods}}},
-	{gvk: gvkService, newList: func() client.ObjectList { return &corev1.ServiceList{} }},
-	{gvk: gvkIngress, newList: func() client.ObjectList { return &networkingv1.IngressList{} }},
+// auditKinds are the kinds the routes admit on CREATE, workloads first:
+// each is listed, typed, from the scheme.
+func auditKinds(scheme *runtime.Scheme) []auditKind {
+	var gvks []schema.GroupVersionKind
+	for _, k := range netpol.WorkloadKinds() {
+		gvks = append(gvks, k.GVK)
+	}
+	for _, r := range webhook.Routes {
+		for _, k := range r.Kinds {
+			if r.Admits(k.GVK) && !slices.Contains(gvks, k.GVK) {
+				gvks = append(gvks, k.GVK)
+			}
+		}
+	}
+	kinds := make([]auditKind, 0, len(gvks))
+	for _, gvk := range gvks {
+		listGVK := gvk.GroupVersion().WithKind(gvk.Kind + "List")
+		kind := auditKind{gvk: gvk, coveredBy: controlledBy[gvk.GroupKind()], newList: func() client.ObjectList {
+			list, err := scheme.New(listGVK)
+			if err != nil {
+				panic(fmt.Sprintf("the scheme has no %s: %v", listGVK, err))
+			}
+			return list.(client.ObjectList)
+		}}
+		if gvk.GroupKind() == (schema.GroupKind{Kind: "Pod"}) {
+			kind.listOpts = []client.ListOption{client.MatchingFieldsSelector{Selector: runningPods}}
+		}
+		kinds = append(kinds, kind)
+	}
+	return kinds
 }
 
 // coveredByController reports whether obj's controller is one of kinds.
@@ -211,7 +232,7 @@ func audit(ctx context.Context, c client.Reader, scheme *runtime.Scheme, opts au
 	engine := newEngine(policy, store, scheme)
 	report := &auditReport{Policy: policy.Source}
 	byNamespace := map[string]*namespaceAudit{}
-	for _, kind := range auditKinds {
+	for _, kind := range auditKinds(scheme) {
 		err := listPages(ctx, c, kind.newList, opts, kind.listOpts, func(obj client.Object) {
 			// Objects being deleted are on their way out, not something to fix.
 			if obj.GetDeletionTimestamp() != nil {

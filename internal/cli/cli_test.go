@@ -115,12 +115,12 @@ func TestCoveredByController(t *testing.T) {
 		kinds []schema.GroupKind
 		want  bool
 	}{
-		{"bare pod", &metav1.ObjectMeta{}, podControllers, false},
-		{"pod of a ReplicaSet", owned("apps/v1", "ReplicaSet", true), podControllers, true},
-		{"pod of a Job", owned("batch/v1", "Job", true), podControllers, true},
-		{"pod of a custom controller is judged itself", owned("example.com/v1", "Widget", true), podControllers, false},
-		{"mirror pod", owned("v1", "Node", true), podControllers, false},
-		{"a non-controller owner does not count", owned("apps/v1", "ReplicaSet", false), podControllers, false},
+		{"bare pod", &metav1.ObjectMeta{}, controlledBy[schema.GroupKind{Kind: "Pod"}], false},
+		{"pod of a ReplicaSet", owned("apps/v1", "ReplicaSet", true), controlledBy[schema.GroupKind{Kind: "Pod"}], true},
+		{"pod of a Job", owned("batch/v1", "Job", true), controlledBy[schema.GroupKind{Kind: "Pod"}], true},
+		{"pod of a custom controller is judged itself", owned("example.com/v1", "Widget", true), controlledBy[schema.GroupKind{Kind: "Pod"}], false},
+		{"mirror pod", owned("v1", "Node", true), controlledBy[schema.GroupKind{Kind: "Pod"}], false},
+		{"a non-controller owner does not count", owned("apps/v1", "ReplicaSet", false), controlledBy[schema.GroupKind{Kind: "Pod"}], false},
 		{"ReplicaSet of a Deployment", owned("apps/v1", "Deployment", true), []schema.GroupKind{gkDeployment}, true},
 		{"ReplicaSet of an Argo Rollout", owned("argoproj.io/v1alpha1", "Rollout", true), []schema.GroupKind{gkDeployment}, false},
 		{"Job of a CronJob", owned("batch/v1", "CronJob", true), []schema.GroupKind{gkCronJob}, true},

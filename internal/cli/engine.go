@@ -17,10 +17,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook"
 	"github.com/eksguard/eksguard/webhook/decision"
-	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
-	"github.com/eksguard/eksguard/webhook/seccomp"
 )
 
 // Verdict is what the API server would do with an object eksguard sees.
@@ -72,30 +71,28 @@ type Engine struct {
 	hooks  map[schema.GroupVersionKind][]hook
 }
 
-// newEngine wires the handlers of every rule under policy, reading context
-// from store. The store must hold every NetworkPolicy before the call: the
-// coverage index is built from it here.
+// newEngine wires the handlers of every route under policy, reading
+// context from store. The store must hold every policy object before the
+// call: the coverage index is built from it here.
 func newEngine(policy *config.Policy, store *objectStore, scheme *runtime.Scheme) *Engine {
 	policies := decision.Policies{Source: config.NewStore(policy), Namespaces: store}
 	index := netpol.NewIndex()
 	store.indexPolicies(index)
-	checker := &netpol.Checker{Policies: policies, Index: index, Live: store}
-
-	seccompHook := hook{path: seccomp.Path, mutating: true,
-		webhook: &admission.Webhook{Handler: &seccomp.Handler{Policies: policies}}}
-	podHook := hook{path: netpol.PodPath, webhook: &admission.Webhook{Handler: &netpol.PodValidator{Checker: checker}}}
-	workloadHook := hook{path: netpol.WorkloadPath, webhook: &admission.Webhook{Handler: &netpol.WorkloadValidator{Checker: checker}}}
-	serviceHook := hook{path: lbtls.ServicePath, webhook: admission.WithValidator(scheme, &lbtls.ServiceValidator{Policies: policies})}
-	ingressHook := hook{path: lbtls.IngressPath, webhook: admission.WithValidator(scheme, &lbtls.IngressValidator{Policies: policies, Reader: store})}
-
-	hooks := map[schema.GroupVersionKind][]hook{
-		gvkPod:     {seccompHook, podHook},
-		gvkService: {serviceHook},
-		gvkIngress: {ingressHook},
+	handlers := webhook.Handlers{
+		Policies:  policies,
+		Coverage:  &netpol.Checker{Policies: policies, Index: index, Live: store},
+		Ingresses: store,
+		Scheme:    scheme,
 	}
-	for _, gvk := range []schema.GroupVersionKind{gvkDeployment, gvkStatefulSet, gvkDaemonSet, gvkReplicaSet,
-		gvkReplicationController, gvkJob, gvkCronJob} {
-		hooks[gvk] = []hook{workloadHook}
+	hooks := map[schema.GroupVersionKind][]hook{}
+	// Routes lists mutating webhooks first, as the API server calls them.
+	for _, r := range webhook.Routes {
+		w := r.Webhook(handlers)
+		for _, k := range r.Kinds {
+			if r.Admits(k.GVK) {
+				hooks[k.GVK] = append(hooks[k.GVK], hook{path: r.Path, mutating: r.Mutating, webhook: w})
+			}
+		}
 	}
 	return &Engine{policy: policy, hooks: hooks}
 }

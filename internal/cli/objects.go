@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -16,41 +15,29 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	sigsjson "sigs.k8s.io/json"
 
+	"github.com/eksguard/eksguard/webhook"
 	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
-// Kinds that eksguard's webhooks admit, with their resources.
+// Kinds that are the context of a check rather than checked themselves.
 var (
-	gvkPod                   = corev1.SchemeGroupVersion.WithKind("Pod")
-	gvkService               = corev1.SchemeGroupVersion.WithKind("Service")
-	gvkReplicationController = corev1.SchemeGroupVersion.WithKind("ReplicationController")
-	gvkDeployment            = appsv1.SchemeGroupVersion.WithKind("Deployment")
-	gvkStatefulSet           = appsv1.SchemeGroupVersion.WithKind("StatefulSet")
-	gvkDaemonSet             = appsv1.SchemeGroupVersion.WithKind("DaemonSet")
-	gvkReplicaSet            = appsv1.SchemeGroupVersion.WithKind("ReplicaSet")
-	gvkJob                   = batchv1.SchemeGroupVersion.WithKind("Job")
-	gvkCronJob               = batchv1.SchemeGroupVersion.WithKind("CronJob")
-	gvkIngress               = networkingv1.SchemeGroupVersion.WithKind("Ingress")
-
-	// Kinds that are the context of a check rather than checked themselves.
 	gvkNetworkPolicy = networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy")
 	gvkNamespace     = corev1.SchemeGroupVersion.WithKind("Namespace")
 )
 
-// checkedResources maps each checked kind to its resource, as admission
-// requests name it.
-var checkedResources = map[schema.GroupVersionKind]string{
-	gvkPod:                   "pods",
-	gvkService:               "services",
-	gvkReplicationController: "replicationcontrollers",
-	gvkDeployment:            "deployments",
-	gvkStatefulSet:           "statefulsets",
-	gvkDaemonSet:             "daemonsets",
-	gvkReplicaSet:            "replicasets",
-	gvkJob:                   "jobs",
-	gvkCronJob:               "cronjobs",
-	gvkIngress:               "ingresses",
-}
+// checkedResources maps each kind a route admits on CREATE to its
+// resource, as admission requests name it (from webhook.Routes).
+var checkedResources = func() map[schema.GroupVersionKind]string {
+	out := map[schema.GroupVersionKind]string{}
+	for _, r := range webhook.Routes {
+		for _, k := range r.Kinds {
+			if r.Admits(k.GVK) {
+				out[k.GVK] = k.Resource
+			}
+		}
+	}
+	return out
+}()
 
 // newScheme knows the built-in kinds.
 func newScheme() *runtime.Scheme {

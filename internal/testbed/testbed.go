@@ -24,17 +24,6 @@ import (
 	"github.com/eksguard/eksguard/internal/server"
 )
 
-// WebhookInstallOptions registers eksguard's webhook configurations, the
-// YAML files in internal/testbed/webhooks below repoRoot (shaped like the
-// chart's), plus those in extraPaths, for a server on loopback; envtest
-// points each clientConfig.service at that server.
-func WebhookInstallOptions(repoRoot string, extraPaths ...string) envtest.WebhookInstallOptions {
-	return envtest.WebhookInstallOptions{
-		Paths:            append([]string{filepath.Join(repoRoot, "internal", "testbed", "webhooks")}, extraPaths...),
-		LocalServingHost: "127.0.0.1",
-	}
-}
-
 // readyTimeout bounds the wait for a freshly started server's /readyz.
 const readyTimeout = time.Minute
 

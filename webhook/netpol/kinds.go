@@ -8,15 +8,14 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/eksguard/eksguard/webhook/resource"
 )
 
 // Kind is one policy kind that can isolate pods. Every kind is keyed by
 // group and version: three different kinds are named ClusterNetworkPolicy.
 type Kind struct {
-	GVK schema.GroupVersionKind
-	// Resource is the plural under which the API serves the kind.
-	Resource   string
-	Namespaced bool
+	resource.Kind
 	// Name is how messages name the kind; unique across Kinds (kubectl's
 	// kind.group form where the bare kind is ambiguous).
 	Name string
@@ -32,11 +31,6 @@ func init() {
 	}
 }
 
-// GVR is the kind's group, version and resource.
-func (k *Kind) GVR() schema.GroupVersionResource {
-	return k.GVK.GroupVersion().WithResource(k.Resource)
-}
-
 // BuiltIn reports whether every API server serves the kind (no CRD).
 func (k *Kind) BuiltIn() bool { return k == KindNetworkPolicy }
 
@@ -45,38 +39,38 @@ func (k *Kind) BuiltIn() bool { return k == KindNetworkPolicy }
 // anything else are never counted.
 var (
 	KindNetworkPolicy = &Kind{
-		GVK:      networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"),
-		Resource: "networkpolicies", Namespaced: true, Name: "NetworkPolicy",
+		Kind:    resource.Kind{GVK: networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"), Resource: "networkpolicies", Namespaced: true},
+		Name:    "NetworkPolicy",
 		compile: compileNetworkPolicy,
 	}
 	// KindApplicationNetworkPolicy is EKS's namespaced kind
 	// (aws/amazon-network-policy-controller-k8s api/v1alpha1).
 	KindApplicationNetworkPolicy = &Kind{
-		GVK:      schema.GroupVersionKind{Group: "networking.k8s.aws", Version: "v1alpha1", Kind: "ApplicationNetworkPolicy"},
-		Resource: "applicationnetworkpolicies", Namespaced: true, Name: "ApplicationNetworkPolicy",
+		Kind:    resource.Kind{GVK: schema.GroupVersionKind{Group: "networking.k8s.aws", Version: "v1alpha1", Kind: "ApplicationNetworkPolicy"}, Resource: "applicationnetworkpolicies", Namespaced: true},
+		Name:    "ApplicationNetworkPolicy",
 		compile: compileApplicationNetworkPolicy,
 	}
 	// KindAWSClusterNetworkPolicy is EKS's cluster-scoped admin kind.
 	KindAWSClusterNetworkPolicy = &Kind{
-		GVK:      schema.GroupVersionKind{Group: "networking.k8s.aws", Version: "v1alpha1", Kind: "ClusterNetworkPolicy"},
-		Resource: "clusternetworkpolicies", Name: "ClusterNetworkPolicy.networking.k8s.aws",
+		Kind:    resource.Kind{GVK: schema.GroupVersionKind{Group: "networking.k8s.aws", Version: "v1alpha1", Kind: "ClusterNetworkPolicy"}, Resource: "clusternetworkpolicies"},
+		Name:    "ClusterNetworkPolicy.networking.k8s.aws",
 		compile: compileAWSClusterNetworkPolicy,
 	}
 	KindCiliumNetworkPolicy = &Kind{
-		GVK:      schema.GroupVersionKind{Group: "cilium.io", Version: "v2", Kind: "CiliumNetworkPolicy"},
-		Resource: "ciliumnetworkpolicies", Namespaced: true, Name: "CiliumNetworkPolicy",
+		Kind:    resource.Kind{GVK: schema.GroupVersionKind{Group: "cilium.io", Version: "v2", Kind: "CiliumNetworkPolicy"}, Resource: "ciliumnetworkpolicies", Namespaced: true},
+		Name:    "CiliumNetworkPolicy",
 		compile: compileCiliumPolicy,
 	}
 	KindCiliumClusterwideNetworkPolicy = &Kind{
-		GVK:      schema.GroupVersionKind{Group: "cilium.io", Version: "v2", Kind: "CiliumClusterwideNetworkPolicy"},
-		Resource: "ciliumclusterwidenetworkpolicies", Name: "CiliumClusterwideNetworkPolicy",
+		Kind:    resource.Kind{GVK: schema.GroupVersionKind{Group: "cilium.io", Version: "v2", Kind: "CiliumClusterwideNetworkPolicy"}, Resource: "ciliumclusterwidenetworkpolicies"},
+		Name:    "CiliumClusterwideNetworkPolicy",
 		compile: compileCiliumPolicy,
 	}
 	// KindClusterNetworkPolicy is SIG Network's kind (network-policy-api
 	// v1alpha2), implemented by Calico 3.32+ and Cilium 1.20+, not by EKS.
 	KindClusterNetworkPolicy = &Kind{
-		GVK:      schema.GroupVersionKind{Group: "policy.networking.k8s.io", Version: "v1alpha2", Kind: "ClusterNetworkPolicy"},
-		Resource: "clusternetworkpolicies", Name: "ClusterNetworkPolicy.policy.networking.k8s.io",
+		Kind:    resource.Kind{GVK: schema.GroupVersionKind{Group: "policy.networking.k8s.io", Version: "v1alpha2", Kind: "ClusterNetworkPolicy"}, Resource: "clusternetworkpolicies"},
+		Name:    "ClusterNetworkPolicy.policy.networking.k8s.io",
 		compile: compileSIGClusterNetworkPolicy,
 	}
 )
@@ -139,36 +133,16 @@ func fromUnstructured(obj runtime.Object, into any) (*unstructured.Unstructured,
 }
 
 // ChangeRules are the rules of the policy-change webhook (PolicyChangePath):
-// UPDATE and DELETE of every kind of Kinds, one rule per group version.
-// The chart and the test bed write them out; a test holds them to this.
+// UPDATE and DELETE of every kind of Kinds.
 func ChangeRules() []admissionregistrationv1.RuleWithOperations {
-	var rules []admissionregistrationv1.RuleWithOperations
-	index := map[schema.GroupVersion]int{}
-	scopes := map[schema.GroupVersion]map[bool]bool{}
-	for _, k := range Kinds {
-		gv := k.GVK.GroupVersion()
-		i, ok := index[gv]
-		if !ok {
-			i = len(rules)
-			index[gv] = i
-			scopes[gv] = map[bool]bool{}
-			rules = append(rules, admissionregistrationv1.RuleWithOperations{
-				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update, admissionregistrationv1.Delete},
-				Rule:       admissionregistrationv1.Rule{APIGroups: []string{gv.Group}, APIVersions: []string{gv.Version}},
-			})
-		}
-		rules[i].Resources = append(rules[i].Resources, k.Resource)
-		scopes[gv][k.Namespaced] = true
+	return resource.Rules(ResourceKinds(), admissionregistrationv1.Update, admissionregistrationv1.Delete)
+}
+
+// ResourceKinds are Kinds as API kinds.
+func ResourceKinds() []resource.Kind {
+	out := make([]resource.Kind, len(Kinds))
+	for i, k := range Kinds {
+		out[i] = k.Kind
 	}
-	for gv, i := range index {
-		scope := admissionregistrationv1.AllScopes
-		switch {
-		case !scopes[gv][false]:
-			scope = admissionregistrationv1.NamespacedScope
-		case !scopes[gv][true]:
-			scope = admissionregistrationv1.ClusterScope
-		}
-		rules[i].Scope = &scope
-	}
-	return rules
+	return out
 }

@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/eksguard/eksguard/webhook/decision"
 )
@@ -24,50 +23,45 @@ const ReadyCheckName = "networkpolicy-index"
 // SetupWithManager feeds the policy index: NetworkPolicies from the
 // manager's cache, the custom kinds from informers that discovery starts
 // and stops (prompted by a metadata-only watch of CRDs). It gates readiness
-// on the index and registers the coverage webhooks. apiReader must read
-// live from the API server.
-func SetupWithManager(mgr manager.Manager, policies decision.Policies, apiReader client.Reader) error {
+// on the index and returns the checker the coverage routes share.
+// apiReader must read live from the API server.
+func SetupWithManager(mgr manager.Manager, policies decision.Policies, apiReader client.Reader) (*Checker, error) {
 	index := NewIndex()
 	// Before the manager starts, GetInformer only registers the informer;
 	// BlockUntilSynced(false) keeps it from waiting should it already run.
 	informer, err := mgr.GetCache().GetInformer(context.Background(), &networkingv1.NetworkPolicy{}, cache.BlockUntilSynced(false))
 	if err != nil {
-		return fmt.Errorf("getting the NetworkPolicy informer: %w", err)
+		return nil, fmt.Errorf("getting the NetworkPolicy informer: %w", err)
 	}
 	if _, err := index.watch(KindNetworkPolicy, informer); err != nil {
-		return fmt.Errorf("indexing NetworkPolicies: %w", err)
+		return nil, fmt.Errorf("indexing NetworkPolicies: %w", err)
 	}
 	setKindWatched(KindNetworkPolicy, true)
 
 	disc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
 	if err != nil {
-		return fmt.Errorf("creating the discovery client: %w", err)
+		return nil, fmt.Errorf("creating the discovery client: %w", err)
 	}
 	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
 	if err != nil {
-		return fmt.Errorf("creating the dynamic client: %w", err)
+		return nil, fmt.Errorf("creating the dynamic client: %w", err)
 	}
 	watcher := newKindWatcher(index, disc, dyn)
 	if err := mgr.Add(watcher); err != nil {
-		return fmt.Errorf("adding the policy kind watcher: %w", err)
+		return nil, fmt.Errorf("adding the policy kind watcher: %w", err)
 	}
 	crds := &metav1.PartialObjectMetadata{}
 	crds.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
 	crdInformer, err := mgr.GetCache().GetInformer(context.Background(), crds, cache.BlockUntilSynced(false))
 	if err != nil {
-		return fmt.Errorf("getting the CustomResourceDefinition informer: %w", err)
+		return nil, fmt.Errorf("getting the CustomResourceDefinition informer: %w", err)
 	}
 	if _, err := crdInformer.AddEventHandler(watcher.crdHandler()); err != nil {
-		return fmt.Errorf("watching CustomResourceDefinitions: %w", err)
+		return nil, fmt.Errorf("watching CustomResourceDefinitions: %w", err)
 	}
 	if err := mgr.AddReadyzCheck(ReadyCheckName, index.ReadyCheck); err != nil {
-		return fmt.Errorf("adding the %s readiness check: %w", ReadyCheckName, err)
+		return nil, fmt.Errorf("adding the %s readiness check: %w", ReadyCheckName, err)
 	}
 
-	checker := &Checker{Policies: policies, Index: index, Live: apiReader}
-	server := mgr.GetWebhookServer()
-	server.Register(PodPath, &webhook.Admission{Handler: &PodValidator{Checker: checker}})
-	server.Register(WorkloadPath, &webhook.Admission{Handler: &WorkloadValidator{Checker: checker}})
-	server.Register(PolicyChangePath, &webhook.Admission{Handler: &PolicyChangeValidator{Checker: checker}})
-	return nil
+	return &Checker{Policies: policies, Index: index, Live: apiReader}, nil
 }

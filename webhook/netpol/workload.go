@@ -17,6 +17,7 @@ import (
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/webhook/decision"
+	"github.com/eksguard/eksguard/webhook/resource"
 )
 
 // WorkloadPath serves the workload kinds in workloadKinds, CREATE and UPDATE.
@@ -24,6 +25,7 @@ const WorkloadPath = "/validate-workload-networkpolicy"
 
 // workloadKind is what coverage knows of a served workload kind.
 type workloadKind struct {
+	resource.Kind
 	// templatePath is where the kind keeps its pod template.
 	templatePath *field.Path
 	// controllerLabels are the labels the kind's controller adds to every
@@ -50,30 +52,53 @@ const (
 // labels here: the API server itself adds job-name and controller-uid to
 // the template before validating webhooks see it (generateSelector in
 // pkg/registry/batch/job/strategy.go), so they are in the object.
-var workloadKinds = map[schema.GroupVersionKind]workloadKind{
-	{Group: "apps", Version: "v1", Kind: "Deployment"}: {templatePath: field.NewPath("spec", "template"), controllerLabels: map[string]string{
+var workloadKinds = []workloadKind{
+	{Kind: workloadResource(appsv1.SchemeGroupVersion.WithKind("Deployment"), "deployments"), templatePath: field.NewPath("spec", "template"), controllerLabels: map[string]string{
 		appsv1.DefaultDeploymentUniqueLabelKey: "the Deployment controller sets it to a hash of each ReplicaSet's template " +
 			"(pkg/controller/deployment sync.go getNewReplicaSet)",
 	}},
-	{Group: "apps", Version: "v1", Kind: "StatefulSet"}: {templatePath: field.NewPath("spec", "template"), controllerLabels: map[string]string{
+	{Kind: workloadResource(appsv1.SchemeGroupVersion.WithKind("StatefulSet"), "statefulsets"), templatePath: field.NewPath("spec", "template"), controllerLabels: map[string]string{
 		appsv1.ControllerRevisionHashLabelKey: revisionHashReason,
 		appsv1.StatefulSetPodNameLabel:        perPodReason,
 		appsv1.PodIndexLabel:                  perPodReason,
 	}},
-	{Group: "apps", Version: "v1", Kind: "DaemonSet"}: {templatePath: field.NewPath("spec", "template"), controllerLabels: map[string]string{
+	{Kind: workloadResource(appsv1.SchemeGroupVersion.WithKind("DaemonSet"), "daemonsets"), templatePath: field.NewPath("spec", "template"), controllerLabels: map[string]string{
 		appsv1.ControllerRevisionHashLabelKey: revisionHashReason,
 		daemonSetTemplateGenerationLabel: "the DaemonSet controller sets it to the template's generation at each rollout " +
 			"(pkg/controller/daemon/util CreatePodTemplate)",
 	}},
-	{Group: "apps", Version: "v1", Kind: "ReplicaSet"}: {templatePath: field.NewPath("spec", "template")},
-	{Version: "v1", Kind: "ReplicationController"}:     {templatePath: field.NewPath("spec", "template")},
-	{Group: "batch", Version: "v1", Kind: "Job"}:       {templatePath: field.NewPath("spec", "template")},
-	{Group: "batch", Version: "v1", Kind: "CronJob"}: {templatePath: field.NewPath("spec", "jobTemplate", "spec", "template"), controllerLabels: map[string]string{
+	{Kind: workloadResource(appsv1.SchemeGroupVersion.WithKind("ReplicaSet"), "replicasets"), templatePath: field.NewPath("spec", "template")},
+	{Kind: workloadResource(corev1.SchemeGroupVersion.WithKind("ReplicationController"), "replicationcontrollers"), templatePath: field.NewPath("spec", "template")},
+	{Kind: workloadResource(batchv1.SchemeGroupVersion.WithKind("Job"), "jobs"), templatePath: field.NewPath("spec", "template")},
+	{Kind: workloadResource(batchv1.SchemeGroupVersion.WithKind("CronJob"), "cronjobs"), templatePath: field.NewPath("spec", "jobTemplate", "spec", "template"), controllerLabels: map[string]string{
 		LegacyJobNameLabel:         cronJobNameReason,
 		batchv1.JobNameLabel:       cronJobNameReason,
 		LegacyControllerUIDLabel:   cronJobUIDReason,
 		batchv1.ControllerUidLabel: cronJobUIDReason,
 	}},
+}
+
+func workloadResource(gvk schema.GroupVersionKind, resourceName string) resource.Kind {
+	return resource.Kind{GVK: gvk, Resource: resourceName, Namespaced: true}
+}
+
+// WorkloadKinds are the kinds whose pod templates the coverage rule judges.
+func WorkloadKinds() []resource.Kind {
+	out := make([]resource.Kind, len(workloadKinds))
+	for i := range workloadKinds {
+		out[i] = workloadKinds[i].Kind
+	}
+	return out
+}
+
+// workloadKindOf is the served workload kind of gvk.
+func workloadKindOf(gvk schema.GroupVersionKind) (*workloadKind, bool) {
+	for i := range workloadKinds {
+		if workloadKinds[i].GVK == gvk {
+			return &workloadKinds[i], true
+		}
+	}
+	return nil, false
 }
 
 // WorkloadValidator denies a workload whose pod template no NetworkPolicy of
@@ -117,7 +142,7 @@ func (w *workload) podTemplate() *corev1.PodTemplateSpec {
 // Handle implements admission.Handler.
 func (v *WorkloadValidator) Handle(ctx context.Context, req admission.Request) admission.Response {
 	gvk := schema.GroupVersionKind(req.Kind)
-	wk, ok := workloadKinds[gvk]
+	wk, ok := workloadKindOf(gvk)
 	if !ok {
 		return decision.BadRequest(fmt.Errorf("%w %s: this webhook serves Deployments, StatefulSets, DaemonSets, "+
 			"ReplicaSets, ReplicationControllers, Jobs and CronJobs", decision.ErrUnsupportedKind, gvk))

@@ -1,0 +1,58 @@
+// Package resource names API kinds together with the resource the API
+// server serves them under, and turns lists of them into webhook rules.
+package resource
+
+import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Kind is an API kind as the API server serves it.
+type Kind struct {
+	GVK schema.GroupVersionKind
+	// Resource is the plural the kind is served under.
+	Resource   string
+	Namespaced bool
+}
+
+// GVR is the kind's group, version and resource.
+func (k Kind) GVR() schema.GroupVersionResource { return k.GVK.GroupVersion().WithResource(k.Resource) }
+
+// Rules are the webhook rules that match ops on kinds: one rule per group
+// version, in the order the kinds come, scoped to what they hold.
+func Rules(kinds []Kind, ops ...admissionregistrationv1.OperationType) []admissionregistrationv1.RuleWithOperations {
+	var rules []admissionregistrationv1.RuleWithOperations
+	index := map[schema.GroupVersion]int{}
+	type scopes struct{ namespaced, cluster bool }
+	seen := map[schema.GroupVersion]*scopes{}
+	for _, k := range kinds {
+		gv := k.GVK.GroupVersion()
+		i, ok := index[gv]
+		if !ok {
+			i = len(rules)
+			index[gv] = i
+			seen[gv] = &scopes{}
+			rules = append(rules, admissionregistrationv1.RuleWithOperations{
+				Operations: append([]admissionregistrationv1.OperationType(nil), ops...),
+				Rule:       admissionregistrationv1.Rule{APIGroups: []string{gv.Group}, APIVersions: []string{gv.Version}},
+			})
+		}
+		rules[i].Resources = append(rules[i].Resources, k.Resource)
+		if k.Namespaced {
+			seen[gv].namespaced = true
+		} else {
+			seen[gv].cluster = true
+		}
+	}
+	for gv, i := range index {
+		scope := admissionregistrationv1.AllScopes
+		switch s := seen[gv]; {
+		case !s.cluster:
+			scope = admissionregistrationv1.NamespacedScope
+		case !s.namespaced:
+			scope = admissionregistrationv1.ClusterScope
+		}
+		rules[i].Scope = &scope
+	}
+	return rules
+}
