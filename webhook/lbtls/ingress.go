@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -509,7 +508,7 @@ func (v *IngressValidator) validate(ctx context.Context, ing *networkingv1.Ingre
 	}
 	decisions, err := v.Policies.DecideWithPolicy(ctx, pol, ing, config.RuleLoadBalancerTLS, settings.Mode)
 	if err != nil {
-		return nil, apierrors.NewInternalError(err)
+		return decision.UndecidedValidator(ctx, pol, kindIngress, config.RuleLoadBalancerTLS, "load-balancer TLS", err, settings.Mode)
 	}
 	finding := decision.Finding{Rule: config.RuleLoadBalancerTLS, Decision: decisions[0]}
 	if finding.Decision.Mode != config.ModeOff {
@@ -518,7 +517,7 @@ func (v *IngressValidator) validate(ctx context.Context, ing *networkingv1.Ingre
 		} else {
 			members, err := v.groupMembers(ctx, ing, settings)
 			if err != nil {
-				return nil, apierrors.NewInternalError(err)
+				return decision.UndecidedValidator(ctx, pol, kindIngress, config.RuleLoadBalancerTLS, "load-balancer TLS", err, finding.Decision.Mode)
 			}
 			var skipped bool
 			finding.Errs, skipped = JudgeIngressGroup(members, settings)

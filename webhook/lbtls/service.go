@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -486,7 +485,7 @@ func (v *ServiceValidator) validate(ctx context.Context, svc *corev1.Service) (a
 	settings := pol.Config.Rules.LoadBalancerTLS
 	decisions, err := v.Policies.DecideWithPolicy(ctx, pol, svc, config.RuleLoadBalancerTLS, settings.Mode)
 	if err != nil {
-		return nil, apierrors.NewInternalError(err)
+		return decision.UndecidedValidator(ctx, pol, kindService, config.RuleLoadBalancerTLS, "load-balancer TLS", err, settings.Mode)
 	}
 	finding := decision.Finding{Rule: config.RuleLoadBalancerTLS, Decision: decisions[0]}
 	if finding.Decision.Mode != config.ModeOff {

@@ -162,8 +162,12 @@ func TestIngressValidator(t *testing.T) {
 	}
 }
 
-// failingReader fails every List, as a cache that cannot be read.
+// failingReader fails every read, as a cache that cannot be read.
 type failingReader struct{ client.Reader }
+
+func (failingReader) Get(context.Context, client.ObjectKey, client.Object, ...client.GetOption) error {
+	return errors.New("unexpected Get")
+}
 
 func (failingReader) List(context.Context, client.ObjectList, ...client.ListOption) error {
 	return errors.New("cache unavailable")
@@ -177,8 +181,64 @@ func TestIngressValidatorGroupLookupFailure(t *testing.T) {
 	if !errors.As(err, &status) || status.ErrStatus.Code != http.StatusInternalServerError {
 		t.Fatalf("want a 500 StatusError, got %v", err)
 	}
-	if want := `Internal error occurred: listing the Ingresses of ALB group "shared": cache unavailable`; status.ErrStatus.Message != want {
+	if want := `Internal error occurred: eksguard could not decide on load-balancer TLS: listing the Ingresses of ALB group "shared": cache unavailable`; status.ErrStatus.Message != want {
 		t.Errorf("message = %q, want %q", status.ErrStatus.Message, want)
+	}
+}
+
+// TestUndecidedLoadBalancerTLS: when the rule cannot decide (the group's
+// Ingresses or a namespace's labels unreadable), enforce fails closed and
+// warn admits with a warning (decision.Undecided), for both validators.
+func TestUndecidedLoadBalancerTLS(t *testing.T) {
+	ctx := context.Background()
+	ing := albIngress("web", "front", map[string]string{AnnotationGroupName: "shared"})
+	svc := service(corev1.ServiceTypeLoadBalancer, lbcAnnotations(nil), port("http", 80, corev1.ProtocolTCP))
+	svc.Namespace = "web"
+	// Namespace selectors make the decision read namespace labels.
+	withSelector := func(t *testing.T, mode config.Mode) decision.Policies {
+		cfg := config.Defaults()
+		cfg.Rules.LoadBalancerTLS.Mode = mode
+		cfg.Scope.ExcludedNamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"skip": "yes"}}
+		pol, err := config.Compile(cfg, "eksguard-system")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return decision.Policies{Source: config.NewStore(pol), Namespaces: failingReader{}}
+	}
+	for _, tt := range []struct {
+		name        string
+		validate    func(mode config.Mode) (admission.Warnings, error)
+		wantWarning string
+		wantError   string
+	}{
+		{
+			name: "Ingress group unreadable",
+			validate: func(mode config.Mode) (admission.Warnings, error) {
+				return (&IngressValidator{Policies: policies(t, mode), Reader: failingReader{}}).ValidateCreate(ctx, ing)
+			},
+			wantWarning: `eksguard [loadBalancerTLS] could not decide on load-balancer TLS: listing the Ingresses of ALB group "shared": cache ...`,
+			wantError:   `Internal error occurred: eksguard could not decide on load-balancer TLS: listing the Ingresses of ALB group "shared": cache unavailable`,
+		},
+		{
+			name: "Service namespace labels unreadable",
+			validate: func(mode config.Mode) (admission.Warnings, error) {
+				return (&ServiceValidator{Policies: withSelector(t, mode)}).ValidateCreate(ctx, svc)
+			},
+			wantWarning: `eksguard [loadBalancerTLS] could not decide on load-balancer TLS: reading labels of namespace "web": unexpected Get`,
+			wantError:   `Internal error occurred: eksguard could not decide on load-balancer TLS: reading labels of namespace "web": unexpected Get`,
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			warnings, err := tt.validate(config.ModeWarn)
+			if err != nil || len(warnings) != 1 || warnings[0] != tt.wantWarning {
+				t.Errorf("warn: got %q, %v; want the warning %q", warnings, err, tt.wantWarning)
+			}
+			_, err = tt.validate(config.ModeEnforce)
+			var status *apierrors.StatusError
+			if !errors.As(err, &status) || status.ErrStatus.Code != http.StatusInternalServerError || status.ErrStatus.Message != tt.wantError {
+				t.Errorf("enforce: got %v, want the 500 %q", err, tt.wantError)
+			}
+		})
 	}
 }
 

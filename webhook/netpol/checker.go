@@ -45,16 +45,10 @@ func (c *Checker) decide(ctx context.Context, pol *config.Policy, obj metav1.Obj
 	return decisions{coverage: d[0], hostNetwork: d[1]}, nil
 }
 
-// undecided answers when the decision itself failed (namespace labels
-// unreadable): only a rule that may deny fails the admission; a warn-only
-// rule must never block.
+// undecided answers when the rule could not decide (see decision.Undecided).
 func undecided(ctx context.Context, pol *config.Policy, kind string, err error) admission.Response {
-	logf.FromContext(ctx).Error(err, "could not decide on NetworkPolicy coverage")
 	s := pol.Config.Rules.NetworkPolicy
-	if (s.Mode == config.ModeEnforce || s.HostNetwork == config.ModeEnforce) && !pol.Config.DryRun {
-		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("eksguard could not decide on NetworkPolicy coverage: %w", err))
-	}
-	return decision.Respond(ctx, kind)
+	return decision.Undecided(ctx, pol, kind, config.RuleNetworkPolicy, "NetworkPolicy coverage", err, s.Mode, s.HostNetwork)
 }
 
 // subject is what the coverage rule checks: a pod, or a workload's pod template.

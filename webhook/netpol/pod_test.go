@@ -175,24 +175,24 @@ func TestPodValidator(t *testing.T) {
 			want:                errored(500, `eksguard could not decide on NetworkPolicy coverage: reading labels of namespace "shop": unexpected Get`),
 		},
 		{
-			name: "namespace labels unreadable in warn mode: admitted",
+			name: "namespace labels unreadable in warn mode: admitted with a warning",
 			edit: func(c *config.Config) {
 				excludeNamespacesLabelled(c)
 				c.Rules.NetworkPolicy.Mode = config.ModeWarn
 			},
 			namespaceLabelsFail: true,
 			req:                 createPod("web-1", web),
-			want:                allowed(),
+			want:                warned(`eksguard [networkPolicy] could not decide on NetworkPolicy coverage: reading labels of namespace "shop": unexpected Get`),
 		},
 		{
-			name: "namespace labels unreadable in dry run: admitted",
+			name: "namespace labels unreadable in dry run: admitted with a warning",
 			edit: func(c *config.Config) {
 				excludeNamespacesLabelled(c)
 				c.DryRun = true
 			},
 			namespaceLabelsFail: true,
 			req:                 createPod("web-1", web),
-			want:                allowed(),
+			want:                warned(`eksguard [networkPolicy] could not decide on NetworkPolicy coverage: reading labels of namespace "shop": unexpected Get`),
 		},
 		{
 			name: "generated name",

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -52,7 +51,7 @@ func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.R
 	settings := pol.Config.Rules.Seccomp
 	decisions, err := h.Policies.DecideWithPolicy(ctx, pol, pod, config.RuleSeccomp, settings.Mode, settings.Unconfined)
 	if err != nil {
-		return admission.Errored(http.StatusInternalServerError, err)
+		return decision.Undecided(ctx, pol, req.Kind.Kind, config.RuleSeccomp, "the seccomp profile", err, settings.Mode, settings.Unconfined)
 	}
 	result := Check(pod)
 	return decision.Respond(ctx, req.Kind.Kind,

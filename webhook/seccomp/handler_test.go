@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	jsonpatchapply "github.com/evanphx/json-patch/v5"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -432,4 +434,43 @@ func applyRaw(t testing.TB, object, patch string) string {
 		t.Fatalf("applying %s: %v", patch, err)
 	}
 	return string(bytes.TrimSpace(out))
+}
+
+// unreadableNamespaces fails every namespace read.
+type unreadableNamespaces struct{ client.Reader }
+
+func (unreadableNamespaces) Get(context.Context, client.ObjectKey, client.Object, ...client.GetOption) error {
+	return errors.New("connection refused")
+}
+
+// TestHandlerUndecided: when the decision cannot be made (namespace labels
+// unreadable), enforce fails closed and a rule that only warns admits with
+// a warning (decision.Undecided), whatever the webhook's failurePolicy.
+func TestHandlerUndecided(t *testing.T) {
+	review := reviewRequest{object: `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"shop"},"spec":{"containers":[{"name":"app","image":"nginx"}]}}`}.reviewJSON()
+	for _, tt := range []struct {
+		name string
+		edit func(*config.Config)
+		want response
+	}{
+		{name: "enforce: fails closed", edit: func(c *config.Config) {},
+			want: response{Code: http.StatusInternalServerError,
+				Message: `eksguard could not decide on the seccomp profile: reading labels of namespace "shop": connection refused`}},
+		{name: "warn: admitted with a warning", edit: func(c *config.Config) { c.Rules.Seccomp = config.SeccompSettings{Mode: config.ModeWarn, Unconfined: config.ModeWarn} },
+			want: warned(`eksguard [seccomp] could not decide on the seccomp profile: reading labels of namespace "shop": connection refused`)},
+		{name: "dry run: admitted with a warning", edit: func(c *config.Config) { c.DryRun = true },
+			want: warned(`eksguard [seccomp] could not decide on the seccomp profile: reading labels of namespace "shop": connection refused`)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := withPolicy(t, func(c *config.Config) {
+				tt.edit(c)
+				// A namespace selector makes the decision read namespace labels.
+				c.Scope.ExcludedNamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"skip": "yes"}}
+			})
+			h.Policies.Namespaces = unreadableNamespaces{}
+			if got := serve(t, h, review); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
 }
