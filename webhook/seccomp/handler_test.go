@@ -456,7 +456,9 @@ func TestHandlerUndecided(t *testing.T) {
 		{name: "enforce: fails closed", edit: func(c *config.Config) {},
 			want: response{Code: http.StatusInternalServerError,
 				Message: `eksguard could not decide on the seccomp profile: reading labels of namespace "shop": connection refused`}},
-		{name: "warn: admitted with a warning", edit: func(c *config.Config) { c.Rules.Seccomp = config.SeccompSettings{Mode: config.ModeWarn, Unconfined: config.ModeWarn} },
+		{name: "warn: admitted with a warning", edit: func(c *config.Config) {
+			c.Rules.Seccomp = config.SeccompSettings{Mode: config.ModeWarn, Unconfined: config.ModeWarn}
+		},
 			want: warned(`eksguard [seccomp] could not decide on the seccomp profile: reading labels of namespace "shop": connection refused`)},
 		{name: "dry run: admitted with a warning", edit: func(c *config.Config) { c.DryRun = true },
 			want: warned(`eksguard [seccomp] could not decide on the seccomp profile: reading labels of namespace "shop": connection refused`)},
