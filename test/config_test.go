@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	eksconfig "github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/policywatch"
 	"github.com/eksguard/eksguard/internal/testbed"
 )
 
@@ -116,13 +116,13 @@ func TestConfigHotReload(t *testing.T) {
 		return nil
 	})
 	expectAdmitted(t, c, warnings, pod, configNetpolWarning)
-	if msg := policyEvent(t, eksconfig.ReasonPolicyLoaded, goodVersion); !strings.HasPrefix(msg, "policy in force: "+goodSource+" (hash ") {
+	if msg := policyEvent(t, policywatch.ReasonPolicyLoaded, goodVersion); !strings.HasPrefix(msg, "policy in force: "+goodSource+" (hash ") {
 		t.Errorf("PolicyLoaded message %q does not name %s", msg, goodSource)
 	}
 
 	// A broken document is rejected: the dry-run policy stays in force.
 	brokenVersion := updatePolicyData(t, map[string]string{policyConfigMapKey: "apiVersion: eksguard.io/v1alpha1\nkind: PolicyConfig\ndryRun: yes please\n"})
-	msg := policyEvent(t, eksconfig.ReasonInvalidPolicy, brokenVersion)
+	msg := policyEvent(t, policywatch.ReasonInvalidPolicy, brokenVersion)
 	if want := `policy rejected, still enforcing ` + goodSource + `: line 3: dryRun: expected a boolean, got "yes please"`; msg != want {
 		t.Errorf("InvalidPolicy message:\n got %q\nwant %q", msg, want)
 	}
@@ -134,14 +134,14 @@ func TestConfigHotReload(t *testing.T) {
 
 	// So is a ConfigMap without the config.yaml key.
 	missingVersion := updatePolicyData(t, map[string]string{"config.yml": "dryRun: false\n"})
-	msg = policyEvent(t, eksconfig.ReasonInvalidPolicy, missingVersion)
+	msg = policyEvent(t, policywatch.ReasonInvalidPolicy, missingVersion)
 	if want := `policy rejected, still enforcing ` + goodSource + `: ConfigMap has no key "config.yaml" under data`; msg != want {
 		t.Errorf("InvalidPolicy message:\n got %q\nwant %q", msg, want)
 	}
 
 	// Deleting the ConfigMap restores the defaults: enforce again.
 	deletePolicy(t)
-	policyEvent(t, eksconfig.ReasonPolicyDeleted, missingVersion)
+	policyEvent(t, policywatch.ReasonPolicyDeleted, missingVersion)
 	expectDenied(t, c, seccompCompliantPod(ns, "web-3"))
 }
 

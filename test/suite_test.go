@@ -45,8 +45,8 @@ var (
 	k8sClient client.Client
 	// testServer is the running eksguard server.
 	testServer *server.Server
-	// testEnv is the control plane; webhookOptions says where it expects
-	// the webhook server.
+	// testEnv is the control plane; its WebhookInstallOptions say where it
+	// expects the webhook server.
 	testEnv *envtest.Environment
 )
 

@@ -14,6 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/eksguard/eksguard/internal/logkeys"
 )
 
 // Watcher serves the certificate and key in a directory, waiting for them
@@ -47,7 +49,7 @@ func NewWatcher(dir string) *Watcher {
 // Start waits until the certificate and key can be loaded, then watches
 // them until ctx is done.
 func (w *Watcher) Start(ctx context.Context) error {
-	log := logf.FromContext(ctx).WithName("cert-watcher").WithValues("cert", w.certPath)
+	log := logf.FromContext(ctx).WithName("cert-watcher").WithValues(logkeys.Cert, w.certPath)
 	var cw *certwatcher.CertWatcher
 	var lastErr error
 	err := wait.PollUntilContextCancel(ctx, w.pollInterval, true, func(context.Context) (bool, error) {

@@ -14,6 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/eksguard/eksguard/internal/server"
+
+	"github.com/eksguard/eksguard/internal/logkeys"
 )
 
 // serveError is an error of the running server; Main logs it through the
@@ -115,8 +117,8 @@ func runServer(opts server.Options) error {
 	if err != nil {
 		return err
 	}
-	log.Info("starting eksguard", "version", Version, "webhookPort", opts.WebhookPort, "certDir", opts.CertDir,
-		"policyConfigMap", opts.PolicyNamespace+"/"+opts.PolicyName)
+	log.Info("starting eksguard", logkeys.Version, Version, logkeys.WebhookPort, opts.WebhookPort, logkeys.CertDir, opts.CertDir,
+		logkeys.PolicyConfigMap, opts.PolicyNamespace+"/"+opts.PolicyName)
 	if err := srv.Start(ctrl.SetupSignalHandler()); err != nil {
 		return fmt.Errorf("running the manager: %w", err)
 	}

@@ -1,14 +1,61 @@
-// Package logkeys holds the structured log keys of eksguard's packages, so
-// log queries do not depend on message wording and one key means one thing.
+// Package logkeys holds every structured log key of eksguard, so that log
+// queries do not depend on message wording and one key means one thing
+// (Gatekeeper's pkg/logging is the model). No log call uses a literal key.
 package logkeys
 
+// Admission findings (webhook/decision).
 const (
-	// Kind is a policy kind's name (netpol.Kind.Name) or an object kind.
+	// Rule is an eksguard rule name (config.RuleName).
+	Rule = "rule"
+	// Kind is the kind of the admitted object, or a policy kind's name
+	// (netpol.Kind.Name).
 	Kind = "kind"
-	// Policy is a policy object's namespace/name.
+	// Mode is a rule's effective mode.
+	Mode = "mode"
+	// Outcome is a finding's outcome (decision.Outcome*).
+	Outcome = "outcome"
+	// Exemption is the name of the exemption that lifted a rule.
+	Exemption = "exemption"
+	// Reason is a finding's violations.
+	Reason = "reason"
+)
+
+// Objects the rules read.
+const (
+	// Policy is a NetworkPolicy-like object's namespace/name.
 	Policy = "policy"
 	// Namespace is a namespace name.
 	Namespace = "namespace"
-	// Resource is a group/version/resource.
+	// Resource is a group/version (or group/version/resource).
 	Resource = "resource"
+	// LoadBalancerClass is a Service's spec.loadBalancerClass.
+	LoadBalancerClass = "loadBalancerClass"
+	// Owner is the controller a load balancer belongs to (lbtls.Owner).
+	Owner = "owner"
+	// IngressGroup is an ALB IngressGroup name.
+	IngressGroup = "ingressGroup"
+)
+
+// The policy ConfigMap (internal/policywatch).
+const (
+	ConfigMap       = "configMap"
+	ResourceVersion = "resourceVersion"
+	// Source names where a policy came from (ConfigMap and resourceVersion).
+	Source = "source"
+	// Hash is a policy's content hash.
+	Hash = "hash"
+	// Generation counts the policies put in force.
+	Generation = "generation"
+	// KeptSource is the policy that stays in force after a rejected one.
+	KeptSource = "keptSource"
+)
+
+// The server (internal/cli serve, internal/certs).
+const (
+	Version         = "version"
+	WebhookPort     = "webhookPort"
+	CertDir         = "certDir"
+	PolicyConfigMap = "policyConfigMap"
+	// Cert is a certificate file's path.
+	Cert = "cert"
 )

@@ -1,7 +1,8 @@
 // Package server wires eksguard's controller-runtime manager: the webhook
 // server, the informer cache of the objects the rules read, the policy
-// store and its ConfigMap watcher, and the health checks. main.go and the
-// envtest suite both build the server through New, so tests run the same
+// store and its ConfigMap watcher, and the health checks. The serve command
+// (internal/cli) and the test bed (internal/testbed, for the envtest suite
+// and the demo) all build the server through New, so tests run the same
 // wiring as production.
 package server
 
@@ -28,6 +29,7 @@ import (
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/policywatch"
 	"github.com/eksguard/eksguard/webhook"
 	"github.com/eksguard/eksguard/webhook/decision"
 )
@@ -45,7 +47,7 @@ const (
 	DefaultCacheSyncCheckTimeout = 2 * time.Second
 )
 
-// Options configure the server; main.go fills them from flags.
+// Options configure the server; the serve command fills them from flags.
 type Options struct {
 	// OwnNamespace is eksguard's namespace; the policy always excludes it.
 	OwnNamespace string
@@ -161,7 +163,7 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 	}
 
 	store := config.NewStore(config.DefaultPolicy(opts.OwnNamespace))
-	if err := config.SetupWatcherWithManager(mgr, store, opts.PolicyNamespace, opts.PolicyName, opts.OwnNamespace); err != nil {
+	if err := policywatch.SetupWithManager(mgr, store, opts.PolicyNamespace, opts.PolicyName, opts.OwnNamespace); err != nil {
 		return nil, fmt.Errorf("setting up the policy watcher: %w", err)
 	}
 	if err := webhook.SetupWithManager(mgr, webhook.Options{

@@ -9,16 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
-)
 
-// Constant log keys, so log queries do not depend on message wording.
-const (
-	LogKeyRule      = "rule"
-	LogKeyKind      = "kind"
-	LogKeyMode      = "mode"
-	LogKeyOutcome   = "outcome"
-	LogKeyExemption = "exemption"
-	LogKeyReason    = "reason"
+	"github.com/eksguard/eksguard/internal/logkeys"
 )
 
 // Record logs and counts every finding of one admission.
@@ -34,9 +26,9 @@ func Record(ctx context.Context, kind string, findings ...Finding) {
 			exemptionsApplied.WithLabelValues(string(f.Rule), f.Decision.Exemption).Inc()
 		}
 		if logEnabled && (outcome == OutcomeDenied || outcome == OutcomeWarned || outcome == OutcomeMutated || outcome == OutcomeExempted) {
-			log.Info("admission finding", LogKeyRule, f.Rule, LogKeyKind, kind,
-				LogKeyMode, f.Decision.Mode, LogKeyOutcome, outcome,
-				LogKeyExemption, f.Decision.Exemption, LogKeyReason, f.Errs.ToAggregate())
+			log.Info("admission finding", logkeys.Rule, f.Rule, logkeys.Kind, kind,
+				logkeys.Mode, f.Decision.Mode, logkeys.Outcome, outcome,
+				logkeys.Exemption, f.Decision.Exemption, logkeys.Reason, f.Errs.ToAggregate())
 		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
+
+	"github.com/eksguard/eksguard/internal/logkeys"
 )
 
 // OutcomeUndecided is the metrics outcome of an admission a rule could
@@ -61,5 +63,5 @@ func recordUndecided(ctx context.Context, kind string, rule config.RuleName, may
 		mode = config.ModeEnforce
 	}
 	admissionDecisions.WithLabelValues(string(rule), kind, string(mode), OutcomeUndecided).Inc()
-	logf.FromContext(ctx).Error(err, "a rule could not decide", LogKeyRule, rule, LogKeyKind, kind, LogKeyMode, mode)
+	logf.FromContext(ctx).Error(err, "a rule could not decide", logkeys.Rule, rule, logkeys.Kind, kind, logkeys.Mode, mode)
 }

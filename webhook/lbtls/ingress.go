@@ -19,6 +19,8 @@ import (
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/webhook/decision"
+
+	"github.com/eksguard/eksguard/internal/logkeys"
 )
 
 // IngressClass is the class of ing: the kubernetes.io/ingress.class
@@ -522,7 +524,7 @@ func (v *IngressValidator) validate(ctx context.Context, ing *networkingv1.Ingre
 			var skipped bool
 			finding.Errs, skipped = JudgeIngressGroup(members, settings)
 			if skipped {
-				logf.FromContext(ctx).V(1).Info("skipping internal ALB", logKeyIngressGroup, GroupName(ing))
+				logf.FromContext(ctx).V(1).Info("skipping internal ALB", logkeys.IngressGroup, GroupName(ing))
 			}
 		}
 	}

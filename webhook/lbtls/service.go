@@ -18,6 +18,8 @@ import (
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/webhook/decision"
+
+	"github.com/eksguard/eksguard/internal/logkeys"
 )
 
 // ServiceOwner is the controller that builds a Service's load balancer.
@@ -423,13 +425,6 @@ func JudgeService(svc *corev1.Service, settings config.LoadBalancerTLSSettings) 
 	return ServiceVerdict(svc, listeners, settings), false
 }
 
-// Log keys of this package.
-const (
-	logKeyLoadBalancerClass = "loadBalancerClass"
-	logKeyOwner             = "owner"
-	logKeyIngressGroup      = "ingressGroup"
-)
-
 const (
 	kindService = "Service"
 	kindIngress = "Ingress"
@@ -478,7 +473,7 @@ func (v *ServiceValidator) validate(ctx context.Context, svc *corev1.Service) (a
 	case OwnerNone:
 		return nil, nil
 	case OwnerOtherClass:
-		log.V(1).Info("skipping Service of another load balancer class", logKeyLoadBalancerClass, *svc.Spec.LoadBalancerClass)
+		log.V(1).Info("skipping Service of another load balancer class", logkeys.LoadBalancerClass, *svc.Spec.LoadBalancerClass)
 		return nil, nil
 	}
 	pol := v.Policies.Source.Current()
@@ -492,7 +487,7 @@ func (v *ServiceValidator) validate(ctx context.Context, svc *corev1.Service) (a
 		var skipped bool
 		finding.Errs, skipped = JudgeService(svc, settings)
 		if skipped {
-			log.V(1).Info("skipping internal load balancer", logKeyOwner, owner)
+			log.V(1).Info("skipping internal load balancer", logkeys.Owner, owner)
 		}
 	}
 	return decision.ValidatorResult(ctx, kindService, finding)

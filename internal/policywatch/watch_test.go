@@ -1,6 +1,8 @@
-package config
+package policywatch
 
 import (
+	"github.com/eksguard/eksguard/config"
+
 	"context"
 	"errors"
 	"fmt"
@@ -51,14 +53,14 @@ type watcherFixture struct {
 	t       *testing.T
 	client  client.Client
 	events  *eventLog
-	store   *Store
+	store   *config.Store
 	watcher *Watcher
 }
 
 func newWatcherFixture(t *testing.T, funcs interceptor.Funcs) *watcherFixture {
 	c := fake.NewClientBuilder().WithInterceptorFuncs(funcs).Build()
 	events := &eventLog{}
-	store := NewStore(DefaultPolicy(policyKey.Namespace))
+	store := config.NewStore(config.DefaultPolicy(policyKey.Namespace))
 	return &watcherFixture{t: t, client: c, events: events, store: store, watcher: &Watcher{
 		Reader: c, Recorder: events, Store: store,
 		ConfigMap: policyKey, OwnNamespace: policyKey.Namespace,
@@ -131,7 +133,7 @@ func (f *watcherFixture) expectReloads(before map[string]float64, loaded, invali
 }
 
 // expectInForce checks the Store and the info metric.
-func (f *watcherFixture) expectInForce(source string) *Policy {
+func (f *watcherFixture) expectInForce(source string) *config.Policy {
 	f.t.Helper()
 	p := f.store.Current()
 	if p.Source != source {
@@ -163,7 +165,7 @@ func TestWatcher(t *testing.T) {
 
 	// A valid document applies.
 	generation := testutil.ToFloat64(configGeneration)
-	cm := f.write(map[string]string{ConfigMapKey: header + "dryRun: true\n"})
+	cm := f.write(map[string]string{config.ConfigMapKey: header + "dryRun: true\n"})
 	f.reconcile()
 	source := "eksguard-system/eksguard-policy@" + cm.ResourceVersion
 	p := f.expectInForce(source)
@@ -189,7 +191,7 @@ func TestWatcher(t *testing.T) {
 	f.expectReloads(before, 1, 0, 0)
 
 	// An invalid document is rejected; the last good policy stays.
-	cm = f.write(map[string]string{ConfigMapKey: header + "dryRun: yes please\n"})
+	cm = f.write(map[string]string{config.ConfigMapKey: header + "dryRun: yes please\n"})
 	f.reconcile()
 	if f.store.Current() != p {
 		t.Fatal("an invalid document replaced the policy in force")
@@ -211,7 +213,7 @@ func TestWatcher(t *testing.T) {
 	f.expectReloads(before, 1, 2, 0)
 
 	// A valid one again.
-	cm = f.write(map[string]string{ConfigMapKey: header})
+	cm = f.write(map[string]string{config.ConfigMapKey: header})
 	f.reconcile()
 	source = "eksguard-system/eksguard-policy@" + cm.ResourceVersion
 	p = f.expectInForce(source)
@@ -236,7 +238,7 @@ func TestWatcher(t *testing.T) {
 func TestWatcherLongErrorsFitAnEvent(t *testing.T) {
 	f := newWatcherFixture(t, interceptor.Funcs{})
 	doc := header + "exemptions: [" + repeatList("{name: "+strings.Repeat("x", 200)+"}", 10) + "]\n"
-	f.write(map[string]string{ConfigMapKey: doc})
+	f.write(map[string]string{config.ConfigMapKey: doc})
 	f.reconcile()
 	events := f.events.take()
 	if len(events) != 1 || events[0].reason != ReasonInvalidPolicy {
@@ -264,4 +266,18 @@ func TestWatcherReadError(t *testing.T) {
 		t.Fatalf("policy in force from %q, want the defaults", got)
 	}
 	f.expectEvents()
+}
+
+// fixedNow is the tests' clock.
+var fixedNow = time.Date(2026, 11, 27, 11, 0, 0, 0, time.UTC)
+
+// header starts every policy document.
+const header = "apiVersion: eksguard.io/v1alpha1\nkind: PolicyConfig\n"
+
+func repeatList(item string, n int) string {
+	items := make([]string, n)
+	for i := range items {
+		items[i] = item
+	}
+	return strings.Join(items, ", ")
 }

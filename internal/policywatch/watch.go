@@ -1,4 +1,7 @@
-package config
+// Package policywatch keeps the config.Store in line with the policy
+// ConfigMap: a controller-runtime reconciler of that one ConfigMap, its
+// Events and its metrics.
+package policywatch
 
 import (
 	"context"
@@ -22,6 +25,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/eksguard/eksguard/config"
+
+	"github.com/eksguard/eksguard/internal/logkeys"
 )
 
 // Event reasons recorded on the policy ConfigMap.
@@ -29,16 +36,6 @@ const (
 	ReasonPolicyLoaded  = "PolicyLoaded"
 	ReasonInvalidPolicy = "InvalidPolicy"
 	ReasonPolicyDeleted = "PolicyDeleted"
-)
-
-// Constant log keys of the policy watcher.
-const (
-	LogKeyConfigMap       = "configMap"
-	LogKeyResourceVersion = "resourceVersion"
-	LogKeySource          = "source"
-	LogKeyHash            = "hash"
-	LogKeyGeneration      = "generation"
-	LogKeyKeptSource      = "keptSource"
 )
 
 const (
@@ -60,7 +57,7 @@ const (
 type Watcher struct {
 	Reader       client.Reader
 	Recorder     events.EventRecorder
-	Store        *Store
+	Store        *config.Store
 	ConfigMap    types.NamespacedName
 	OwnNamespace string
 	// Now is the clock of the load timestamp; nil means time.Now.
@@ -75,11 +72,11 @@ type Watcher struct {
 	synced  bool
 }
 
-// SetupWatcherWithManager watches the policy ConfigMap namespace/name and
+// SetupWithManager watches the policy ConfigMap namespace/name and
 // keeps store in line with it. The manager's cache must be able to read that
 // ConfigMap. It also registers the readiness check "eksguard-policy", which
 // passes once the ConfigMap in place at startup (or its absence) is in force.
-func SetupWatcherWithManager(mgr manager.Manager, store *Store, namespace, name, ownNamespace string) error {
+func SetupWithManager(mgr manager.Manager, store *config.Store, namespace, name, ownNamespace string) error {
 	w := &Watcher{
 		Reader:       mgr.GetClient(),
 		Recorder:     mgr.GetEventRecorder(watcherName),
@@ -118,7 +115,7 @@ func (w *Watcher) Ready(*http.Request) error {
 }
 
 // publish exports p as the policy in force in the metrics.
-func (w *Watcher) publish(p *Policy) {
+func (w *Watcher) publish(p *config.Policy) {
 	configInfo.Reset()
 	configInfo.WithLabelValues(p.Hash, p.Source).Set(1)
 	configGeneration.Inc()
@@ -137,7 +134,7 @@ func (w *Watcher) now() time.Time {
 func (w *Watcher) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile.Result, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	log := logf.FromContext(ctx).WithValues(LogKeyConfigMap, w.ConfigMap.String())
+	log := logf.FromContext(ctx).WithValues(logkeys.ConfigMap, w.ConfigMap.String())
 
 	var cm corev1.ConfigMap
 	if err := w.Reader.Get(ctx, w.ConfigMap, &cm); err != nil {
@@ -157,13 +154,13 @@ func (w *Watcher) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile
 		APIVersion: "v1", Kind: "ConfigMap",
 		Namespace: cm.Namespace, Name: cm.Name, UID: cm.UID, ResourceVersion: cm.ResourceVersion,
 	}
-	log = log.WithValues(LogKeyResourceVersion, cm.ResourceVersion)
+	log = log.WithValues(logkeys.ResourceVersion, cm.ResourceVersion)
 
 	p, err := w.load(&cm)
 	if err != nil {
 		kept := w.Store.Current()
 		configReloads.WithLabelValues(ReloadInvalid).Inc()
-		log.Error(err, "rejected invalid policy, keeping the last good one", LogKeyKeptSource, kept.Source, LogKeyHash, kept.Hash)
+		log.Error(err, "rejected invalid policy, keeping the last good one", logkeys.KeptSource, kept.Source, logkeys.Hash, kept.Hash)
 		w.event(corev1.EventTypeWarning, ReasonInvalidPolicy,
 			fmt.Sprintf("policy rejected, still enforcing %s: %v", kept.Source, err))
 		return reconcile.Result{}, nil
@@ -172,17 +169,17 @@ func (w *Watcher) Reconcile(ctx context.Context, _ reconcile.Request) (reconcile
 	w.Store.Set(p)
 	w.publish(p)
 	configReloads.WithLabelValues(ReloadLoaded).Inc()
-	log.Info("policy loaded", LogKeySource, p.Source, LogKeyHash, p.Hash)
+	log.Info("policy loaded", logkeys.Source, p.Source, logkeys.Hash, p.Hash)
 	w.event(corev1.EventTypeNormal, ReasonPolicyLoaded, "policy in force: "+p.Summary(w.now()))
 	return reconcile.Result{}, nil
 }
 
-func (w *Watcher) load(cm *corev1.ConfigMap) (*Policy, error) {
-	doc, ok := cm.Data[ConfigMapKey]
+func (w *Watcher) load(cm *corev1.ConfigMap) (*config.Policy, error) {
+	doc, ok := cm.Data[config.ConfigMapKey]
 	if !ok {
-		return nil, fmt.Errorf("ConfigMap has no key %q under data", ConfigMapKey)
+		return nil, fmt.Errorf("ConfigMap has no key %q under data", config.ConfigMapKey)
 	}
-	return Load([]byte(doc), w.OwnNamespace)
+	return config.Load([]byte(doc), w.OwnNamespace)
 }
 
 // deleted returns to the built-in defaults once the ConfigMap is gone.
@@ -192,11 +189,11 @@ func (w *Watcher) deleted(log logr.Logger) {
 	}
 	ref := w.seenRef
 	w.seenVersion, w.seenRef = "", nil
-	p := DefaultPolicy(w.OwnNamespace)
+	p := config.DefaultPolicy(w.OwnNamespace)
 	w.Store.Set(p)
 	w.publish(p)
 	configReloads.WithLabelValues(ReloadDeleted).Inc()
-	log.Info("policy ConfigMap deleted, back to the built-in defaults", LogKeySource, p.Source, LogKeyHash, p.Hash)
+	log.Info("policy ConfigMap deleted, back to the built-in defaults", logkeys.Source, p.Source, logkeys.Hash, p.Hash)
 	w.Recorder.Eventf(ref, nil, corev1.EventTypeNormal, ReasonPolicyDeleted, eventAction, "%s",
 		"policy ConfigMap deleted, built-in defaults in force")
 }

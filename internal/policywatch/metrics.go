@@ -1,4 +1,4 @@
-package config
+package policywatch
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
