@@ -43,8 +43,8 @@ test: $(HELM) ## Unit and envtest tests with the race detector (builds the contr
 	  echo "make test: FAIL"; exit 1; \
 	fi
 
-unit-test: ## Unit tests only (no control plane).
-	go test -race $$(go list ./... | grep -v '/test$$')
+unit-test: $(HELM) ## Unit tests only, chart rendering included (no control plane).
+	HELM="$(HELM)" go test -race $$(go list ./... | grep -v '/test$$')
 
 lint: ## gofmt check and go vet.
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
@@ -80,6 +80,7 @@ chart-lint: $(HELM) ## helm lint --strict the chart.
 	$(HELM) lint --strict $(CHART) --kube-version $(ENVTEST_K8S_VERSION)
 
 chart-test: chart-lint ## Chart tests: rendering, server-side dry run, RBAC, webhooks and certificates in envtest.
+	HELM="$(HELM)" go test -race ./test/chart/ -v
 	@assets="$$(hack/build-envtest.sh $(ENVTEST_K8S_VERSION))"; \
 	KUBEBUILDER_ASSETS="$$assets" HELM="$(HELM)" go test -race ./test/ -run '^TestChart' -v
 

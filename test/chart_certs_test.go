@@ -54,14 +54,14 @@ func TestChartSelfManagedCertificates(t *testing.T) {
 		{"ClusterRole", fullname}, {"ClusterRoleBinding", fullname}, {"Role", fullname}, {"RoleBinding", fullname},
 		{"Secret", secretName},
 	} {
-		createForTest(t, r.object(t, obj[0], obj[1]).DeepCopy())
+		createForTest(t, r.Object(t, obj[0], obj[1]).DeepCopy())
 	}
-	// The webhook configurations as rendered, made unable to match anything
+	// The webhook configurations as charttest.Rendered, made unable to match anything
 	// so they cannot disturb other tests.
 	var m admissionregistrationv1.MutatingWebhookConfiguration
-	r.get(t, "MutatingWebhookConfiguration", fullname, &m)
+	r.Get(t, "MutatingWebhookConfiguration", fullname, &m)
 	var v admissionregistrationv1.ValidatingWebhookConfiguration
-	r.get(t, "ValidatingWebhookConfiguration", fullname, &v)
+	r.Get(t, "ValidatingWebhookConfiguration", fullname, &v)
 	matchNothing := &metav1.LabelSelector{MatchLabels: map[string]string{chartTestLabel: "never"}}
 	for i := range m.Webhooks {
 		m.Webhooks[i].ObjectSelector = matchNothing
@@ -317,7 +317,7 @@ func signWithCA(t *testing.T, caPEM, caKeyPEM []byte, dnsName string, validity t
 // (impersonated), against the chart's RBAC, empty certificate Secret, policy
 // ConfigMap and webhook configurations. It must turn ready (informers
 // synced, certificate generated and served, CA bundle injected), load the
-// rendered policy and record its Event, serve a certificate the injected CA
+// charttest.Rendered policy and record its Event, serve a certificate the injected CA
 // bundle trusts, and stop cleanly on SIGTERM.
 func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 	ctx := context.Background()
@@ -329,12 +329,12 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 		{"ClusterRole", fullname}, {"ClusterRoleBinding", fullname}, {"Role", fullname}, {"RoleBinding", fullname},
 		{"Secret", secretName}, {"ConfigMap", policyName},
 	} {
-		createForTest(t, r.object(t, obj[0], obj[1]).DeepCopy())
+		createForTest(t, r.Object(t, obj[0], obj[1]).DeepCopy())
 	}
 	var m admissionregistrationv1.MutatingWebhookConfiguration
-	r.get(t, "MutatingWebhookConfiguration", fullname, &m)
+	r.Get(t, "MutatingWebhookConfiguration", fullname, &m)
 	var v admissionregistrationv1.ValidatingWebhookConfiguration
-	r.get(t, "ValidatingWebhookConfiguration", fullname, &v)
+	r.Get(t, "ValidatingWebhookConfiguration", fullname, &v)
 	matchNothing := &metav1.LabelSelector{MatchLabels: map[string]string{chartTestLabel: "never"}}
 	for i := range m.Webhooks {
 		m.Webhooks[i].ObjectSelector = matchNothing
@@ -346,7 +346,7 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 	createForTest(t, &v)
 
 	var d appsv1.Deployment
-	r.get(t, "Deployment", fullname, &d)
+	r.Get(t, "Deployment", fullname, &d)
 	webhookAddr, healthAddr := freeAddress(t), freeAddress(t)
 	_, webhookPort, _ := net.SplitHostPort(webhookAddr)
 	certDir := t.TempDir()
@@ -407,7 +407,7 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The rendered policy was loaded and recorded as an Event on its ConfigMap.
+	// The charttest.Rendered policy was loaded and recorded as an Event on its ConfigMap.
 	eventually(t, policyTimeout, func() error {
 		var events eventsv1.EventList
 		if err := k8sClient.List(ctx, &events, client.InNamespace(ns)); err != nil {

@@ -35,10 +35,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/charttest"
 	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
-// kindsWithoutCRDs are rendered kinds whose CRDs envtest does not have
+// kindsWithoutCRDs are charttest.Rendered kinds whose CRDs envtest does not have
 // (cert-manager, prometheus-operator): the dry run skips exactly these.
 var kindsWithoutCRDs = map[string]bool{
 	"cert-manager.io/v1, Kind=Issuer":               true,
@@ -46,7 +47,7 @@ var kindsWithoutCRDs = map[string]bool{
 	"monitoring.coreos.com/v1, Kind=ServiceMonitor": true,
 }
 
-// TestChartObjectsServerDryRun creates every rendered object in the API
+// TestChartObjectsServerDryRun creates every charttest.Rendered object in the API
 // server with dryRun=All: schema, defaulting, validation (CEL
 // matchConditions included) and admission all run, nothing is stored.
 func TestChartObjectsServerDryRun(t *testing.T) {
@@ -90,7 +91,7 @@ policy:
 		t.Run(tc.name, func(t *testing.T) {
 			r := renderChart(t, chartRelease, eksguardNamespace, tc.values)
 			var skipped []string
-			for _, obj := range r.objects {
+			for _, obj := range r.Objects {
 				gvk := obj.GroupVersionKind().String()
 				if kindsWithoutCRDs[gvk] {
 					skipped = append(skipped, gvk+" "+obj.GetName())
@@ -101,7 +102,7 @@ policy:
 				}
 			}
 			slices.Sort(skipped)
-			deepEqual(t, "objects skipped for lack of their CRD", skipped, tc.wantSkipped)
+			charttest.DeepEqual(t, "objects skipped for lack of their CRD", skipped, tc.wantSkipped)
 		})
 	}
 }
@@ -116,7 +117,7 @@ func TestChartRBAC(t *testing.T) {
 	const fullname = "rbac-eksguard"
 	r := renderChart(t, release, ns, "{}")
 	for _, kind := range []string{"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"} {
-		createForTest(t, r.object(t, kind, fullname).DeepCopy())
+		createForTest(t, r.Object(t, kind, fullname).DeepCopy())
 	}
 	other := newNamespace(t, nil)
 
@@ -316,7 +317,7 @@ const chartTestLabel = "eksguard.io/chart-test"
 // installRenderedWebhooks creates the chart's webhook configurations, with
 // each clientConfig pointed at the proxy and an objectSelector on
 // chartTestLabel=id, and deletes them when the test ends.
-func installRenderedWebhooks(t *testing.T, r rendered, p *admissionProxy, id string) {
+func installRenderedWebhooks(t *testing.T, r charttest.Rendered, p *admissionProxy, id string) {
 	t.Helper()
 	ctx := context.Background()
 	point := func(cc *admissionregistrationv1.WebhookClientConfig) *metav1.LabelSelector {
@@ -326,12 +327,12 @@ func installRenderedWebhooks(t *testing.T, r rendered, p *admissionProxy, id str
 		return &metav1.LabelSelector{MatchLabels: map[string]string{chartTestLabel: id}}
 	}
 	var m admissionregistrationv1.MutatingWebhookConfiguration
-	r.get(t, "MutatingWebhookConfiguration", chartRelease, &m)
+	r.Get(t, "MutatingWebhookConfiguration", chartRelease, &m)
 	for i := range m.Webhooks {
 		m.Webhooks[i].ObjectSelector = point(&m.Webhooks[i].ClientConfig)
 	}
 	var v admissionregistrationv1.ValidatingWebhookConfiguration
-	r.get(t, "ValidatingWebhookConfiguration", chartRelease, &v)
+	r.Get(t, "ValidatingWebhookConfiguration", chartRelease, &v)
 	for i := range v.Webhooks {
 		v.Webhooks[i].ObjectSelector = point(&v.Webhooks[i].ClientConfig)
 	}
@@ -355,7 +356,7 @@ func labelledPod(namespace, id string) *corev1.Pod {
 	}
 }
 
-// labelledService is a LoadBalancer Service, so the rendered webhook's
+// labelledService is a LoadBalancer Service, so the charttest.Rendered webhook's
 // matchCondition sends it to eksguard, of another controller's class, so the
 // suite's own enforcing load-balancer TLS webhook admits it.
 func labelledService(namespace, id string) *corev1.Service {
@@ -395,13 +396,13 @@ func waitForWebhooks(t *testing.T, p *admissionProxy, namespace, id string) {
 		_ = k8sClient.Create(ctx, labelledService(namespace, id), client.DryRunAll)
 		seen := p.paths(namespace)
 		if !slices.Contains(seen, "/mutate-v1-pod-seccomp") || !slices.Contains(seen, "/validate-v1-service-lbtls") {
-			return fmt.Errorf("the rendered webhooks called for namespace %s so far: %v", namespace, seen)
+			return fmt.Errorf("the charttest.Rendered webhooks called for namespace %s so far: %v", namespace, seen)
 		}
 		return nil
 	})
 }
 
-// TestChartWebhooksSkipExcludedNamespaces: with the rendered
+// TestChartWebhooksSkipExcludedNamespaces: with the charttest.Rendered
 // namespaceSelector, objects in the release namespace, kube-system and
 // webhook.excludedNamespaces never reach eksguard; others reach every
 // webhook the chart registers for them.
@@ -425,11 +426,11 @@ func TestChartWebhooksSkipExcludedNamespaces(t *testing.T) {
 			t.Errorf("dry-run Service in %s: %v", ns, err)
 		}
 	}
-	deepEqual(t, "calls about the open namespace", proxy.paths(open), []string{
+	charttest.DeepEqual(t, "calls about the open namespace", proxy.paths(open), []string{
 		"/mutate-v1-pod-seccomp", "/validate-v1-pod-networkpolicy", "/validate-v1-service-lbtls",
 	})
 	for _, ns := range []string{release, excluded, "kube-system"} {
-		deepEqual(t, "calls about excluded namespace "+ns, proxy.paths(ns), []string(nil))
+		charttest.DeepEqual(t, "calls about excluded namespace "+ns, proxy.paths(ns), []string(nil))
 	}
 }
 
@@ -443,10 +444,10 @@ func TestChartWebhooksFailurePolicy(t *testing.T) {
 	coverWithDefaultDeny(t, open)
 	const values = "policy: {rules: {networkPolicy: {mode: warn}, loadBalancerTLS: {mode: enforce}}}"
 	r := renderChart(t, chartRelease, release, values)
-	deepEqual(t, "rendered failure policies", r.failurePolicies(t), map[string]admissionregistrationv1.FailurePolicyType{
-		chartSeccompWebhook: admissionregistrationv1.Ignore, chartPodNetpolWebhook: admissionregistrationv1.Ignore,
-		chartWorkloadNetpolWebhook: admissionregistrationv1.Ignore, chartNetpolChangeWebhook: admissionregistrationv1.Ignore,
-		chartServiceTLSWebhook: admissionregistrationv1.Fail, chartIngressTLSWebhook: admissionregistrationv1.Fail,
+	charttest.DeepEqual(t, "charttest.Rendered failure policies", r.FailurePolicies(t, chartRelease), map[string]admissionregistrationv1.FailurePolicyType{
+		charttest.SeccompWebhook: admissionregistrationv1.Ignore, charttest.PodNetpolWebhook: admissionregistrationv1.Ignore,
+		charttest.WorkloadNetpolWebhook: admissionregistrationv1.Ignore, charttest.NetpolChangeWebhook: admissionregistrationv1.Ignore,
+		charttest.ServiceTLSWebhook: admissionregistrationv1.Fail, charttest.IngressTLSWebhook: admissionregistrationv1.Fail,
 	})
 	proxy := newAdmissionProxy(t)
 	installRenderedWebhooks(t, r, proxy, id)
@@ -471,7 +472,7 @@ func TestChartWebhooksFailurePolicy(t *testing.T) {
 	if err := k8sClient.Get(ctx, client.ObjectKey{Name: "chart-test-" + id}, &v); err != nil {
 		t.Fatal(err)
 	}
-	policies := dryRun.failurePolicies(t)
+	policies := dryRun.FailurePolicies(t, chartRelease)
 	for i := range v.Webhooks {
 		v.Webhooks[i].FailurePolicy = ptr.To(policies[v.Webhooks[i].Name])
 	}
@@ -519,8 +520,8 @@ func TestChartNotes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := runHelm(t, "install", chartRelease, chartDir, "--namespace", eksguardNamespace,
-				"--dry-run=client", "--kubeconfig", kubeconfig, "-f", valuesFile(t, tc.values))
+			out, err := chart.Run(t, "install", chartRelease, chart.Dir, "--namespace", eksguardNamespace,
+				"--dry-run=client", "--kubeconfig", kubeconfig, "-f", charttest.ValuesFile(t, tc.values))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -551,11 +552,11 @@ func TestChartUpgradeKeepsCertificates(t *testing.T) {
 	const neverCalled = "webhook: {matchConditions: [{name: never, expression: 'false'}]}"
 	helm := func(args ...string) {
 		t.Helper()
-		if _, err := runHelm(t, append(args, "--namespace", ns, "--kubeconfig", kubeconfig)...); err != nil {
+		if _, err := chart.Run(t, append(args, "--namespace", ns, "--kubeconfig", kubeconfig)...); err != nil {
 			t.Fatal(err)
 		}
 	}
-	helm("install", release, chartDir, "-f", valuesFile(t, neverCalled))
+	helm("install", release, chart.Dir, "-f", charttest.ValuesFile(t, neverCalled))
 	t.Cleanup(func() { helm("uninstall", release, "--wait") })
 
 	// What eksguard writes at runtime.
@@ -586,9 +587,9 @@ func TestChartUpgradeKeepsCertificates(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	helm("upgrade", release, chartDir, "--reuse-values", "--set", "policy.rules.networkPolicy.mode=enforce")
+	helm("upgrade", release, chart.Dir, "--reuse-values", "--set", "policy.rules.networkPolicy.mode=enforce")
 
-	deepEqual(t, "Secret data after the upgrade", getSecret(t, ns, fullname+"-webhook-tls").Data, secret.Data)
+	charttest.DeepEqual(t, "Secret data after the upgrade", getSecret(t, ns, fullname+"-webhook-tls").Data, secret.Data)
 	if err := k8sClient.Get(ctx, client.ObjectKey{Name: fullname}, &m); err != nil {
 		t.Fatal(err)
 	}
@@ -597,17 +598,17 @@ func TestChartUpgradeKeepsCertificates(t *testing.T) {
 	}
 	failurePolicies := map[string]admissionregistrationv1.FailurePolicyType{}
 	for _, w := range m.Webhooks {
-		deepEqual(t, w.Name+" caBundle after the upgrade", w.ClientConfig.CABundle, caBundle)
+		charttest.DeepEqual(t, w.Name+" caBundle after the upgrade", w.ClientConfig.CABundle, caBundle)
 		failurePolicies[w.Name] = *w.FailurePolicy
 	}
 	for _, w := range v.Webhooks {
-		deepEqual(t, w.Name+" caBundle after the upgrade", w.ClientConfig.CABundle, caBundle)
+		charttest.DeepEqual(t, w.Name+" caBundle after the upgrade", w.ClientConfig.CABundle, caBundle)
 		failurePolicies[w.Name] = *w.FailurePolicy
 	}
 	const fail, ignore = admissionregistrationv1.Fail, admissionregistrationv1.Ignore
-	deepEqual(t, "failure policies after the upgrade", failurePolicies, map[string]admissionregistrationv1.FailurePolicyType{
-		chartSeccompWebhook: ignore, chartPodNetpolWebhook: fail, chartWorkloadNetpolWebhook: fail,
-		chartNetpolChangeWebhook: ignore, chartServiceTLSWebhook: ignore, chartIngressTLSWebhook: ignore,
+	charttest.DeepEqual(t, "failure policies after the upgrade", failurePolicies, map[string]admissionregistrationv1.FailurePolicyType{
+		charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: fail, charttest.WorkloadNetpolWebhook: fail,
+		charttest.NetpolChangeWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore,
 	})
 	var cm corev1.ConfigMap
 	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: fullname + "-policy"}, &cm); err != nil {
@@ -617,5 +618,5 @@ func TestChartUpgradeKeepsCertificates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deepEqual(t, "networkPolicy mode after the upgrade", p.Config.Rules.NetworkPolicy.Mode, config.ModeEnforce)
+	charttest.DeepEqual(t, "networkPolicy mode after the upgrade", p.Config.Rules.NetworkPolicy.Mode, config.ModeEnforce)
 }

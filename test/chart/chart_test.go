@@ -1,17 +1,10 @@
-package test
+package chart
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
-	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -22,202 +15,34 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/pod-security-admission/api"
 	psapolicy "k8s.io/pod-security-admission/policy"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/charttest"
 	"github.com/eksguard/eksguard/webhook"
-	"github.com/eksguard/eksguard/webhook/lbtls"
-	"github.com/eksguard/eksguard/webhook/netpol"
-	"github.com/eksguard/eksguard/webhook/seccomp"
 )
 
-// chartDir is the chart under test.
-var chartDir = filepath.Join("..", "charts", "eksguard")
+// chart is the chart under test, from test/chart.
+var chart = charttest.Chart{Dir: filepath.Join("..", "..", "charts", "eksguard"), RepoRoot: filepath.Join("..", "..")}
 
 const (
-	chartRelease   = "eksguard"
-	chartNamespace = "eksguard-system"
-	// chartKubeVersion is the cluster version helm renders for.
-	chartKubeVersion = "1.37.2"
+	chartRelease   = charttest.Release
+	chartNamespace = charttest.Namespace
 )
 
-// The webhook entry names of the chart: those of the routes.
-var (
-	chartSeccompWebhook        = routeName(seccomp.Path)
-	chartPodNetpolWebhook      = routeName(netpol.PodPath)
-	chartWorkloadNetpolWebhook = routeName(netpol.WorkloadPath)
-	chartNetpolChangeWebhook   = routeName(netpol.PolicyChangePath)
-	chartServiceTLSWebhook     = routeName(lbtls.ServicePath)
-	chartIngressTLSWebhook     = routeName(lbtls.IngressPath)
-)
-
-// routeName is the webhook name of the route serving path.
-func routeName(path string) string {
-	for _, r := range webhook.Routes {
-		if r.Path == path {
-			return r.Name
-		}
-	}
-	panic("no route serves " + path)
-}
-
-// helmBinary is $HELM (set by make), else the helm that make builds into bin/.
-func helmBinary(t *testing.T) string {
+// renderChart renders the chart, failing the test on a helm error.
+func renderChart(t *testing.T, release, namespace, values string) charttest.Rendered {
 	t.Helper()
-	helm := os.Getenv("HELM")
-	if helm == "" {
-		built, _ := filepath.Glob(filepath.Join("..", "bin", "helm-v*"))
-		if len(built) == 0 {
-			t.Skip("helm not found: set $HELM or run make helm (make test does)")
-		}
-		helm = built[len(built)-1]
-	}
-	if _, err := os.Stat(helm); err != nil {
-		t.Fatalf("helm %s: %v", helm, err)
-	}
-	return helm
-}
-
-// runHelm runs helm with args and returns stdout, or stderr as the error.
-func runHelm(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.Command(helmBinary(t), args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("helm %s: %v: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	return stdout.String(), nil
-}
-
-// valuesFile writes a values document for helm -f, in a directory whose
-// name has no comma (helm splits -f on commas; test names have them).
-func valuesFile(t *testing.T, values string) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "eksguard-chart-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	path := filepath.Join(dir, "values.yaml")
-	if err := os.WriteFile(path, []byte(values), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// rendered is the output of helm template.
-type rendered struct {
-	objects []*unstructured.Unstructured
-}
-
-// renderChart renders the chart as release into namespace with the given
-// values (YAML), failing the test on a helm error.
-func renderChart(t *testing.T, release, namespace, values string) rendered {
-	t.Helper()
-	out, err := renderChartErr(t, release, namespace, values)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func renderChartErr(t *testing.T, release, namespace, values string) (rendered, error) {
-	t.Helper()
-	out, err := runHelm(t, "template", release, chartDir, "--namespace", namespace,
-		"--kube-version", chartKubeVersion, "-f", valuesFile(t, values))
-	if err != nil {
-		return rendered{}, err
-	}
-	var r rendered
-	docs := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(out)))
-	for {
-		doc, err := docs.Read()
-		if errors.Is(err, io.EOF) {
-			return r, nil
-		}
-		if err != nil {
-			t.Fatalf("splitting the rendered chart: %v", err)
-		}
-		data, err := yaml.YAMLToJSON(doc)
-		if err != nil {
-			t.Fatalf("rendered YAML: %v\n%s", err, doc)
-		}
-		if string(data) == "null" {
-			continue
-		}
-		// The unstructured JSON scheme keeps integers as int64.
-		obj, err := runtime.Decode(unstructured.UnstructuredJSONScheme, data)
-		if err != nil {
-			t.Fatalf("rendered object: %v\n%s", err, doc)
-		}
-		r.objects = append(r.objects, obj.(*unstructured.Unstructured))
-	}
-}
-
-// ids lists the rendered objects as Kind/name, sorted.
-func (r rendered) ids() []string {
-	var ids []string
-	for _, o := range r.objects {
-		ids = append(ids, o.GetKind()+"/"+o.GetName())
-	}
-	sort.Strings(ids)
-	return ids
-}
-
-// get decodes the rendered object of kind and name into out, rejecting
-// fields the typed API does not know (a typo in a template).
-func (r rendered) get(t *testing.T, kind, name string, out runtime.Object) {
-	t.Helper()
-	for _, o := range r.objects {
-		if o.GetKind() == kind && o.GetName() == name {
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(o.Object, out, true); err != nil {
-				t.Fatalf("%s/%s does not decode strictly: %v", kind, name, err)
-			}
-			return
-		}
-	}
-	t.Fatalf("%s/%s not rendered; rendered: %v", kind, name, r.ids())
-}
-
-func (r rendered) has(kind, name string) bool {
-	return slices.Contains(r.ids(), kind+"/"+name)
-}
-
-// failurePolicies maps every webhook entry of the chart to its failurePolicy.
-func (r rendered) failurePolicies(t *testing.T) map[string]admissionregistrationv1.FailurePolicyType {
-	t.Helper()
-	got := map[string]admissionregistrationv1.FailurePolicyType{}
-	var m admissionregistrationv1.MutatingWebhookConfiguration
-	r.get(t, "MutatingWebhookConfiguration", chartRelease, &m)
-	for _, w := range m.Webhooks {
-		got[w.Name] = *w.FailurePolicy
-	}
-	var v admissionregistrationv1.ValidatingWebhookConfiguration
-	r.get(t, "ValidatingWebhookConfiguration", chartRelease, &v)
-	for _, w := range v.Webhooks {
-		got[w.Name] = *w.FailurePolicy
-	}
-	return got
-}
-
-func deepEqual[T any](t *testing.T, what string, got, want T) {
-	t.Helper()
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("%s:\n got: %#v\nwant: %#v", what, got, want)
-	}
+	return chart.Render(t, release, namespace, values)
 }
 
 func TestChartLint(t *testing.T) {
 	for _, values := range []string{"{}", "certManager: {enabled: true}\nmetrics: {serviceMonitor: {enabled: true}}\n"} {
-		if _, err := runHelm(t, "lint", "--strict", chartDir, "--kube-version", chartKubeVersion, "-f", valuesFile(t, values)); err != nil {
+		if _, err := chart.Run(t, "lint", "--strict", chart.Dir, "--kube-version", charttest.KubeVersion, "-f", charttest.ValuesFile(t, values)); err != nil {
 			t.Errorf("values %q: %v", values, err)
 		}
 	}
@@ -225,7 +50,7 @@ func TestChartLint(t *testing.T) {
 
 func TestChartDefaultObjects(t *testing.T) {
 	r := renderChart(t, chartRelease, chartNamespace, "{}")
-	deepEqual(t, "rendered objects", r.ids(), []string{
+	charttest.DeepEqual(t, "charttest.Rendered objects", r.IDs(), []string{
 		"ClusterRole/eksguard",
 		"ClusterRoleBinding/eksguard",
 		"ConfigMap/eksguard-policy",
@@ -240,57 +65,57 @@ func TestChartDefaultObjects(t *testing.T) {
 		"ServiceAccount/eksguard",
 		"ValidatingWebhookConfiguration/eksguard",
 	})
-	for _, o := range r.objects {
+	for _, o := range r.Objects {
 		if ns := o.GetNamespace(); ns != "" && ns != chartNamespace {
 			t.Errorf("%s/%s is in namespace %q, want the release namespace", o.GetKind(), o.GetName(), ns)
 		}
 	}
 
 	var secret corev1.Secret
-	r.get(t, "Secret", "eksguard-webhook-tls", &secret)
+	r.Get(t, "Secret", "eksguard-webhook-tls", &secret)
 	if len(secret.Data)+len(secret.StringData) != 0 {
 		t.Errorf("the certificate Secret renders data %v; eksguard fills it and upgrades must keep it", secret.Data)
 	}
 
 	var pdb policyv1.PodDisruptionBudget
-	r.get(t, "PodDisruptionBudget", "eksguard", &pdb)
-	deepEqual(t, "PDB maxUnavailable", pdb.Spec.MaxUnavailable, ptr.To(intstr.FromInt32(1)))
-	deepEqual(t, "PDB minAvailable", pdb.Spec.MinAvailable, nil)
-	deepEqual(t, "PDB selector", pdb.Spec.Selector.MatchLabels, map[string]string{
+	r.Get(t, "PodDisruptionBudget", "eksguard", &pdb)
+	charttest.DeepEqual(t, "PDB maxUnavailable", pdb.Spec.MaxUnavailable, ptr.To(intstr.FromInt32(1)))
+	charttest.DeepEqual(t, "PDB minAvailable", pdb.Spec.MinAvailable, nil)
+	charttest.DeepEqual(t, "PDB selector", pdb.Spec.Selector.MatchLabels, map[string]string{
 		"app.kubernetes.io/name": "eksguard", "app.kubernetes.io/instance": "eksguard",
 	})
 
 	var svc corev1.Service
-	r.get(t, "Service", "eksguard", &svc)
-	deepEqual(t, "Service ports", svc.Spec.Ports, []corev1.ServicePort{
+	r.Get(t, "Service", "eksguard", &svc)
+	charttest.DeepEqual(t, "Service ports", svc.Spec.Ports, []corev1.ServicePort{
 		{Name: "https", Port: 443, TargetPort: intstr.FromString("webhook"), Protocol: corev1.ProtocolTCP},
 		{Name: "metrics", Port: 8080, TargetPort: intstr.FromString("metrics"), Protocol: corev1.ProtocolTCP},
 	})
 
 	var np networkingv1.NetworkPolicy
-	r.get(t, "NetworkPolicy", "eksguard", &np)
-	deepEqual(t, "NetworkPolicy policyTypes", np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress})
+	r.Get(t, "NetworkPolicy", "eksguard", &np)
+	charttest.DeepEqual(t, "NetworkPolicy policyTypes", np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress})
 	tcp := corev1.ProtocolTCP
-	deepEqual(t, "NetworkPolicy ingress", np.Spec.Ingress, []networkingv1.NetworkPolicyIngressRule{
+	charttest.DeepEqual(t, "NetworkPolicy ingress", np.Spec.Ingress, []networkingv1.NetworkPolicyIngressRule{
 		{Ports: []networkingv1.NetworkPolicyPort{{Port: ptr.To(intstr.FromInt32(9443)), Protocol: &tcp}}},
 		{Ports: []networkingv1.NetworkPolicyPort{{Port: ptr.To(intstr.FromInt32(8080)), Protocol: &tcp}}},
 	})
-	deepEqual(t, "NetworkPolicy podSelector", np.Spec.PodSelector.MatchLabels, pdb.Spec.Selector.MatchLabels)
+	charttest.DeepEqual(t, "NetworkPolicy podSelector", np.Spec.PodSelector.MatchLabels, pdb.Spec.Selector.MatchLabels)
 }
 
 func TestChartDeployment(t *testing.T) {
 	r := renderChart(t, chartRelease, chartNamespace, "{}")
 	var d appsv1.Deployment
-	r.get(t, "Deployment", "eksguard", &d)
+	r.Get(t, "Deployment", "eksguard", &d)
 
-	deepEqual(t, "replicas", d.Spec.Replicas, ptr.To[int32](3))
-	deepEqual(t, "rolling update", d.Spec.Strategy.RollingUpdate, &appsv1.RollingUpdateDeployment{
+	charttest.DeepEqual(t, "replicas", d.Spec.Replicas, ptr.To[int32](3))
+	charttest.DeepEqual(t, "rolling update", d.Spec.Strategy.RollingUpdate, &appsv1.RollingUpdateDeployment{
 		MaxUnavailable: ptr.To(intstr.FromInt32(0)), MaxSurge: ptr.To(intstr.FromInt32(1)),
 	})
 	pod := d.Spec.Template.Spec
-	deepEqual(t, "priorityClassName", pod.PriorityClassName, "system-cluster-critical")
-	deepEqual(t, "serviceAccountName", pod.ServiceAccountName, "eksguard")
-	deepEqual(t, "hostNetwork", pod.HostNetwork, false)
+	charttest.DeepEqual(t, "priorityClassName", pod.PriorityClassName, "system-cluster-critical")
+	charttest.DeepEqual(t, "serviceAccountName", pod.ServiceAccountName, "eksguard")
+	charttest.DeepEqual(t, "hostNetwork", pod.HostNetwork, false)
 
 	// The pod passes Pod Security Standards "restricted", as evaluated by
 	// the API server's own Pod Security admission code.
@@ -304,7 +129,7 @@ func TestChartDeployment(t *testing.T) {
 			t.Errorf("Pod Security Standards restricted: %s: %s", res.ForbiddenReason, res.ForbiddenDetail)
 		}
 	}
-	deepEqual(t, "pod securityContext", pod.SecurityContext, &corev1.PodSecurityContext{
+	charttest.DeepEqual(t, "pod securityContext", pod.SecurityContext, &corev1.PodSecurityContext{
 		RunAsNonRoot:   ptr.To(true),
 		RunAsUser:      ptr.To[int64](65532),
 		RunAsGroup:     ptr.To[int64](65532),
@@ -316,8 +141,8 @@ func TestChartDeployment(t *testing.T) {
 		t.Fatalf("%d containers, want 1", len(pod.Containers))
 	}
 	c := pod.Containers[0]
-	deepEqual(t, "image", c.Image, "ghcr.io/eksguard/eksguard:0.1.0")
-	deepEqual(t, "container securityContext", c.SecurityContext, &corev1.SecurityContext{
+	charttest.DeepEqual(t, "image", c.Image, "ghcr.io/eksguard/eksguard:0.1.0")
+	charttest.DeepEqual(t, "container securityContext", c.SecurityContext, &corev1.SecurityContext{
 		AllowPrivilegeEscalation: ptr.To(false),
 		Privileged:               ptr.To(false),
 		ReadOnlyRootFilesystem:   ptr.To(true),
@@ -325,7 +150,7 @@ func TestChartDeployment(t *testing.T) {
 		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	})
-	deepEqual(t, "args", c.Args, []string{
+	charttest.DeepEqual(t, "args", c.Args, []string{
 		"serve",
 		"--webhook-port=9443",
 		"--cert-dir=/etc/eksguard/tls",
@@ -342,21 +167,21 @@ func TestChartDeployment(t *testing.T) {
 		"--zap-log-level=info",
 		"--zap-encoder=json",
 	})
-	deepEqual(t, "liveness probe", c.LivenessProbe.HTTPGet, &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("health")})
-	deepEqual(t, "readiness probe", c.ReadinessProbe.HTTPGet, &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromString("health")})
-	deepEqual(t, "preStop", c.Lifecycle, &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 5}}})
-	deepEqual(t, "ports", c.Ports, []corev1.ContainerPort{
+	charttest.DeepEqual(t, "liveness probe", c.LivenessProbe.HTTPGet, &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("health")})
+	charttest.DeepEqual(t, "readiness probe", c.ReadinessProbe.HTTPGet, &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromString("health")})
+	charttest.DeepEqual(t, "preStop", c.Lifecycle, &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 5}}})
+	charttest.DeepEqual(t, "ports", c.Ports, []corev1.ContainerPort{
 		{Name: "webhook", ContainerPort: 9443, Protocol: corev1.ProtocolTCP},
 		{Name: "metrics", ContainerPort: 8080, Protocol: corev1.ProtocolTCP},
 		{Name: "health", ContainerPort: 8081, Protocol: corev1.ProtocolTCP},
 	})
-	deepEqual(t, "requests", c.Resources.Requests.Cpu().String()+"/"+c.Resources.Requests.Memory().String(), "100m/128Mi")
-	deepEqual(t, "memory limit", c.Resources.Limits.Memory().String(), "512Mi")
-	deepEqual(t, "env", c.Env, []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
+	charttest.DeepEqual(t, "requests", c.Resources.Requests.Cpu().String()+"/"+c.Resources.Requests.Memory().String(), "100m/128Mi")
+	charttest.DeepEqual(t, "memory limit", c.Resources.Limits.Memory().String(), "512Mi")
+	charttest.DeepEqual(t, "env", c.Env, []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
 		FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"},
 	}}})
-	deepEqual(t, "volume mounts", c.VolumeMounts, []corev1.VolumeMount{{Name: "tls", MountPath: "/etc/eksguard/tls", ReadOnly: true}})
-	deepEqual(t, "volumes", pod.Volumes, []corev1.Volume{{Name: "tls", VolumeSource: corev1.VolumeSource{
+	charttest.DeepEqual(t, "volume mounts", c.VolumeMounts, []corev1.VolumeMount{{Name: "tls", MountPath: "/etc/eksguard/tls", ReadOnly: true}})
+	charttest.DeepEqual(t, "volumes", pod.Volumes, []corev1.Volume{{Name: "tls", VolumeSource: corev1.VolumeSource{
 		Secret: &corev1.SecretVolumeSource{SecretName: "eksguard-webhook-tls", DefaultMode: ptr.To[int32](0o440)},
 	}}})
 
@@ -364,7 +189,7 @@ func TestChartDeployment(t *testing.T) {
 		"app.kubernetes.io/name": "eksguard", "app.kubernetes.io/instance": "eksguard",
 	}}
 	honor := corev1.NodeInclusionPolicyHonor
-	deepEqual(t, "topology spread", pod.TopologySpreadConstraints, []corev1.TopologySpreadConstraint{
+	charttest.DeepEqual(t, "topology spread", pod.TopologySpreadConstraints, []corev1.TopologySpreadConstraint{
 		{
 			MaxSkew: 1, TopologyKey: "kubernetes.io/hostname", WhenUnsatisfiable: corev1.DoNotSchedule,
 			NodeAffinityPolicy: &honor, NodeTaintsPolicy: &honor, MatchLabelKeys: []string{"pod-template-hash"}, LabelSelector: selector,
@@ -374,7 +199,7 @@ func TestChartDeployment(t *testing.T) {
 			NodeAffinityPolicy: &honor, NodeTaintsPolicy: &honor, MatchLabelKeys: []string{"pod-template-hash"}, LabelSelector: selector,
 		},
 	})
-	deepEqual(t, "nodeSelector", pod.NodeSelector, map[string]string{"kubernetes.io/os": "linux"})
+	charttest.DeepEqual(t, "nodeSelector", pod.NodeSelector, map[string]string{"kubernetes.io/os": "linux"})
 	if _, ok := d.Spec.Template.Annotations["checksum/config"]; ok {
 		t.Errorf("the pod template has a checksum of the policy: a policy change would restart the webhook")
 	}
@@ -418,12 +243,12 @@ func TestChartWebhookConfigurations(t *testing.T) {
 		})
 	}
 	var m admissionregistrationv1.MutatingWebhookConfiguration
-	r.get(t, "MutatingWebhookConfiguration", "eksguard", &m)
-	deepEqual(t, "mutating webhooks", m.Webhooks, wantMutating)
-	deepEqual(t, "mutating annotations", m.Annotations, nil)
+	r.Get(t, "MutatingWebhookConfiguration", "eksguard", &m)
+	charttest.DeepEqual(t, "mutating webhooks", m.Webhooks, wantMutating)
+	charttest.DeepEqual(t, "mutating annotations", m.Annotations, nil)
 	var v admissionregistrationv1.ValidatingWebhookConfiguration
-	r.get(t, "ValidatingWebhookConfiguration", "eksguard", &v)
-	deepEqual(t, "validating webhooks", v.Webhooks, wantValidating)
+	r.Get(t, "ValidatingWebhookConfiguration", "eksguard", &v)
+	charttest.DeepEqual(t, "validating webhooks", v.Webhooks, wantValidating)
 }
 
 // TestChartFailurePolicies: an entry fails closed only when its rule
@@ -439,52 +264,52 @@ func TestChartFailurePolicies(t *testing.T) {
 			name:   "defaults: NetworkPolicy and TLS rules warn",
 			values: "{}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
-				chartSeccompWebhook: ignore, chartPodNetpolWebhook: ignore, chartWorkloadNetpolWebhook: ignore,
-				chartNetpolChangeWebhook: ignore, chartServiceTLSWebhook: ignore, chartIngressTLSWebhook: ignore,
+				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
+				charttest.NetpolChangeWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore,
 			},
 		},
 		{
 			name:   "both rules enforce",
 			values: "policy: {rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: enforce}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
-				chartSeccompWebhook: ignore, chartPodNetpolWebhook: fail, chartWorkloadNetpolWebhook: fail,
-				chartNetpolChangeWebhook: ignore, chartServiceTLSWebhook: fail, chartIngressTLSWebhook: fail,
+				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: fail, charttest.WorkloadNetpolWebhook: fail,
+				charttest.NetpolChangeWebhook: ignore, charttest.ServiceTLSWebhook: fail, charttest.IngressTLSWebhook: fail,
 			},
 		},
 		{
 			name:   "NetworkPolicy enforces, TLS off",
 			values: "policy: {rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: \"off\"}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
-				chartSeccompWebhook: ignore, chartPodNetpolWebhook: fail, chartWorkloadNetpolWebhook: fail,
-				chartNetpolChangeWebhook: ignore, chartServiceTLSWebhook: ignore, chartIngressTLSWebhook: ignore,
+				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: fail, charttest.WorkloadNetpolWebhook: fail,
+				charttest.NetpolChangeWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore,
 			},
 		},
 		{
 			name:   "dry run turns enforcing rules into fail-open ones",
 			values: "policy: {dryRun: true, rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: enforce}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
-				chartSeccompWebhook: ignore, chartPodNetpolWebhook: ignore, chartWorkloadNetpolWebhook: ignore,
-				chartNetpolChangeWebhook: ignore, chartServiceTLSWebhook: ignore, chartIngressTLSWebhook: ignore,
+				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
+				charttest.NetpolChangeWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore,
 			},
 		},
 		{
 			name:   "webhook.failurePolicy Ignore for enforcing rules",
 			values: "webhook: {failurePolicy: Ignore}\npolicy: {rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: enforce}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
-				chartSeccompWebhook: ignore, chartPodNetpolWebhook: ignore, chartWorkloadNetpolWebhook: ignore,
-				chartNetpolChangeWebhook: ignore, chartServiceTLSWebhook: ignore, chartIngressTLSWebhook: ignore,
+				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
+				charttest.NetpolChangeWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore,
 			},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := renderChart(t, chartRelease, chartNamespace, tc.values)
-			deepEqual(t, "failurePolicy per webhook", r.failurePolicies(t), tc.want)
+			charttest.DeepEqual(t, "failurePolicy per webhook", r.FailurePolicies(t, chartRelease), tc.want)
 		})
 	}
 }
 
-// TestChartPolicyConfigMap loads the rendered policy with eksguard's own
+// TestChartPolicyConfigMap loads the charttest.Rendered policy with eksguard's own
 // parser and validator.
 func TestChartPolicyConfigMap(t *testing.T) {
 	tests := []struct {
@@ -501,7 +326,7 @@ func TestChartPolicyConfigMap(t *testing.T) {
 				want.Rules.LoadBalancerTLS.Mode = config.ModeWarn
 				want.AnnotationExemptions.Namespaces = []string{}
 				want.Exemptions = []config.Exemption{}
-				deepEqual(t, "policy", cfg, want)
+				charttest.DeepEqual(t, "policy", cfg, want)
 			},
 		},
 		{
@@ -523,18 +348,18 @@ policy:
     loadBalancerTLS: {skipInternal: true}
 `,
 			check: func(t *testing.T, cfg config.Config) {
-				deepEqual(t, "dryRun", cfg.DryRun, true)
-				deepEqual(t, "scope", cfg.Scope, config.Scope{
+				charttest.DeepEqual(t, "dryRun", cfg.DryRun, true)
+				charttest.DeepEqual(t, "scope", cfg.Scope, config.Scope{
 					ExcludedNamespaces:        []string{"kube-system", "legacy"},
 					ExcludedNamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"eksguard.io/skip": "true"}},
 				})
-				deepEqual(t, "exemptions", cfg.Exemptions, []config.Exemption{{
+				charttest.DeepEqual(t, "exemptions", cfg.Exemptions, []config.Exemption{{
 					Name: "monitoring-agents", Rules: []config.RuleName{config.RuleSeccomp}, Namespaces: []string{"monitoring"},
 					Reason: "the node exporter needs Unconfined", Expires: "2027-01-31",
 				}})
-				deepEqual(t, "networkPolicy", cfg.Rules.NetworkPolicy, config.NetworkPolicySettings{Mode: config.ModeEnforce, Coverage: config.CoverageBoth, HostNetwork: config.ModeWarn})
-				deepEqual(t, "loadBalancerTLS skipInternal", cfg.Rules.LoadBalancerTLS.SkipInternal, true)
-				deepEqual(t, "loadBalancerTLS mode", cfg.Rules.LoadBalancerTLS.Mode, config.ModeWarn)
+				charttest.DeepEqual(t, "networkPolicy", cfg.Rules.NetworkPolicy, config.NetworkPolicySettings{Mode: config.ModeEnforce, Coverage: config.CoverageBoth, HostNetwork: config.ModeWarn})
+				charttest.DeepEqual(t, "loadBalancerTLS skipInternal", cfg.Rules.LoadBalancerTLS.SkipInternal, true)
+				charttest.DeepEqual(t, "loadBalancerTLS mode", cfg.Rules.LoadBalancerTLS.Mode, config.ModeWarn)
 			},
 		},
 	}
@@ -542,14 +367,14 @@ policy:
 		t.Run(tc.name, func(t *testing.T) {
 			r := renderChart(t, chartRelease, chartNamespace, tc.values)
 			var cm corev1.ConfigMap
-			r.get(t, "ConfigMap", "eksguard-policy", &cm)
+			r.Get(t, "ConfigMap", "eksguard-policy", &cm)
 			doc, ok := cm.Data[config.ConfigMapKey]
 			if !ok {
 				t.Fatalf("the ConfigMap has no %s: %v", config.ConfigMapKey, cm.Data)
 			}
 			p, err := config.Load([]byte(doc), chartNamespace)
 			if err != nil {
-				t.Fatalf("eksguard rejects the rendered policy: %v\n%s", err, doc)
+				t.Fatalf("eksguard rejects the charttest.Rendered policy: %v\n%s", err, doc)
 			}
 			tc.check(t, p.Config)
 		})
@@ -560,15 +385,15 @@ func TestChartCertManager(t *testing.T) {
 	t.Run("chart-created CA", func(t *testing.T) {
 		r := renderChart(t, chartRelease, chartNamespace, "certManager: {enabled: true}")
 		for _, id := range []string{"Issuer/eksguard-selfsigned", "Certificate/eksguard-ca", "Issuer/eksguard-ca", "Certificate/eksguard-serving-cert"} {
-			if !slices.Contains(r.ids(), id) {
-				t.Errorf("%s not rendered", id)
+			if !slices.Contains(r.IDs(), id) {
+				t.Errorf("%s not charttest.Rendered", id)
 			}
 		}
-		if r.has("Secret", "eksguard-webhook-tls") {
+		if r.Has("Secret", "eksguard-webhook-tls") {
 			t.Errorf("the chart renders the certificate Secret although cert-manager owns it")
 		}
-		serving := r.find(t, "Certificate", "eksguard-serving-cert")
-		deepEqual[any](t, "serving certificate spec", serving["spec"], map[string]any{
+		serving := r.Find(t, "Certificate", "eksguard-serving-cert")
+		charttest.DeepEqual[any](t, "serving certificate spec", serving["spec"], map[string]any{
 			"secretName":  "eksguard-webhook-tls",
 			"duration":    "8760h",
 			"renewBefore": "720h",
@@ -577,27 +402,27 @@ func TestChartCertManager(t *testing.T) {
 			"usages":      []any{"server auth"},
 			"issuerRef":   map[string]any{"name": "eksguard-ca", "kind": "Issuer", "group": "cert-manager.io"},
 		})
-		ca := r.find(t, "Certificate", "eksguard-ca")
-		deepEqual(t, "CA isCA", ca["spec"].(map[string]any)["isCA"], any(true))
+		ca := r.Find(t, "Certificate", "eksguard-ca")
+		charttest.DeepEqual(t, "CA isCA", ca["spec"].(map[string]any)["isCA"], any(true))
 
 		var m admissionregistrationv1.MutatingWebhookConfiguration
-		r.get(t, "MutatingWebhookConfiguration", "eksguard", &m)
-		deepEqual(t, "mutating annotations", m.Annotations, map[string]string{"cert-manager.io/inject-ca-from": "eksguard-system/eksguard-serving-cert"})
+		r.Get(t, "MutatingWebhookConfiguration", "eksguard", &m)
+		charttest.DeepEqual(t, "mutating annotations", m.Annotations, map[string]string{"cert-manager.io/inject-ca-from": "eksguard-system/eksguard-serving-cert"})
 		var v admissionregistrationv1.ValidatingWebhookConfiguration
-		r.get(t, "ValidatingWebhookConfiguration", "eksguard", &v)
-		deepEqual(t, "validating annotations", v.Annotations, map[string]string{"cert-manager.io/inject-ca-from": "eksguard-system/eksguard-serving-cert"})
+		r.Get(t, "ValidatingWebhookConfiguration", "eksguard", &v)
+		charttest.DeepEqual(t, "validating annotations", v.Annotations, map[string]string{"cert-manager.io/inject-ca-from": "eksguard-system/eksguard-serving-cert"})
 
 		var d appsv1.Deployment
-		r.get(t, "Deployment", "eksguard", &d)
+		r.Get(t, "Deployment", "eksguard", &d)
 		args := d.Spec.Template.Spec.Containers[0].Args
 		if !slices.Contains(args, "--cert-rotation=false") || slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--cert-secret-name") }) {
 			t.Errorf("args %v: want --cert-rotation=false and no rotation flags", args)
 		}
 		// Without self-managed certificates eksguard writes no Secret and no webhook configuration.
 		var cr rbacv1.ClusterRole
-		r.get(t, "ClusterRole", "eksguard", &cr)
+		r.Get(t, "ClusterRole", "eksguard", &cr)
 		var role rbacv1.Role
-		r.get(t, "Role", "eksguard", &role)
+		r.Get(t, "Role", "eksguard", &role)
 		for _, rule := range append(cr.Rules, role.Rules...) {
 			if slices.Contains(rule.Resources, "secrets") || slices.Contains(rule.APIGroups, "admissionregistration.k8s.io") {
 				t.Errorf("cert-manager mode still grants %v", rule)
@@ -607,48 +432,29 @@ func TestChartCertManager(t *testing.T) {
 	t.Run("existing issuer", func(t *testing.T) {
 		r := renderChart(t, chartRelease, chartNamespace, "certManager: {enabled: true, issuerRef: {name: corp-ca, kind: ClusterIssuer, group: cert-manager.io}}")
 		var certs []string
-		for _, id := range r.ids() {
+		for _, id := range r.IDs() {
 			if strings.HasPrefix(id, "Issuer/") || strings.HasPrefix(id, "Certificate/") {
 				certs = append(certs, id)
 			}
 		}
-		deepEqual(t, "cert-manager objects", certs, []string{"Certificate/eksguard-serving-cert"})
-		serving := r.find(t, "Certificate", "eksguard-serving-cert")
-		deepEqual(t, "issuerRef", serving["spec"].(map[string]any)["issuerRef"], any(map[string]any{
+		charttest.DeepEqual(t, "cert-manager objects", certs, []string{"Certificate/eksguard-serving-cert"})
+		serving := r.Find(t, "Certificate", "eksguard-serving-cert")
+		charttest.DeepEqual(t, "issuerRef", serving["spec"].(map[string]any)["issuerRef"], any(map[string]any{
 			"name": "corp-ca", "kind": "ClusterIssuer", "group": "cert-manager.io",
 		}))
 	})
 }
 
-// find returns the content of the rendered object of kind and name (for
-// kinds without Go types here, such as cert-manager's).
-func (r rendered) find(t *testing.T, kind, name string) map[string]any {
-	t.Helper()
-	return r.object(t, kind, name).Object
-}
-
-// object returns the rendered object of kind and name.
-func (r rendered) object(t *testing.T, kind, name string) *unstructured.Unstructured {
-	t.Helper()
-	for _, o := range r.objects {
-		if o.GetKind() == kind && o.GetName() == name {
-			return o
-		}
-	}
-	t.Fatalf("%s/%s not rendered; rendered: %v", kind, name, r.ids())
-	return nil
-}
-
 func TestChartSingleReplica(t *testing.T) {
 	r := renderChart(t, chartRelease, chartNamespace, "replicaCount: 1")
 	var d appsv1.Deployment
-	r.get(t, "Deployment", "eksguard", &d)
-	deepEqual(t, "replicas", d.Spec.Replicas, ptr.To[int32](1))
+	r.Get(t, "Deployment", "eksguard", &d)
+	charttest.DeepEqual(t, "replicas", d.Spec.Replicas, ptr.To[int32](1))
 	// The budget must still let a node drain evict the only replica.
 	var pdb policyv1.PodDisruptionBudget
-	r.get(t, "PodDisruptionBudget", "eksguard", &pdb)
-	deepEqual(t, "PDB maxUnavailable", pdb.Spec.MaxUnavailable, ptr.To(intstr.FromInt32(1)))
-	deepEqual(t, "PDB unhealthyPodEvictionPolicy", pdb.Spec.UnhealthyPodEvictionPolicy, ptr.To(policyv1.AlwaysAllow))
+	r.Get(t, "PodDisruptionBudget", "eksguard", &pdb)
+	charttest.DeepEqual(t, "PDB maxUnavailable", pdb.Spec.MaxUnavailable, ptr.To(intstr.FromInt32(1)))
+	charttest.DeepEqual(t, "PDB unhealthyPodEvictionPolicy", pdb.Spec.UnhealthyPodEvictionPolicy, ptr.To(policyv1.AlwaysAllow))
 }
 
 func TestChartExclusions(t *testing.T) {
@@ -670,14 +476,14 @@ policy:
 		Name: "not-the-deployer", Expression: "request.userInfo.username != 'system:serviceaccount:ci:deployer'",
 	}}
 	var m admissionregistrationv1.MutatingWebhookConfiguration
-	r.get(t, "MutatingWebhookConfiguration", "guard-eksguard", &m)
+	r.Get(t, "MutatingWebhookConfiguration", "guard-eksguard", &m)
 	var v admissionregistrationv1.ValidatingWebhookConfiguration
-	r.get(t, "ValidatingWebhookConfiguration", "guard-eksguard", &v)
+	r.Get(t, "ValidatingWebhookConfiguration", "guard-eksguard", &v)
 	if len(m.Webhooks)+len(v.Webhooks) != len(webhook.Routes) {
 		t.Fatalf("%d mutating and %d validating webhooks, want the %d routes", len(m.Webhooks), len(v.Webhooks), len(webhook.Routes))
 	}
 	check := func(name string, sel *metav1.LabelSelector, conds []admissionregistrationv1.MatchCondition, svc *admissionregistrationv1.ServiceReference) {
-		deepEqual(t, name+" namespaceSelector", sel, wantSelector)
+		charttest.DeepEqual(t, name+" namespaceSelector", sel, wantSelector)
 		// The route's own conditions come first, then the values'.
 		var own []admissionregistrationv1.MatchCondition
 		for _, r := range webhook.Routes {
@@ -685,8 +491,8 @@ policy:
 				own = r.MatchConditions
 			}
 		}
-		deepEqual(t, name+" matchConditions", conds, append(slices.Clone(own), wantConditions...))
-		deepEqual(t, name+" service", svc.Namespace+"/"+svc.Name, "security/guard-eksguard")
+		charttest.DeepEqual(t, name+" matchConditions", conds, append(slices.Clone(own), wantConditions...))
+		charttest.DeepEqual(t, name+" service", svc.Namespace+"/"+svc.Name, "security/guard-eksguard")
 	}
 	check(m.Webhooks[0].Name, m.Webhooks[0].NamespaceSelector, m.Webhooks[0].MatchConditions, m.Webhooks[0].ClientConfig.Service)
 	for _, w := range v.Webhooks {
@@ -696,9 +502,9 @@ policy:
 
 func TestChartServiceMonitor(t *testing.T) {
 	r := renderChart(t, chartRelease, chartNamespace, "metrics: {serviceMonitor: {enabled: true, labels: {release: prometheus}}}")
-	sm := r.find(t, "ServiceMonitor", "eksguard")
-	deepEqual(t, "ServiceMonitor release label", sm["metadata"].(map[string]any)["labels"].(map[string]any)["release"], any("prometheus"))
-	deepEqual[any](t, "ServiceMonitor spec", sm["spec"], map[string]any{
+	sm := r.Find(t, "ServiceMonitor", "eksguard")
+	charttest.DeepEqual(t, "ServiceMonitor release label", sm["metadata"].(map[string]any)["labels"].(map[string]any)["release"], any("prometheus"))
+	charttest.DeepEqual[any](t, "ServiceMonitor spec", sm["spec"], map[string]any{
 		"selector":          map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "eksguard", "app.kubernetes.io/instance": "eksguard"}},
 		"namespaceSelector": map[string]any{"matchNames": []any{"eksguard-system"}},
 		"endpoints": []any{map[string]any{
@@ -729,7 +535,7 @@ func TestChartSchemaRejects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.values, func(t *testing.T) {
-			_, err := renderChartErr(t, chartRelease, chartNamespace, tc.values)
+			_, err := chart.RenderErr(t, chartRelease, chartNamespace, tc.values)
 			if err == nil {
 				t.Fatalf("helm template accepted %q", tc.values)
 			}
@@ -743,11 +549,11 @@ func TestChartSchemaRejects(t *testing.T) {
 // TestChartReadmeListsEveryValue: every value in values.yaml is in the
 // README's table, itself or through the object that contains it.
 func TestChartReadmeListsEveryValue(t *testing.T) {
-	values, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
+	values, err := os.ReadFile(filepath.Join(chart.Dir, "values.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile(filepath.Join(chartDir, "README.md"))
+	readme, err := os.ReadFile(filepath.Join(chart.Dir, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
