@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/ruletest"
 )
 
 // albIngress is an Ingress of class alb with one rule per host.
@@ -332,7 +333,7 @@ func TestJudgeIngressGroup(t *testing.T) {
 			listeners, _ := IngressGroupListeners(tt.members, settings)
 			assertListeners(t, listeners, tt.wantListeners)
 			errs, skipped := JudgeIngressGroup(tt.members, settings)
-			assertErrs(t, "JudgeIngressGroup", errs, tt.wantErrs)
+			ruletest.AssertDetails(t, "JudgeIngressGroup", errs, tt.wantErrs)
 			if skipped != tt.wantSkipped {
 				t.Errorf("skipped internal = %v, want %v", skipped, tt.wantSkipped)
 			}
@@ -366,7 +367,7 @@ func TestIngressTLSCoverage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assertErrs(t, "IngressTLSCoverage", IngressTLSCoverage(tt.ing), tt.wantErrs)
+			ruletest.AssertDetails(t, "IngressTLSCoverage", IngressTLSCoverage(tt.ing), tt.wantErrs)
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/ruletest"
 )
 
 func service(svcType corev1.ServiceType, ann map[string]string, ports ...corev1.ServicePort) *corev1.Service {
@@ -403,7 +404,7 @@ func TestJudgeService(t *testing.T) {
 			listeners, _ := ServiceListeners(tt.svc, settings)
 			assertListeners(t, listeners, tt.wantListeners)
 			errs, skipped := JudgeService(tt.svc, settings)
-			assertErrs(t, "JudgeService", errs, tt.wantErrs)
+			ruletest.AssertDetails(t, "JudgeService", errs, tt.wantErrs)
 			if skipped != tt.wantSkipped {
 				t.Errorf("skipped internal = %v, want %v", skipped, tt.wantSkipped)
 			}

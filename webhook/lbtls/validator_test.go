@@ -17,18 +17,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/ruletest"
 	"github.com/eksguard/eksguard/webhook/decision"
 )
 
 func policies(t *testing.T, mode config.Mode) decision.Policies {
 	t.Helper()
-	cfg := config.Defaults()
-	cfg.Rules.LoadBalancerTLS.Mode = mode
-	pol, err := config.Compile(cfg, "eksguard-system")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return decision.Policies{Source: config.NewStore(pol)}
+	return ruletest.Policies(ruletest.CompilePolicy(t, func(c *config.Config) { c.Rules.LoadBalancerTLS.Mode = mode }))
 }
 
 // verdict is what a typed validator answered.
@@ -196,14 +191,12 @@ func TestUndecidedLoadBalancerTLS(t *testing.T) {
 	svc.Namespace = "web"
 	// Namespace selectors make the decision read namespace labels.
 	withSelector := func(t *testing.T, mode config.Mode) decision.Policies {
-		cfg := config.Defaults()
-		cfg.Rules.LoadBalancerTLS.Mode = mode
-		cfg.Scope.ExcludedNamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"skip": "yes"}}
-		pol, err := config.Compile(cfg, "eksguard-system")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return decision.Policies{Source: config.NewStore(pol), Namespaces: failingReader{}}
+		p := ruletest.Policies(ruletest.CompilePolicy(t, func(c *config.Config) {
+			c.Rules.LoadBalancerTLS.Mode = mode
+			c.Scope.ExcludedNamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"skip": "yes"}}
+		}))
+		p.Namespaces = failingReader{}
+		return p
 	}
 	for _, tt := range []struct {
 		name        string

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/ruletest"
 )
 
 // benchPolicy is a typical per-app policy: two labels and a tier expression.
@@ -78,7 +79,7 @@ func BenchmarkPodHandler(b *testing.B) {
 				ix := benchIndex(n, others)
 				ix.OnAdd(netpolObject("shop", "web", metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
 					networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress), true)
-				checker := newTestChecker(compilePolicy(b, nil), nil, &liveReader{})
+				checker := newTestChecker(ruletest.CompilePolicy(b, nil), nil, &liveReader{})
 				checker.Index = ix
 				v := &PodValidator{Checker: checker}
 				b.ReportAllocs()

@@ -148,7 +148,7 @@ func TestCovers(t *testing.T) {
 	tests := []struct {
 		name     string
 		policies []*networkingv1.NetworkPolicy
-		// want is the verdict for coverage any, ingress, egress, both.
+		// want is the ruletest.Verdict for coverage any, ingress, egress, both.
 		want [4]bool
 	}{
 		{name: "no policies", want: [4]bool{false, false, false, false}},

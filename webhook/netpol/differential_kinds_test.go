@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/ruletest"
 	"github.com/eksguard/eksguard/webhook/decision"
 )
 
@@ -322,14 +323,14 @@ func TestDifferentialPolicyKinds(t *testing.T) {
 						world, p, podLabels, namespace, coverage, got, want, refs)
 				}
 				checker := &Checker{Index: empty, Live: live,
-					Policies: decision.Policies{Source: fixedPolicy{pols[coverage]}, Namespaces: live}}
+					Policies: withNamespaces(ruletest.Policies(pols[coverage]), live)}
 				raw := mustJSON(t, &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 					ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: namespace, Labels: podLabels}})
 				resp := (&PodValidator{Checker: checker}).Handle(context.Background(),
 					admissionRequest(admissionv1.Create, podKind, namespace, "p", raw, nil))
 				if resp.Allowed != want {
 					t.Fatalf("world %d pod %d %v in %s, coverage %s: handler allowed=%t (%s), reference %t; policies: %+v",
-						world, p, podLabels, namespace, coverage, resp.Allowed, verdictOf(resp), want, refs)
+						world, p, podLabels, namespace, coverage, resp.Allowed, ruletest.VerdictOf(resp), want, refs)
 				}
 			}
 		}
@@ -338,4 +339,9 @@ func TestDifferentialPolicyKinds(t *testing.T) {
 		t.Errorf("verdicts are lopsided: %d covered, %d uncovered", verdicts[true], verdicts[false])
 	}
 	t.Logf("%d covered, %d uncovered verdicts agree", verdicts[true], verdicts[false])
+}
+
+func withNamespaces(p decision.Policies, r client.Reader) decision.Policies {
+	p.Namespaces = r
+	return p
 }

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/ruletest"
 )
 
 // The reference below decides coverage from the API documentation alone,
@@ -180,7 +181,7 @@ func (g *generator) policy(i int) *networkingv1.NetworkPolicy {
 // TestDifferential compares eksguard's verdicts with the reference on
 // thousands of random pods and policies: through the index (the cached
 // path) and through the pod handler, whose index is empty in every other
-// world so that its verdict comes from the live read.
+// world so that its ruletest.Verdict comes from the live read.
 func TestDifferential(t *testing.T) {
 	g := newGenerator(20261127)
 	handlers := policiesByCoverage(t)
@@ -220,7 +221,7 @@ func TestDifferential(t *testing.T) {
 					admissionRequest(admissionv1.Create, podKind, namespace, "p", pod, nil))
 				if resp.Allowed != want {
 					t.Fatalf("world %d pod %d %v in %s, coverage %s: handler allowed=%t (%s), reference covered=%t; policies:\n%s",
-						world, p, podLabels, namespace, coverage, resp.Allowed, verdictOf(resp), want, describe(policies))
+						world, p, podLabels, namespace, coverage, resp.Allowed, ruletest.VerdictOf(resp), want, describe(policies))
 				}
 			}
 		}
@@ -236,7 +237,7 @@ func TestDifferential(t *testing.T) {
 func policiesByCoverage(t *testing.T) map[config.Coverage]*config.Policy {
 	out := map[config.Coverage]*config.Policy{}
 	for _, c := range config.Coverages {
-		out[c] = compilePolicy(t, func(cfg *config.Config) { cfg.Rules.NetworkPolicy.Coverage = c })
+		out[c] = ruletest.CompilePolicy(t, func(cfg *config.Config) { cfg.Rules.NetworkPolicy.Coverage = c })
 	}
 	return out
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/go-logr/logr"
@@ -22,34 +21,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/webhook/decision"
+	"github.com/eksguard/eksguard/internal/ruletest"
 )
-
-const ownNamespace = "eksguard-system"
 
 func TestMain(m *testing.M) {
 	// Handlers log through controller-runtime, which prints a warning with
 	// a stack trace into benchmark output when no logger is set.
 	logf.SetLogger(logr.Discard())
 	os.Exit(m.Run())
-}
-
-type fixedPolicy struct{ policy *config.Policy }
-
-func (f fixedPolicy) Current() *config.Policy { return f.policy }
-
-// compilePolicy compiles the defaults changed by edit.
-func compilePolicy(t testing.TB, edit func(*config.Config)) *config.Policy {
-	t.Helper()
-	cfg := config.Defaults()
-	if edit != nil {
-		edit(&cfg)
-	}
-	pol, err := config.Compile(cfg, ownNamespace)
-	if err != nil {
-		t.Fatalf("compiling the test policy: %v", err)
-	}
-	return pol
 }
 
 // liveReader is the API server as the handlers see it: it serves
@@ -127,7 +106,7 @@ func newTestChecker(pol *config.Policy, indexed []*networkingv1.NetworkPolicy, l
 	for _, np := range indexed {
 		ix.OnAdd(np, true)
 	}
-	return &Checker{Policies: decision.Policies{Source: fixedPolicy{pol}}, Index: ix, Live: live}
+	return &Checker{Policies: ruletest.Policies(pol), Index: ix, Live: live}
 }
 
 func mustJSON(t testing.TB, obj runtime.Object) []byte {
@@ -149,48 +128,6 @@ func admissionRequest(op admissionv1.Operation, gvk metav1.GroupVersionKind, nam
 		Object:    runtime.RawExtension{Raw: object},
 		OldObject: runtime.RawExtension{Raw: oldObject},
 	}}
-}
-
-// verdict renders a response for exact comparison.
-type verdict struct {
-	Allowed  bool
-	Code     int32
-	Message  string
-	Warnings []string
-}
-
-func verdictOf(resp admission.Response) verdict {
-	v := verdict{Allowed: resp.Allowed, Warnings: resp.Warnings}
-	if resp.Result != nil {
-		v.Code, v.Message = resp.Result.Code, resp.Result.Message
-	}
-	return v
-}
-
-func (v verdict) String() string {
-	return fmt.Sprintf("allowed=%t code=%d message=%q warnings=[%s]", v.Allowed, v.Code, v.Message, strings.Join(v.Warnings, " | "))
-}
-
-func allowed() verdict { return verdict{Allowed: true, Code: 200} }
-
-func denied(message string) verdict { return verdict{Code: 403, Message: message} }
-
-func errored(code int32, message string) verdict { return verdict{Code: code, Message: message} }
-
-func warned(warnings ...string) verdict {
-	return verdict{Allowed: true, Code: 200, Warnings: warnings}
-}
-
-func checkVerdict(t *testing.T, resp admission.Response, want verdict) {
-	t.Helper()
-	if got := verdictOf(resp); got.String() != want.String() {
-		t.Errorf("verdict:\n got %s\nwant %s", got, want)
-	}
-	for _, w := range resp.Warnings {
-		if len(w) > decision.MaxWarningLength {
-			t.Errorf("warning longer than %d characters: %q", decision.MaxWarningLength, w)
-		}
-	}
 }
 
 // lookup is the index's answer for a pod with podLabels in namespace, and

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/ruletest"
 )
 
 var podKind = metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}
@@ -48,14 +49,14 @@ func TestPodValidator(t *testing.T) {
 		// namespaceLabelsFail makes reading namespace labels fail.
 		namespaceLabelsFail bool
 		req                 func(t *testing.T) admission.Request
-		want                verdict
+		want                ruletest.Verdict
 		// wantLiveReads is how many live NetworkPolicy lists the request makes.
 		wantLiveReads int
 	}{
 		{
 			name:          "no NetworkPolicy: denied after a live read",
 			req:           createPod("web-1", web),
-			want:          denied(noPolicyDenial),
+			want:          ruletest.Denied(noPolicyDenial),
 			wantLiveReads: 1,
 		},
 		{
@@ -63,26 +64,26 @@ func TestPodValidator(t *testing.T) {
 			indexed: []*networkingv1.NetworkPolicy{otherNamespace},
 			live:    []*networkingv1.NetworkPolicy{otherNamespace},
 			req:     createPod("web-1", web),
-			want:    denied(noPolicyDenial), wantLiveReads: 1,
+			want:    ruletest.Denied(noPolicyDenial), wantLiveReads: 1,
 		},
 		{
 			name:    "default-deny in the index: admitted without a live read",
 			indexed: []*networkingv1.NetworkPolicy{dbOnly, denyAll},
 			req:     createPod("web-1", web),
-			want:    allowed(),
+			want:    ruletest.Allowed(),
 		},
 		{
 			name: "policy not yet in the index but live: admitted",
 			live: []*networkingv1.NetworkPolicy{denyAll},
 			req:  createPod("web-1", web),
-			want: allowed(), wantLiveReads: 1,
+			want: ruletest.Allowed(), wantLiveReads: 1,
 		},
 		{
 			name:    "the only policy selects other pods",
 			indexed: []*networkingv1.NetworkPolicy{dbOnly},
 			live:    []*networkingv1.NetworkPolicy{dbOnly},
 			req:     createPod("web-1", web),
-			want: denied("eksguard denied this Pod: [networkPolicy] metadata.labels: The only NetworkPolicy in namespace shop does not select " +
+			want: ruletest.Denied("eksguard denied this Pod: [networkPolicy] metadata.labels: The only NetworkPolicy in namespace shop does not select " +
 				"Pod web-1 (labels app=web); add one that selects it, e.g. a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress]"),
 			wantLiveReads: 1,
 		},
@@ -92,7 +93,7 @@ func TestPodValidator(t *testing.T) {
 			indexed: []*networkingv1.NetworkPolicy{dbOnly, webIngress},
 			live:    []*networkingv1.NetworkPolicy{dbOnly, webIngress},
 			req:     createPod("web-1", map[string]string{"app": "web", "tier": "fe"}),
-			want: denied("eksguard denied this Pod: [networkPolicy] metadata.labels: None of the 2 NetworkPolicies in namespace shop isolates " +
+			want: ruletest.Denied("eksguard denied this Pod: [networkPolicy] metadata.labels: None of the 2 NetworkPolicies in namespace shop isolates " +
 				"Pod web-1 (labels app=web,tier=fe) for Egress; add one that isolates it, e.g. a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress]"),
 			wantLiveReads: 1,
 		},
@@ -101,20 +102,20 @@ func TestPodValidator(t *testing.T) {
 			edit:    func(c *config.Config) { c.Rules.NetworkPolicy.Coverage = config.CoverageIngress },
 			indexed: []*networkingv1.NetworkPolicy{webIngress},
 			req:     createPod("web-1", web),
-			want:    allowed(),
+			want:    ruletest.Allowed(),
 		},
 		{
 			name:          "warn mode: admitted with a short warning",
 			edit:          func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeWarn },
 			req:           createPod("web-1", web),
-			want:          warned("eksguard [networkPolicy] No NetworkPolicy selects Pod web-1; add a default-deny (podSelector: {})"),
+			want:          ruletest.Warned("eksguard [networkPolicy] No NetworkPolicy selects Pod web-1; add a default-deny (podSelector: {})"),
 			wantLiveReads: 1,
 		},
 		{
 			name:          "dry run turns the denial into a warning",
 			edit:          func(c *config.Config) { c.DryRun = true },
 			req:           createPod("web-1", web),
-			want:          warned("eksguard [networkPolicy] No NetworkPolicy selects Pod web-1; add a default-deny (podSelector: {})"),
+			want:          ruletest.Warned("eksguard [networkPolicy] No NetworkPolicy selects Pod web-1; add a default-deny (podSelector: {})"),
 			wantLiveReads: 1,
 		},
 		{
@@ -126,20 +127,20 @@ func TestPodValidator(t *testing.T) {
 			indexed:       []*networkingv1.NetworkPolicy{webIngress},
 			live:          []*networkingv1.NetworkPolicy{webIngress},
 			req:           createPod("web-1", web),
-			want:          warned("eksguard [networkPolicy] No NetworkPolicy isolates Pod web-1 for Egress; add a default-deny (podSelector: {})"),
+			want:          ruletest.Warned("eksguard [networkPolicy] No NetworkPolicy isolates Pod web-1 for Egress; add a default-deny (podSelector: {})"),
 			wantLiveReads: 1,
 		},
 		{
 			name: "rule off",
 			edit: func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeOff },
 			req:  createPod("web-1", web),
-			want: allowed(),
+			want: ruletest.Allowed(),
 		},
 		{
 			name: "excluded namespace",
 			edit: func(c *config.Config) { c.Scope.ExcludedNamespaces = append(c.Scope.ExcludedNamespaces, "shop") },
 			req:  createPod("web-1", web),
-			want: allowed(),
+			want: ruletest.Allowed(),
 		},
 		{
 			name: "exempted by an objectSelector",
@@ -150,13 +151,13 @@ func TestPodValidator(t *testing.T) {
 				}}
 			},
 			req:  createPod("web-1", map[string]string{"app": "web", "legacy": "true"}),
-			want: allowed(),
+			want: ruletest.Allowed(),
 		},
 		{
 			name:          "live read fails in enforce mode: error, not a denial from the cache",
 			liveErr:       errors.New("connection refused"),
 			req:           createPod("web-1", web),
-			want:          errored(500, `eksguard could not confirm NetworkPolicy coverage of Pod web-1: listing the NetworkPolicies of namespace "shop": connection refused`),
+			want:          ruletest.Errored(500, `eksguard could not confirm NetworkPolicy coverage of Pod web-1: listing the NetworkPolicies of namespace "shop": connection refused`),
 			wantLiveReads: 1,
 		},
 		{
@@ -164,7 +165,7 @@ func TestPodValidator(t *testing.T) {
 			edit:          func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeWarn },
 			liveErr:       errors.New("connection refused"),
 			req:           createPod("web-1", web),
-			want:          warned("eksguard [networkPolicy] No NetworkPolicy selects Pod web-1; add a default-deny (podSelector: {})"),
+			want:          ruletest.Warned("eksguard [networkPolicy] No NetworkPolicy selects Pod web-1; add a default-deny (podSelector: {})"),
 			wantLiveReads: 1,
 		},
 		{
@@ -172,7 +173,7 @@ func TestPodValidator(t *testing.T) {
 			edit:                excludeNamespacesLabelled,
 			namespaceLabelsFail: true,
 			req:                 createPod("web-1", web),
-			want:                errored(500, `eksguard could not decide on NetworkPolicy coverage: reading labels of namespace "shop": unexpected Get`),
+			want:                ruletest.Errored(500, `eksguard could not decide on NetworkPolicy coverage: reading labels of namespace "shop": unexpected Get`),
 		},
 		{
 			name: "namespace labels unreadable in warn mode: admitted with a warning",
@@ -182,7 +183,7 @@ func TestPodValidator(t *testing.T) {
 			},
 			namespaceLabelsFail: true,
 			req:                 createPod("web-1", web),
-			want:                warned(`eksguard [networkPolicy] could not decide on NetworkPolicy coverage: reading labels of namespace "shop": unexpected Get`),
+			want:                ruletest.Warned(`eksguard [networkPolicy] could not decide on NetworkPolicy coverage: reading labels of namespace "shop": unexpected Get`),
 		},
 		{
 			name: "namespace labels unreadable in dry run: admitted with a warning",
@@ -192,7 +193,7 @@ func TestPodValidator(t *testing.T) {
 			},
 			namespaceLabelsFail: true,
 			req:                 createPod("web-1", web),
-			want:                warned(`eksguard [networkPolicy] could not decide on NetworkPolicy coverage: reading labels of namespace "shop": unexpected Get`),
+			want:                ruletest.Warned(`eksguard [networkPolicy] could not decide on NetworkPolicy coverage: reading labels of namespace "shop": unexpected Get`),
 		},
 		{
 			name: "generated name",
@@ -202,7 +203,7 @@ func TestPodValidator(t *testing.T) {
 					ObjectMeta: metav1.ObjectMeta{GenerateName: "web-", Namespace: "shop"},
 				}), nil)
 			},
-			want: denied("eksguard denied this Pod: [networkPolicy] metadata.labels: Namespace shop has no NetworkPolicy to select " +
+			want: ruletest.Denied("eksguard denied this Pod: [networkPolicy] metadata.labels: Namespace shop has no NetworkPolicy to select " +
 				"Pod web- (no labels); add one that selects it, e.g. a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress]"),
 			wantLiveReads: 1,
 		},
@@ -212,7 +213,7 @@ func TestPodValidator(t *testing.T) {
 				return admissionRequest(admissionv1.Update, podKind, "shop", "web-1",
 					podJSON(t, "web-1", web, map[string]string{"note": "new"}), podJSON(t, "web-1", web, nil))
 			},
-			want: allowed(),
+			want: ruletest.Allowed(),
 		},
 		{
 			name:    "relabel out of coverage: denied",
@@ -222,7 +223,7 @@ func TestPodValidator(t *testing.T) {
 				return admissionRequest(admissionv1.Update, podKind, "shop", "web-1",
 					podJSON(t, "web-1", map[string]string{"app": "debug"}, nil), podJSON(t, "web-1", web, nil))
 			},
-			want: denied("eksguard denied this Pod: [networkPolicy] metadata.labels: The only NetworkPolicy in namespace shop does not select " +
+			want: ruletest.Denied("eksguard denied this Pod: [networkPolicy] metadata.labels: The only NetworkPolicy in namespace shop does not select " +
 				"Pod web-1 (labels app=debug); add one that selects it, e.g. a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress]"),
 			wantLiveReads: 1,
 		},
@@ -233,42 +234,42 @@ func TestPodValidator(t *testing.T) {
 				return admissionRequest(admissionv1.Update, podKind, "shop", "web-1",
 					podJSON(t, "web-1", map[string]string{"app": "web", "v": "2"}, nil), podJSON(t, "web-1", web, nil))
 			},
-			want: allowed(),
+			want: ruletest.Allowed(),
 		},
 		{
 			name: "delete is not checked",
 			req: func(t *testing.T) admission.Request {
 				return admissionRequest(admissionv1.Delete, podKind, "shop", "web-1", nil, podJSON(t, "web-1", web, nil))
 			},
-			want: allowed(),
+			want: ruletest.Allowed(),
 		},
 		{
 			name: "malformed object",
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, podKind, "shop", "web-1", []byte(`{"metadata": {"labels": ["app"]}}`), nil)
 			},
-			want: errored(400, "decoding the Pod: json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type map[string]string"),
+			want: ruletest.Errored(400, "decoding the Pod: json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type map[string]string"),
 		},
 		{
 			name: "no object",
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, podKind, "shop", "web-1", nil, nil)
 			},
-			want: errored(400, "decoding the Pod: the request has no object"),
+			want: ruletest.Errored(400, "decoding the Pod: the request has no object"),
 		},
 		{
 			name: "malformed old object",
 			req: func(t *testing.T) admission.Request {
 				return admissionRequest(admissionv1.Update, podKind, "shop", "web-1", podJSON(t, "web-1", web, nil), []byte(`{`))
 			},
-			want: errored(400, "decoding the old Pod: unexpected end of JSON input"),
+			want: ruletest.Errored(400, "decoding the old Pod: unexpected end of JSON input"),
 		},
 		{
 			name: "unknown kind",
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, metav1.GroupVersionKind{Version: "v1", Kind: "Service"}, "shop", "web", []byte(`{}`), nil)
 			},
-			want: errored(400, "unsupported kind /v1, Kind=Service: this webhook serves v1 Pods"),
+			want: ruletest.Errored(400, "unsupported kind /v1, Kind=Service: this webhook serves v1 Pods"),
 		},
 	}
 	for _, tt := range tests {
@@ -277,11 +278,11 @@ func TestPodValidator(t *testing.T) {
 			for _, np := range tt.live {
 				live.policies = append(live.policies, *np)
 			}
-			v := &PodValidator{Checker: newTestChecker(compilePolicy(t, tt.edit), tt.indexed, live)}
+			v := &PodValidator{Checker: newTestChecker(ruletest.CompilePolicy(t, tt.edit), tt.indexed, live)}
 			if tt.namespaceLabelsFail {
 				v.Policies.Namespaces = &liveReader{}
 			}
-			checkVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
+			ruletest.CheckVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
 			if len(live.lists) != tt.wantLiveReads {
 				t.Errorf("live reads = %d, want %d", len(live.lists), tt.wantLiveReads)
 			}
@@ -344,7 +345,7 @@ func TestPodValidatorAdmissionReview(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hook := &webhook.Admission{Handler: &PodValidator{Checker: newTestChecker(compilePolicy(t, nil), nil, &liveReader{})}}
+			hook := &webhook.Admission{Handler: &PodValidator{Checker: newTestChecker(ruletest.CompilePolicy(t, nil), nil, &liveReader{})}}
 			body := fmt.Sprintf(review, tt.object)
 			req := httptest.NewRequest(http.MethodPost, PodPath, strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/ruletest"
 )
 
 var netpolKind = metav1.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"}
@@ -57,7 +58,7 @@ func TestPolicyChangeValidator(t *testing.T) {
 		pods    []metav1.PartialObjectMetadata
 		podsErr error
 		req     func(t *testing.T) admission.Request
-		want    verdict
+		want    ruletest.Verdict
 		// wantPodLists is the number of live pod list calls.
 		wantPodLists int
 	}{
@@ -66,7 +67,7 @@ func TestPolicyChangeValidator(t *testing.T) {
 			indexed: []*networkingv1.NetworkPolicy{denyAll},
 			pods:    append(pods, terminating),
 			req:     deleteReq(denyAll),
-			want:    warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 3 pods in namespace shop uncovered"),
+			want:    ruletest.Warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 3 pods in namespace shop uncovered"),
 			// 5 pods in pages of 500.
 			wantPodLists: 1,
 		},
@@ -74,7 +75,7 @@ func TestPolicyChangeValidator(t *testing.T) {
 			name:         "deleting a policy not yet in the index counts it all the same",
 			pods:         pods,
 			req:          deleteReq(denyAll),
-			want:         warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 3 pods in namespace shop uncovered"),
+			want:         ruletest.Warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 3 pods in namespace shop uncovered"),
 			wantPodLists: 1,
 		},
 		{
@@ -82,7 +83,7 @@ func TestPolicyChangeValidator(t *testing.T) {
 			indexed:      []*networkingv1.NetworkPolicy{denyAll, webIngress},
 			pods:         pods,
 			req:          deleteReq(webIngress),
-			want:         allowed(),
+			want:         ruletest.Allowed(),
 			wantPodLists: 1,
 		},
 		{
@@ -90,7 +91,7 @@ func TestPolicyChangeValidator(t *testing.T) {
 			indexed:      []*networkingv1.NetworkPolicy{denyAll, webIngress},
 			pods:         pods,
 			req:          deleteReq(denyAll),
-			want:         warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 1 pod in namespace shop uncovered"),
+			want:         ruletest.Warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 1 pod in namespace shop uncovered"),
 			wantPodLists: 1,
 		},
 		{
@@ -99,7 +100,7 @@ func TestPolicyChangeValidator(t *testing.T) {
 			indexed:      []*networkingv1.NetworkPolicy{webIngress},
 			pods:         pods,
 			req:          deleteReq(webIngress),
-			want:         warned("eksguard [networkPolicy] Deleting NetworkPolicy web-ingress leaves 2 pods in namespace shop uncovered"),
+			want:         ruletest.Warned("eksguard [networkPolicy] Deleting NetworkPolicy web-ingress leaves 2 pods in namespace shop uncovered"),
 			wantPodLists: 1,
 		},
 		{
@@ -108,7 +109,7 @@ func TestPolicyChangeValidator(t *testing.T) {
 			indexed: []*networkingv1.NetworkPolicy{denyAll},
 			pods:    pods,
 			req:     deleteReq(denyAll),
-			want:    allowed(),
+			want:    ruletest.Allowed(),
 		},
 		{
 			name:    "narrowing the podSelector",
@@ -119,7 +120,7 @@ func TestPolicyChangeValidator(t *testing.T) {
 					{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"db"}},
 				}}
 			}),
-			want:         warned("eksguard [networkPolicy] Changing NetworkPolicy deny-all leaves 2 pods in namespace shop uncovered"),
+			want:         ruletest.Warned("eksguard [networkPolicy] Changing NetworkPolicy deny-all leaves 2 pods in namespace shop uncovered"),
 			wantPodLists: 1,
 		},
 		{
@@ -130,7 +131,7 @@ func TestPolicyChangeValidator(t *testing.T) {
 			req: updateReq(denyAll, func(np *networkingv1.NetworkPolicy) {
 				np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
 			}),
-			want:         warned("eksguard [networkPolicy] Changing NetworkPolicy deny-all leaves 3 pods in namespace shop uncovered"),
+			want:         ruletest.Warned("eksguard [networkPolicy] Changing NetworkPolicy deny-all leaves 3 pods in namespace shop uncovered"),
 			wantPodLists: 1,
 		},
 		{
@@ -140,7 +141,7 @@ func TestPolicyChangeValidator(t *testing.T) {
 			req: updateReq(denyAll, func(np *networkingv1.NetworkPolicy) {
 				np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}
 			}),
-			want:         allowed(),
+			want:         ruletest.Allowed(),
 			wantPodLists: 1,
 		},
 		{
@@ -151,42 +152,42 @@ func TestPolicyChangeValidator(t *testing.T) {
 				np.Labels = map[string]string{"team": "a"}
 				np.Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{}}
 			}),
-			want: allowed(),
+			want: ruletest.Allowed(),
 		},
 		{
 			name:    "pod list fails: admitted silently",
 			indexed: []*networkingv1.NetworkPolicy{denyAll},
 			podsErr: errors.New("forbidden"),
 			req:     deleteReq(denyAll),
-			want:    allowed(), wantPodLists: 1,
+			want:    ruletest.Allowed(), wantPodLists: 1,
 		},
 		{
 			name: "delete without the old object",
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Delete, netpolKind, "shop", "deny-all", nil, nil)
 			},
-			want: errored(400, "decoding the old NetworkPolicy: the request has no object"),
+			want: ruletest.Errored(400, "decoding the old NetworkPolicy: the request has no object"),
 		},
 		{
 			name: "malformed update",
 			req: func(t *testing.T) admission.Request {
 				return admissionRequest(admissionv1.Update, netpolKind, "shop", "deny-all", []byte(`{"spec": []}`), mustJSON(t, denyAll))
 			},
-			want: errored(400, "decoding the NetworkPolicy: json: cannot unmarshal array into Go struct field NetworkPolicy.spec of type v1.NetworkPolicySpec"),
+			want: ruletest.Errored(400, "decoding the NetworkPolicy: json: cannot unmarshal array into Go struct field NetworkPolicy.spec of type v1.NetworkPolicySpec"),
 		},
 		{
 			name: "create is not checked",
 			req: func(t *testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, netpolKind, "shop", "deny-all", mustJSON(t, denyAll), nil)
 			},
-			want: allowed(),
+			want: ruletest.Allowed(),
 		},
 		{
 			name: "unknown kind",
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Delete, metav1.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "Ingress"}, "shop", "web", nil, []byte(`{}`))
 			},
-			want: errored(400, "unsupported kind networking.k8s.io/v1, Kind=Ingress: this webhook serves the policy kinds that isolate pods"),
+			want: ruletest.Errored(400, "unsupported kind networking.k8s.io/v1, Kind=Ingress: this webhook serves the policy kinds that isolate pods"),
 		},
 	}
 	for _, tt := range tests {
@@ -196,8 +197,8 @@ func TestPolicyChangeValidator(t *testing.T) {
 				edit = func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeWarn }
 			}
 			live := &liveReader{pods: tt.pods, err: tt.podsErr}
-			v := &PolicyChangeValidator{Checker: newTestChecker(compilePolicy(t, edit), tt.indexed, live)}
-			checkVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
+			v := &PolicyChangeValidator{Checker: newTestChecker(ruletest.CompilePolicy(t, edit), tt.indexed, live)}
+			ruletest.CheckVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
 			if len(live.lists) != tt.wantPodLists {
 				t.Fatalf("pod lists = %d, want %d", len(live.lists), tt.wantPodLists)
 			}
@@ -218,10 +219,10 @@ func TestPolicyChangeValidatorPaginates(t *testing.T) {
 	for i := range 1234 {
 		live.pods = append(live.pods, podMeta("shop", fmt.Sprintf("web-%d", i), map[string]string{"app": "web"}))
 	}
-	pol := compilePolicy(t, func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeWarn })
+	pol := ruletest.CompilePolicy(t, func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeWarn })
 	v := &PolicyChangeValidator{Checker: newTestChecker(pol, []*networkingv1.NetworkPolicy{denyAll}, live)}
 	resp := v.Handle(context.Background(), admissionRequest(admissionv1.Delete, netpolKind, "shop", "deny-all", nil, mustJSON(t, denyAll)))
-	checkVerdict(t, resp, warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 1234 pods in namespace shop uncovered"))
+	ruletest.CheckVerdict(t, resp, ruletest.Warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 1234 pods in namespace shop uncovered"))
 	var continues []string
 	for _, o := range live.lists {
 		continues = append(continues, o.Continue)

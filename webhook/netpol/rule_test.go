@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/ruletest"
 )
 
 func mustCompile(t *testing.T, objs ...runtime.Object) []*Policy {
@@ -114,17 +115,17 @@ func TestWorkloadControllerLabels(t *testing.T) {
 		{Key: "pod-template-hash", Operator: metav1.LabelSelectorOpExists}}}, networkingv1.PolicyTypeIngress)
 	obj, gvk := workloadOf("Deployment", metav1.ObjectMeta{Name: "web"}, template(map[string]string{"app": "web"}, nil, "web:1"))
 	req := admissionRequest(admissionv1.Create, gvk, "shop", "web", mustJSON(t, obj), nil)
-	pol := compilePolicy(t, nil)
+	pol := ruletest.CompilePolicy(t, nil)
 
 	live := &liveReader{policies: []networkingv1.NetworkPolicy{*byHash}}
 	v := &WorkloadValidator{Checker: newTestChecker(pol, []*networkingv1.NetworkPolicy{byHash}, live)}
-	checkVerdict(t, v.Handle(context.Background(), req), denied("eksguard denied this Deployment: [networkPolicy] spec.template.metadata.labels: "+
+	ruletest.CheckVerdict(t, v.Handle(context.Background(), req), ruletest.Denied("eksguard denied this Deployment: [networkPolicy] spec.template.metadata.labels: "+
 		"The only NetworkPolicy in namespace shop does not select Deployment web's pod template (labels app=web); "+
 		"NetworkPolicy shop/by-hash is not counted: it selects on pod-template-hash, and the Deployment controller sets it to a hash of "+
 		"each ReplicaSet's template (pkg/controller/deployment sync.go getNewReplicaSet); add one that selects it, e.g. "+defaultDenyHint))
 
 	v = &WorkloadValidator{Checker: newTestChecker(pol, []*networkingv1.NetworkPolicy{hashExists}, &liveReader{})}
-	checkVerdict(t, v.Handle(context.Background(), req), allowed())
+	ruletest.CheckVerdict(t, v.Handle(context.Background(), req), ruletest.Allowed())
 }
 
 // TestHostNetwork: a host-network pod gets its own finding, warn by
@@ -137,20 +138,20 @@ func TestHostNetwork(t *testing.T) {
 	req := admissionRequest(admissionv1.Create, metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, "shop", "agent", mustJSON(t, pod), nil)
 	tests := []struct {
 		mode config.Mode
-		want verdict
+		want ruletest.Verdict
 	}{
-		{config.ModeWarn, warned("eksguard [networkPolicy] Pod agent uses hostNetwork: no network policy can isolate it; drop hostNetwork or exempt it")},
-		{config.ModeEnforce, denied("eksguard denied this Pod: [networkPolicy] spec.hostNetwork: Pod agent runs on the host network, where no " +
+		{config.ModeWarn, ruletest.Warned("eksguard [networkPolicy] Pod agent uses hostNetwork: no network policy can isolate it; drop hostNetwork or exempt it")},
+		{config.ModeEnforce, ruletest.Denied("eksguard denied this Pod: [networkPolicy] spec.hostNetwork: Pod agent runs on the host network, where no " +
 			"NetworkPolicy or other policy kind applies (the VPC CNI agent, Cilium and the SIG Network API leave host-network pods out); " +
 			"drop hostNetwork, or exempt it from the networkPolicy rule if it must stay")},
-		{config.ModeOff, allowed()},
+		{config.ModeOff, ruletest.Allowed()},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.mode), func(t *testing.T) {
-			pol := compilePolicy(t, func(c *config.Config) { c.Rules.NetworkPolicy.HostNetwork = tt.mode })
+			pol := ruletest.CompilePolicy(t, func(c *config.Config) { c.Rules.NetworkPolicy.HostNetwork = tt.mode })
 			live := &liveReader{}
 			v := &PodValidator{Checker: newTestChecker(pol, nil, live)}
-			checkVerdict(t, v.Handle(context.Background(), req), tt.want)
+			ruletest.CheckVerdict(t, v.Handle(context.Background(), req), tt.want)
 			if len(live.lists) != 0 {
 				t.Errorf("a host-network pod needs no policy read, got %d", len(live.lists))
 			}
@@ -164,18 +165,18 @@ func TestDeclaredDefaultDenyMessage(t *testing.T) {
 	pod := &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Labels: map[string]string{"app": "web"}}}
 	req := admissionRequest(admissionv1.Create, metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, "shop", "web", mustJSON(t, pod), nil)
-	pol := compilePolicy(t, func(c *config.Config) {
+	pol := ruletest.CompilePolicy(t, func(c *config.Config) {
 		c.Rules.NetworkPolicy.Coverage = config.CoverageBoth
 		c.Rules.NetworkPolicy.ClusterDefaultDeny = config.ClusterDefaultDeny{Ingress: true, Reason: "VPC CNI strict mode"}
 	})
 	v := &PodValidator{Checker: newTestChecker(pol, nil, &liveReader{})}
-	checkVerdict(t, v.Handle(context.Background(), req), denied("eksguard denied this Pod: [networkPolicy] metadata.labels: "+
+	ruletest.CheckVerdict(t, v.Handle(context.Background(), req), ruletest.Denied("eksguard denied this Pod: [networkPolicy] metadata.labels: "+
 		"Namespace shop has no NetworkPolicy to isolate Pod web (labels app=web) for Egress; only the cluster default-deny declared "+
 		"in the eksguard policy (VPC CNI strict mode) isolates it for Ingress; add one that isolates it, e.g. "+defaultDenyHint))
 
-	pol = compilePolicy(t, func(c *config.Config) {
+	pol = ruletest.CompilePolicy(t, func(c *config.Config) {
 		c.Rules.NetworkPolicy.ClusterDefaultDeny = config.ClusterDefaultDeny{Ingress: true, Egress: true}
 	})
 	v = &PodValidator{Checker: newTestChecker(pol, nil, &liveReader{})}
-	checkVerdict(t, v.Handle(context.Background(), req), allowed())
+	ruletest.CheckVerdict(t, v.Handle(context.Background(), req), ruletest.Allowed())
 }

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/ruletest"
 )
 
 // workloadOf builds each served kind with the given object metadata and pod template.
@@ -76,13 +77,13 @@ func TestWorkloadValidatorKinds(t *testing.T) {
 			covered, gvk := workloadOf(tt.kind, meta, template(web, nil, "nginx"))
 			uncovered, _ := workloadOf(tt.kind, meta, template(map[string]string{"app": "api"}, nil, "nginx"))
 			live := &liveReader{policies: []networkingv1.NetworkPolicy{*webPolicy}}
-			v := &WorkloadValidator{Checker: newTestChecker(compilePolicy(t, nil), []*networkingv1.NetworkPolicy{webPolicy}, live)}
+			v := &WorkloadValidator{Checker: newTestChecker(ruletest.CompilePolicy(t, nil), []*networkingv1.NetworkPolicy{webPolicy}, live)}
 
-			checkVerdict(t, v.Handle(context.Background(),
-				admissionRequest(admissionv1.Create, gvk, "shop", "web", mustJSON(t, covered), nil)), allowed())
-			checkVerdict(t, v.Handle(context.Background(),
+			ruletest.CheckVerdict(t, v.Handle(context.Background(),
+				admissionRequest(admissionv1.Create, gvk, "shop", "web", mustJSON(t, covered), nil)), ruletest.Allowed())
+			ruletest.CheckVerdict(t, v.Handle(context.Background(),
 				admissionRequest(admissionv1.Create, gvk, "shop", "web", mustJSON(t, uncovered), nil)),
-				denied("eksguard denied this "+tt.kind+": [networkPolicy] "+tt.wantPath+": The only NetworkPolicy in namespace shop does not select "+
+				ruletest.Denied("eksguard denied this "+tt.kind+": [networkPolicy] "+tt.wantPath+": The only NetworkPolicy in namespace shop does not select "+
 					tt.kind+" web's pod template (labels app=api); add one that selects it, e.g. a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress]"))
 		})
 	}
@@ -108,7 +109,7 @@ func TestWorkloadValidator(t *testing.T) {
 		name string
 		edit func(*config.Config)
 		req  func(t *testing.T) admission.Request
-		want verdict
+		want ruletest.Verdict
 	}{
 		{
 			name: "create without any policy",
@@ -116,7 +117,7 @@ func TestWorkloadValidator(t *testing.T) {
 				return admissionRequest(admissionv1.Create, deploymentKind, "shop", "web",
 					deployment(t, metav1.ObjectMeta{Name: "web"}, template(web, nil, "nginx")), nil)
 			},
-			want: denied(deploymentDenial),
+			want: ruletest.Denied(deploymentDenial),
 		},
 		{
 			name: "warn mode",
@@ -125,7 +126,7 @@ func TestWorkloadValidator(t *testing.T) {
 				return admissionRequest(admissionv1.Create, deploymentKind, "shop", "web",
 					deployment(t, metav1.ObjectMeta{Name: "web"}, template(web, nil, "nginx")), nil)
 			},
-			want: warned("eksguard [networkPolicy] No NetworkPolicy selects Deployment web's pod template; add a default-deny (podSelector: {})"),
+			want: ruletest.Warned("eksguard [networkPolicy] No NetworkPolicy selects Deployment web's pod template; add a default-deny (podSelector: {})"),
 		},
 		{
 			name: "update that changes only replicas and workload labels is not checked",
@@ -135,7 +136,7 @@ func TestWorkloadValidator(t *testing.T) {
 				return admissionRequest(admissionv1.Update, deploymentKind, "shop", "web", mustJSON(t, newObj),
 					deployment(t, metav1.ObjectMeta{Name: "web"}, template(web, nil, "nginx")))
 			},
-			want: allowed(),
+			want: ruletest.Allowed(),
 		},
 		{
 			name: "update that changes the template is checked",
@@ -144,7 +145,7 @@ func TestWorkloadValidator(t *testing.T) {
 					deployment(t, metav1.ObjectMeta{Name: "web"}, template(web, nil, "nginx:2")),
 					deployment(t, metav1.ObjectMeta{Name: "web"}, template(web, nil, "nginx")))
 			},
-			want: denied(deploymentDenial),
+			want: ruletest.Denied(deploymentDenial),
 		},
 		{
 			name: "exempted through the workload's own labels",
@@ -153,7 +154,7 @@ func TestWorkloadValidator(t *testing.T) {
 				return admissionRequest(admissionv1.Create, deploymentKind, "shop", "web",
 					deployment(t, metav1.ObjectMeta{Name: "web", Labels: map[string]string{"legacy": "true"}}, template(web, nil, "nginx")), nil)
 			},
-			want: allowed(),
+			want: ruletest.Allowed(),
 		},
 		{
 			name: "exempted through the pod template's labels, as its pods would be",
@@ -162,7 +163,7 @@ func TestWorkloadValidator(t *testing.T) {
 				return admissionRequest(admissionv1.Create, deploymentKind, "shop", "web",
 					deployment(t, metav1.ObjectMeta{Name: "web"}, template(map[string]string{"app": "web", "legacy": "true"}, nil, "nginx")), nil)
 			},
-			want: allowed(),
+			want: ruletest.Allowed(),
 		},
 		{
 			name: "exempted through the pod template's annotation in an allowed namespace",
@@ -171,7 +172,7 @@ func TestWorkloadValidator(t *testing.T) {
 				return admissionRequest(admissionv1.Create, deploymentKind, "shop", "web",
 					deployment(t, metav1.ObjectMeta{Name: "web"}, template(web, map[string]string{config.ExemptAnnotation: "seccomp, networkPolicy"}, "nginx")), nil)
 			},
-			want: allowed(),
+			want: ruletest.Allowed(),
 		},
 		{
 			name: "template annotation outside the allowed namespaces does not exempt",
@@ -179,7 +180,7 @@ func TestWorkloadValidator(t *testing.T) {
 				return admissionRequest(admissionv1.Create, deploymentKind, "shop", "web",
 					deployment(t, metav1.ObjectMeta{Name: "web"}, template(web, map[string]string{config.ExemptAnnotation: "networkPolicy"}, "nginx")), nil)
 			},
-			want: denied(deploymentDenial),
+			want: ruletest.Denied(deploymentDenial),
 		},
 		{
 			name: "delete is not checked",
@@ -187,14 +188,14 @@ func TestWorkloadValidator(t *testing.T) {
 				return admissionRequest(admissionv1.Delete, deploymentKind, "shop", "web", nil,
 					deployment(t, metav1.ObjectMeta{Name: "web"}, template(web, nil, "nginx")))
 			},
-			want: allowed(),
+			want: ruletest.Allowed(),
 		},
 		{
 			name: "malformed object",
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, deploymentKind, "shop", "web", []byte(`{"spec": {"template": 3}}`), nil)
 			},
-			want: errored(400, "decoding the Deployment: json: cannot unmarshal number into Go struct field .spec.template of type v1.PodTemplateSpec"),
+			want: ruletest.Errored(400, "decoding the Deployment: json: cannot unmarshal number into Go struct field .spec.template of type v1.PodTemplateSpec"),
 		},
 		{
 			name: "malformed old object",
@@ -202,14 +203,14 @@ func TestWorkloadValidator(t *testing.T) {
 				return admissionRequest(admissionv1.Update, deploymentKind, "shop", "web",
 					deployment(t, metav1.ObjectMeta{Name: "web"}, template(web, nil, "nginx")), nil)
 			},
-			want: errored(400, "decoding the old Deployment: the request has no object"),
+			want: ruletest.Errored(400, "decoding the old Deployment: the request has no object"),
 		},
 		{
 			name: "unknown kind",
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, metav1.GroupVersionKind{Group: "apps", Version: "v1", Kind: "ControllerRevision"}, "shop", "web", []byte(`{}`), nil)
 			},
-			want: errored(400, "unsupported kind apps/v1, Kind=ControllerRevision: this webhook serves Deployments, StatefulSets, "+
+			want: ruletest.Errored(400, "unsupported kind apps/v1, Kind=ControllerRevision: this webhook serves Deployments, StatefulSets, "+
 				"DaemonSets, ReplicaSets, ReplicationControllers, Jobs and CronJobs"),
 		},
 		{
@@ -217,14 +218,14 @@ func TestWorkloadValidator(t *testing.T) {
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, metav1.GroupVersionKind{Group: "batch", Version: "v1beta1", Kind: "CronJob"}, "shop", "web", []byte(`{}`), nil)
 			},
-			want: errored(400, "unsupported kind batch/v1beta1, Kind=CronJob: this webhook serves Deployments, StatefulSets, "+
+			want: ruletest.Errored(400, "unsupported kind batch/v1beta1, Kind=CronJob: this webhook serves Deployments, StatefulSets, "+
 				"DaemonSets, ReplicaSets, ReplicationControllers, Jobs and CronJobs"),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := &WorkloadValidator{Checker: newTestChecker(compilePolicy(t, tt.edit), nil, &liveReader{})}
-			checkVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
+			v := &WorkloadValidator{Checker: newTestChecker(ruletest.CompilePolicy(t, tt.edit), nil, &liveReader{})}
+			ruletest.CheckVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
 		})
 	}
 }

@@ -20,10 +20,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/ruletest"
 	"github.com/eksguard/eksguard/webhook/decision"
 )
 
-const ownNamespace = "eksguard-system"
+const ownNamespace = ruletest.OwnNamespace
 
 var podGVK = metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}
 
@@ -100,15 +101,7 @@ func badRequest(message string) response {
 // withPolicy returns a handler under the defaults changed by edit.
 func withPolicy(t testing.TB, edit func(*config.Config)) *Handler {
 	t.Helper()
-	cfg := config.Defaults()
-	if edit != nil {
-		edit(&cfg)
-	}
-	pol, err := config.Compile(cfg, ownNamespace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Handler{Policies: decision.Policies{Source: config.NewStore(pol)}}
+	return &Handler{Policies: ruletest.Policies(ruletest.CompilePolicy(t, edit))}
 }
 
 type reviewRequest struct {

@@ -5,10 +5,10 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/eksguard/eksguard/internal/ruletest"
 	jsonpatchapply "github.com/evanphx/json-patch/v5"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	psaapi "k8s.io/pod-security-admission/api"
 	psapolicy "k8s.io/pod-security-admission/policy"
 	"k8s.io/utils/ptr"
@@ -244,8 +244,8 @@ func TestCheck(t *testing.T) {
 			if patch := patchJSON(t, got); patch != tc.wantPatch {
 				t.Errorf("patch:\n got %s\nwant %s", patch, tc.wantPatch)
 			}
-			assertErrs(t, "Missing", got.Missing, tc.wantMissing)
-			assertErrs(t, "Unconfined", got.Unconfined, tc.wantUnconfined)
+			ruletest.AssertErrs(t, "Missing", got.Missing, tc.wantMissing)
+			ruletest.AssertErrs(t, "Unconfined", got.Unconfined, tc.wantUnconfined)
 			if !reflect.DeepEqual(before, tc.pod) {
 				t.Errorf("Check modified its input")
 			}
@@ -349,15 +349,4 @@ func applyPatch(t *testing.T, raw string, r Result) *corev1.Pod {
 		t.Fatal(err)
 	}
 	return &pod
-}
-
-func assertErrs(t *testing.T, what string, got field.ErrorList, want []string) {
-	t.Helper()
-	var gotText []string
-	for _, e := range got {
-		gotText = append(gotText, e.Error())
-	}
-	if !reflect.DeepEqual(gotText, want) {
-		t.Errorf("%s:\n got %q\nwant %q", what, gotText, want)
-	}
 }

@@ -1,0 +1,123 @@
+// Package ruletest holds what the rule packages' tests share: a policy
+// compiled from the defaults plus an edit, a decision context over it,
+// exact renderings of admission answers, and field-error assertions.
+package ruletest
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook/decision"
+)
+
+// OwnNamespace is the namespace the tests' eksguard runs in.
+const OwnNamespace = "eksguard-system"
+
+// CompilePolicy compiles the built-in defaults changed by edit (nil: none).
+func CompilePolicy(t testing.TB, edit func(*config.Config)) *config.Policy {
+	t.Helper()
+	cfg := config.Defaults()
+	if edit != nil {
+		edit(&cfg)
+	}
+	pol, err := config.Compile(cfg, OwnNamespace)
+	if err != nil {
+		t.Fatalf("compiling the test policy: %v", err)
+	}
+	return pol
+}
+
+// Policies is a decision context over the fixed policy p, with no
+// namespace reader (no namespace has labels).
+func Policies(p *config.Policy) decision.Policies {
+	return decision.Policies{Source: config.NewStore(p)}
+}
+
+// Verdict renders an admission answer for exact comparison.
+type Verdict struct {
+	Allowed  bool
+	Code     int32
+	Message  string
+	Warnings []string
+}
+
+// VerdictOf renders resp.
+func VerdictOf(resp admission.Response) Verdict {
+	v := Verdict{Allowed: resp.Allowed, Warnings: resp.Warnings}
+	if resp.Result != nil {
+		v.Code, v.Message = resp.Result.Code, resp.Result.Message
+	}
+	return v
+}
+
+func (v Verdict) String() string {
+	return fmt.Sprintf("allowed=%t code=%d message=%q warnings=[%s]", v.Allowed, v.Code, v.Message, strings.Join(v.Warnings, " | "))
+}
+
+// Allowed is a silent admission.
+func Allowed() Verdict { return Verdict{Allowed: true, Code: 200} }
+
+// Denied is a 403 with exactly message.
+func Denied(message string) Verdict { return Verdict{Code: 403, Message: message} }
+
+// Errored is an error answer (not a denial) with code and message.
+func Errored(code int32, message string) Verdict { return Verdict{Code: code, Message: message} }
+
+// Warned is an admission with exactly these warnings.
+func Warned(warnings ...string) Verdict { return Verdict{Allowed: true, Code: 200, Warnings: warnings} }
+
+// CheckVerdict compares resp with want and checks every warning fits a
+// kubectl line.
+func CheckVerdict(t testing.TB, resp admission.Response, want Verdict) {
+	t.Helper()
+	if got := VerdictOf(resp); got.String() != want.String() {
+		t.Errorf("verdict:\n got %s\nwant %s", got, want)
+	}
+	for _, w := range resp.Warnings {
+		if len(w) > decision.MaxWarningLength {
+			t.Errorf("warning longer than %d characters: %q", decision.MaxWarningLength, w)
+		}
+	}
+}
+
+// AssertErrs compares errors in their full form (field, type, value, detail).
+func AssertErrs(t testing.TB, what string, got field.ErrorList, want []string) {
+	t.Helper()
+	var text []string
+	for _, e := range got {
+		text = append(text, e.Error())
+	}
+	if !reflect.DeepEqual(text, want) {
+		t.Errorf("%s:\n got %s\nwant %s", what, Lines(text), Lines(want))
+	}
+}
+
+// AssertDetails compares errors as a denial lists them: "field: detail".
+func AssertDetails(t testing.TB, what string, got field.ErrorList, want []string) {
+	t.Helper()
+	var text []string
+	for _, e := range got {
+		text = append(text, e.Field+": "+e.Detail)
+	}
+	if !reflect.DeepEqual(text, want) {
+		t.Errorf("%s errors:\n got: %s\nwant: %s", what, Lines(text), Lines(want))
+	}
+}
+
+// Lines prints one element per line, so that a failing comparison is readable.
+func Lines[T any](items []T) string {
+	var b strings.Builder
+	for _, item := range items {
+		fmt.Fprintf(&b, "\n\t%+v", item)
+	}
+	if b.Len() == 0 {
+		return "(none)"
+	}
+	return b.String()
+}
