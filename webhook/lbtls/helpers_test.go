@@ -4,7 +4,6 @@ import (
 	"reflect"
 	"testing"
 
-
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/ruletest"
 )
