@@ -133,17 +133,13 @@ func TestBinaryReadyAfterCacheSyncAndGracefulShutdown(t *testing.T) {
 	}
 }
 
-// buildBinary builds eksguard into a temporary directory.
+// buildBinary builds eksguard (once for the suite), with -race when the
+// tests run with it.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "eksguard")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	out, err := exec.Command("go", append(args, "github.com/eksguard/eksguard")...).CombinedOutput()
+	bin, err := testbed.BuildBinary(raceEnabled)
 	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return bin
 }

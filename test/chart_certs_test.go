@@ -3,14 +3,10 @@ package test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -36,6 +32,7 @@ import (
 
 	"github.com/eksguard/eksguard/internal/certs"
 	"github.com/eksguard/eksguard/internal/testbed"
+	"github.com/eksguard/eksguard/internal/testbed/testcert"
 )
 
 // TestChartSelfManagedCertificates runs certificate rotation as the chart
@@ -278,11 +275,10 @@ func serves(w *certs.Watcher, want *x509.Certificate) error {
 	return nil
 }
 
-// signWithCA issues a serving certificate for dnsName from the CA in the
-// Secret (cert-controller stores a PKCS#1 RSA key), valid for validity.
+// signWithCA issues a serving certificate for dnsName signed by the CA
+// that eksguard generated (cert-controller writes an RSA PKCS #1 key).
 func signWithCA(t *testing.T, caPEM, caKeyPEM []byte, dnsName string, validity time.Duration) (certPEM, keyPEM []byte) {
 	t.Helper()
-	ca := parseCert(t, caPEM)
 	block, _ := pem.Decode(caKeyPEM)
 	if block == nil {
 		t.Fatal("the CA key is not PEM")
@@ -291,25 +287,8 @@ func signWithCA(t *testing.T, caPEM, caKeyPEM []byte, dnsName string, validity t
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(42),
-		Subject:      pkix.Name{CommonName: dnsName},
-		DNSNames:     []string{dnsName},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(validity),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	return testcert.Issue(t, testcert.Request{CommonName: dnsName, Hosts: []string{dnsName}, Validity: validity,
+		CA: parseCert(t, caPEM), CAKey: caKey})
 }
 
 // TestChartServerRunsUnderChartRBAC runs the eksguard binary with the
@@ -359,7 +338,7 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 		"--metrics-bind-address=0",
 		"--kubeconfig="+serviceAccountKubeconfig(t, ns, fullname),
 	)
-	cmd := exec.Command(buildEksguard(t), args...)
+	cmd := exec.Command(buildBinary(t), args...)
 	cmd.Env = append(os.Environ(), "POD_NAMESPACE="+ns)
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
@@ -462,17 +441,6 @@ func freeAddress(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return addr
-}
-
-// buildEksguard builds the eksguard binary for this test run.
-func buildEksguard(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "eksguard")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/eksguard/eksguard")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building eksguard: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // serviceAccountKubeconfig writes a kubeconfig for the envtest API server

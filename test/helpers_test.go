@@ -2,7 +2,6 @@ package test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -62,13 +61,9 @@ func newNamespace(t *testing.T, labels map[string]string) string {
 // back on the built-in defaults.
 func applyPolicy(t *testing.T, doc string) {
 	t.Helper()
-	want := policySource(writePolicy(t, doc))
-	eventually(t, policyTimeout, func() error {
-		if got := testServer.Store.Current().Source; got != want {
-			return fmt.Errorf("the server uses the policy from %q, want %q", got, want)
-		}
-		return nil
-	})
+	if err := testbed.WaitForPolicy(testServer.Store, testbed.PolicySource(writePolicy(t, doc)), policyTimeout); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // writePolicy creates or updates the policy ConfigMap with doc and returns
@@ -77,58 +72,35 @@ func applyPolicy(t *testing.T, doc string) {
 // defaults.
 func writePolicy(t *testing.T, doc string) (resourceVersion string) {
 	t.Helper()
-	ctx := context.Background()
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: eksguardNamespace, Name: policyConfigMapName}}
-	err := k8sClient.Get(ctx, client.ObjectKeyFromObject(cm), cm)
-	switch {
-	case apierrors.IsNotFound(err):
-		cm.Data = map[string]string{policyConfigMapKey: doc}
-		err = k8sClient.Create(ctx, cm)
-	case err == nil:
-		cm.Data = map[string]string{policyConfigMapKey: doc}
-		err = k8sClient.Update(ctx, cm)
-	}
+	rv, err := testbed.WritePolicy(context.Background(), k8sClient, doc)
 	if err != nil {
-		t.Fatalf("writing policy ConfigMap %s/%s: %v", eksguardNamespace, policyConfigMapName, err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { deletePolicy(t) })
-	return cm.ResourceVersion
+	return rv
 }
 
 // deletePolicy deletes the policy ConfigMap and waits for the defaults.
 func deletePolicy(t *testing.T) {
 	t.Helper()
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: eksguardNamespace, Name: policyConfigMapName}}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: testbed.PolicyConfigMap.Namespace, Name: testbed.PolicyConfigMap.Name}}
 	if err := k8sClient.Delete(context.Background(), cm); err != nil && !apierrors.IsNotFound(err) {
 		t.Fatalf("deleting policy ConfigMap: %v", err)
 	}
-	eventually(t, policyTimeout, func() error {
-		if got := testServer.Store.Current().Source; got != defaultsSource {
-			return fmt.Errorf("the server uses the policy from %q, want the defaults", got)
-		}
-		return nil
-	})
+	if err := testbed.WaitForPolicy(testServer.Store, defaultsSource, policyTimeout); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // policySource is the Policy.Source the watcher records for a ConfigMap
 // resourceVersion.
-func policySource(resourceVersion string) string {
-	return fmt.Sprintf("%s/%s@%s", eksguardNamespace, policyConfigMapName, resourceVersion)
-}
+func policySource(resourceVersion string) string { return testbed.PolicySource(resourceVersion) }
 
 // eventually calls check until it returns nil, and fails the test with the
 // last error if that does not happen within timeout.
 func eventually(t *testing.T, timeout time.Duration, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still failing after %s: %v", timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := testbed.Eventually(timeout, check); err != nil {
+		t.Fatal(err)
 	}
 }

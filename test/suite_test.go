@@ -111,5 +111,6 @@ func runSuite(m *testing.M) (int, error) {
 			fmt.Fprintln(os.Stderr, "envtest suite: eksguard server:", err)
 		}
 	}()
+	defer testbed.RemoveBuilds()
 	return m.Run(), nil
 }

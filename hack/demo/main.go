@@ -200,26 +200,15 @@ func withDryRun(doc string) (string, error) {
 
 // applyPolicy writes the policy ConfigMap and waits until eksguard uses it.
 func applyPolicy(ctx context.Context, c client.Client, srv *server.Server, doc string) error {
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: server.DefaultNamespace, Name: server.DefaultPolicyConfigMapName}}
-	err := c.Get(ctx, client.ObjectKeyFromObject(cm), cm)
-	cm.Data = map[string]string{config.ConfigMapKey: doc}
-	switch {
-	case apierrors.IsNotFound(err):
-		err = c.Create(ctx, cm)
-	case err == nil:
-		err = c.Update(ctx, cm)
-	}
+	rv, err := testbed.WritePolicy(ctx, c, doc)
 	if err != nil {
-		return fmt.Errorf("writing the policy ConfigMap: %w", err)
+		return err
 	}
-	want := fmt.Sprintf("%s/%s@%s", cm.Namespace, cm.Name, cm.ResourceVersion)
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if p := srv.Store.Current(); p.Source == want {
-			fmt.Printf("    in force: %s\n", p.Summary(time.Now()))
-			return nil
-		}
+	if err := testbed.WaitForPolicy(srv.Store, testbed.PolicySource(rv), 20*time.Second); err != nil {
+		return err
 	}
-	return fmt.Errorf("eksguard did not load policy %s (it uses %s)", want, srv.Store.Current().Source)
+	fmt.Printf("    in force: %s\n", srv.Store.Current().Summary(time.Now()))
+	return nil
 }
 
 // readManifests decodes every object of a multi-document YAML file.

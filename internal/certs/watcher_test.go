@@ -2,45 +2,14 @@ package certs
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
+	"github.com/eksguard/eksguard/internal/testbed/testcert"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 )
-
-// selfSigned returns PEM certificate and key for a certificate named cn.
-func selfSigned(t *testing.T, cn string) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: cn},
-		DNSNames:     []string{cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-}
 
 // publishLikeKubelet writes the files the way kubelet updates a Secret
 // volume: into a fresh timestamped directory, then swaps the ..data symlink
@@ -108,14 +77,14 @@ func TestWatcherWaitsForFilesAndReloadsKubeletUpdates(t *testing.T) {
 		t.Fatalf("before the files exist: got error %v, want \"no serving certificate in %s yet\"", err, dir)
 	}
 
-	first, firstKey := selfSigned(t, "first.eksguard-system.svc")
+	first, firstKey := testcert.Issue(t, testcert.Request{CommonName: "first.eksguard-system.svc", Hosts: []string{"first.eksguard-system.svc"}})
 	publishLikeKubelet(t, dir, 1, first, firstKey)
 	eventually(t, "the first certificate is served", func() bool {
 		name, err := servedName(t, w)
 		return err == nil && name == "first.eksguard-system.svc"
 	})
 
-	second, secondKey := selfSigned(t, "second.eksguard-system.svc")
+	second, secondKey := testcert.Issue(t, testcert.Request{CommonName: "second.eksguard-system.svc", Hosts: []string{"second.eksguard-system.svc"}})
 	publishLikeKubelet(t, dir, 2, second, secondKey)
 	eventually(t, "the renewed certificate is served", func() bool {
 		name, err := servedName(t, w)

@@ -3,25 +3,17 @@ package server
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/eksguard/eksguard/internal/testbed/testcert"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 )
 
@@ -32,7 +24,8 @@ import (
 // the in-flight admission keeps a live context and gets its answer, with
 // "Connection: close".
 func TestShutdownDrainsInFlightAndClosesIdleConnections(t *testing.T) {
-	certDir := writeSelfSignedCertificate(t)
+	certPEM, keyPEM := testcert.Issue(t, testcert.Request{CommonName: "eksguard-test", Hosts: []string{"127.0.0.1"}})
+	certDir := testcert.WriteKeyPair(t, certPEM, keyPEM)
 	port := freePort(t)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 
@@ -132,43 +125,6 @@ func idleKeepAliveConnection(t *testing.T, addr string, cfg *tls.Config) *tls.Co
 		t.Fatalf("keep-alive request: %s, close=%v", resp.Status, resp.Close)
 	}
 	return conn
-}
-
-// writeSelfSignedCertificate writes tls.crt and tls.key for 127.0.0.1.
-func writeSelfSignedCertificate(t *testing.T) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "eksguard-test"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	writePEM(t, filepath.Join(dir, "tls.crt"), "CERTIFICATE", der)
-	writePEM(t, filepath.Join(dir, "tls.key"), "EC PRIVATE KEY", keyDER)
-	return dir
-}
-
-func writePEM(t *testing.T, path, blockType string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: blockType, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func freePort(t *testing.T) int {
