@@ -111,13 +111,11 @@ var registerStaleIndexOnce sync.Once
 func TestNetpolLiveReadBeforeDenial(t *testing.T) {
 	ctx := context.Background()
 	registerStaleIndexOnce.Do(func() {
-		testServer.Manager.GetWebhookServer().Register(staleIndexPath, &crwebhook.Admission{Handler: &netpol.PodValidator{
-			Checker: &netpol.Checker{
-				Policies: decision.Policies{Source: eksconfig.NewStore(eksconfig.DefaultPolicy(eksguardNamespace))},
-				Index:    netpol.NewIndex(),
-				Live:     k8sClient,
-			},
-		}})
+		testServer.Manager.GetWebhookServer().Register(staleIndexPath, &crwebhook.Admission{Handler: netpol.NewPodHandler(&netpol.Checker{
+			Policies: decision.Policies{Source: eksconfig.NewStore(eksconfig.DefaultPolicy(eksguardNamespace))},
+			Index:    netpol.NewIndex(),
+			Live:     k8sClient,
+		})})
 	})
 	applyPolicy(t, `
 apiVersion: eksguard.io/v1alpha1

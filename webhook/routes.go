@@ -7,7 +7,6 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -51,8 +50,6 @@ type Handlers struct {
 	Coverage *netpol.Checker
 	// Ingresses reads the members of an ALB group (lbtls).
 	Ingresses client.Reader
-	// Scheme decodes the objects of typed validators.
-	Scheme *runtime.Scheme
 }
 
 // Webhook builds the route's admission webhook over h.
@@ -93,7 +90,7 @@ var Routes = []*Route{
 		Name: "seccomp.pods.eksguard.io", Path: seccomp.Path, Mutating: true, Rule: config.RuleSeccomp,
 		Kinds: []resource.Kind{podKind}, Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
 		handler: func(h Handlers) *admission.Webhook {
-			return &admission.Webhook{Handler: &seccomp.Handler{Policies: h.Policies}}
+			return &admission.Webhook{Handler: seccomp.NewHandler(h.Policies)}
 		},
 	},
 	{
@@ -105,14 +102,14 @@ var Routes = []*Route{
 			Expression: "request.operation != 'UPDATE' || object.metadata.?labels.orValue({}) != oldObject.metadata.?labels.orValue({})",
 		}},
 		handler: func(h Handlers) *admission.Webhook {
-			return &admission.Webhook{Handler: &netpol.PodValidator{Checker: h.Coverage}}
+			return &admission.Webhook{Handler: netpol.NewPodHandler(h.Coverage)}
 		},
 	},
 	{
 		Name: "networkpolicy.workloads.eksguard.io", Path: netpol.WorkloadPath, Rule: config.RuleNetworkPolicy,
 		Kinds: netpol.WorkloadKinds(), Operations: createUpdate,
 		handler: func(h Handlers) *admission.Webhook {
-			return &admission.Webhook{Handler: &netpol.WorkloadValidator{Checker: h.Coverage}}
+			return &admission.Webhook{Handler: netpol.NewWorkloadHandler(h.Coverage)}
 		},
 	},
 	{
@@ -120,7 +117,7 @@ var Routes = []*Route{
 		Kinds:      netpol.ResourceKinds(),
 		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update, admissionregistrationv1.Delete},
 		handler: func(h Handlers) *admission.Webhook {
-			return &admission.Webhook{Handler: &netpol.PolicyChangeValidator{Checker: h.Coverage}}
+			return &admission.Webhook{Handler: netpol.NewPolicyChangeHandler(h.Coverage)}
 		},
 	},
 	{
@@ -134,14 +131,14 @@ var Routes = []*Route{
 				"'].orValue('') in ['external', 'nlb-ip']",
 		}},
 		handler: func(h Handlers) *admission.Webhook {
-			return admission.WithValidator(h.Scheme, &lbtls.ServiceValidator{Policies: h.Policies})
+			return &admission.Webhook{Handler: lbtls.NewServiceHandler(h.Policies)}
 		},
 	},
 	{
 		Name: "loadbalancertls.ingresses.eksguard.io", Path: lbtls.IngressPath, Rule: config.RuleLoadBalancerTLS,
 		Kinds: []resource.Kind{ingressKind}, Operations: createUpdate,
 		handler: func(h Handlers) *admission.Webhook {
-			return admission.WithValidator(h.Scheme, &lbtls.IngressValidator{Policies: h.Policies, Reader: h.Ingresses})
+			return &admission.Webhook{Handler: lbtls.NewIngressHandler(h.Policies, h.Ingresses)}
 		},
 	},
 }

@@ -31,7 +31,7 @@ func SetupWithManager(mgr manager.Manager, opts Options) error {
 	if err := lbtls.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	h := Handlers{Policies: opts.Policies, Coverage: coverage, Ingresses: mgr.GetClient(), Scheme: mgr.GetScheme()}
+	h := Handlers{Policies: opts.Policies, Coverage: coverage, Ingresses: mgr.GetClient()}
 	server := mgr.GetWebhookServer()
 	for _, r := range Routes {
 		hook := r.Webhook(h)

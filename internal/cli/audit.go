@@ -229,7 +229,7 @@ func audit(ctx context.Context, c client.Reader, scheme *runtime.Scheme, opts au
 	if err != nil {
 		return nil, err
 	}
-	engine := newEngine(policy, store, scheme)
+	engine := newEngine(policy, store)
 	report := &auditReport{Policy: policy.Source}
 	byNamespace := map[string]*namespaceAudit{}
 	for _, kind := range auditKinds(scheme) {

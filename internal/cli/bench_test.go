@@ -15,14 +15,13 @@ func BenchmarkCheckExamples(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	scheme := newScheme()
 	b.ReportAllocs()
 	for b.Loop() {
 		objects, inputErrs, err := loadInput(opts, Streams{})
 		if err != nil || len(inputErrs) > 0 {
 			b.Fatal(err, inputErrs)
 		}
-		engine := newEngine(policy, storeFor(objects), scheme)
+		engine := newEngine(policy, storeFor(objects))
 		for _, obj := range objects {
 			if obj.Obj != nil {
 				engine.Evaluate(ctx, obj.GVK, obj.Obj)
@@ -42,7 +41,7 @@ func BenchmarkEvaluatePod(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	engine := newEngine(policy, storeFor(objects), newScheme())
+	engine := newEngine(policy, storeFor(objects))
 	pod := objects[0]
 	ctx := context.Background()
 	b.ReportAllocs()

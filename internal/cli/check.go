@@ -121,7 +121,7 @@ func runCheck(ctx context.Context, opts checkOptions, streams Streams) error {
 		return &exitError{code: ExitUnusable}
 	}
 
-	engine := newEngine(policy, storeFor(objects), newScheme())
+	engine := newEngine(policy, storeFor(objects))
 	for _, obj := range objects {
 		var r Result
 		if obj.Obj == nil {

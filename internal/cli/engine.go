@@ -74,7 +74,7 @@ type Engine struct {
 // newEngine wires the handlers of every route under policy, reading
 // context from store. The store must hold every policy object before the
 // call: the coverage index is built from it here.
-func newEngine(policy *config.Policy, store *objectStore, scheme *runtime.Scheme) *Engine {
+func newEngine(policy *config.Policy, store *objectStore) *Engine {
 	policies := decision.Policies{Source: config.NewStore(policy), Namespaces: store}
 	index := netpol.NewIndex()
 	store.indexPolicies(index)
@@ -82,7 +82,6 @@ func newEngine(policy *config.Policy, store *objectStore, scheme *runtime.Scheme
 		Policies:  policies,
 		Coverage:  &netpol.Checker{Policies: policies, Index: index, Live: store},
 		Ingresses: store,
-		Scheme:    scheme,
 	}
 	hooks := map[schema.GroupVersionKind][]hook{}
 	// Routes lists mutating webhooks first, as the API server calls them.

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -42,29 +40,6 @@ func Respond(ctx context.Context, kind string, findings ...Finding) admission.Re
 		return admission.Denied(v.Denial).WithWarnings(v.Warnings...)
 	}
 	return admission.Patched("", v.Patches...).WithWarnings(v.Warnings...)
-}
-
-// ValidatorResult judges and records findings and returns them in the form
-// typed admission.Validator implementations return. Validators cannot
-// patch, so their findings must not carry Patches.
-func ValidatorResult(ctx context.Context, kind string, findings ...Finding) (admission.Warnings, error) {
-	Record(ctx, kind, findings...)
-	v := Judge(kind, findings...)
-	if !v.Allowed() {
-		return v.Warnings, forbidden(v.Denial)
-	}
-	return v.Warnings, nil
-}
-
-// forbidden is a 403 whose message is exactly the reason (controller-runtime
-// passes APIStatus errors through unchanged).
-func forbidden(reason string) error {
-	return &apierrors.StatusError{ErrStatus: metav1.Status{
-		Status:  metav1.StatusFailure,
-		Code:    http.StatusForbidden,
-		Reason:  metav1.StatusReasonForbidden,
-		Message: reason,
-	}}
 }
 
 // BadRequest answers input eksguard cannot read, naming what was wrong.

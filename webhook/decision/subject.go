@@ -80,3 +80,12 @@ func (p Policies) NamespaceLabels(ctx context.Context, namespace string) (labels
 	}
 	return labels.Set(ns.GetLabels()), nil
 }
+
+// Decide is DecideWithPolicy for a rule with one finding mode.
+func (p Policies) Decide(ctx context.Context, pol *config.Policy, obj metav1.Object, rule config.RuleName, mode config.Mode) (config.Decision, error) {
+	d, err := p.DecideWithPolicy(ctx, pol, obj, rule, mode)
+	if err != nil {
+		return config.Decision{}, err
+	}
+	return d[0], nil
+}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -34,17 +33,6 @@ func Undecided(ctx context.Context, pol *config.Policy, kind string, rule config
 		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("eksguard could not decide on %s: %w", what, err))
 	}
 	return admission.Allowed("").WithWarnings(undecidedWarning(rule, what, err))
-}
-
-// UndecidedValidator is Undecided in the form typed admission.Validator
-// implementations return.
-func UndecidedValidator(ctx context.Context, pol *config.Policy, kind string, rule config.RuleName, what string, err error, modes ...config.Mode) (admission.Warnings, error) {
-	mayDeny := MayDeny(pol, modes...)
-	recordUndecided(ctx, kind, rule, mayDeny, err)
-	if mayDeny {
-		return nil, apierrors.NewInternalError(fmt.Errorf("eksguard could not decide on %s: %w", what, err))
-	}
-	return admission.Warnings{undecidedWarning(rule, what, err)}, nil
 }
 
 // MayDeny reports whether a rule with these finding modes can deny under

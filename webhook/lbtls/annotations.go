@@ -1,6 +1,10 @@
 package lbtls
 
-import "strings"
+import (
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
 
 // Service annotations read by the AWS Load Balancer Controller (LBC) and the
 // legacy in-tree AWS cloud provider (now cloud-provider-aws).
@@ -65,3 +69,5 @@ func splitList(raw string) []string {
 	}
 	return out
 }
+
+var annotationsPath = field.NewPath("metadata", "annotations")

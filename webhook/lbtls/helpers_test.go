@@ -1,6 +1,17 @@
 package lbtls
 
 import (
+	"context"
+	"encoding/json"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
 	"reflect"
 	"testing"
 
@@ -24,4 +35,50 @@ func assertListeners(t *testing.T, got, want []Listener) {
 	if (len(got) != 0 || len(want) != 0) && !reflect.DeepEqual(got, want) {
 		t.Errorf("listeners:\n got: %s\nwant: %s", ruletest.Lines(got), ruletest.Lines(want))
 	}
+}
+
+// typedValidator sends objects to a handler as the API server would and
+// reads its answer back in the form the tests compare: the warnings, and a
+// StatusError for a denial or an error.
+type typedValidator struct{ h admission.Handler }
+
+func (v typedValidator) ValidateCreate(ctx context.Context, obj client.Object) (admission.Warnings, error) {
+	return v.send(ctx, admissionv1.Create, obj, nil)
+}
+
+func (v typedValidator) ValidateUpdate(ctx context.Context, old, obj client.Object) (admission.Warnings, error) {
+	return v.send(ctx, admissionv1.Update, obj, old)
+}
+
+func (v typedValidator) ValidateDelete(ctx context.Context, old client.Object) (admission.Warnings, error) {
+	return v.send(ctx, admissionv1.Delete, nil, old)
+}
+
+func (v typedValidator) send(ctx context.Context, op admissionv1.Operation, obj, old client.Object) (admission.Warnings, error) {
+	subject := obj
+	if subject == nil {
+		subject = old
+	}
+	kind := metav1.GroupVersionKind{Version: "v1", Kind: kindService}
+	if _, ok := subject.(*networkingv1.Ingress); ok {
+		kind = metav1.GroupVersionKind{Group: networkingv1.GroupName, Version: "v1", Kind: kindIngress}
+	}
+	raw := func(o client.Object) []byte {
+		if o == nil {
+			return nil
+		}
+		data, err := json.Marshal(o)
+		if err != nil {
+			panic(err)
+		}
+		return data
+	}
+	resp := v.h.Handle(ctx, admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		UID: "test", Kind: kind, Namespace: subject.GetNamespace(), Name: subject.GetName(), Operation: op,
+		Object: runtime.RawExtension{Raw: raw(obj)}, OldObject: runtime.RawExtension{Raw: raw(old)},
+	}})
+	if resp.Allowed {
+		return resp.Warnings, nil
+	}
+	return resp.Warnings, &apierrors.StatusError{ErrStatus: *resp.Result}
 }

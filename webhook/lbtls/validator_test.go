@@ -71,7 +71,7 @@ func TestServiceValidator(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := &ServiceValidator{Policies: policies(t, tt.mode)}
+			v := typedValidator{NewServiceHandler(policies(t, tt.mode))}
 			ctx := context.Background()
 			for op, validate := range map[string]func() (admission.Warnings, error){
 				"create": func() (admission.Warnings, error) { return v.ValidateCreate(ctx, tt.svc) },
@@ -145,7 +145,7 @@ func TestIngressValidator(t *testing.T) {
 				t.Fatal(err)
 			}
 			p.Source = config.NewStore(pol)
-			v := &IngressValidator{Policies: p, Reader: reader}
+			v := typedValidator{NewIngressHandler(p, reader)}
 			ctx := context.Background()
 			if got := answer(t)(v.ValidateCreate(ctx, tt.ing)); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("create: got %+v, want %+v", got, tt.want)
@@ -169,14 +169,14 @@ func (failingReader) List(context.Context, client.ObjectList, ...client.ListOpti
 }
 
 func TestIngressValidatorGroupLookupFailure(t *testing.T) {
-	v := &IngressValidator{Policies: policies(t, config.ModeEnforce), Reader: failingReader{}}
+	v := typedValidator{NewIngressHandler(policies(t, config.ModeEnforce), failingReader{})}
 	ing := albIngress("web", "front", map[string]string{AnnotationGroupName: "shared"})
 	_, err := v.ValidateCreate(context.Background(), ing)
 	var status *apierrors.StatusError
 	if !errors.As(err, &status) || status.ErrStatus.Code != http.StatusInternalServerError {
 		t.Fatalf("want a 500 StatusError, got %v", err)
 	}
-	if want := `Internal error occurred: eksguard could not decide on load-balancer TLS: listing the Ingresses of ALB group "shared": cache unavailable`; status.ErrStatus.Message != want {
+	if want := `eksguard could not decide on load-balancer TLS: listing the Ingresses of ALB group "shared": cache unavailable`; status.ErrStatus.Message != want {
 		t.Errorf("message = %q, want %q", status.ErrStatus.Message, want)
 	}
 }
@@ -207,18 +207,18 @@ func TestUndecidedLoadBalancerTLS(t *testing.T) {
 		{
 			name: "Ingress group unreadable",
 			validate: func(mode config.Mode) (admission.Warnings, error) {
-				return (&IngressValidator{Policies: policies(t, mode), Reader: failingReader{}}).ValidateCreate(ctx, ing)
+				return (typedValidator{NewIngressHandler(policies(t, mode), failingReader{})}).ValidateCreate(ctx, ing)
 			},
 			wantWarning: `eksguard [loadBalancerTLS] could not decide on load-balancer TLS: listing the Ingresses of ALB group "shared": cache ...`,
-			wantError:   `Internal error occurred: eksguard could not decide on load-balancer TLS: listing the Ingresses of ALB group "shared": cache unavailable`,
+			wantError:   `eksguard could not decide on load-balancer TLS: listing the Ingresses of ALB group "shared": cache unavailable`,
 		},
 		{
 			name: "Service namespace labels unreadable",
 			validate: func(mode config.Mode) (admission.Warnings, error) {
-				return (&ServiceValidator{Policies: withSelector(t, mode)}).ValidateCreate(ctx, svc)
+				return (typedValidator{NewServiceHandler(withSelector(t, mode))}).ValidateCreate(ctx, svc)
 			},
 			wantWarning: `eksguard [loadBalancerTLS] could not decide on load-balancer TLS: reading labels of namespace "web": unexpected Get`,
-			wantError:   `Internal error occurred: eksguard could not decide on load-balancer TLS: reading labels of namespace "web": unexpected Get`,
+			wantError:   `eksguard could not decide on load-balancer TLS: reading labels of namespace "web": unexpected Get`,
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,8 +240,8 @@ func TestUndecidedLoadBalancerTLS(t *testing.T) {
 // admitted even when the object is plaintext; any other update is judged.
 func TestValidateUpdateUnchanged(t *testing.T) {
 	ctx := context.Background()
-	svcs := &ServiceValidator{Policies: policies(t, config.ModeEnforce)}
-	ings := &IngressValidator{Policies: policies(t, config.ModeEnforce), Reader: fake.NewClientBuilder().Build()}
+	svcs := typedValidator{NewServiceHandler(policies(t, config.ModeEnforce))}
+	ings := typedValidator{NewIngressHandler(policies(t, config.ModeEnforce), fake.NewClientBuilder().Build())}
 
 	oldSvc := service(corev1.ServiceTypeLoadBalancer, lbcAnnotations(nil), port("http", 80, corev1.ProtocolTCP))
 	finalized := oldSvc.DeepCopy()

@@ -81,7 +81,7 @@ func BenchmarkPodHandler(b *testing.B) {
 					networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress), true)
 				checker := newTestChecker(ruletest.CompilePolicy(b, nil), nil, &liveReader{})
 				checker.Index = ix
-				v := &PodValidator{Checker: checker}
+				v := NewPodHandler(checker)
 				b.ReportAllocs()
 				for b.Loop() {
 					if resp := v.Handle(context.Background(), req); !resp.Allowed {

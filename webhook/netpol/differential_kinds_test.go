@@ -326,7 +326,7 @@ func TestDifferentialPolicyKinds(t *testing.T) {
 					Policies: withNamespaces(ruletest.Policies(pols[coverage]), live)}
 				raw := mustJSON(t, &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 					ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: namespace, Labels: podLabels}})
-				resp := (&PodValidator{Checker: checker}).Handle(context.Background(),
+				resp := NewPodHandler(checker).Handle(context.Background(),
 					admissionRequest(admissionv1.Create, podKind, namespace, "p", raw, nil))
 				if resp.Allowed != want {
 					t.Fatalf("world %d pod %d %v in %s, coverage %s: handler allowed=%t (%s), reference %t; policies: %+v",

@@ -217,7 +217,7 @@ func TestDifferential(t *testing.T) {
 					TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 					ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: namespace, Labels: podLabels},
 				})
-				resp := (&PodValidator{Checker: checker}).Handle(context.Background(),
+				resp := NewPodHandler(checker).Handle(context.Background(),
 					admissionRequest(admissionv1.Create, podKind, namespace, "p", pod, nil))
 				if resp.Allowed != want {
 					t.Fatalf("world %d pod %d %v in %s, coverage %s: handler allowed=%t (%s), reference covered=%t; policies:\n%s",

@@ -2,14 +2,14 @@ package netpol
 
 import (
 	"context"
-	"fmt"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
-	sigsjson "sigs.k8s.io/json"
 
 	"github.com/eksguard/eksguard/webhook/decision"
 )
@@ -17,53 +17,36 @@ import (
 // PodPath serves Pod CREATE and UPDATE.
 const PodPath = "/validate-v1-pod-networkpolicy"
 
-// PodValidator denies a Pod that no NetworkPolicy of its namespace covers,
-// on CREATE and on an UPDATE that changes its labels. Pods that controllers
-// create are checked like any other.
-type PodValidator struct {
-	*Checker
+// NewPodHandler denies a Pod that no policy of its namespace covers, on
+// CREATE and on an UPDATE that changes its labels (hostNetwork and the
+// service account are immutable; nothing else changes coverage). Pods that
+// controllers create are checked like any other.
+func NewPodHandler(c *Checker) admission.Handler {
+	return &decision.Handler[podFields]{
+		Serves:     "v1 Pods",
+		Kinds:      []schema.GroupVersionKind{corev1.SchemeGroupVersion.WithKind("Pod")},
+		Operations: []admissionv1.Operation{admissionv1.Create, admissionv1.Update},
+		Unchanged:  func(old, pod *podFields) bool { return labels.Equals(old.Labels, pod.Labels) },
+		Policies:   c.Policies,
+		Judge:      c.judgePod,
+	}
 }
 
-var _ admission.Handler = &PodValidator{}
-
-// Handle implements admission.Handler.
-func (v *PodValidator) Handle(ctx context.Context, req admission.Request) admission.Response {
-	if req.Kind.Group != "" || req.Kind.Kind != "Pod" {
-		return decision.BadRequest(fmt.Errorf("%w %s: this webhook serves v1 Pods", decision.ErrUnsupportedKind, req.Kind))
-	}
-	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
-		return decision.Respond(ctx, req.Kind.Kind)
-	}
-	pod, err := decodePod(req.Object.Raw)
-	if err != nil {
-		return decision.BadRequest(fmt.Errorf("decoding the Pod: %w", err))
-	}
-	if req.Operation == admissionv1.Update {
-		old, err := decodePod(req.OldObject.Raw)
-		if err != nil {
-			return decision.BadRequest(fmt.Errorf("decoding the old Pod: %w", err))
-		}
-		// Coverage depends only on labels (hostNetwork and the service
-		// account are immutable); other updates cannot change it.
-		if labels.Equals(old.Labels, pod.Labels) {
-			return decision.Respond(ctx, req.Kind.Kind)
-		}
-	}
-	pod.Namespace = req.Namespace
+func (c *Checker) judgePod(ctx context.Context, r decision.Review[podFields]) admission.Response {
+	pod := r.Object
+	pod.Namespace = r.Namespace
 	name := pod.Name
 	if name == "" {
 		name = pod.GenerateName
 	}
-
-	pol := v.Policies.Source.Current()
-	d, err := v.decide(ctx, pol, &pod.ObjectMeta)
+	d, err := c.decide(ctx, r.Policy, &pod.ObjectMeta)
 	if err != nil {
-		return undecided(ctx, pol, req.Kind.Kind, err)
+		return undecided(ctx, r.Policy, r.Kind.Kind, err)
 	}
-	return v.review(ctx, pol, subject{
-		Kind:            req.Kind.Kind,
+	return c.review(ctx, r.Policy, subject{
+		Kind:            r.Kind.Kind,
 		Description:     "Pod " + name,
-		Namespace:       req.Namespace,
+		Namespace:       r.Namespace,
 		Labels:          pod.Labels,
 		ServiceAccount:  pod.Spec.ServiceAccountName,
 		HostNetwork:     pod.Spec.HostNetwork,
@@ -80,16 +63,4 @@ type podFields struct {
 		HostNetwork        bool   `json:"hostNetwork"`
 		ServiceAccountName string `json:"serviceAccountName"`
 	} `json:"spec"`
-}
-
-// decodePod decodes as the API server does: field names are case-sensitive.
-func decodePod(raw []byte) (*podFields, error) {
-	if len(raw) == 0 {
-		return nil, fmt.Errorf("the request has no object")
-	}
-	var pod podFields
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &pod); err != nil {
-		return nil, err
-	}
-	return &pod, nil
 }

@@ -278,10 +278,11 @@ func TestPodValidator(t *testing.T) {
 			for _, np := range tt.live {
 				live.policies = append(live.policies, *np)
 			}
-			v := &PodValidator{Checker: newTestChecker(ruletest.CompilePolicy(t, tt.edit), tt.indexed, live)}
+			checker := newTestChecker(ruletest.CompilePolicy(t, tt.edit), tt.indexed, live)
 			if tt.namespaceLabelsFail {
-				v.Policies.Namespaces = &liveReader{}
+				checker.Policies.Namespaces = &liveReader{}
 			}
+			v := NewPodHandler(checker)
 			ruletest.CheckVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
 			if len(live.lists) != tt.wantLiveReads {
 				t.Errorf("live reads = %d, want %d", len(live.lists), tt.wantLiveReads)
@@ -345,7 +346,7 @@ func TestPodValidatorAdmissionReview(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hook := &webhook.Admission{Handler: &PodValidator{Checker: newTestChecker(ruletest.CompilePolicy(t, nil), nil, &liveReader{})}}
+			hook := &webhook.Admission{Handler: NewPodHandler(newTestChecker(ruletest.CompilePolicy(t, nil), nil, &liveReader{}))}
 			body := fmt.Sprintf(review, tt.object)
 			req := httptest.NewRequest(http.MethodPost, PodPath, strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")

@@ -42,61 +42,80 @@ var livePods = fields.AndSelectors(
 // serviceAccountUnknown: pod metadata lists do not carry the service account.
 const serviceAccountUnknown = "the pod list eksguard reads holds metadata only, without the service account"
 
-// PolicyChangeValidator warns, and never denies, when deleting a policy
+// NewPolicyChangeHandler warns, and never denies, when deleting a policy
 // object of any counted kind, or changing what it selects or isolates,
 // leaves running pods uncovered that it covered before. It reads the pods
 // live, metadata only, and only on this path: those of the policy's
 // namespace, or of every namespace for a cluster-scoped kind.
-type PolicyChangeValidator struct {
-	*Checker
+func NewPolicyChangeHandler(c *Checker) admission.Handler {
+	var kinds []schema.GroupVersionKind
+	for _, k := range Kinds {
+		kinds = append(kinds, k.GVK)
+	}
+	return &decision.Handler[storedPolicy]{
+		Serves:     "the policy kinds that isolate pods",
+		Kinds:      kinds,
+		Operations: []admissionv1.Operation{admissionv1.Update, admissionv1.Delete},
+		Decode:     decodeStoredPolicy,
+		// A change that leaves every selection as it was uncovers nothing.
+		Unchanged: func(old, obj *storedPolicy) bool {
+			return reflect.DeepEqual(old.selections(), obj.selections())
+		},
+		Policies: c.Policies,
+		Judge:    c.judgePolicyChange,
+	}
 }
 
-var _ admission.Handler = &PolicyChangeValidator{}
+// storedPolicy is a policy object of a counted kind with its compilation;
+// policy is nil when its selectors do not parse (it selects no pod).
+type storedPolicy struct {
+	object metav1.Object
+	policy *Policy
+}
 
-// Handle implements admission.Handler.
-func (v *PolicyChangeValidator) Handle(ctx context.Context, req admission.Request) admission.Response {
-	kind := KindFor(schema.GroupVersionKind(req.Kind))
-	if kind == nil {
-		return decision.BadRequest(fmt.Errorf("%w %s: this webhook serves the policy kinds that isolate pods",
-			decision.ErrUnsupportedKind, req.Kind))
+func (p *storedPolicy) selections() []Selection {
+	if p.policy == nil {
+		return nil
 	}
-	if req.Operation != admissionv1.Update && req.Operation != admissionv1.Delete {
-		return decision.Respond(ctx, req.Kind.Kind)
-	}
-	oldObj, err := decodePolicyObject(kind, req.OldObject.Raw)
+	return p.policy.Selections
+}
+
+func decodeStoredPolicy(gvk schema.GroupVersionKind, raw []byte) (*storedPolicy, error) {
+	kind := KindFor(gvk)
+	obj, err := decodePolicyObject(kind, raw)
 	if err != nil {
-		return decision.BadRequest(fmt.Errorf("decoding the old %s: %w", kind.GVK.Kind, err))
+		return nil, err
 	}
-	old, err := Compile(oldObj)
-	if err != nil {
+	stored := &storedPolicy{}
+	stored.object, _ = obj.(metav1.Object)
+	if p, err := Compile(obj); err == nil {
+		stored.policy = p
+	}
+	return stored, nil
+}
+
+func (c *Checker) judgePolicyChange(ctx context.Context, r decision.Review[storedPolicy]) admission.Response {
+	old := r.Old.policy
+	if old == nil {
 		// It selected no pod, so changing it cannot uncover one.
-		return decision.Respond(ctx, req.Kind.Kind)
+		return decision.Respond(ctx, r.Kind.Kind)
 	}
 	var updated *Policy
 	action := "Deleting"
-	if req.Operation == admissionv1.Update {
-		newObj, err := decodePolicyObject(kind, req.Object.Raw)
-		if err != nil {
-			return decision.BadRequest(fmt.Errorf("decoding the %s: %w", kind.GVK.Kind, err))
-		}
-		if updated, err = Compile(newObj); err != nil {
-			updated = &Policy{Kind: kind}
-		}
-		if reflect.DeepEqual(old.Selections, updated.Selections) {
-			return decision.Respond(ctx, req.Kind.Kind)
-		}
+	if r.Object != nil {
 		action = "Changing"
+		if updated = r.Object.policy; updated == nil {
+			updated = &Policy{Kind: old.Kind}
+		}
 	}
-	meta := &metav1.ObjectMeta{Namespace: req.Namespace}
-	if m, ok := oldObj.(metav1.Object); ok {
+	meta := &metav1.ObjectMeta{Namespace: r.Namespace}
+	if m := r.Old.object; m != nil {
 		meta.Labels, meta.Annotations = m.GetLabels(), m.GetAnnotations()
 	}
-
-	pol := v.Policies.Source.Current()
-	d, err := v.decide(ctx, pol, meta)
+	d, err := c.decide(ctx, r.Policy, meta)
 	if err != nil {
 		logf.FromContext(ctx).Error(err, "could not decide on a policy change")
-		return decision.Respond(ctx, req.Kind.Kind)
+		return decision.Respond(ctx, r.Kind.Kind)
 	}
 	// This check only ever warns: it must not stand in the way of removing a policy.
 	if d.coverage.Mode == config.ModeEnforce {
@@ -104,18 +123,18 @@ func (v *PolicyChangeValidator) Handle(ctx context.Context, req admission.Reques
 	}
 	finding := decision.Finding{Rule: config.RuleNetworkPolicy, Decision: d.coverage}
 	if d.coverage.Mode == config.ModeOff {
-		return decision.Respond(ctx, req.Kind.Kind, finding)
+		return decision.Respond(ctx, r.Kind.Kind, finding)
 	}
-	exposed, err := v.exposedPods(ctx, oldObjUID(oldObj), old, updated, pol.Config.Rules.NetworkPolicy)
+	exposed, err := c.exposedPods(ctx, r.Old.object.GetUID(), old, updated, r.Policy.Config.Rules.NetworkPolicy)
 	if err != nil {
 		logf.FromContext(ctx).Error(err, "could not count the pods a policy change leaves uncovered",
-			logkeys.Kind, kind.Name, logkeys.Policy, types.NamespacedName{Namespace: old.Namespace, Name: old.Name})
-		return decision.Respond(ctx, req.Kind.Kind)
+			logkeys.Kind, old.Kind.Name, logkeys.Policy, types.NamespacedName{Namespace: old.Namespace, Name: old.Name})
+		return decision.Respond(ctx, r.Kind.Kind)
 	}
 	if exposed.pods > 0 {
 		finding.Errs = field.ErrorList{field.Forbidden(nil, exposedDetail(action, old, exposed))}
 	}
-	return decision.Respond(ctx, req.Kind.Kind, finding)
+	return decision.Respond(ctx, r.Kind.Kind, finding)
 }
 
 // exposure counts the pods a change uncovers.
@@ -142,7 +161,7 @@ func exposedDetail(action string, p *Policy, e exposure) string {
 // exposedPods counts the live pods that the policies covered with old and
 // no longer cover with updated (nil: deleted). The other policies come
 // from the index.
-func (v *PolicyChangeValidator) exposedPods(ctx context.Context, uid types.UID, old, updated *Policy, settings config.NetworkPolicySettings) (exposure, error) {
+func (c *Checker) exposedPods(ctx context.Context, uid types.UID, old, updated *Policy, settings config.NetworkPolicySettings) (exposure, error) {
 	declared := declaredIsolation(settings)
 	type scope struct {
 		before, after []*Policy
@@ -154,7 +173,7 @@ func (v *PolicyChangeValidator) exposedPods(ctx context.Context, uid types.UID, 
 			return s, nil
 		}
 		s := &scope{}
-		for _, e := range v.Index.Snapshot(namespace) {
+		for _, e := range c.Index.Snapshot(namespace) {
 			if e.UID != uid {
 				s.before = append(s.before, e.Policy)
 			}
@@ -164,7 +183,7 @@ func (v *PolicyChangeValidator) exposedPods(ctx context.Context, uid types.UID, 
 		if updated != nil {
 			s.after = append(s.after, updated)
 		}
-		set, err := v.Policies.NamespaceLabels(ctx, namespace)
+		set, err := c.Policies.NamespaceLabels(ctx, namespace)
 		if err != nil {
 			return nil, err
 		}
@@ -180,7 +199,7 @@ func (v *PolicyChangeValidator) exposedPods(ctx context.Context, uid types.UID, 
 	opts := &client.ListOptions{Namespace: old.Namespace, FieldSelector: livePods, Limit: podListPageSize}
 	unknown := map[string]string{ciliumServiceAccountKey: serviceAccountUnknown}
 	for {
-		if err := v.Live.List(ctx, list, opts); err != nil {
+		if err := c.Live.List(ctx, list, opts); err != nil {
 			return exposure{}, fmt.Errorf("listing the pods of namespace %q: %w", old.Namespace, err)
 		}
 		for i := range list.Items {
@@ -238,13 +257,6 @@ func decodePolicyObject(kind *Kind, raw []byte) (runtime.Object, error) {
 	}
 	u.SetGroupVersionKind(kind.GVK)
 	return u, nil
-}
-
-func oldObjUID(obj runtime.Object) types.UID {
-	if m, ok := obj.(metav1.Object); ok {
-		return m.GetUID()
-	}
-	return ""
 }
 
 func podsText(n int) string {

@@ -197,7 +197,7 @@ func TestPolicyChangeValidator(t *testing.T) {
 				edit = func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeWarn }
 			}
 			live := &liveReader{pods: tt.pods, err: tt.podsErr}
-			v := &PolicyChangeValidator{Checker: newTestChecker(ruletest.CompilePolicy(t, edit), tt.indexed, live)}
+			v := NewPolicyChangeHandler(newTestChecker(ruletest.CompilePolicy(t, edit), tt.indexed, live))
 			ruletest.CheckVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
 			if len(live.lists) != tt.wantPodLists {
 				t.Fatalf("pod lists = %d, want %d", len(live.lists), tt.wantPodLists)
@@ -220,7 +220,7 @@ func TestPolicyChangeValidatorPaginates(t *testing.T) {
 		live.pods = append(live.pods, podMeta("shop", fmt.Sprintf("web-%d", i), map[string]string{"app": "web"}))
 	}
 	pol := ruletest.CompilePolicy(t, func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeWarn })
-	v := &PolicyChangeValidator{Checker: newTestChecker(pol, []*networkingv1.NetworkPolicy{denyAll}, live)}
+	v := NewPolicyChangeHandler(newTestChecker(pol, []*networkingv1.NetworkPolicy{denyAll}, live))
 	resp := v.Handle(context.Background(), admissionRequest(admissionv1.Delete, netpolKind, "shop", "deny-all", nil, mustJSON(t, denyAll)))
 	ruletest.CheckVerdict(t, resp, ruletest.Warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 1234 pods in namespace shop uncovered"))
 	var continues []string

@@ -118,13 +118,13 @@ func TestWorkloadControllerLabels(t *testing.T) {
 	pol := ruletest.CompilePolicy(t, nil)
 
 	live := &liveReader{policies: []networkingv1.NetworkPolicy{*byHash}}
-	v := &WorkloadValidator{Checker: newTestChecker(pol, []*networkingv1.NetworkPolicy{byHash}, live)}
+	v := NewWorkloadHandler(newTestChecker(pol, []*networkingv1.NetworkPolicy{byHash}, live))
 	ruletest.CheckVerdict(t, v.Handle(context.Background(), req), ruletest.Denied("eksguard denied this Deployment: [networkPolicy] spec.template.metadata.labels: "+
 		"The only NetworkPolicy in namespace shop does not select Deployment web's pod template (labels app=web); "+
 		"NetworkPolicy shop/by-hash is not counted: it selects on pod-template-hash, and the Deployment controller sets it to a hash of "+
 		"each ReplicaSet's template (pkg/controller/deployment sync.go getNewReplicaSet); add one that selects it, e.g. "+defaultDenyHint))
 
-	v = &WorkloadValidator{Checker: newTestChecker(pol, []*networkingv1.NetworkPolicy{hashExists}, &liveReader{})}
+	v = NewWorkloadHandler(newTestChecker(pol, []*networkingv1.NetworkPolicy{hashExists}, &liveReader{}))
 	ruletest.CheckVerdict(t, v.Handle(context.Background(), req), ruletest.Allowed())
 }
 
@@ -150,7 +150,7 @@ func TestHostNetwork(t *testing.T) {
 		t.Run(string(tt.mode), func(t *testing.T) {
 			pol := ruletest.CompilePolicy(t, func(c *config.Config) { c.Rules.NetworkPolicy.HostNetwork = tt.mode })
 			live := &liveReader{}
-			v := &PodValidator{Checker: newTestChecker(pol, nil, live)}
+			v := NewPodHandler(newTestChecker(pol, nil, live))
 			ruletest.CheckVerdict(t, v.Handle(context.Background(), req), tt.want)
 			if len(live.lists) != 0 {
 				t.Errorf("a host-network pod needs no policy read, got %d", len(live.lists))
@@ -169,7 +169,7 @@ func TestDeclaredDefaultDenyMessage(t *testing.T) {
 		c.Rules.NetworkPolicy.Coverage = config.CoverageBoth
 		c.Rules.NetworkPolicy.ClusterDefaultDeny = config.ClusterDefaultDeny{Ingress: true, Reason: "VPC CNI strict mode"}
 	})
-	v := &PodValidator{Checker: newTestChecker(pol, nil, &liveReader{})}
+	v := NewPodHandler(newTestChecker(pol, nil, &liveReader{}))
 	ruletest.CheckVerdict(t, v.Handle(context.Background(), req), ruletest.Denied("eksguard denied this Pod: [networkPolicy] metadata.labels: "+
 		"Namespace shop has no NetworkPolicy to isolate Pod web (labels app=web) for Egress; only the cluster default-deny declared "+
 		"in the eksguard policy (VPC CNI strict mode) isolates it for Ingress; add one that isolates it, e.g. "+defaultDenyHint))
@@ -177,6 +177,6 @@ func TestDeclaredDefaultDenyMessage(t *testing.T) {
 	pol = ruletest.CompilePolicy(t, func(c *config.Config) {
 		c.Rules.NetworkPolicy.ClusterDefaultDeny = config.ClusterDefaultDeny{Ingress: true, Egress: true}
 	})
-	v = &PodValidator{Checker: newTestChecker(pol, nil, &liveReader{})}
+	v = NewPodHandler(newTestChecker(pol, nil, &liveReader{}))
 	ruletest.CheckVerdict(t, v.Handle(context.Background(), req), ruletest.Allowed())
 }

@@ -3,6 +3,7 @@ package netpol
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -13,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
-	sigsjson "sigs.k8s.io/json"
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/webhook/decision"
@@ -101,18 +101,31 @@ func workloadKindOf(gvk schema.GroupVersionKind) (*workloadKind, bool) {
 	return nil, false
 }
 
-// WorkloadValidator denies a workload whose pod template no NetworkPolicy of
-// its namespace covers, so the error shows at apply time instead of as a
+// NewWorkloadHandler denies a workload whose pod template no policy of its
+// namespace covers, so the error shows at apply time instead of as a
 // controller event about pods that cannot be created.
 //
 // On UPDATE it checks only a changed pod template: the template is what new
 // pods get, and leaving unrelated updates alone lets controllers keep scaling
 // and finalizing workloads created before the namespace lost its policies.
-type WorkloadValidator struct {
-	*Checker
+func NewWorkloadHandler(c *Checker) admission.Handler {
+	var kinds []schema.GroupVersionKind
+	var names []string
+	for _, k := range WorkloadKinds() {
+		kinds = append(kinds, k.GVK)
+		names = append(names, k.GVK.Kind+"s")
+	}
+	return &decision.Handler[workload]{
+		Serves:     strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1],
+		Kinds:      kinds,
+		Operations: []admissionv1.Operation{admissionv1.Create, admissionv1.Update},
+		Unchanged: func(old, obj *workload) bool {
+			return equality.Semantic.DeepEqual(old.podTemplate(), obj.podTemplate())
+		},
+		Policies: c.Policies,
+		Judge:    c.judgeWorkload,
+	}
 }
-
-var _ admission.Handler = &WorkloadValidator{}
 
 // workload is the part of every served kind that coverage needs.
 type workload struct {
@@ -139,45 +152,24 @@ func (w *workload) podTemplate() *corev1.PodTemplateSpec {
 	}
 }
 
-// Handle implements admission.Handler.
-func (v *WorkloadValidator) Handle(ctx context.Context, req admission.Request) admission.Response {
-	gvk := schema.GroupVersionKind(req.Kind)
-	wk, ok := workloadKindOf(gvk)
-	if !ok {
-		return decision.BadRequest(fmt.Errorf("%w %s: this webhook serves Deployments, StatefulSets, DaemonSets, "+
-			"ReplicaSets, ReplicationControllers, Jobs and CronJobs", decision.ErrUnsupportedKind, gvk))
-	}
-	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
-		return decision.Respond(ctx, gvk.Kind)
-	}
-	obj, err := decodeWorkload(req.Object.Raw)
-	if err != nil {
-		return decision.BadRequest(fmt.Errorf("decoding the %s: %w", gvk.Kind, err))
-	}
+func (c *Checker) judgeWorkload(ctx context.Context, r decision.Review[workload]) admission.Response {
+	gvk := schema.GroupVersionKind(r.Kind)
+	wk, _ := workloadKindOf(gvk)
+	obj := r.Object
 	template := obj.podTemplate()
-	if req.Operation == admissionv1.Update {
-		old, err := decodeWorkload(req.OldObject.Raw)
-		if err != nil {
-			return decision.BadRequest(fmt.Errorf("decoding the old %s: %w", gvk.Kind, err))
-		}
-		if equality.Semantic.DeepEqual(old.podTemplate(), template) {
-			return decision.Respond(ctx, gvk.Kind)
-		}
-	}
-	obj.Namespace = req.Namespace
-	pol := v.Policies.Source.Current()
-	d, err := v.decideWorkload(ctx, pol, obj, template)
+	obj.Namespace = r.Namespace
+	d, err := c.decideWorkload(ctx, r.Policy, obj, template)
 	if err != nil {
-		return undecided(ctx, pol, gvk.Kind, err)
+		return undecided(ctx, r.Policy, gvk.Kind, err)
 	}
 	name := obj.Name
 	if name == "" {
 		name = obj.GenerateName
 	}
-	return v.review(ctx, pol, subject{
+	return c.review(ctx, r.Policy, subject{
 		Kind:            gvk.Kind,
 		Description:     fmt.Sprintf("%s %s's pod template", gvk.Kind, name),
-		Namespace:       req.Namespace,
+		Namespace:       r.Namespace,
 		Labels:          template.Labels,
 		Unknown:         wk.controllerLabels,
 		ServiceAccount:  template.Spec.ServiceAccountName,
@@ -192,14 +184,14 @@ func (v *WorkloadValidator) Handle(ctx context.Context, req admission.Request) a
 // labels and annotations, so the pod check would exempt them, and denying the
 // workload for pods that would be admitted helps nobody. Exemptions written
 // for the workload object itself apply as well, as the user asked.
-func (v *WorkloadValidator) decideWorkload(ctx context.Context, pol *config.Policy, obj *workload, template *corev1.PodTemplateSpec) (decisions, error) {
-	d, err := v.decide(ctx, pol, obj)
+func (c *Checker) decideWorkload(ctx context.Context, pol *config.Policy, obj *workload, template *corev1.PodTemplateSpec) (decisions, error) {
+	d, err := c.decide(ctx, pol, obj)
 	if err != nil {
 		return d, err
 	}
 	pods := template.ObjectMeta
 	pods.Namespace = obj.Namespace
-	podDecisions, err := v.decide(ctx, pol, &pods)
+	podDecisions, err := c.decide(ctx, pol, &pods)
 	if err != nil {
 		return decisions{}, err
 	}
@@ -210,15 +202,4 @@ func (v *WorkloadValidator) decideWorkload(ctx context.Context, pol *config.Poli
 		d.hostNetwork = podDecisions.hostNetwork
 	}
 	return d, nil
-}
-
-func decodeWorkload(raw []byte) (*workload, error) {
-	if len(raw) == 0 {
-		return nil, fmt.Errorf("the request has no object")
-	}
-	var obj workload
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &obj); err != nil {
-		return nil, err
-	}
-	return &obj, nil
 }

@@ -77,7 +77,7 @@ func TestWorkloadValidatorKinds(t *testing.T) {
 			covered, gvk := workloadOf(tt.kind, meta, template(web, nil, "nginx"))
 			uncovered, _ := workloadOf(tt.kind, meta, template(map[string]string{"app": "api"}, nil, "nginx"))
 			live := &liveReader{policies: []networkingv1.NetworkPolicy{*webPolicy}}
-			v := &WorkloadValidator{Checker: newTestChecker(ruletest.CompilePolicy(t, nil), []*networkingv1.NetworkPolicy{webPolicy}, live)}
+			v := NewWorkloadHandler(newTestChecker(ruletest.CompilePolicy(t, nil), []*networkingv1.NetworkPolicy{webPolicy}, live))
 
 			ruletest.CheckVerdict(t, v.Handle(context.Background(),
 				admissionRequest(admissionv1.Create, gvk, "shop", "web", mustJSON(t, covered), nil)), ruletest.Allowed())
@@ -224,7 +224,7 @@ func TestWorkloadValidator(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := &WorkloadValidator{Checker: newTestChecker(ruletest.CompilePolicy(t, tt.edit), nil, &liveReader{})}
+			v := NewWorkloadHandler(newTestChecker(ruletest.CompilePolicy(t, tt.edit), nil, &liveReader{}))
 			ruletest.CheckVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
 		})
 	}

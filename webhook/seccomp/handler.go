@@ -1,14 +1,11 @@
 package seccomp
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
@@ -18,57 +15,44 @@ import (
 // Path serves Pod CREATE.
 const Path = "/mutate-v1-pod-seccomp"
 
-// Handler adds the RuntimeDefault profile to Pods on CREATE and reports
+// NewHandler adds the RuntimeDefault profile to Pods on CREATE and reports
 // explicit Unconfined profiles. It is a raw admission.Handler so that its
-// patch is built from the request's own object, never from a re-encoded
-// copy that would rewrite unrelated fields. Dry-run requests get the same
-// answer: the handler has no side effects.
-type Handler struct {
-	Policies decision.Policies
+// patch is built from the request's own object (decoded case-sensitively,
+// so the pod sees exactly the fields the patch paths address), never from
+// a re-encoded copy that would rewrite unrelated fields. Dry-run requests
+// get the same answer: the handler has no side effects. A pod's seccomp
+// profiles cannot change after CREATE.
+func NewHandler(policies decision.Policies) admission.Handler {
+	return &decision.Handler[corev1.Pod]{
+		Serves:     "v1 Pods",
+		Kinds:      []schema.GroupVersionKind{corev1.SchemeGroupVersion.WithKind("Pod")},
+		Operations: []admissionv1.Operation{admissionv1.Create},
+		Policies:   policies,
+		Judge:      judge,
+	}
 }
 
-var _ admission.Handler = &Handler{}
+// decisions are the rule's decisions for one pod.
+type decisions struct {
+	// missing is for a pod without a profile; unconfined for Unconfined ones.
+	missing, unconfined config.Decision
+}
 
-// Handle implements admission.Handler.
-func (h *Handler) Handle(ctx context.Context, req admission.Request) admission.Response {
-	if req.Kind.Group != "" || req.Kind.Version != "v1" || req.Kind.Kind != "Pod" {
-		return decision.BadRequest(fmt.Errorf("%w %s: this webhook serves v1 Pods", decision.ErrUnsupportedKind, req.Kind))
-	}
-	// A pod's seccomp profiles cannot change after CREATE.
-	if req.Operation != admissionv1.Create {
-		return decision.Respond(ctx, req.Kind.Kind)
-	}
-	pod, err := decodePod(req.Object.Raw)
-	if err != nil {
-		return decision.BadRequest(fmt.Errorf("decoding the Pod: %w", err))
-	}
+func judge(ctx context.Context, r decision.Review[corev1.Pod]) admission.Response {
+	pod := r.Object
 	// The object of a CREATE may omit its namespace; the request names it.
 	if pod.Namespace == "" {
-		pod.Namespace = req.Namespace
+		pod.Namespace = r.Namespace
 	}
-
-	pol := h.Policies.Source.Current()
-	settings := pol.Config.Rules.Seccomp
-	decisions, err := h.Policies.DecideWithPolicy(ctx, pol, pod, config.RuleSeccomp, settings.Mode, settings.Unconfined)
+	settings := r.Policy.Config.Rules.Seccomp
+	d, err := r.Policies.DecideWithPolicy(ctx, r.Policy, pod, config.RuleSeccomp, settings.Mode, settings.Unconfined)
 	if err != nil {
-		return decision.Undecided(ctx, pol, req.Kind.Kind, config.RuleSeccomp, "the seccomp profile", err, settings.Mode, settings.Unconfined)
+		return decision.Undecided(ctx, r.Policy, r.Kind.Kind, config.RuleSeccomp, "the seccomp profile", err, settings.Mode, settings.Unconfined)
 	}
+	ds := decisions{missing: d[0], unconfined: d[1]}
 	result := Check(pod)
-	return decision.Respond(ctx, req.Kind.Kind,
-		decision.Finding{Rule: config.RuleSeccomp, Decision: decisions[0], Errs: result.Missing, Patches: result.Patches},
-		decision.Finding{Rule: config.RuleSeccomp, Decision: decisions[1], Errs: result.Unconfined},
+	return decision.Respond(ctx, r.Kind.Kind,
+		decision.Finding{Rule: config.RuleSeccomp, Decision: ds.missing, Errs: result.Missing, Patches: result.Patches},
+		decision.Finding{Rule: config.RuleSeccomp, Decision: ds.unconfined, Errs: result.Unconfined},
 	)
-}
-
-// decodePod decodes as the API server does: field names are case-sensitive,
-// so the decoded pod sees exactly the fields that the patch paths address.
-func decodePod(raw []byte) (*corev1.Pod, error) {
-	if trimmed := bytes.TrimSpace(raw); len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
-		return nil, errors.New("the request has no object")
-	}
-	var pod corev1.Pod
-	if err := utiljson.Unmarshal(raw, &pod); err != nil {
-		return nil, err
-	}
-	return &pod, nil
 }

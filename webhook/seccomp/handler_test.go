@@ -99,9 +99,9 @@ func badRequest(message string) response {
 }
 
 // withPolicy returns a handler under the defaults changed by edit.
-func withPolicy(t testing.TB, edit func(*config.Config)) *Handler {
+func withPolicy(t testing.TB, edit func(*config.Config)) admission.Handler {
 	t.Helper()
-	return &Handler{Policies: ruletest.Policies(ruletest.CompilePolicy(t, edit))}
+	return NewHandler(ruletest.Policies(ruletest.CompilePolicy(t, edit)))
 }
 
 type reviewRequest struct {
@@ -146,7 +146,7 @@ func (r reviewRequest) reviewJSON() string {
 
 // serve POSTs an AdmissionReview to the webhook as the API server does and
 // returns the response it reads back.
-func serve(t testing.TB, h *Handler, review string) response {
+func serve(t testing.TB, h admission.Handler, review string) response {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	httpReq := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(review))
@@ -457,12 +457,13 @@ func TestHandlerUndecided(t *testing.T) {
 			want: warned(`eksguard [seccomp] could not decide on the seccomp profile: reading labels of namespace "shop": connection refused`)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			h := withPolicy(t, func(c *config.Config) {
+			policies := ruletest.Policies(ruletest.CompilePolicy(t, func(c *config.Config) {
 				tt.edit(c)
 				// A namespace selector makes the decision read namespace labels.
 				c.Scope.ExcludedNamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"skip": "yes"}}
-			})
-			h.Policies.Namespaces = unreadableNamespaces{}
+			}))
+			policies.Namespaces = unreadableNamespaces{}
+			h := NewHandler(policies)
 			if got := serve(t, h, review); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}

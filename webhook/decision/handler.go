@@ -1,0 +1,102 @@
+package decision
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	sigsjson "sigs.k8s.io/json"
+
+	"github.com/eksguard/eksguard/config"
+)
+
+// Handler is the one shape of every eksguard admission handler: it checks
+// the kind, lets operations it does not judge pass, decodes the object (and
+// on UPDATE and DELETE the old one) as the API server does, admits UPDATEs
+// that change nothing the rule reads, and hands the rest, under one policy
+// snapshot, to the rule's Judge. A rule package is its decode target T and
+// its Judge, which answers through Respond or Undecided.
+type Handler[T any] struct {
+	// Serves names the served kinds in errors ("v1 Pods").
+	Serves string
+	Kinds  []schema.GroupVersionKind
+	// Operations are judged; any other is admitted silently.
+	Operations []admissionv1.Operation
+	// Decode, when set, replaces DecodeObject (for kinds decoded by GVK).
+	Decode func(gvk schema.GroupVersionKind, raw []byte) (*T, error)
+	// Unchanged, when set, admits an UPDATE whose change the rule does not read.
+	Unchanged func(old, obj *T) bool
+	// Policies decides, per request, what the policy in force says.
+	Policies Policies
+	Judge    func(ctx context.Context, r Review[T]) admission.Response
+}
+
+// Review is one admission as a rule's Judge sees it.
+type Review[T any] struct {
+	admission.Request
+	// Policy is the policy in force for this request, read once; Policies
+	// decides under it.
+	Policy   *config.Policy
+	Policies Policies
+	// Object is the admitted object (nil on DELETE); Old the stored one
+	// (nil on CREATE).
+	Object, Old *T
+}
+
+var _ admission.Handler = &Handler[struct{}]{}
+
+// Handle implements admission.Handler.
+func (h *Handler[T]) Handle(ctx context.Context, req admission.Request) admission.Response {
+	gvk := schema.GroupVersionKind(req.Kind)
+	if !slices.Contains(h.Kinds, gvk) {
+		return BadRequest(fmt.Errorf("%w %s: this webhook serves %s", ErrUnsupportedKind, req.Kind, h.Serves))
+	}
+	if !slices.Contains(h.Operations, req.Operation) {
+		return Respond(ctx, gvk.Kind)
+	}
+	r := Review[T]{Request: req, Policies: h.Policies}
+	var err error
+	if req.Operation != admissionv1.Delete {
+		if r.Object, err = h.decode(gvk, req.Object.Raw); err != nil {
+			return BadRequest(fmt.Errorf("decoding the %s: %w", gvk.Kind, err))
+		}
+	}
+	if req.Operation == admissionv1.Update || req.Operation == admissionv1.Delete {
+		if r.Old, err = h.decode(gvk, req.OldObject.Raw); err != nil {
+			return BadRequest(fmt.Errorf("decoding the old %s: %w", gvk.Kind, err))
+		}
+	}
+	if req.Operation == admissionv1.Update && h.Unchanged != nil && h.Unchanged(r.Old, r.Object) {
+		return Respond(ctx, gvk.Kind)
+	}
+	r.Policy = h.Policies.Source.Current()
+	return h.Judge(ctx, r)
+}
+
+func (h *Handler[T]) decode(gvk schema.GroupVersionKind, raw []byte) (*T, error) {
+	if h.Decode != nil {
+		return h.Decode(gvk, raw)
+	}
+	return DecodeObject[T](raw)
+}
+
+// errNoObject is the decode error of an empty or null object.
+var errNoObject = errors.New("the request has no object")
+
+// DecodeObject decodes an admitted object as the API server does: field
+// names are case-sensitive, and an empty or null object is an error.
+func DecodeObject[T any](raw []byte) (*T, error) {
+	if trimmed := bytes.TrimSpace(raw); len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
+		return nil, errNoObject
+	}
+	var obj T
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &obj); err != nil {
+		return nil, err
+	}
+	return &obj, nil
+}

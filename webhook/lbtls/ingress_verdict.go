@@ -1,0 +1,133 @@
+package lbtls
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/eksguard/eksguard/config"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// IngressGroupVerdict judges the group's listeners: plaintext HTTP listeners
+// and disallowed TLS policies on HTTPS listeners.
+func IngressGroupVerdict(members []*networkingv1.Ingress, listeners []Listener, settings config.LoadBalancerTLSSettings) field.ErrorList {
+	var errs field.ErrorList
+	self := ingressKey(members[0])
+	selfConfig, _ := memberListeners(members[0])
+	var httpsPort int32
+	for _, l := range listeners {
+		if l.TLS {
+			httpsPort = l.Port
+			break
+		}
+	}
+	type policyUse struct {
+		listeners []string
+		isDefault bool
+		own       bool
+	}
+	policies := map[string]*policyUse{}
+	var policyOrder []string
+	for _, l := range listeners {
+		own := slices.Contains(l.Ingresses, self)
+		if l.Plaintext() {
+			errs = append(errs, plaintextIngressError(members[0], own, selfConfig.defaulted, l, httpsPort))
+			continue
+		}
+		if !l.TLS {
+			continue
+		}
+		use, ok := policies[l.SSLPolicy]
+		if !ok {
+			use = &policyUse{isDefault: l.DefaultSSLPolicy}
+			policies[l.SSLPolicy] = use
+			policyOrder = append(policyOrder, l.SSLPolicy)
+		}
+		use.listeners = append(use.listeners, l.String())
+		use.own = use.own || own
+	}
+	for _, policy := range policyOrder {
+		use := policies[policy]
+		path := annotationsPath.Key(AnnotationSSLPolicy)
+		if !use.own {
+			path = annotationsPath.Key(AnnotationGroupName)
+		}
+		if err := tlsPolicyError(path, policy, use.isDefault, strings.Join(use.listeners, ", "), settings); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// plaintextIngressError explains a plaintext HTTP listener: the LBC's default
+// listener (where spec.tls alone is a common trap), an HTTP listen port
+// without ssl-redirect, or a listener another group member declares.
+func plaintextIngressError(self *networkingv1.Ingress, own, defaulted bool, l Listener, httpsPort int32) *field.Error {
+	fix := "add an HTTPS listen port and set ssl-redirect to it"
+	if httpsPort != 0 {
+		fix = fmt.Sprintf("set ssl-redirect: %q", strconv.Itoa(int(httpsPort)))
+	}
+	switch {
+	case !own:
+		return field.Forbidden(annotationsPath.Key(AnnotationGroupName),
+			fmt.Sprintf("%s of %s in this group is plaintext: %s", l, strings.Join(l.Ingresses, ", "), fix))
+	case defaulted && len(self.Spec.TLS) > 0:
+		return field.Forbidden(annotationsPath.Key(AnnotationCertificateARN),
+			"default listener HTTP:80 is plaintext: spec.tls alone does not make it HTTPS; set certificate-arn")
+	case defaulted:
+		return field.Forbidden(annotationsPath.Key(AnnotationCertificateARN),
+			"default listener HTTP:80 is plaintext: set certificate-arn or an HTTPS listen port")
+	}
+	return field.Forbidden(annotationsPath.Key(AnnotationListenPorts), fmt.Sprintf("%s is plaintext: %s", l, fix))
+}
+
+// JudgeIngressGroup is the whole rule for an ALB group: malformed or
+// conflicting annotations are the finding; otherwise an internal ALB is
+// skipped when settings ask for it, and the listeners are judged.
+func JudgeIngressGroup(members []*networkingv1.Ingress, settings config.LoadBalancerTLSSettings) (errs field.ErrorList, skippedInternal bool) {
+	internal, errs := IngressGroupInternal(members)
+	if len(errs) > 0 {
+		return errs, false
+	}
+	if internal && settings.SkipInternal {
+		return nil, true
+	}
+	listeners, errs := IngressGroupListeners(members, settings)
+	if len(errs) > 0 {
+		return errs, false
+	}
+	return IngressGroupVerdict(members, listeners, settings), false
+}
+
+// IngressTLSCoverage is the requireTLS rule for Ingresses of other classes:
+// spec.tls must exist and name every rule host (exactly, or by a "*." wildcard
+// covering one label). Rules without a host are served with the spec.tls
+// certificates, so they need no entry of their own.
+func IngressTLSCoverage(ing *networkingv1.Ingress) field.ErrorList {
+	if len(ing.Spec.TLS) == 0 {
+		return field.ErrorList{field.Required(field.NewPath("spec", "tls"),
+			fmt.Sprintf("Ingresses of class %q must terminate TLS: add spec.tls", IngressClass(ing)))}
+	}
+	tlsHosts := sets.New[string]()
+	for _, t := range ing.Spec.TLS {
+		tlsHosts.Insert(t.Hosts...)
+	}
+	var errs field.ErrorList
+	for i, r := range ing.Spec.Rules {
+		if r.Host == "" || tlsHosts.Has(r.Host) || coveredByWildcard(tlsHosts, r.Host) {
+			continue
+		}
+		errs = append(errs, field.Forbidden(field.NewPath("spec", "rules").Index(i).Child("host"),
+			fmt.Sprintf("host %q is served without TLS: add it to spec.tls[].hosts", r.Host)))
+	}
+	return errs
+}
+
+func coveredByWildcard(tlsHosts sets.Set[string], host string) bool {
+	_, parent, ok := strings.Cut(host, ".")
+	return ok && tlsHosts.Has("*."+parent)
+}

@@ -1,0 +1,59 @@
+package lbtls
+
+import (
+	"context"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/logkeys"
+	"github.com/eksguard/eksguard/webhook/decision"
+)
+
+// NewServiceHandler judges Services on CREATE and UPDATE (see unchanged).
+func NewServiceHandler(policies decision.Policies) admission.Handler {
+	return &decision.Handler[corev1.Service]{
+		Serves:     "v1 Services",
+		Kinds:      []schema.GroupVersionKind{corev1.SchemeGroupVersion.WithKind(kindService)},
+		Operations: []admissionv1.Operation{admissionv1.Create, admissionv1.Update},
+		Unchanged: func(old, svc *corev1.Service) bool {
+			return unchanged(&old.ObjectMeta, &svc.ObjectMeta, old.Spec, svc.Spec)
+		},
+		Policies: policies,
+		Judge:    judgeService,
+	}
+}
+
+func judgeService(ctx context.Context, r decision.Review[corev1.Service]) admission.Response {
+	svc := r.Object
+	if svc.Namespace == "" {
+		svc.Namespace = r.Namespace
+	}
+	log := logf.FromContext(ctx)
+	owner := OwnerOf(svc)
+	switch owner {
+	case OwnerNone:
+		return decision.Respond(ctx, kindService)
+	case OwnerOtherClass:
+		log.V(1).Info("skipping Service of another load balancer class", logkeys.LoadBalancerClass, *svc.Spec.LoadBalancerClass)
+		return decision.Respond(ctx, kindService)
+	}
+	settings := r.Policy.Config.Rules.LoadBalancerTLS
+	d, err := r.Policies.Decide(ctx, r.Policy, svc, config.RuleLoadBalancerTLS, settings.Mode)
+	if err != nil {
+		return decision.Undecided(ctx, r.Policy, kindService, config.RuleLoadBalancerTLS, ruleWhat, err, settings.Mode)
+	}
+	finding := decision.Finding{Rule: config.RuleLoadBalancerTLS, Decision: d}
+	if d.Mode != config.ModeOff {
+		var skipped bool
+		finding.Errs, skipped = JudgeService(svc, settings)
+		if skipped {
+			log.V(1).Info("skipping internal load balancer", logkeys.Owner, owner)
+		}
+	}
+	return decision.Respond(ctx, kindService, finding)
+}
