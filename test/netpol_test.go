@@ -112,9 +112,9 @@ func TestNetpolLiveReadBeforeDenial(t *testing.T) {
 	ctx := context.Background()
 	registerStaleIndexOnce.Do(func() {
 		testServer.Manager.GetWebhookServer().Register(staleIndexPath, &crwebhook.Admission{Handler: netpol.NewPodHandler(&netpol.Checker{
-			Policies: decision.Policies{Source: eksconfig.NewStore(eksconfig.DefaultPolicy(eksguardNamespace))},
-			Index:    netpol.NewIndex(),
-			Live:     k8sClient,
+			Decider: decision.Decider{Source: eksconfig.NewStore(eksconfig.DefaultPolicy(eksguardNamespace))},
+			Index:   netpol.NewIndex(),
+			Live:    k8sClient,
 		})})
 	})
 	applyPolicy(t, `

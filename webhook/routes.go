@@ -45,7 +45,7 @@ type Route struct {
 
 // Handlers are what the routes' handlers need.
 type Handlers struct {
-	Policies decision.Policies
+	Decider decision.Decider
 	// Coverage is the NetworkPolicy coverage checker.
 	Coverage *netpol.Checker
 	// Ingresses reads the members of an ALB group (lbtls).
@@ -90,7 +90,7 @@ var Routes = []*Route{
 		Name: "seccomp.pods.eksguard.io", Path: seccomp.Path, Mutating: true, Rule: config.RuleSeccomp,
 		Kinds: []resource.Kind{podKind}, Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
 		handler: func(h Handlers) *admission.Webhook {
-			return &admission.Webhook{Handler: seccomp.NewHandler(h.Policies)}
+			return &admission.Webhook{Handler: seccomp.NewHandler(h.Decider)}
 		},
 	},
 	{
@@ -131,14 +131,14 @@ var Routes = []*Route{
 				"'].orValue('') in ['external', 'nlb-ip']",
 		}},
 		handler: func(h Handlers) *admission.Webhook {
-			return &admission.Webhook{Handler: lbtls.NewServiceHandler(h.Policies)}
+			return &admission.Webhook{Handler: lbtls.NewServiceHandler(h.Decider)}
 		},
 	},
 	{
 		Name: "loadbalancertls.ingresses.eksguard.io", Path: lbtls.IngressPath, Rule: config.RuleLoadBalancerTLS,
 		Kinds: []resource.Kind{ingressKind}, Operations: createUpdate,
 		handler: func(h Handlers) *admission.Webhook {
-			return &admission.Webhook{Handler: lbtls.NewIngressHandler(h.Policies, h.Ingresses)}
+			return &admission.Webhook{Handler: lbtls.NewIngressHandler(h.Decider, h.Ingresses)}
 		},
 	},
 }

@@ -15,7 +15,7 @@ import (
 
 // Options are the dependencies shared by every webhook.
 type Options struct {
-	Policies decision.Policies
+	Decider decision.Decider
 	// APIReader reads live from the API server, bypassing the cache.
 	APIReader client.Reader
 }
@@ -24,14 +24,14 @@ type Options struct {
 // policy index and its informers, the Ingress group index) and registers
 // every route on mgr's webhook server.
 func SetupWithManager(mgr manager.Manager, opts Options) error {
-	coverage, err := netpol.SetupWithManager(mgr, opts.Policies, opts.APIReader)
+	coverage, err := netpol.SetupWithManager(mgr, opts.Decider, opts.APIReader)
 	if err != nil {
 		return err
 	}
 	if err := lbtls.SetupWithManager(mgr); err != nil {
 		return err
 	}
-	h := Handlers{Policies: opts.Policies, Coverage: coverage, Ingresses: mgr.GetClient()}
+	h := Handlers{Decider: opts.Decider, Coverage: coverage, Ingresses: mgr.GetClient()}
 	server := mgr.GetWebhookServer()
 	for _, r := range Routes {
 		hook := r.Webhook(h)

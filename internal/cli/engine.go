@@ -75,12 +75,12 @@ type Engine struct {
 // context from store. The store must hold every policy object before the
 // call: the coverage index is built from it here.
 func newEngine(policy *config.Policy, store *objectStore) *Engine {
-	policies := decision.Policies{Source: config.NewStore(policy), Namespaces: store}
+	decider := decision.Decider{Source: config.NewStore(policy), Namespaces: store}
 	index := netpol.NewIndex()
 	store.indexPolicies(index)
 	handlers := webhook.Handlers{
-		Policies:  policies,
-		Coverage:  &netpol.Checker{Policies: policies, Index: index, Live: store},
+		Decider:   decider,
+		Coverage:  &netpol.Checker{Decider: decider, Index: index, Live: store},
 		Ingresses: store,
 	}
 	hooks := map[schema.GroupVersionKind][]hook{}

@@ -33,50 +33,50 @@ func CompilePolicy(t testing.TB, edit func(*config.Config)) *config.Policy {
 	return pol
 }
 
-// Policies is a decision context over the fixed policy p, with no
+// Decider decides under the fixed policy p, with no
 // namespace reader (no namespace has labels).
-func Policies(p *config.Policy) decision.Policies {
-	return decision.Policies{Source: config.NewStore(p)}
+func Decider(p *config.Policy) decision.Decider {
+	return decision.Decider{Source: config.NewStore(p)}
 }
 
-// Verdict renders an admission answer for exact comparison.
-type Verdict struct {
+// Answer renders an admission answer for exact comparison.
+type Answer struct {
 	Allowed  bool
 	Code     int32
 	Message  string
 	Warnings []string
 }
 
-// VerdictOf renders resp.
-func VerdictOf(resp admission.Response) Verdict {
-	v := Verdict{Allowed: resp.Allowed, Warnings: resp.Warnings}
+// AnswerOf renders resp.
+func AnswerOf(resp admission.Response) Answer {
+	v := Answer{Allowed: resp.Allowed, Warnings: resp.Warnings}
 	if resp.Result != nil {
 		v.Code, v.Message = resp.Result.Code, resp.Result.Message
 	}
 	return v
 }
 
-func (v Verdict) String() string {
+func (v Answer) String() string {
 	return fmt.Sprintf("allowed=%t code=%d message=%q warnings=[%s]", v.Allowed, v.Code, v.Message, strings.Join(v.Warnings, " | "))
 }
 
 // Allowed is a silent admission.
-func Allowed() Verdict { return Verdict{Allowed: true, Code: 200} }
+func Allowed() Answer { return Answer{Allowed: true, Code: 200} }
 
 // Denied is a 403 with exactly message.
-func Denied(message string) Verdict { return Verdict{Code: 403, Message: message} }
+func Denied(message string) Answer { return Answer{Code: 403, Message: message} }
 
 // Errored is an error answer (not a denial) with code and message.
-func Errored(code int32, message string) Verdict { return Verdict{Code: code, Message: message} }
+func Errored(code int32, message string) Answer { return Answer{Code: code, Message: message} }
 
 // Warned is an admission with exactly these warnings.
-func Warned(warnings ...string) Verdict { return Verdict{Allowed: true, Code: 200, Warnings: warnings} }
+func Warned(warnings ...string) Answer { return Answer{Allowed: true, Code: 200, Warnings: warnings} }
 
-// CheckVerdict compares resp with want and checks every warning fits a
+// CheckAnswer compares resp with want and checks every warning fits a
 // kubectl line.
-func CheckVerdict(t testing.TB, resp admission.Response, want Verdict) {
+func CheckAnswer(t testing.TB, resp admission.Response, want Answer) {
 	t.Helper()
-	if got := VerdictOf(resp); got.String() != want.String() {
+	if got := AnswerOf(resp); got.String() != want.String() {
 		t.Errorf("verdict:\n got %s\nwant %s", got, want)
 	}
 	for _, w := range resp.Warnings {

@@ -167,7 +167,7 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("setting up the policy watcher: %w", err)
 	}
 	if err := webhook.SetupWithManager(mgr, webhook.Options{
-		Policies:  decision.Policies{Source: store, Namespaces: mgr.GetCache(), LiveNamespaces: mgr.GetAPIReader()},
+		Decider:   decision.Decider{Source: store, Namespaces: mgr.GetCache(), LiveNamespaces: mgr.GetAPIReader()},
 		APIReader: mgr.GetAPIReader(),
 	}); err != nil {
 		return nil, fmt.Errorf("registering the webhooks: %w", err)

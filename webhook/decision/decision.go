@@ -61,8 +61,8 @@ func (f Finding) Outcome() string {
 	}
 }
 
-// Verdict is the combined answer for one object.
-type Verdict struct {
+// Answer is the combined answer of every finding for one object.
+type Answer struct {
 	// Denial is the 403 reason; empty when the object is admitted.
 	Denial   string
 	Warnings []string
@@ -71,13 +71,13 @@ type Verdict struct {
 }
 
 // Allowed reports whether the object is admitted.
-func (v Verdict) Allowed() bool { return v.Denial == "" }
+func (v Answer) Allowed() bool { return v.Denial == "" }
 
 // Judge combines findings: enforced violations deny unless their finding
 // carries patches (then they mutate), warn-mode violations warn, everything
 // else is silent. It is pure; see Respond for metrics.
-func Judge(kind string, findings ...Finding) Verdict {
-	var v Verdict
+func Judge(kind string, findings ...Finding) Answer {
+	var v Answer
 	var reasons []string
 	for _, f := range findings {
 		switch f.Outcome() {

@@ -31,18 +31,18 @@ type Handler[T any] struct {
 	Decode func(gvk schema.GroupVersionKind, raw []byte) (*T, error)
 	// Unchanged, when set, admits an UPDATE whose change the rule does not read.
 	Unchanged func(old, obj *T) bool
-	// Policies decides, per request, what the policy in force says.
-	Policies Policies
-	Judge    func(ctx context.Context, r Review[T]) admission.Response
+	// Decider decides, per request, what the policy in force says.
+	Decider Decider
+	Judge   func(ctx context.Context, r Review[T]) admission.Response
 }
 
 // Review is one admission as a rule's Judge sees it.
 type Review[T any] struct {
 	admission.Request
-	// Policy is the policy in force for this request, read once; Policies
+	// Policy is the policy in force for this request, read once; Decider
 	// decides under it.
-	Policy   *config.Policy
-	Policies Policies
+	Policy  *config.Policy
+	Decider Decider
 	// Object is the admitted object (nil on DELETE); Old the stored one
 	// (nil on CREATE).
 	Object, Old *T
@@ -59,7 +59,7 @@ func (h *Handler[T]) Handle(ctx context.Context, req admission.Request) admissio
 	if !slices.Contains(h.Operations, req.Operation) {
 		return Respond(ctx, gvk.Kind)
 	}
-	r := Review[T]{Request: req, Policies: h.Policies}
+	r := Review[T]{Request: req, Decider: h.Decider}
 	var err error
 	if req.Operation != admissionv1.Delete {
 		if r.Object, err = h.decode(gvk, req.Object.Raw); err != nil {
@@ -74,7 +74,7 @@ func (h *Handler[T]) Handle(ctx context.Context, req admission.Request) admissio
 	if req.Operation == admissionv1.Update && h.Unchanged != nil && h.Unchanged(r.Old, r.Object) {
 		return Respond(ctx, gvk.Kind)
 	}
-	r.Policy = h.Policies.Source.Current()
+	r.Policy = h.Decider.Source.Current()
 	return h.Judge(ctx, r)
 }
 

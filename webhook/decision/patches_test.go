@@ -26,19 +26,19 @@ func TestJudgeWithPatches(t *testing.T) {
 		name        string
 		findings    []Finding
 		wantOutcome []string
-		want        Verdict
+		want        Answer
 	}{
 		{
 			name:        "enforce mutates",
 			findings:    []Finding{mutating(config.ModeEnforce)},
 			wantOutcome: []string{OutcomeMutated},
-			want:        Verdict{Patches: []jsonpatch.JsonPatchOperation{add}},
+			want:        Answer{Patches: []jsonpatch.JsonPatchOperation{add}},
 		},
 		{
 			name:        "warn warns and does not patch",
 			findings:    []Finding{mutating(config.ModeWarn)},
 			wantOutcome: []string{OutcomeWarned},
-			want:        Verdict{Warnings: []string{"eksguard [seccomp] pod has no seccomp profile"}},
+			want:        Answer{Warnings: []string{"eksguard [seccomp] pod has no seccomp profile"}},
 		},
 		{
 			name:        "off does nothing",
@@ -56,7 +56,7 @@ func TestJudgeWithPatches(t *testing.T) {
 			findings: []Finding{mutating(config.ModeEnforce),
 				{Rule: config.RuleSeccomp, Decision: config.Decision{Mode: config.ModeEnforce}, Errs: unconfined}},
 			wantOutcome: []string{OutcomeMutated, OutcomeDenied},
-			want: Verdict{Denial: `eksguard denied this Pod: [seccomp] spec.containers[0].securityContext.seccompProfile.type: ` +
+			want: Answer{Denial: `eksguard denied this Pod: [seccomp] spec.containers[0].securityContext.seccompProfile.type: ` +
 				`container "app" runs Unconfined`},
 		},
 	}

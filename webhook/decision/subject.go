@@ -21,9 +21,11 @@ type PolicySource interface {
 	Current() *config.Policy
 }
 
-// Policies is the decision context every handler shares: the policy in force,
-// namespace labels for namespace selectors, and the clock for expiries.
-type Policies struct {
+// Decider decides, per request, what the policy in force says for one
+// object (mode, exclusion, exemption): it holds the source of the policy
+// in force, the readers of namespace labels for namespace selectors, and
+// the clock for expiries.
+type Decider struct {
 	Source PolicySource
 	// Namespaces reads namespace labels (from the cache); nil means no
 	// namespace has labels, as in the offline CLI.
@@ -38,7 +40,7 @@ type Policies struct {
 // for obj under pol. Handlers read pol once per request (their finding modes
 // come from it too), so a reload never mixes two policies in one answer. It
 // reads namespace labels only when the policy uses namespace selectors.
-func (p Policies) DecideWithPolicy(ctx context.Context, pol *config.Policy, obj metav1.Object, rule config.RuleName, modes ...config.Mode) ([]config.Decision, error) {
+func (p Decider) DecideWithPolicy(ctx context.Context, pol *config.Policy, obj metav1.Object, rule config.RuleName, modes ...config.Mode) ([]config.Decision, error) {
 	subject := config.Subject{
 		Namespace:   obj.GetNamespace(),
 		Labels:      obj.GetLabels(),
@@ -65,7 +67,7 @@ func (p Policies) DecideWithPolicy(ctx context.Context, pol *config.Policy, obj 
 // NamespaceLabels reads the labels of a namespace: from the cache, or live
 // when the cache does not know it yet. Without a reader (or namespace) a
 // namespace has no labels, as in the offline CLI.
-func (p Policies) NamespaceLabels(ctx context.Context, namespace string) (labels.Set, error) {
+func (p Decider) NamespaceLabels(ctx context.Context, namespace string) (labels.Set, error) {
 	if p.Namespaces == nil || namespace == "" {
 		return nil, nil
 	}
@@ -82,7 +84,7 @@ func (p Policies) NamespaceLabels(ctx context.Context, namespace string) (labels
 }
 
 // Decide is DecideWithPolicy for a rule with one finding mode.
-func (p Policies) Decide(ctx context.Context, pol *config.Policy, obj metav1.Object, rule config.RuleName, mode config.Mode) (config.Decision, error) {
+func (p Decider) Decide(ctx context.Context, pol *config.Policy, obj metav1.Object, rule config.RuleName, mode config.Mode) (config.Decision, error) {
 	d, err := p.DecideWithPolicy(ctx, pol, obj, rule, mode)
 	if err != nil {
 		return config.Decision{}, err

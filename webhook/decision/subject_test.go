@@ -42,7 +42,7 @@ func TestDecideWithPolicyNamespaceLabels(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := Policies{Source: fixedPolicy{pol}, Namespaces: tt.cached, LiveNamespaces: tt.live, Now: func() time.Time { return time.Unix(0, 0) }}
+			p := Decider{Source: fixedPolicy{pol}, Namespaces: tt.cached, LiveNamespaces: tt.live, Now: func() time.Time { return time.Unix(0, 0) }}
 			got, err := p.DecideWithPolicy(context.Background(), pol, pod, config.RuleNetworkPolicy, config.ModeEnforce)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {

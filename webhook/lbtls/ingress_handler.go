@@ -21,7 +21,7 @@ import (
 // NewIngressHandler judges Ingresses on CREATE and UPDATE (see unchanged),
 // each with the other members of its ALB group, which groups reads (the
 // manager's cache, indexed by IngressGroupNameField).
-func NewIngressHandler(policies decision.Policies, groups client.Reader) admission.Handler {
+func NewIngressHandler(decider decision.Decider, groups client.Reader) admission.Handler {
 	return &decision.Handler[networkingv1.Ingress]{
 		Serves:     "networking.k8s.io/v1 Ingresses",
 		Kinds:      []schema.GroupVersionKind{networkingv1.SchemeGroupVersion.WithKind(kindIngress)},
@@ -29,8 +29,8 @@ func NewIngressHandler(policies decision.Policies, groups client.Reader) admissi
 		Unchanged: func(old, ing *networkingv1.Ingress) bool {
 			return unchanged(&old.ObjectMeta, &ing.ObjectMeta, old.Spec, ing.Spec)
 		},
-		Policies: policies,
-		Judge:    ingressJudge{groups: groups}.judge,
+		Decider: decider,
+		Judge:   ingressJudge{groups: groups}.judge,
 	}
 }
 
@@ -49,7 +49,7 @@ func (j ingressJudge) judge(ctx context.Context, r decision.Review[networkingv1.
 	if !alb && settings.OtherIngressClasses != config.OtherIngressRequireTLS {
 		return decision.Respond(ctx, kindIngress)
 	}
-	d, err := r.Policies.Decide(ctx, r.Policy, ing, config.RuleLoadBalancerTLS, settings.Mode)
+	d, err := r.Decider.Decide(ctx, r.Policy, ing, config.RuleLoadBalancerTLS, settings.Mode)
 	if err != nil {
 		return decision.Undecided(ctx, r.Policy, kindIngress, config.RuleLoadBalancerTLS, ruleWhat, err, settings.Mode)
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // NewServiceHandler judges Services on CREATE and UPDATE (see unchanged).
-func NewServiceHandler(policies decision.Policies) admission.Handler {
+func NewServiceHandler(decider decision.Decider) admission.Handler {
 	return &decision.Handler[corev1.Service]{
 		Serves:     "v1 Services",
 		Kinds:      []schema.GroupVersionKind{corev1.SchemeGroupVersion.WithKind(kindService)},
@@ -23,8 +23,8 @@ func NewServiceHandler(policies decision.Policies) admission.Handler {
 		Unchanged: func(old, svc *corev1.Service) bool {
 			return unchanged(&old.ObjectMeta, &svc.ObjectMeta, old.Spec, svc.Spec)
 		},
-		Policies: policies,
-		Judge:    judgeService,
+		Decider: decider,
+		Judge:   judgeService,
 	}
 }
 
@@ -43,7 +43,7 @@ func judgeService(ctx context.Context, r decision.Review[corev1.Service]) admiss
 		return decision.Respond(ctx, kindService)
 	}
 	settings := r.Policy.Config.Rules.LoadBalancerTLS
-	d, err := r.Policies.Decide(ctx, r.Policy, svc, config.RuleLoadBalancerTLS, settings.Mode)
+	d, err := r.Decider.Decide(ctx, r.Policy, svc, config.RuleLoadBalancerTLS, settings.Mode)
 	if err != nil {
 		return decision.Undecided(ctx, r.Policy, kindService, config.RuleLoadBalancerTLS, ruleWhat, err, settings.Mode)
 	}

@@ -21,9 +21,9 @@ import (
 	"github.com/eksguard/eksguard/webhook/decision"
 )
 
-func policies(t *testing.T, mode config.Mode) decision.Policies {
+func policies(t *testing.T, mode config.Mode) decision.Decider {
 	t.Helper()
-	return ruletest.Policies(ruletest.CompilePolicy(t, func(c *config.Config) { c.Rules.LoadBalancerTLS.Mode = mode }))
+	return ruletest.Decider(ruletest.CompilePolicy(t, func(c *config.Config) { c.Rules.LoadBalancerTLS.Mode = mode }))
 }
 
 // verdict is what a typed validator answered.
@@ -190,8 +190,8 @@ func TestUndecidedLoadBalancerTLS(t *testing.T) {
 	svc := service(corev1.ServiceTypeLoadBalancer, lbcAnnotations(nil), port("http", 80, corev1.ProtocolTCP))
 	svc.Namespace = "web"
 	// Namespace selectors make the decision read namespace labels.
-	withSelector := func(t *testing.T, mode config.Mode) decision.Policies {
-		p := ruletest.Policies(ruletest.CompilePolicy(t, func(c *config.Config) {
+	withSelector := func(t *testing.T, mode config.Mode) decision.Decider {
+		p := ruletest.Decider(ruletest.CompilePolicy(t, func(c *config.Config) {
 			c.Rules.LoadBalancerTLS.Mode = mode
 			c.Scope.ExcludedNamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"skip": "yes"}}
 		}))

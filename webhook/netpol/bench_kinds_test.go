@@ -83,8 +83,8 @@ func BenchmarkEvaluateMixedKinds(b *testing.B) {
 			ix := mixedIndex(tc.perNamespace, tc.others, tc.cluster)
 			b.ReportAllocs()
 			for b.Loop() {
-				if r := ix.Evaluate(pod, config.CoverageBoth, Isolation{}); r.Covered || r.Policies != tc.perNamespace+tc.cluster {
-					b.Fatalf("covered=%t count=%d", r.Covered, r.Policies)
+				if r := ix.Evaluate(pod, config.CoverageBoth, Isolation{}); r.Covered || r.Applying != tc.perNamespace+tc.cluster {
+					b.Fatalf("covered=%t count=%d", r.Covered, r.Applying)
 				}
 			}
 		})

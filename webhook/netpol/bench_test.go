@@ -58,8 +58,8 @@ func BenchmarkLookup(b *testing.B) {
 				ix := benchIndex(n, others)
 				b.ReportAllocs()
 				for b.Loop() {
-					if r := ix.Evaluate(&Pod{Namespace: "shop", Labels: benchPodLabels}, config.CoverageBoth, Isolation{}); r.Covered || r.Policies != n {
-						b.Fatalf("covered=%t count=%d", r.Covered, r.Policies)
+					if r := ix.Evaluate(&Pod{Namespace: "shop", Labels: benchPodLabels}, config.CoverageBoth, Isolation{}); r.Covered || r.Applying != n {
+						b.Fatalf("covered=%t count=%d", r.Covered, r.Applying)
 					}
 				}
 			})

@@ -24,8 +24,8 @@ import (
 // index for fast answers, and a live reader to confirm a gap before
 // reporting it.
 type Checker struct {
-	Policies decision.Policies
-	Index    *Index
+	Decider decision.Decider
+	Index   *Index
 	// Live reads from the API server, bypassing the cache.
 	Live client.Reader
 }
@@ -38,7 +38,7 @@ type decisions struct {
 // decide returns the rule's decisions for obj under pol.
 func (c *Checker) decide(ctx context.Context, pol *config.Policy, obj metav1.Object) (decisions, error) {
 	s := pol.Config.Rules.NetworkPolicy
-	d, err := c.Policies.DecideWithPolicy(ctx, pol, obj, config.RuleNetworkPolicy, s.Mode, s.HostNetwork)
+	d, err := c.Decider.DecideWithPolicy(ctx, pol, obj, config.RuleNetworkPolicy, s.Mode, s.HostNetwork)
 	if err != nil {
 		return decisions{}, err
 	}
@@ -138,7 +138,7 @@ func (c *Checker) coverage(ctx context.Context, pod *Pod, settings config.Networ
 }
 
 func (c *Checker) readNamespaceLabels(ctx context.Context, pod *Pod) error {
-	set, err := c.Policies.NamespaceLabels(ctx, pod.Namespace)
+	set, err := c.Decider.NamespaceLabels(ctx, pod.Namespace)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (c *Checker) readNamespaceLabels(ctx context.Context, pod *Pod) error {
 	return nil
 }
 
-func readNamespaceLabelsAny(policies []*Policy) bool {
+func readNamespaceLabelsAny(policies []*Compiled) bool {
 	for _, p := range policies {
 		if readsNamespaceLabels(p) > 0 {
 			return true
@@ -157,8 +157,8 @@ func readNamespaceLabelsAny(policies []*Policy) bool {
 
 // livePolicies lists, live, the policies of every watched kind that can
 // apply to pods of namespace: the namespace's own and the cluster-scoped.
-func (c *Checker) livePolicies(ctx context.Context, namespace string) ([]*Policy, error) {
-	var policies []*Policy
+func (c *Checker) livePolicies(ctx context.Context, namespace string) ([]*Compiled, error) {
+	var policies []*Compiled
 	for _, kind := range c.Index.Watched() {
 		objs, err := listPolicies(ctx, c.Live, kind, namespace)
 		if err != nil {

@@ -113,7 +113,7 @@ func TestCompileSelection(t *testing.T) {
 			if got := compiled.Selections[0].Pods.Matches(tt.labels); got != tt.want {
 				t.Errorf("selector %v matches %v = %t, want %t", compiled.Selections[0].Pods, tt.labels, got, tt.want)
 			}
-			if got := covers([]*Policy{compiled}, tt.labels, config.CoverageAny); got != tt.want {
+			if got := covers([]*Compiled{compiled}, tt.labels, config.CoverageAny); got != tt.want {
 				t.Errorf("covers(any) = %t, want %t", got, tt.want)
 			}
 		})
@@ -148,7 +148,7 @@ func TestCovers(t *testing.T) {
 	tests := []struct {
 		name     string
 		policies []*networkingv1.NetworkPolicy
-		// want is the ruletest.Verdict for coverage any, ingress, egress, both.
+		// want is the ruletest.Answer for coverage any, ingress, egress, both.
 		want [4]bool
 	}{
 		{name: "no policies", want: [4]bool{false, false, false, false}},
@@ -176,7 +176,7 @@ func TestCovers(t *testing.T) {
 	coverages := [4]config.Coverage{config.CoverageAny, config.CoverageIngress, config.CoverageEgress, config.CoverageBoth}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var compiled []*Policy
+			var compiled []*Compiled
 			for _, np := range tt.policies {
 				c, err := Compile(np)
 				if err != nil {

@@ -323,14 +323,14 @@ func TestDifferentialPolicyKinds(t *testing.T) {
 						world, p, podLabels, namespace, coverage, got, want, refs)
 				}
 				checker := &Checker{Index: empty, Live: live,
-					Policies: withNamespaces(ruletest.Policies(pols[coverage]), live)}
+					Decider: withNamespaces(ruletest.Decider(pols[coverage]), live)}
 				raw := mustJSON(t, &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 					ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: namespace, Labels: podLabels}})
 				resp := NewPodHandler(checker).Handle(context.Background(),
 					admissionRequest(admissionv1.Create, podKind, namespace, "p", raw, nil))
 				if resp.Allowed != want {
 					t.Fatalf("world %d pod %d %v in %s, coverage %s: handler allowed=%t (%s), reference %t; policies: %+v",
-						world, p, podLabels, namespace, coverage, resp.Allowed, ruletest.VerdictOf(resp), want, refs)
+						world, p, podLabels, namespace, coverage, resp.Allowed, ruletest.AnswerOf(resp), want, refs)
 				}
 			}
 		}
@@ -341,7 +341,7 @@ func TestDifferentialPolicyKinds(t *testing.T) {
 	t.Logf("%d covered, %d uncovered verdicts agree", verdicts[true], verdicts[false])
 }
 
-func withNamespaces(p decision.Policies, r client.Reader) decision.Policies {
+func withNamespaces(p decision.Decider, r client.Reader) decision.Decider {
 	p.Namespaces = r
 	return p
 }

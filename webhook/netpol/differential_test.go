@@ -181,7 +181,7 @@ func (g *generator) policy(i int) *networkingv1.NetworkPolicy {
 // TestDifferential compares eksguard's verdicts with the reference on
 // thousands of random pods and policies: through the index (the cached
 // path) and through the pod handler, whose index is empty in every other
-// world so that its ruletest.Verdict comes from the live read.
+// world so that its ruletest.Answer comes from the live read.
 func TestDifferential(t *testing.T) {
 	g := newGenerator(20261127)
 	handlers := policiesByCoverage(t)
@@ -221,7 +221,7 @@ func TestDifferential(t *testing.T) {
 					admissionRequest(admissionv1.Create, podKind, namespace, "p", pod, nil))
 				if resp.Allowed != want {
 					t.Fatalf("world %d pod %d %v in %s, coverage %s: handler allowed=%t (%s), reference covered=%t; policies:\n%s",
-						world, p, podLabels, namespace, coverage, resp.Allowed, ruletest.VerdictOf(resp), want, describe(policies))
+						world, p, podLabels, namespace, coverage, resp.Allowed, ruletest.AnswerOf(resp), want, describe(policies))
 				}
 			}
 		}

@@ -106,7 +106,7 @@ func newTestChecker(pol *config.Policy, indexed []*networkingv1.NetworkPolicy, l
 	for _, np := range indexed {
 		ix.OnAdd(np, true)
 	}
-	return &Checker{Policies: ruletest.Policies(pol), Index: ix, Live: live}
+	return &Checker{Decider: ruletest.Decider(pol), Index: ix, Live: live}
 }
 
 func mustJSON(t testing.TB, obj runtime.Object) []byte {
@@ -139,17 +139,17 @@ func lookup(ix *Index, namespace string, podLabels labels.Set, coverage config.C
 
 // covers is the pure rule's answer for a pod with podLabels in the
 // policies' own namespace.
-func covers(policies []*Policy, podLabels labels.Set, coverage config.Coverage) bool {
+func covers(policies []*Compiled, podLabels labels.Set, coverage config.Coverage) bool {
 	return Evaluate(&Pod{Namespace: policyNamespace(policies), Labels: podLabels}, policies, coverage, Isolation{}).Covered
 }
 
 // isolate is the isolation the pure rule finds for such a pod, asking for
 // both directions so that it never stops early.
-func isolate(policies []*Policy, podLabels labels.Set) Isolation {
+func isolate(policies []*Compiled, podLabels labels.Set) Isolation {
 	return Evaluate(&Pod{Namespace: policyNamespace(policies), Labels: podLabels}, policies, config.CoverageBoth, Isolation{}).Isolation
 }
 
-func policyNamespace(policies []*Policy) string {
+func policyNamespace(policies []*Compiled) string {
 	for _, p := range policies {
 		if p.Namespace != "" {
 			return p.Namespace

@@ -42,7 +42,7 @@ type Index struct {
 // bucket keeps compiled policies contiguous for fast scans; keys and
 // positions let events replace or remove one in constant time.
 type bucket struct {
-	policies []*Policy
+	policies []*Compiled
 	keys     []policyKey
 	position map[types.UID]int
 	// namespaceLabels counts the policies whose selections read namespace labels.
@@ -57,7 +57,7 @@ type policyKey struct {
 // PolicyEntry is one indexed policy, as handed out by Snapshot.
 type PolicyEntry struct {
 	UID    types.UID
-	Policy *Policy
+	Policy *Compiled
 }
 
 // NewIndex returns an empty index.
@@ -270,7 +270,7 @@ func (ix *Index) upsert(obj interface{}) {
 	ix.put(m.GetUID(), m.GetResourceVersion(), policy)
 }
 
-func (ix *Index) put(uid types.UID, resourceVersion string, policy *Policy) {
+func (ix *Index) put(uid types.UID, resourceVersion string, policy *Compiled) {
 	key := policyKey{uid: uid, resourceVersion: resourceVersion}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -286,7 +286,7 @@ func (ix *Index) put(uid types.UID, resourceVersion string, policy *Policy) {
 	b.namespaceLabels += readsNamespaceLabels(policy)
 }
 
-func readsNamespaceLabels(p *Policy) int {
+func readsNamespaceLabels(p *Compiled) int {
 	for i := range p.Selections {
 		if p.Selections[i].Namespaces != nil {
 			return 1

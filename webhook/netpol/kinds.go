@@ -20,7 +20,7 @@ type Kind struct {
 	// kind.group form where the bare kind is ambiguous).
 	Name string
 	// compile turns a stored object of this kind into its selections.
-	compile func(kind *Kind, obj runtime.Object) (*Policy, error)
+	compile func(kind *Kind, obj runtime.Object) (*Compiled, error)
 	// bit is the kind's bit in Result.Kinds: its position in Kinds.
 	bit uint
 }
@@ -111,7 +111,7 @@ func kindOf(obj runtime.Object) *Kind {
 // Compile turns a stored policy object into its selections, once per
 // resourceVersion. An object whose selectors do not parse selects no pod:
 // the error says why.
-func Compile(obj runtime.Object) (*Policy, error) {
+func Compile(obj runtime.Object) (*Compiled, error) {
 	kind := kindOf(obj)
 	if kind == nil {
 		return nil, fmt.Errorf("%T %s is not a counted policy kind", obj, obj.GetObjectKind().GroupVersionKind())

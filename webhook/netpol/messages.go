@@ -36,15 +36,15 @@ func gapDetail(s subject, r Result, settings config.NetworkPolicySettings, mode 
 	}
 	var gap string
 	switch {
-	case r.Policies == 0:
+	case r.Applying == 0:
 		gap = fmt.Sprintf("Namespace %s has no NetworkPolicy to %s %s", s.Namespace, verb, object)
-	case onlyNetworkPolicies && r.Policies == 1:
+	case onlyNetworkPolicies && r.Applying == 1:
 		gap = fmt.Sprintf("The only NetworkPolicy in namespace %s does not %s %s", s.Namespace, verb, object)
 	case onlyNetworkPolicies:
-		gap = fmt.Sprintf("None of the %d NetworkPolicies in namespace %s %ss %s", r.Policies, s.Namespace, verb, object)
+		gap = fmt.Sprintf("None of the %d NetworkPolicies in namespace %s %ss %s", r.Applying, s.Namespace, verb, object)
 	default:
 		gap = fmt.Sprintf("None of the %d policies that apply in namespace %s (%s) %ss %s",
-			r.Policies, s.Namespace, strings.Join(kindNames(r.Kinds), ", "), verb, object)
+			r.Applying, s.Namespace, strings.Join(kindNames(r.Kinds), ", "), verb, object)
 	}
 	gap += partialDetail(r, settings)
 	if u := r.Uncertain; u != nil {
@@ -65,7 +65,7 @@ func partialDetail(r Result, settings config.NetworkPolicySettings) string {
 		parts = append(parts, what+" isolates it for "+r.Declared.String())
 	}
 	for _, by := range []struct {
-		policy *Policy
+		policy *Compiled
 		dir    Isolation
 	}{{r.IngressBy, Isolation{Ingress: true}}, {r.EgressBy, Isolation{Egress: true}}} {
 		if by.policy != nil && by.policy.Kind != KindNetworkPolicy {

@@ -27,7 +27,7 @@ func NewPodHandler(c *Checker) admission.Handler {
 		Kinds:      []schema.GroupVersionKind{corev1.SchemeGroupVersion.WithKind("Pod")},
 		Operations: []admissionv1.Operation{admissionv1.Create, admissionv1.Update},
 		Unchanged:  func(old, pod *podFields) bool { return labels.Equals(old.Labels, pod.Labels) },
-		Policies:   c.Policies,
+		Decider:    c.Decider,
 		Judge:      c.judgePod,
 	}
 }

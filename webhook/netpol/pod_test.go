@@ -49,7 +49,7 @@ func TestPodValidator(t *testing.T) {
 		// namespaceLabelsFail makes reading namespace labels fail.
 		namespaceLabelsFail bool
 		req                 func(t *testing.T) admission.Request
-		want                ruletest.Verdict
+		want                ruletest.Answer
 		// wantLiveReads is how many live NetworkPolicy lists the request makes.
 		wantLiveReads int
 	}{
@@ -280,10 +280,10 @@ func TestPodValidator(t *testing.T) {
 			}
 			checker := newTestChecker(ruletest.CompilePolicy(t, tt.edit), tt.indexed, live)
 			if tt.namespaceLabelsFail {
-				checker.Policies.Namespaces = &liveReader{}
+				checker.Decider.Namespaces = &liveReader{}
 			}
 			v := NewPodHandler(checker)
-			ruletest.CheckVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
+			ruletest.CheckAnswer(t, v.Handle(context.Background(), tt.req(t)), tt.want)
 			if len(live.lists) != tt.wantLiveReads {
 				t.Errorf("live reads = %d, want %d", len(live.lists), tt.wantLiveReads)
 			}

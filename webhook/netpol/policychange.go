@@ -61,8 +61,8 @@ func NewPolicyChangeHandler(c *Checker) admission.Handler {
 		Unchanged: func(old, obj *storedPolicy) bool {
 			return reflect.DeepEqual(old.selections(), obj.selections())
 		},
-		Policies: c.Policies,
-		Judge:    c.judgePolicyChange,
+		Decider: c.Decider,
+		Judge:   c.judgePolicyChange,
 	}
 }
 
@@ -70,7 +70,7 @@ func NewPolicyChangeHandler(c *Checker) admission.Handler {
 // policy is nil when its selectors do not parse (it selects no pod).
 type storedPolicy struct {
 	object metav1.Object
-	policy *Policy
+	policy *Compiled
 }
 
 func (p *storedPolicy) selections() []Selection {
@@ -100,12 +100,12 @@ func (c *Checker) judgePolicyChange(ctx context.Context, r decision.Review[store
 		// It selected no pod, so changing it cannot uncover one.
 		return decision.Respond(ctx, r.Kind.Kind)
 	}
-	var updated *Policy
+	var updated *Compiled
 	action := "Deleting"
 	if r.Object != nil {
 		action = "Changing"
 		if updated = r.Object.policy; updated == nil {
-			updated = &Policy{Kind: old.Kind}
+			updated = &Compiled{Kind: old.Kind}
 		}
 	}
 	meta := &metav1.ObjectMeta{Namespace: r.Namespace}
@@ -143,7 +143,7 @@ type exposure struct {
 	namespaces map[string]bool
 }
 
-func exposedDetail(action string, p *Policy, e exposure) string {
+func exposedDetail(action string, p *Compiled, e exposure) string {
 	if p.Kind == KindNetworkPolicy {
 		return fmt.Sprintf("%s NetworkPolicy %s leaves %s in namespace %s uncovered", action, p.Name, podsText(e.pods), p.Namespace)
 	}
@@ -161,10 +161,10 @@ func exposedDetail(action string, p *Policy, e exposure) string {
 // exposedPods counts the live pods that the policies covered with old and
 // no longer cover with updated (nil: deleted). The other policies come
 // from the index.
-func (c *Checker) exposedPods(ctx context.Context, uid types.UID, old, updated *Policy, settings config.NetworkPolicySettings) (exposure, error) {
+func (c *Checker) exposedPods(ctx context.Context, uid types.UID, old, updated *Compiled, settings config.NetworkPolicySettings) (exposure, error) {
 	declared := declaredIsolation(settings)
 	type scope struct {
-		before, after []*Policy
+		before, after []*Compiled
 		labels        labels.Set
 	}
 	scopes := map[string]*scope{}
@@ -183,7 +183,7 @@ func (c *Checker) exposedPods(ctx context.Context, uid types.UID, old, updated *
 		if updated != nil {
 			s.after = append(s.after, updated)
 		}
-		set, err := c.Policies.NamespaceLabels(ctx, namespace)
+		set, err := c.Decider.NamespaceLabels(ctx, namespace)
 		if err != nil {
 			return nil, err
 		}
@@ -229,7 +229,7 @@ func (c *Checker) exposedPods(ctx context.Context, uid types.UID, old, updated *
 }
 
 // selectsAny reports whether a selection of p surely selects pod.
-func selectsAny(p *Policy, pod *Pod) bool {
+func selectsAny(p *Compiled, pod *Pod) bool {
 	for i := range p.Selections {
 		if m, _ := p.Selections[i].match(pod); m == matches {
 			return true

@@ -58,7 +58,7 @@ func TestPolicyChangeValidator(t *testing.T) {
 		pods    []metav1.PartialObjectMetadata
 		podsErr error
 		req     func(t *testing.T) admission.Request
-		want    ruletest.Verdict
+		want    ruletest.Answer
 		// wantPodLists is the number of live pod list calls.
 		wantPodLists int
 	}{
@@ -198,7 +198,7 @@ func TestPolicyChangeValidator(t *testing.T) {
 			}
 			live := &liveReader{pods: tt.pods, err: tt.podsErr}
 			v := NewPolicyChangeHandler(newTestChecker(ruletest.CompilePolicy(t, edit), tt.indexed, live))
-			ruletest.CheckVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
+			ruletest.CheckAnswer(t, v.Handle(context.Background(), tt.req(t)), tt.want)
 			if len(live.lists) != tt.wantPodLists {
 				t.Fatalf("pod lists = %d, want %d", len(live.lists), tt.wantPodLists)
 			}
@@ -222,7 +222,7 @@ func TestPolicyChangeValidatorPaginates(t *testing.T) {
 	pol := ruletest.CompilePolicy(t, func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeWarn })
 	v := NewPolicyChangeHandler(newTestChecker(pol, []*networkingv1.NetworkPolicy{denyAll}, live))
 	resp := v.Handle(context.Background(), admissionRequest(admissionv1.Delete, netpolKind, "shop", "deny-all", nil, mustJSON(t, denyAll)))
-	ruletest.CheckVerdict(t, resp, ruletest.Warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 1234 pods in namespace shop uncovered"))
+	ruletest.CheckAnswer(t, resp, ruletest.Warned("eksguard [networkPolicy] Deleting NetworkPolicy deny-all leaves 1234 pods in namespace shop uncovered"))
 	var continues []string
 	for _, o := range live.lists {
 		continues = append(continues, o.Continue)

@@ -12,21 +12,21 @@ type Result struct {
 	Declared Isolation
 	// IngressBy and EgressBy are the first policies that isolate the pod in
 	// each direction; nil where none does (or only the declaration).
-	IngressBy, EgressBy *Policy
+	IngressBy, EgressBy *Compiled
 	// Uncertain, when set, is a policy that would isolate the pod further
 	// if a label whose value is not known yet matched: it is not counted.
 	Uncertain *Uncertainty
-	// Policies counts the policy objects that apply in the pod's namespace
+	// Applying counts the policy objects that apply in the pod's namespace
 	// (its namespace's own, and the cluster-scoped ones whose namespace
 	// selection takes it in); Kinds has a bit per kind among them
 	// (Kind.bit). Both are complete only when not Covered.
-	Policies int
+	Applying int
 	Kinds    uint
 }
 
 // Uncertainty is a policy whose selection of a pod depends on Key.
 type Uncertainty struct {
-	Policy *Policy
+	Policy *Compiled
 	Key    string
 	// Why the value of Key is unknown.
 	Why string
@@ -35,7 +35,7 @@ type Uncertainty struct {
 // Evaluate is the coverage rule: policies add up, each isolating the pods it
 // selects in its directions, on top of what the operator declared. It is
 // pure; the index runs the same evaluation over its cached policies.
-func Evaluate(pod *Pod, policies []*Policy, want config.Coverage, declared Isolation) Result {
+func Evaluate(pod *Pod, policies []*Compiled, want config.Coverage, declared Isolation) Result {
 	e := newEvaluation(pod, want, declared)
 	for _, p := range policies {
 		if e.add(p) {
@@ -59,7 +59,7 @@ func newEvaluation(pod *Pod, want config.Coverage, declared Isolation) *evaluati
 }
 
 // add counts policy p and reports whether the pod is now covered.
-func (e *evaluation) add(p *Policy) bool {
+func (e *evaluation) add(p *Compiled) bool {
 	r := &e.result
 	if r.Covered {
 		return true
@@ -96,7 +96,7 @@ func (e *evaluation) add(p *Policy) bool {
 	}
 	if applies {
 		// Counted once covered is ruled out: messages read them then.
-		r.Policies++
+		r.Applying++
 		r.Kinds |= p.Kind.bit
 	}
 	return false

@@ -14,9 +14,9 @@ import (
 	"github.com/eksguard/eksguard/internal/ruletest"
 )
 
-func mustCompile(t *testing.T, objs ...runtime.Object) []*Policy {
+func mustCompile(t *testing.T, objs ...runtime.Object) []*Compiled {
 	t.Helper()
-	var out []*Policy
+	var out []*Compiled
 	for _, o := range objs {
 		p, err := Compile(o)
 		if err != nil {
@@ -82,7 +82,7 @@ func TestEvaluate(t *testing.T) {
 			if r.Covered != tt.wantCovered || r.Isolation != tt.wantIso {
 				t.Fatalf("%s: covered=%t isolation=%+v, want %t %+v", tt.upstream, r.Covered, r.Isolation, tt.wantCovered, tt.wantIso)
 			}
-			name := func(p *Policy) string {
+			name := func(p *Compiled) string {
 				if p == nil {
 					return ""
 				}
@@ -98,8 +98,8 @@ func TestEvaluate(t *testing.T) {
 			if unsure != tt.wantUnsure {
 				t.Errorf("uncertain key %q, want %q", unsure, tt.wantUnsure)
 			}
-			if !r.Covered && r.Policies != tt.wantCount {
-				t.Errorf("policies counted %d, want %d", r.Policies, tt.wantCount)
+			if !r.Covered && r.Applying != tt.wantCount {
+				t.Errorf("policies counted %d, want %d", r.Applying, tt.wantCount)
 			}
 		})
 	}
@@ -119,13 +119,13 @@ func TestWorkloadControllerLabels(t *testing.T) {
 
 	live := &liveReader{policies: []networkingv1.NetworkPolicy{*byHash}}
 	v := NewWorkloadHandler(newTestChecker(pol, []*networkingv1.NetworkPolicy{byHash}, live))
-	ruletest.CheckVerdict(t, v.Handle(context.Background(), req), ruletest.Denied("eksguard denied this Deployment: [networkPolicy] spec.template.metadata.labels: "+
+	ruletest.CheckAnswer(t, v.Handle(context.Background(), req), ruletest.Denied("eksguard denied this Deployment: [networkPolicy] spec.template.metadata.labels: "+
 		"The only NetworkPolicy in namespace shop does not select Deployment web's pod template (labels app=web); "+
 		"NetworkPolicy shop/by-hash is not counted: it selects on pod-template-hash, and the Deployment controller sets it to a hash of "+
 		"each ReplicaSet's template (pkg/controller/deployment sync.go getNewReplicaSet); add one that selects it, e.g. "+defaultDenyHint))
 
 	v = NewWorkloadHandler(newTestChecker(pol, []*networkingv1.NetworkPolicy{hashExists}, &liveReader{}))
-	ruletest.CheckVerdict(t, v.Handle(context.Background(), req), ruletest.Allowed())
+	ruletest.CheckAnswer(t, v.Handle(context.Background(), req), ruletest.Allowed())
 }
 
 // TestHostNetwork: a host-network pod gets its own finding, warn by
@@ -138,7 +138,7 @@ func TestHostNetwork(t *testing.T) {
 	req := admissionRequest(admissionv1.Create, metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, "shop", "agent", mustJSON(t, pod), nil)
 	tests := []struct {
 		mode config.Mode
-		want ruletest.Verdict
+		want ruletest.Answer
 	}{
 		{config.ModeWarn, ruletest.Warned("eksguard [networkPolicy] Pod agent uses hostNetwork: no network policy can isolate it; drop hostNetwork or exempt it")},
 		{config.ModeEnforce, ruletest.Denied("eksguard denied this Pod: [networkPolicy] spec.hostNetwork: Pod agent runs on the host network, where no " +
@@ -151,7 +151,7 @@ func TestHostNetwork(t *testing.T) {
 			pol := ruletest.CompilePolicy(t, func(c *config.Config) { c.Rules.NetworkPolicy.HostNetwork = tt.mode })
 			live := &liveReader{}
 			v := NewPodHandler(newTestChecker(pol, nil, live))
-			ruletest.CheckVerdict(t, v.Handle(context.Background(), req), tt.want)
+			ruletest.CheckAnswer(t, v.Handle(context.Background(), req), tt.want)
 			if len(live.lists) != 0 {
 				t.Errorf("a host-network pod needs no policy read, got %d", len(live.lists))
 			}
@@ -170,7 +170,7 @@ func TestDeclaredDefaultDenyMessage(t *testing.T) {
 		c.Rules.NetworkPolicy.ClusterDefaultDeny = config.ClusterDefaultDeny{Ingress: true, Reason: "VPC CNI strict mode"}
 	})
 	v := NewPodHandler(newTestChecker(pol, nil, &liveReader{}))
-	ruletest.CheckVerdict(t, v.Handle(context.Background(), req), ruletest.Denied("eksguard denied this Pod: [networkPolicy] metadata.labels: "+
+	ruletest.CheckAnswer(t, v.Handle(context.Background(), req), ruletest.Denied("eksguard denied this Pod: [networkPolicy] metadata.labels: "+
 		"Namespace shop has no NetworkPolicy to isolate Pod web (labels app=web) for Egress; only the cluster default-deny declared "+
 		"in the eksguard policy (VPC CNI strict mode) isolates it for Ingress; add one that isolates it, e.g. "+defaultDenyHint))
 
@@ -178,5 +178,5 @@ func TestDeclaredDefaultDenyMessage(t *testing.T) {
 		c.Rules.NetworkPolicy.ClusterDefaultDeny = config.ClusterDefaultDeny{Ingress: true, Egress: true}
 	})
 	v = NewPodHandler(newTestChecker(pol, nil, &liveReader{}))
-	ruletest.CheckVerdict(t, v.Handle(context.Background(), req), ruletest.Allowed())
+	ruletest.CheckAnswer(t, v.Handle(context.Background(), req), ruletest.Allowed())
 }

@@ -5,8 +5,9 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 )
 
-// Policy is one stored policy object reduced to what coverage needs.
-type Policy struct {
+// Compiled is one stored policy object of a counted kind, reduced to what
+// coverage needs.
+type Compiled struct {
 	Kind      *Kind
 	Namespace string
 	Name      string
@@ -18,7 +19,7 @@ type Policy struct {
 // String names the object in messages: "ApplicationNetworkPolicy
 // demo/web-egress", "ClusterNetworkPolicy.networking.k8s.aws baseline-deny
 // (Baseline tier)".
-func (p *Policy) String() string {
+func (p *Compiled) String() string {
 	s := p.Kind.Name + " "
 	if p.Namespace != "" {
 		s += p.Namespace + "/"

@@ -25,7 +25,7 @@ const ReadyCheckName = "networkpolicy-index"
 // and stops (prompted by a metadata-only watch of CRDs). It gates readiness
 // on the index and returns the checker the coverage routes share.
 // apiReader must read live from the API server.
-func SetupWithManager(mgr manager.Manager, policies decision.Policies, apiReader client.Reader) (*Checker, error) {
+func SetupWithManager(mgr manager.Manager, decider decision.Decider, apiReader client.Reader) (*Checker, error) {
 	index := NewIndex()
 	// Before the manager starts, GetInformer only registers the informer;
 	// BlockUntilSynced(false) keeps it from waiting should it already run.
@@ -63,5 +63,5 @@ func SetupWithManager(mgr manager.Manager, policies decision.Policies, apiReader
 		return nil, fmt.Errorf("adding the %s readiness check: %w", ReadyCheckName, err)
 	}
 
-	return &Checker{Policies: policies, Index: index, Live: apiReader}, nil
+	return &Checker{Decider: decider, Index: index, Live: apiReader}, nil
 }

@@ -24,7 +24,7 @@ type applicationNetworkPolicy struct {
 // agent isolates a direction that is listed there or has rules
 // (aws-network-policy-agent controllers/policyendpoints_controller.go
 // deriveDefaultPodIsolation).
-func compileApplicationNetworkPolicy(kind *Kind, obj runtime.Object) (*Policy, error) {
+func compileApplicationNetworkPolicy(kind *Kind, obj runtime.Object) (*Compiled, error) {
 	var anp applicationNetworkPolicy
 	u, err := fromUnstructured(obj, &anp)
 	if err != nil {
@@ -36,7 +36,7 @@ func compileApplicationNetworkPolicy(kind *Kind, obj runtime.Object) (*Policy, e
 	}
 	iso := listedIsolation(anp.Spec.PolicyTypes)
 	iso = iso.union(Isolation{Ingress: len(anp.Spec.Ingress) > 0, Egress: len(anp.Spec.Egress) > 0})
-	return &Policy{Kind: kind, Namespace: u.GetNamespace(), Name: u.GetName(), Selections: []Selection{{
+	return &Compiled{Kind: kind, Namespace: u.GetNamespace(), Name: u.GetName(), Selections: []Selection{{
 		Namespace: u.GetNamespace(), Pods: pods, Isolation: iso,
 	}}}, nil
 }

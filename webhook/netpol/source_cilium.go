@@ -59,13 +59,13 @@ func defaultDeny(set *bool, hasRules bool) bool {
 // (ParseToCiliumRule in pkg/k8s/apis/cilium.io/utils adds the namespace
 // match, replacing a k8s: namespace match of the user's); in a
 // CiliumClusterwideNetworkPolicy {} selects every endpoint of the cluster.
-func compileCiliumPolicy(kind *Kind, obj runtime.Object) (*Policy, error) {
+func compileCiliumPolicy(kind *Kind, obj runtime.Object) (*Compiled, error) {
 	var cp ciliumPolicy
 	u, err := fromUnstructured(obj, &cp)
 	if err != nil {
 		return nil, err
 	}
-	policy := &Policy{Kind: kind, Namespace: u.GetNamespace(), Name: u.GetName()}
+	policy := &Compiled{Kind: kind, Namespace: u.GetNamespace(), Name: u.GetName()}
 	rules := cp.Specs
 	if cp.Spec != nil {
 		rules = append([]ciliumRule{*cp.Spec}, rules...)

@@ -68,7 +68,7 @@ type awsClusterNetworkPolicy struct {
 	} `json:"spec"`
 }
 
-func compileAWSClusterNetworkPolicy(kind *Kind, obj runtime.Object) (*Policy, error) {
+func compileAWSClusterNetworkPolicy(kind *Kind, obj runtime.Object) (*Compiled, error) {
 	var cnp awsClusterNetworkPolicy
 	u, err := fromUnstructured(obj, &cnp)
 	if err != nil {
@@ -86,7 +86,7 @@ func compileAWSClusterNetworkPolicy(kind *Kind, obj runtime.Object) (*Policy, er
 
 // compileSIGClusterNetworkPolicy reads the typed API of
 // sigs.k8s.io/network-policy-api.
-func compileSIGClusterNetworkPolicy(kind *Kind, obj runtime.Object) (*Policy, error) {
+func compileSIGClusterNetworkPolicy(kind *Kind, obj runtime.Object) (*Compiled, error) {
 	var cnp policyv1alpha2.ClusterNetworkPolicy
 	u, err := fromUnstructured(obj, &cnp)
 	if err != nil {
@@ -127,7 +127,7 @@ func sigPods(p *policyv1alpha2.NamespacedPod) *namespacedPods {
 
 // compile turns the subject into a selection isolated in the directions
 // that a catch-all Deny covers.
-func (cp *clusterPolicy) compile(kind *Kind, name string) (*Policy, error) {
+func (cp *clusterPolicy) compile(kind *Kind, name string) (*Compiled, error) {
 	sel := Selection{Isolation: Isolation{Ingress: denyCatchesAll(cp.ingress, catchesAllIngress), Egress: denyCatchesAll(cp.egress, nil)}}
 	var err error
 	switch {
@@ -145,9 +145,9 @@ func (cp *clusterPolicy) compile(kind *Kind, name string) (*Policy, error) {
 		}
 	default:
 		// The CRD requires exactly one; an object without selects nothing.
-		return &Policy{Kind: kind, Name: name, Tier: cp.tier}, nil
+		return &Compiled{Kind: kind, Name: name, Tier: cp.tier}, nil
 	}
-	return &Policy{Kind: kind, Name: name, Tier: cp.tier, Selections: []Selection{sel}}, nil
+	return &Compiled{Kind: kind, Name: name, Tier: cp.tier, Selections: []Selection{sel}}, nil
 }
 
 // denyCatchesAll reports whether the Deny rules on every port catch all

@@ -10,7 +10,7 @@ import (
 
 // compileNetworkPolicy: the pods of the policy's namespace that
 // spec.podSelector selects, isolated as PolicyIsolation says.
-func compileNetworkPolicy(kind *Kind, obj runtime.Object) (*Policy, error) {
+func compileNetworkPolicy(kind *Kind, obj runtime.Object) (*Compiled, error) {
 	np, ok := obj.(*networkingv1.NetworkPolicy)
 	if !ok {
 		return nil, fmt.Errorf("expected a NetworkPolicy, got %T", obj)
@@ -19,7 +19,7 @@ func compileNetworkPolicy(kind *Kind, obj runtime.Object) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Policy{Kind: kind, Namespace: np.Namespace, Name: np.Name, Selections: []Selection{{
+	return &Compiled{Kind: kind, Namespace: np.Namespace, Name: np.Name, Selections: []Selection{{
 		Namespace: np.Namespace, Pods: pods, Isolation: PolicyIsolation(&np.Spec),
 	}}}, nil
 }

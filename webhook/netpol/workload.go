@@ -122,8 +122,8 @@ func NewWorkloadHandler(c *Checker) admission.Handler {
 		Unchanged: func(old, obj *workload) bool {
 			return equality.Semantic.DeepEqual(old.podTemplate(), obj.podTemplate())
 		},
-		Policies: c.Policies,
-		Judge:    c.judgeWorkload,
+		Decider: c.Decider,
+		Judge:   c.judgeWorkload,
 	}
 }
 

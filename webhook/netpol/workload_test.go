@@ -79,9 +79,9 @@ func TestWorkloadValidatorKinds(t *testing.T) {
 			live := &liveReader{policies: []networkingv1.NetworkPolicy{*webPolicy}}
 			v := NewWorkloadHandler(newTestChecker(ruletest.CompilePolicy(t, nil), []*networkingv1.NetworkPolicy{webPolicy}, live))
 
-			ruletest.CheckVerdict(t, v.Handle(context.Background(),
+			ruletest.CheckAnswer(t, v.Handle(context.Background(),
 				admissionRequest(admissionv1.Create, gvk, "shop", "web", mustJSON(t, covered), nil)), ruletest.Allowed())
-			ruletest.CheckVerdict(t, v.Handle(context.Background(),
+			ruletest.CheckAnswer(t, v.Handle(context.Background(),
 				admissionRequest(admissionv1.Create, gvk, "shop", "web", mustJSON(t, uncovered), nil)),
 				ruletest.Denied("eksguard denied this "+tt.kind+": [networkPolicy] "+tt.wantPath+": The only NetworkPolicy in namespace shop does not select "+
 					tt.kind+" web's pod template (labels app=api); add one that selects it, e.g. a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress]"))
@@ -109,7 +109,7 @@ func TestWorkloadValidator(t *testing.T) {
 		name string
 		edit func(*config.Config)
 		req  func(t *testing.T) admission.Request
-		want ruletest.Verdict
+		want ruletest.Answer
 	}{
 		{
 			name: "create without any policy",
@@ -225,7 +225,7 @@ func TestWorkloadValidator(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := NewWorkloadHandler(newTestChecker(ruletest.CompilePolicy(t, tt.edit), nil, &liveReader{}))
-			ruletest.CheckVerdict(t, v.Handle(context.Background(), tt.req(t)), tt.want)
+			ruletest.CheckAnswer(t, v.Handle(context.Background(), tt.req(t)), tt.want)
 		})
 	}
 }

@@ -22,12 +22,12 @@ const Path = "/mutate-v1-pod-seccomp"
 // a re-encoded copy that would rewrite unrelated fields. Dry-run requests
 // get the same answer: the handler has no side effects. A pod's seccomp
 // profiles cannot change after CREATE.
-func NewHandler(policies decision.Policies) admission.Handler {
+func NewHandler(decider decision.Decider) admission.Handler {
 	return &decision.Handler[corev1.Pod]{
 		Serves:     "v1 Pods",
 		Kinds:      []schema.GroupVersionKind{corev1.SchemeGroupVersion.WithKind("Pod")},
 		Operations: []admissionv1.Operation{admissionv1.Create},
-		Policies:   policies,
+		Decider:    decider,
 		Judge:      judge,
 	}
 }
@@ -45,7 +45,7 @@ func judge(ctx context.Context, r decision.Review[corev1.Pod]) admission.Respons
 		pod.Namespace = r.Namespace
 	}
 	settings := r.Policy.Config.Rules.Seccomp
-	d, err := r.Policies.DecideWithPolicy(ctx, r.Policy, pod, config.RuleSeccomp, settings.Mode, settings.Unconfined)
+	d, err := r.Decider.DecideWithPolicy(ctx, r.Policy, pod, config.RuleSeccomp, settings.Mode, settings.Unconfined)
 	if err != nil {
 		return decision.Undecided(ctx, r.Policy, r.Kind.Kind, config.RuleSeccomp, "the seccomp profile", err, settings.Mode, settings.Unconfined)
 	}

@@ -101,7 +101,7 @@ func badRequest(message string) response {
 // withPolicy returns a handler under the defaults changed by edit.
 func withPolicy(t testing.TB, edit func(*config.Config)) admission.Handler {
 	t.Helper()
-	return NewHandler(ruletest.Policies(ruletest.CompilePolicy(t, edit)))
+	return NewHandler(ruletest.Decider(ruletest.CompilePolicy(t, edit)))
 }
 
 type reviewRequest struct {
@@ -457,7 +457,7 @@ func TestHandlerUndecided(t *testing.T) {
 			want: warned(`eksguard [seccomp] could not decide on the seccomp profile: reading labels of namespace "shop": connection refused`)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			policies := ruletest.Policies(ruletest.CompilePolicy(t, func(c *config.Config) {
+			policies := ruletest.Decider(ruletest.CompilePolicy(t, func(c *config.Config) {
 				tt.edit(c)
 				// A namespace selector makes the decision read namespace labels.
 				c.Scope.ExcludedNamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"skip": "yes"}}

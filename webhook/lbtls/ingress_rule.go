@@ -12,9 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// IngressGroupVerdict judges the group's listeners: plaintext HTTP listeners
+// CheckIngressGroupListeners judges the group's listeners: plaintext HTTP listeners
 // and disallowed TLS policies on HTTPS listeners.
-func IngressGroupVerdict(members []*networkingv1.Ingress, listeners []Listener, settings config.LoadBalancerTLSSettings) field.ErrorList {
+func CheckIngressGroupListeners(members []*networkingv1.Ingress, listeners []Listener, settings config.LoadBalancerTLSSettings) field.ErrorList {
 	var errs field.ErrorList
 	self := ingressKey(members[0])
 	selfConfig, _ := memberListeners(members[0])
@@ -100,7 +100,7 @@ func JudgeIngressGroup(members []*networkingv1.Ingress, settings config.LoadBala
 	if len(errs) > 0 {
 		return errs, false
 	}
-	return IngressGroupVerdict(members, listeners, settings), false
+	return CheckIngressGroupListeners(members, listeners, settings), false
 }
 
 // IngressTLSCoverage is the requireTLS rule for Ingresses of other classes:

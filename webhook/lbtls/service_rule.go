@@ -11,10 +11,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// ServiceVerdict judges svc's listeners: every plaintext listener is an error
+// CheckServiceListeners judges svc's listeners: every plaintext listener is an error
 // on its port; with RequireBackendTLS, TLS listeners must also reach the pods
 // over TLS; the TLS policy must be allowed when any listener uses TLS.
-func ServiceVerdict(svc *corev1.Service, listeners []Listener, settings config.LoadBalancerTLSSettings) field.ErrorList {
+func CheckServiceListeners(svc *corev1.Service, listeners []Listener, settings config.LoadBalancerTLSSettings) field.ErrorList {
 	var errs field.ErrorList
 	owner := OwnerOf(svc)
 	var tls, plainBackend []string
@@ -99,5 +99,5 @@ func JudgeService(svc *corev1.Service, settings config.LoadBalancerTLSSettings) 
 	if len(errs) > 0 {
 		return errs, false
 	}
-	return ServiceVerdict(svc, listeners, settings), false
+	return CheckServiceListeners(svc, listeners, settings), false
 }
