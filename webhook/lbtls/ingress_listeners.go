@@ -83,7 +83,7 @@ type memberListenConfig struct {
 	// defaulted: no listen-ports, so the LBC chose the port.
 	defaulted bool
 	certs     []string
-	policy    string
+	sslPolicy    string
 	// hosts are looked up in ACM when the member has an HTTPS port and no
 	// certificate-arn.
 	hosts []string
@@ -96,7 +96,7 @@ type memberListenConfig struct {
 // already have an HTTPS port.
 func memberListeners(ing *networkingv1.Ingress) (memberListenConfig, string) {
 	ann := ing.Annotations
-	cfg := memberListenConfig{certs: splitList(ann[AnnotationCertificateARN]), policy: ann[AnnotationSSLPolicy]}
+	cfg := memberListenConfig{certs: splitList(ann[AnnotationCertificateARN]), sslPolicy: ann[AnnotationSSLPolicy]}
 	if raw, ok := ann[AnnotationListenPorts]; ok {
 		ports, problem := parseListenPorts(raw)
 		if problem != "" {
@@ -170,17 +170,17 @@ func IngressGroupListeners(members []*networkingv1.Ingress, settings config.Load
 			}
 			l.Certificates = union(l.Certificates, cfg.certs)
 			l.DiscoveryHosts = union(l.DiscoveryHosts, cfg.hosts)
-			if cfg.policy == "" {
+			if cfg.sslPolicy == "" {
 				continue
 			}
-			if first, named := policyOwner[pp.port]; named && l.SSLPolicy != cfg.policy {
+			if first, named := policyOwner[pp.port]; named && l.SSLPolicy != cfg.sslPolicy {
 				path, _ := memberPath(members, i, AnnotationSSLPolicy)
-				errs = append(errs, field.Invalid(path, cfg.policy,
+				errs = append(errs, field.Invalid(path, cfg.sslPolicy,
 					fmt.Sprintf("port %d has ssl-policy %s in %s but %s in %s: the LBC rejects the group",
-						pp.port, l.SSLPolicy, ingressKey(members[first]), cfg.policy, ingressKey(members[i]))))
+						pp.port, l.SSLPolicy, ingressKey(members[first]), cfg.sslPolicy, ingressKey(members[i]))))
 				continue
 			}
-			policyOwner[pp.port], l.SSLPolicy = i, cfg.policy
+			policyOwner[pp.port], l.SSLPolicy = i, cfg.sslPolicy
 		}
 	}
 

@@ -50,13 +50,13 @@ func CheckIngressGroupListeners(members []*networkingv1.Ingress, listeners []Lis
 		use.listeners = append(use.listeners, l.String())
 		use.own = use.own || own
 	}
-	for _, policy := range policyOrder {
-		use := policies[policy]
+	for _, sslPolicy := range policyOrder {
+		use := policies[sslPolicy]
 		path := annotationsPath.Key(AnnotationSSLPolicy)
 		if !use.own {
 			path = annotationsPath.Key(AnnotationGroupName)
 		}
-		if err := tlsPolicyError(path, policy, use.isDefault, strings.Join(use.listeners, ", "), settings); err != nil {
+		if err := tlsPolicyError(path, sslPolicy, use.isDefault, strings.Join(use.listeners, ", "), settings); err != nil {
 			errs = append(errs, err)
 		}
 	}

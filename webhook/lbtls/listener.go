@@ -95,11 +95,11 @@ func (l Listener) String() string {
 }
 
 // tlsPolicyError checks the negotiation policy of TLS listeners against the
-// allow-list. policy is the effective policy, isDefault reports that it is
+// allow-list. sslPolicy is the effective policy, isDefault reports that it is
 // ControllerDefaultSSLPolicy because none was named, and subject (may be
 // empty) says which listeners use it.
-func tlsPolicyError(path *field.Path, policy string, isDefault bool, subject string, settings config.LoadBalancerTLSSettings) *field.Error {
-	if slices.Contains(settings.AllowedSSLPolicies, policy) {
+func tlsPolicyError(path *field.Path, sslPolicy string, isDefault bool, subject string, settings config.LoadBalancerTLSSettings) *field.Error {
+	if slices.Contains(settings.AllowedSSLPolicies, sslPolicy) {
 		return nil
 	}
 	if subject != "" {
@@ -110,8 +110,8 @@ func tlsPolicyError(path *field.Path, policy string, isDefault bool, subject str
 	}
 	if isDefault {
 		return field.Required(path, fmt.Sprintf("%sdefault policy %s is not allowed: set one, e.g. %s",
-			subject, policy, settings.AllowedSSLPolicies[0]))
+			subject, sslPolicy, settings.AllowedSSLPolicies[0]))
 	}
-	return field.Invalid(path, policy, fmt.Sprintf("%spolicy %q is not allowed: use e.g. %s",
-		subject, policy, settings.AllowedSSLPolicies[0]))
+	return field.Invalid(path, sslPolicy, fmt.Sprintf("%spolicy %q is not allowed: use e.g. %s",
+		subject, sslPolicy, settings.AllowedSSLPolicies[0]))
 }

@@ -44,9 +44,9 @@ func withDefaultProtocols(svc *corev1.Service) *corev1.Service {
 	return svc
 }
 
-// servicePolicy is the negotiation policy of the Service's TLS listeners. An
+// serviceSSLPolicy is the negotiation policy of the Service's TLS listeners. An
 // empty annotation counts as none: the controller default applies.
-func servicePolicy(svc *corev1.Service, settings config.LoadBalancerTLSSettings) (policy string, isDefault bool) {
+func serviceSSLPolicy(svc *corev1.Service, settings config.LoadBalancerTLSSettings) (sslPolicy string, isDefault bool) {
 	if p := svc.Annotations[AnnotationSSLNegotiation]; p != "" {
 		return p, false
 	}
@@ -64,7 +64,7 @@ func lbcServiceListeners(svc *corev1.Service, settings config.LoadBalancerTLSSet
 	tlsPorts := sets.New(splitList(ann[AnnotationSSLPorts])...)
 	quicPorts := sets.New(splitList(ann[AnnotationQUICEnabledPorts])...)
 	backendTLS := ann[AnnotationBackendProtocol] == backendProtocolSSL
-	policy, isDefault := servicePolicy(svc, settings)
+	sslPolicy, isDefault := serviceSSLPolicy(svc, settings)
 
 	groups, errs := lbcPortGroups(svc)
 	listeners := make([]Listener, 0, len(groups))
@@ -79,7 +79,7 @@ func lbcServiceListeners(svc *corev1.Service, settings config.LoadBalancerTLSSet
 		if protocol != ProtocolUDP && protocol != ProtocolTCPUDP && len(certs) > 0 &&
 			(tlsPorts.Len() == 0 || tlsPorts.Has(port.Name) || tlsPorts.Has(number)) {
 			l.Protocol, l.TLS, l.Certificates = ProtocolTLS, true, certs
-			l.SSLPolicy, l.DefaultSSLPolicy = policy, isDefault
+			l.SSLPolicy, l.DefaultSSLPolicy = sslPolicy, isDefault
 			if backendTLS {
 				l.BackendProtocol = ProtocolTLS
 			}
@@ -179,7 +179,7 @@ func inTreeNLBListeners(svc *corev1.Service, settings config.LoadBalancerTLSSett
 	ann := svc.Annotations
 	cert := ann[AnnotationSSLCert]
 	sslPorts := parseInTreeSSLPorts(ann[AnnotationSSLPorts])
-	policy, isDefault := servicePolicy(svc, settings)
+	sslPolicy, isDefault := serviceSSLPolicy(svc, settings)
 	var errs field.ErrorList
 	listeners := make([]Listener, 0, len(svc.Spec.Ports))
 	for i, port := range svc.Spec.Ports {
@@ -192,7 +192,7 @@ func inTreeNLBListeners(svc *corev1.Service, settings config.LoadBalancerTLSSett
 		l := Listener{Port: port.Port, Protocol: protocol, BackendProtocol: protocol, PortIndex: i, PortName: port.Name}
 		if port.Protocol != corev1.ProtocolUDP && cert != "" && sslPorts.covers(port.Name, port.Port) {
 			l.Protocol, l.TLS, l.Certificates = ProtocolTLS, true, []string{cert}
-			l.SSLPolicy, l.DefaultSSLPolicy = policy, isDefault
+			l.SSLPolicy, l.DefaultSSLPolicy = sslPolicy, isDefault
 			if ann[AnnotationBackendProtocol] == backendProtocolSSL {
 				l.BackendProtocol = ProtocolTLS
 			}
@@ -211,7 +211,7 @@ func inTreeCLBListeners(svc *corev1.Service, settings config.LoadBalancerTLSSett
 	cert := ann[AnnotationSSLCert]
 	backend := ann[AnnotationBackendProtocol]
 	sslPorts := parseInTreeSSLPorts(ann[AnnotationSSLPorts])
-	policy, isDefault := servicePolicy(svc, settings)
+	sslPolicy, isDefault := serviceSSLPolicy(svc, settings)
 	var errs field.ErrorList
 	listeners := make([]Listener, 0, len(svc.Spec.Ports))
 	for i, port := range svc.Spec.Ports {
@@ -228,7 +228,7 @@ func inTreeCLBListeners(svc *corev1.Service, settings config.LoadBalancerTLSSett
 					"must be one of http, https, ssl, tcp"))
 			}
 			l.Protocol, l.BackendProtocol, l.TLS, l.Certificates = protocols[0], protocols[1], true, []string{cert}
-			l.SSLPolicy, l.DefaultSSLPolicy = policy, isDefault
+			l.SSLPolicy, l.DefaultSSLPolicy = sslPolicy, isDefault
 		} else if backend == backendProtocolHTTP {
 			l.Protocol, l.BackendProtocol = ProtocolHTTP, ProtocolHTTP
 		}
