@@ -83,7 +83,7 @@ type memberListenConfig struct {
 	// defaulted: no listen-ports, so the LBC chose the port.
 	defaulted bool
 	certs     []string
-	sslPolicy    string
+	sslPolicy string
 	// hosts are looked up in ACM when the member has an HTTPS port and no
 	// certificate-arn.
 	hosts []string
