@@ -16,6 +16,7 @@ import (
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/eksguard/eksguard/webhook"
+	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
@@ -186,14 +187,7 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 func applyServerDefaults(obj client.Object) {
 	switch o := obj.(type) {
 	case *corev1.Service:
-		if o.Spec.Type == "" {
-			o.Spec.Type = corev1.ServiceTypeClusterIP
-		}
-		for i := range o.Spec.Ports {
-			if o.Spec.Ports[i].Protocol == "" {
-				o.Spec.Ports[i].Protocol = corev1.ProtocolTCP
-			}
-		}
+		lbtls.ApplyServerDefaults(o)
 	case *corev1.Pod:
 		if o.Spec.SecurityContext == nil {
 			o.Spec.SecurityContext = &corev1.PodSecurityContext{}

@@ -6,9 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	admissionv1 "k8s.io/api/admission/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -22,16 +21,8 @@ import (
 // each with the other members of its ALB group, which groups reads (the
 // manager's cache, indexed by IngressGroupNameField).
 func NewIngressHandler(decider decision.Decider, groups client.Reader) admission.Handler {
-	return &decision.Handler[networkingv1.Ingress]{
-		Serves:     "networking.k8s.io/v1 Ingresses",
-		Kinds:      []schema.GroupVersionKind{networkingv1.SchemeGroupVersion.WithKind(kindIngress)},
-		Operations: []admissionv1.Operation{admissionv1.Create, admissionv1.Update},
-		Unchanged: func(old, ing *networkingv1.Ingress) bool {
-			return unchanged(&old.ObjectMeta, &ing.ObjectMeta, old.Spec, ing.Spec)
-		},
-		Decider: decider,
-		Judge:   ingressJudge{groups: groups}.judge,
-	}
+	return newHandler(networkingv1.SchemeGroupVersion.WithKind(kindIngress), "networking.k8s.io/v1 Ingresses", decider,
+		func(i *networkingv1.Ingress) (*metav1.ObjectMeta, any) { return &i.ObjectMeta, i.Spec }, ingressJudge{groups: groups}.judge)
 }
 
 // ingressJudge judges an Ingress with its group.

@@ -3,9 +3,8 @@ package lbtls
 import (
 	"context"
 
-	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -16,16 +15,8 @@ import (
 
 // NewServiceHandler judges Services on CREATE and UPDATE (see unchanged).
 func NewServiceHandler(decider decision.Decider) admission.Handler {
-	return &decision.Handler[corev1.Service]{
-		Serves:     "v1 Services",
-		Kinds:      []schema.GroupVersionKind{corev1.SchemeGroupVersion.WithKind(kindService)},
-		Operations: []admissionv1.Operation{admissionv1.Create, admissionv1.Update},
-		Unchanged: func(old, svc *corev1.Service) bool {
-			return unchanged(&old.ObjectMeta, &svc.ObjectMeta, old.Spec, svc.Spec)
-		},
-		Decider: decider,
-		Judge:   judgeService,
-	}
+	return newHandler(corev1.SchemeGroupVersion.WithKind(kindService), "v1 Services", decider,
+		func(s *corev1.Service) (*metav1.ObjectMeta, any) { return &s.ObjectMeta, s.Spec }, judgeService)
 }
 
 func judgeService(ctx context.Context, r decision.Review[corev1.Service]) admission.Response {

@@ -28,20 +28,31 @@ func ServiceListeners(svc *corev1.Service, settings config.LoadBalancerTLSSettin
 	return nil, nil
 }
 
-// withDefaultProtocols fills in the API server's default port protocol (TCP),
-// copying svc only when a port lacks one, so that Services that did not come
-// through the API server (the CLI reads files) are judged alike.
+// withDefaultProtocols is svc with the API server's defaults, copying svc
+// only when it lacks one, so that Services that did not come through the API
+// server are judged alike.
 func withDefaultProtocols(svc *corev1.Service) *corev1.Service {
-	if !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Protocol == "" }) {
+	if svc.Spec.Type != "" && !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Protocol == "" }) {
 		return svc
 	}
 	svc = svc.DeepCopy()
+	ApplyServerDefaults(svc)
+	return svc
+}
+
+// ApplyServerDefaults sets, in place, the defaults the API server gives the
+// Service fields this rule reads (SetDefaults_Service in k8s.io/kubernetes
+// pkg/apis/core/v1): type ClusterIP, and protocol TCP on every port. check
+// applies them to its input the same way.
+func ApplyServerDefaults(svc *corev1.Service) {
+	if svc.Spec.Type == "" {
+		svc.Spec.Type = corev1.ServiceTypeClusterIP
+	}
 	for i := range svc.Spec.Ports {
 		if svc.Spec.Ports[i].Protocol == "" {
 			svc.Spec.Ports[i].Protocol = corev1.ProtocolTCP
 		}
 	}
-	return svc
 }
 
 // serviceSSLPolicy is the negotiation policy of the Service's TLS listeners. An
