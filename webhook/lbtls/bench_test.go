@@ -15,7 +15,7 @@ func BenchmarkJudgeService(b *testing.B) {
 		port("http", 80, corev1.ProtocolTCP), port("https", 443, corev1.ProtocolTCP), port("admin", 8443, corev1.ProtocolTCP))
 	settings := defaultSettings()
 	for b.Loop() {
-		if errs, _ := JudgeService(svc, settings); len(errs) != 2 {
+		if errs, _ := CheckService(svc, settings); len(errs) != 2 {
 			b.Fatalf("want 2 errors, got %v", errs)
 		}
 	}
@@ -34,7 +34,7 @@ func BenchmarkJudgeIngressGroup(b *testing.B) {
 	}
 	settings := defaultSettings()
 	for b.Loop() {
-		if errs, _ := JudgeIngressGroup(members, settings); len(errs) != 0 {
+		if errs, _ := CheckIngressGroup(members, settings); len(errs) != 0 {
 			b.Fatalf("want no errors, got %v", errs)
 		}
 	}

@@ -54,7 +54,7 @@ func (j ingressJudge) judge(ctx context.Context, r decision.Review[networkingv1.
 				return decision.Undecided(ctx, r.Policy, kindIngress, config.RuleLoadBalancerTLS, ruleWhat, err, d.Mode)
 			}
 			var skipped bool
-			finding.Errs, skipped = JudgeIngressGroup(members, settings)
+			finding.Errs, skipped = CheckIngressGroup(members, settings)
 			if skipped {
 				logf.FromContext(ctx).V(1).Info("skipping internal ALB", logkeys.IngressGroup, GroupName(ing))
 			}

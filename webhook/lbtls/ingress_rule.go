@@ -85,10 +85,10 @@ func plaintextIngressError(self *networkingv1.Ingress, own, defaulted bool, l Li
 	return field.Forbidden(annotationsPath.Key(AnnotationListenPorts), fmt.Sprintf("%s is plaintext: %s", l, fix))
 }
 
-// JudgeIngressGroup is the whole rule for an ALB group: malformed or
+// CheckIngressGroup is the whole rule for an ALB group: malformed or
 // conflicting annotations are the finding; otherwise an internal ALB is
 // skipped when settings ask for it, and the listeners are judged.
-func JudgeIngressGroup(members []*networkingv1.Ingress, settings config.LoadBalancerTLSSettings) (errs field.ErrorList, skippedInternal bool) {
+func CheckIngressGroup(members []*networkingv1.Ingress, settings config.LoadBalancerTLSSettings) (errs field.ErrorList, skippedInternal bool) {
 	internal, errs := IngressGroupInternal(members)
 	if len(errs) > 0 {
 		return errs, false

@@ -332,8 +332,8 @@ func TestJudgeIngressGroup(t *testing.T) {
 			}
 			listeners, _ := IngressGroupListeners(tt.members, settings)
 			assertListeners(t, listeners, tt.wantListeners)
-			errs, skipped := JudgeIngressGroup(tt.members, settings)
-			ruletest.AssertDetails(t, "JudgeIngressGroup", errs, tt.wantErrs)
+			errs, skipped := CheckIngressGroup(tt.members, settings)
+			ruletest.AssertDetails(t, "CheckIngressGroup", errs, tt.wantErrs)
 			if skipped != tt.wantSkipped {
 				t.Errorf("skipped internal = %v, want %v", skipped, tt.wantSkipped)
 			}

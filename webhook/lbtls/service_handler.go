@@ -41,7 +41,7 @@ func judgeService(ctx context.Context, r decision.Review[corev1.Service]) admiss
 	finding := decision.Finding{Rule: config.RuleLoadBalancerTLS, Decision: d}
 	if d.Mode != config.ModeOff {
 		var skipped bool
-		finding.Errs, skipped = JudgeService(svc, settings)
+		finding.Errs, skipped = CheckService(svc, settings)
 		if skipped {
 			log.V(1).Info("skipping internal load balancer", logkeys.Owner, owner)
 		}

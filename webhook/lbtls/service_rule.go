@@ -84,10 +84,10 @@ func hasUntrimmedEntry(raw string, l Listener) bool {
 	return false
 }
 
-// JudgeService is the whole rule for one Service: a malformed scheme or
+// CheckService is the whole rule for one Service: a malformed scheme or
 // listener annotation is the finding; otherwise internal load balancers are
 // skipped when settings ask for it, and the listeners are judged.
-func JudgeService(svc *corev1.Service, settings config.LoadBalancerTLSSettings) (errs field.ErrorList, skippedInternal bool) {
+func CheckService(svc *corev1.Service, settings config.LoadBalancerTLSSettings) (errs field.ErrorList, skippedInternal bool) {
 	internal, errs := ServiceInternal(svc)
 	if len(errs) > 0 {
 		return errs, false

@@ -403,8 +403,8 @@ func TestJudgeService(t *testing.T) {
 			}
 			listeners, _ := ServiceListeners(tt.svc, settings)
 			assertListeners(t, listeners, tt.wantListeners)
-			errs, skipped := JudgeService(tt.svc, settings)
-			ruletest.AssertDetails(t, "JudgeService", errs, tt.wantErrs)
+			errs, skipped := CheckService(tt.svc, settings)
+			ruletest.AssertDetails(t, "CheckService", errs, tt.wantErrs)
 			if skipped != tt.wantSkipped {
 				t.Errorf("skipped internal = %v, want %v", skipped, tt.wantSkipped)
 			}

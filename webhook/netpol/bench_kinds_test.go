@@ -68,12 +68,12 @@ func mixedIndex(perNamespace, others, clusterScoped int) *Index {
 	return ix
 }
 
-// BenchmarkEvaluateMixedKinds is the cached decision for a pod that no
+// BenchmarkCoverageMixedKinds is the cached decision for a pod that no
 // policy selects (every policy is matched: the worst case), with 100
 // namespaced policies of mixed kinds in its namespace and 100
 // cluster-scoped ones; others=10 adds 10 namespaces of 100 policies that
 // cannot apply, which must not change the cost.
-func BenchmarkEvaluateMixedKinds(b *testing.B) {
+func BenchmarkCoverageMixedKinds(b *testing.B) {
 	pod := &Pod{Namespace: "shop", Labels: benchPodLabels, ServiceAccount: "default",
 		NamespaceLabels: labels.Set{"kubernetes.io/metadata.name": "shop", "team": "payments"}}
 	for _, tc := range []struct{ perNamespace, others, cluster int }{
@@ -83,7 +83,7 @@ func BenchmarkEvaluateMixedKinds(b *testing.B) {
 			ix := mixedIndex(tc.perNamespace, tc.others, tc.cluster)
 			b.ReportAllocs()
 			for b.Loop() {
-				if r := ix.Evaluate(pod, config.CoverageBoth, Isolation{}); r.Covered || r.Applying != tc.perNamespace+tc.cluster {
+				if r := ix.CheckCoverage(pod, config.CoverageBoth, Isolation{}); r.Covered || r.Applying != tc.perNamespace+tc.cluster {
 					b.Fatalf("covered=%t count=%d", r.Covered, r.Applying)
 				}
 			}

@@ -121,7 +121,7 @@ func (c *Checker) coverage(ctx context.Context, pod *Pod, settings config.Networ
 			return Result{}, err
 		}
 	}
-	cached := c.Index.Evaluate(pod, settings.Coverage, declared)
+	cached := c.Index.CheckCoverage(pod, settings.Coverage, declared)
 	if cached.Covered {
 		return cached, nil
 	}
@@ -134,7 +134,7 @@ func (c *Checker) coverage(ctx context.Context, pod *Pod, settings config.Networ
 			return cached, err
 		}
 	}
-	return Evaluate(pod, policies, settings.Coverage, declared), nil
+	return CheckCoverage(pod, policies, settings.Coverage, declared), nil
 }
 
 func (c *Checker) readNamespaceLabels(ctx context.Context, pod *Pod) error {

@@ -318,7 +318,7 @@ func TestDifferentialPolicyKinds(t *testing.T) {
 			for _, coverage := range config.Coverages {
 				want := refCoveredKinds(refs, namespace, nsLabels[namespace], podLabels, string(coverage))
 				verdicts[want]++
-				if got := full.Evaluate(pod, coverage, Isolation{}).Covered; got != want {
+				if got := full.CheckCoverage(pod, coverage, Isolation{}).Covered; got != want {
 					t.Fatalf("world %d pod %d %v in %s, coverage %s: index says %t, reference %t; policies: %+v",
 						world, p, podLabels, namespace, coverage, got, want, refs)
 				}

@@ -158,9 +158,9 @@ func (ix *Index) AssumeServed() {
 	}
 }
 
-// Evaluate runs the coverage rule for pod over the indexed policies of its
+// CheckCoverage runs the coverage rule for pod over the indexed policies of its
 // namespace and the cluster-scoped ones.
-func (ix *Index) Evaluate(pod *Pod, want config.Coverage, declared Isolation) Result {
+func (ix *Index) CheckCoverage(pod *Pod, want config.Coverage, declared Isolation) Result {
 	e := newEvaluation(pod, want, declared)
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()

@@ -32,10 +32,10 @@ type Uncertainty struct {
 	Why string
 }
 
-// Evaluate is the coverage rule: policies add up, each isolating the pods it
+// CheckCoverage is the coverage rule: policies add up, each isolating the pods it
 // selects in its directions, on top of what the operator declared. It is
 // pure; the index runs the same evaluation over its cached policies.
-func Evaluate(pod *Pod, policies []*Compiled, want config.Coverage, declared Isolation) Result {
+func CheckCoverage(pod *Pod, policies []*Compiled, want config.Coverage, declared Isolation) Result {
 	e := newEvaluation(pod, want, declared)
 	for _, p := range policies {
 		if e.add(p) {

@@ -27,11 +27,11 @@ func mustCompile(t *testing.T, objs ...runtime.Object) []*Compiled {
 	return out
 }
 
-// TestEvaluate is the pure coverage rule over mixed kinds: policies add
+// TestCheckCoverage is the pure coverage rule over mixed kinds: policies add
 // up (NetworkPolicy semantics, extended to every kind), the operator's
 // declaration counts, and a selector on a label whose value is unknown
 // before the pod exists is not counted.
-func TestEvaluate(t *testing.T) {
+func TestCheckCoverage(t *testing.T) {
 	npIngress := netpolObject("shop", "np", metav1.LabelSelector{}, networkingv1.PolicyTypeIngress)
 	anpEgress := object(KindApplicationNetworkPolicy, "shop", "anp", map[string]any{"podSelector": map[string]any{}, "policyTypes": list("Egress")})
 	byHash := netpolObject("shop", "by-hash", metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
@@ -78,7 +78,7 @@ func TestEvaluate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			pod := webPod()
 			pod.Unknown = tt.unknown
-			r := Evaluate(pod, mustCompile(t, tt.policies...), tt.coverage, tt.declared)
+			r := CheckCoverage(pod, mustCompile(t, tt.policies...), tt.coverage, tt.declared)
 			if r.Covered != tt.wantCovered || r.Isolation != tt.wantIso {
 				t.Fatalf("%s: covered=%t isolation=%+v, want %t %+v", tt.upstream, r.Covered, r.Isolation, tt.wantCovered, tt.wantIso)
 			}

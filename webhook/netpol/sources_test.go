@@ -167,7 +167,7 @@ func TestSourceIsolation(t *testing.T) {
 			if tt.pod != nil {
 				tt.pod(pod)
 			}
-			got := Evaluate(pod, []*Compiled{p}, config.CoverageBoth, Isolation{})
+			got := CheckCoverage(pod, []*Compiled{p}, config.CoverageBoth, Isolation{})
 			if got.Isolation != tt.want {
 				t.Errorf("%s: isolation %+v, want %+v", tt.upstream, got.Isolation, tt.want)
 			}

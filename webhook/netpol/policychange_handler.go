@@ -216,7 +216,7 @@ func (c *Checker) exposedPods(ctx context.Context, uid types.UID, old, updated *
 			if !selectsAny(old, pod) {
 				continue
 			}
-			if Evaluate(pod, s.before, settings.Coverage, declared).Covered && !Evaluate(pod, s.after, settings.Coverage, declared).Covered {
+			if CheckCoverage(pod, s.before, settings.Coverage, declared).Covered && !CheckCoverage(pod, s.after, settings.Coverage, declared).Covered {
 				e.pods++
 				e.namespaces[item.Namespace] = true
 			}
