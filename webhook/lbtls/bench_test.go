@@ -15,8 +15,8 @@ func BenchmarkJudgeService(b *testing.B) {
 		port("http", 80, corev1.ProtocolTCP), port("https", 443, corev1.ProtocolTCP), port("admin", 8443, corev1.ProtocolTCP))
 	settings := defaultSettings()
 	for b.Loop() {
-		if errs, _ := CheckService(svc, settings); len(errs) != 2 {
-			b.Fatalf("want 2 errors, got %v", errs)
+		if r := CheckService(svc, settings); len(r.Errs) != 2 {
+			b.Fatalf("want 2 errors, got %v", r.Errs)
 		}
 	}
 }
@@ -34,8 +34,8 @@ func BenchmarkJudgeIngressGroup(b *testing.B) {
 	}
 	settings := defaultSettings()
 	for b.Loop() {
-		if errs, _ := CheckIngressGroup(members, settings); len(errs) != 0 {
-			b.Fatalf("want no errors, got %v", errs)
+		if r := CheckIngressGroup(members, settings); len(r.Errs) != 0 {
+			b.Fatalf("want no errors, got %v", r.Errs)
 		}
 	}
 }

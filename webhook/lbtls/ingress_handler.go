@@ -53,9 +53,9 @@ func (j ingressJudge) judge(ctx context.Context, r decision.Review[networkingv1.
 			if err != nil {
 				return decision.Undecided(ctx, r.Policy, kindIngress, config.RuleLoadBalancerTLS, ruleWhat, err, d.Mode)
 			}
-			var skipped bool
-			finding.Errs, skipped = CheckIngressGroup(members, settings)
-			if skipped {
+			result := CheckIngressGroup(members, settings)
+			finding.Errs = result.Errs
+			if result.SkippedInternal {
 				logf.FromContext(ctx).V(1).Info("skipping internal ALB", logkeys.IngressGroup, GroupName(ing))
 			}
 		}

@@ -88,19 +88,19 @@ func plaintextIngressError(self *networkingv1.Ingress, own, defaulted bool, l Li
 // CheckIngressGroup is the whole rule for an ALB group: malformed or
 // conflicting annotations are the finding; otherwise an internal ALB is
 // skipped when settings ask for it, and the listeners are judged.
-func CheckIngressGroup(members []*networkingv1.Ingress, settings config.LoadBalancerTLSSettings) (errs field.ErrorList, skippedInternal bool) {
+func CheckIngressGroup(members []*networkingv1.Ingress, settings config.LoadBalancerTLSSettings) Result {
 	internal, errs := IngressGroupInternal(members)
 	if len(errs) > 0 {
-		return errs, false
+		return Result{Errs: errs}
 	}
 	if internal && settings.SkipInternal {
-		return nil, true
+		return Result{SkippedInternal: true}
 	}
 	listeners, errs := IngressGroupListeners(members, settings)
 	if len(errs) > 0 {
-		return errs, false
+		return Result{Errs: errs}
 	}
-	return CheckIngressGroupListeners(members, listeners, settings), false
+	return Result{Errs: CheckIngressGroupListeners(members, listeners, settings)}
 }
 
 // IngressTLSCoverage is the requireTLS rule for Ingresses of other classes:

@@ -332,7 +332,8 @@ func TestJudgeIngressGroup(t *testing.T) {
 			}
 			listeners, _ := IngressGroupListeners(tt.members, settings)
 			assertListeners(t, listeners, tt.wantListeners)
-			errs, skipped := CheckIngressGroup(tt.members, settings)
+			result := CheckIngressGroup(tt.members, settings)
+			errs, skipped := result.Errs, result.SkippedInternal
 			ruletest.AssertDetails(t, "CheckIngressGroup", errs, tt.wantErrs)
 			if skipped != tt.wantSkipped {
 				t.Errorf("skipped internal = %v, want %v", skipped, tt.wantSkipped)

@@ -40,9 +40,9 @@ func judgeService(ctx context.Context, r decision.Review[corev1.Service]) admiss
 	}
 	finding := decision.Finding{Rule: config.RuleLoadBalancerTLS, Decision: d}
 	if d.Mode != config.ModeOff {
-		var skipped bool
-		finding.Errs, skipped = CheckService(svc, settings)
-		if skipped {
+		result := CheckService(svc, settings)
+		finding.Errs = result.Errs
+		if result.SkippedInternal {
 			log.V(1).Info("skipping internal load balancer", logkeys.Owner, owner)
 		}
 	}

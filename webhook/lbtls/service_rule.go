@@ -87,17 +87,17 @@ func hasUntrimmedEntry(raw string, l Listener) bool {
 // CheckService is the whole rule for one Service: a malformed scheme or
 // listener annotation is the finding; otherwise internal load balancers are
 // skipped when settings ask for it, and the listeners are judged.
-func CheckService(svc *corev1.Service, settings config.LoadBalancerTLSSettings) (errs field.ErrorList, skippedInternal bool) {
+func CheckService(svc *corev1.Service, settings config.LoadBalancerTLSSettings) Result {
 	internal, errs := ServiceInternal(svc)
 	if len(errs) > 0 {
-		return errs, false
+		return Result{Errs: errs}
 	}
 	if internal && settings.SkipInternal {
-		return nil, true
+		return Result{SkippedInternal: true}
 	}
 	listeners, errs := ServiceListeners(svc, settings)
 	if len(errs) > 0 {
-		return errs, false
+		return Result{Errs: errs}
 	}
-	return CheckServiceListeners(svc, listeners, settings), false
+	return Result{Errs: CheckServiceListeners(svc, listeners, settings)}
 }

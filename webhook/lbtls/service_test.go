@@ -403,7 +403,8 @@ func TestJudgeService(t *testing.T) {
 			}
 			listeners, _ := ServiceListeners(tt.svc, settings)
 			assertListeners(t, listeners, tt.wantListeners)
-			errs, skipped := CheckService(tt.svc, settings)
+			result := CheckService(tt.svc, settings)
+			errs, skipped := result.Errs, result.SkippedInternal
 			ruletest.AssertDetails(t, "CheckService", errs, tt.wantErrs)
 			if skipped != tt.wantSkipped {
 				t.Errorf("skipped internal = %v, want %v", skipped, tt.wantSkipped)
