@@ -89,18 +89,10 @@ func plaintextIngressError(self *networkingv1.Ingress, own, defaulted bool, l Li
 // conflicting annotations are the finding; otherwise an internal ALB is
 // skipped when settings ask for it, and the listeners are judged.
 func CheckIngressGroup(members []*networkingv1.Ingress, settings config.LoadBalancerTLSSettings) Result {
-	internal, errs := IngressGroupInternal(members)
-	if len(errs) > 0 {
-		return Result{Errs: errs}
-	}
-	if internal && settings.SkipInternal {
-		return Result{SkippedInternal: true}
-	}
-	listeners, errs := IngressGroupListeners(members, settings)
-	if len(errs) > 0 {
-		return Result{Errs: errs}
-	}
-	return Result{Errs: CheckIngressGroupListeners(members, listeners, settings)}
+	return check(settings,
+		func() (bool, field.ErrorList) { return IngressGroupInternal(members) },
+		func() ([]Listener, field.ErrorList) { return IngressGroupListeners(members, settings) },
+		func(ls []Listener) field.ErrorList { return CheckIngressGroupListeners(members, ls, settings) })
 }
 
 // IngressTLSCoverage is the requireTLS rule for Ingresses of other classes:

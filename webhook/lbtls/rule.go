@@ -1,6 +1,9 @@
 package lbtls
 
-import "k8s.io/apimachinery/pkg/util/validation/field"
+import (
+	"github.com/eksguard/eksguard/config"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
 
 // Result is what a pure rule of this package finds for one object.
 type Result struct {
@@ -8,4 +11,24 @@ type Result struct {
 	Errs field.ErrorList
 	// SkippedInternal: an internal load balancer, which SkipInternal leaves alone.
 	SkippedInternal bool
+}
+
+// check is the order both rules follow: a malformed scheme is the finding;
+// an internal load balancer is skipped when settings ask for it; then
+// malformed listener configuration is the finding, or else the verdict on
+// the listeners.
+func check(settings config.LoadBalancerTLSSettings, internal func() (bool, field.ErrorList),
+	listeners func() ([]Listener, field.ErrorList), verdict func([]Listener) field.ErrorList) Result {
+	isInternal, errs := internal()
+	if len(errs) > 0 {
+		return Result{Errs: errs}
+	}
+	if isInternal && settings.SkipInternal {
+		return Result{SkippedInternal: true}
+	}
+	ls, errs := listeners()
+	if len(errs) > 0 {
+		return Result{Errs: errs}
+	}
+	return Result{Errs: verdict(ls)}
 }

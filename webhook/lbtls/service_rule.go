@@ -88,16 +88,8 @@ func hasUntrimmedEntry(raw string, l Listener) bool {
 // listener annotation is the finding; otherwise internal load balancers are
 // skipped when settings ask for it, and the listeners are judged.
 func CheckService(svc *corev1.Service, settings config.LoadBalancerTLSSettings) Result {
-	internal, errs := ServiceInternal(svc)
-	if len(errs) > 0 {
-		return Result{Errs: errs}
-	}
-	if internal && settings.SkipInternal {
-		return Result{SkippedInternal: true}
-	}
-	listeners, errs := ServiceListeners(svc, settings)
-	if len(errs) > 0 {
-		return Result{Errs: errs}
-	}
-	return Result{Errs: CheckServiceListeners(svc, listeners, settings)}
+	return check(settings,
+		func() (bool, field.ErrorList) { return ServiceInternal(svc) },
+		func() ([]Listener, field.ErrorList) { return ServiceListeners(svc, settings) },
+		func(ls []Listener) field.ErrorList { return CheckServiceListeners(svc, ls, settings) })
 }
