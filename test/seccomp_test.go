@@ -273,6 +273,30 @@ rules:
 	}
 }
 
+// TestSeccompFakeMirrorPod: a user who is not the pod's node cannot skip the
+// rule by setting the mirror annotation (noderestriction admitPodCreate is
+// what makes a node's mirror pods trustworthy): its Unconfined pod is denied
+// under unconfined: enforce like any other.
+func TestSeccompFakeMirrorPod(t *testing.T) {
+	applyPolicy(t, `
+apiVersion: eksguard.io/v1alpha1
+kind: PolicyConfig
+rules:
+  seccomp:
+    unconfined: enforce
+`)
+	ns := seccompNamespace(t)
+	pod := seccompTestPod(ns)
+	pod.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "0f4e7c1b"}
+	pod.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}}
+	err := k8sClient.Create(context.Background(), pod)
+	want := `admission webhook "` + seccompWebhook + `" denied the request: eksguard denied this Pod: [seccomp] ` +
+		`spec.securityContext.seccompProfile.type: pod runs Unconfined; use RuntimeDefault or a Localhost profile`
+	if !apierrors.IsForbidden(err) || err.Error() != want {
+		t.Errorf("create of a fake mirror pod:\n got %v\nwant %q", err, want)
+	}
+}
+
 // TestSeccompLegacyAnnotation: the API server rejects a pod whose legacy
 // seccomp annotation disagrees with its field, which is why eksguard
 // denies such a pod with advice instead of adding the field.

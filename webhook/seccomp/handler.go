@@ -44,6 +44,9 @@ func judge(ctx context.Context, r decision.Review[corev1.Pod]) admission.Respons
 	if pod.Namespace == "" {
 		pod.Namespace = r.Namespace
 	}
+	if mirrorFromItsNode(pod, r.UserInfo.Username) {
+		return decision.Respond(ctx, r.Kind.Kind)
+	}
 	settings := r.Policy.Config.Rules.Seccomp
 	d, err := r.Decider.DecideWithPolicy(ctx, r.Policy, pod, config.RuleSeccomp, settings.Mode, settings.Unconfined)
 	if err != nil {

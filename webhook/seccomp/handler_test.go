@@ -110,6 +110,15 @@ type reviewRequest struct {
 	namespace string
 	dryRun    bool
 	object    string
+	// username is the requesting user; a controller's when empty.
+	username string
+}
+
+func (r reviewRequest) user() string {
+	if r.username == "" {
+		return "system:serviceaccount:kube-system:replicaset-controller"
+	}
+	return r.username
 }
 
 // reviewJSON is the AdmissionReview the API server would POST.
@@ -133,7 +142,7 @@ func (r reviewRequest) reviewJSON() string {
 		"resource":  map[string]string{"group": group, "version": version, "resource": resource},
 		"namespace": ns,
 		"operation": op,
-		"userInfo":  map[string]any{"username": "system:serviceaccount:kube-system:replicaset-controller"},
+		"userInfo":  map[string]any{"username": r.user()},
 		"object":    json.RawMessage(r.object),
 		"dryRun":    r.dryRun,
 	}
@@ -282,10 +291,24 @@ func TestHandler(t *testing.T) {
 			want: admitted,
 		},
 		{
-			name: "mirror pod",
-			req: reviewRequest{object: `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"etcd-node1",` +
-				`"annotations":{"kubernetes.io/config.mirror":"0f4e7c1b"}},"spec":{"containers":[{"name":"etcd","image":"registry.k8s.io/etcd:3.6.4-0"}]}}`},
+			// noderestriction admitPodCreate: a node creates only mirror pods bound to itself.
+			name: "mirror pod from its own node: left to the kubelet",
+			req: reviewRequest{username: "system:node:node1", object: `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"etcd-node1",` +
+				`"annotations":{"kubernetes.io/config.mirror":"0f4e7c1b"}},"spec":{"nodeName":"node1","containers":[{"name":"etcd","image":"registry.k8s.io/etcd:3.6.4-0"}]}}`},
 			want: admitted,
+		},
+		{
+			name: "mirror annotation from anyone else: judged like any pod",
+			req: reviewRequest{username: "alice", object: `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"etcd-node1",` +
+				`"annotations":{"kubernetes.io/config.mirror":"0f4e7c1b"}},"spec":{"nodeName":"node1","containers":[{"name":"etcd","image":"registry.k8s.io/etcd:3.6.4-0"}]}}`},
+			want: patched(`[{"op":"add","path":"/spec/securityContext","value":{"seccompProfile":{"type":"RuntimeDefault"}}}]`),
+		},
+		{
+			name: "mirror pod from another node: judged like any pod",
+			req: reviewRequest{username: "system:node:node2", object: `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"etcd-node1",` +
+				`"annotations":{"kubernetes.io/config.mirror":"0f4e7c1b"}},"spec":{"nodeName":"node1","securityContext":{"seccompProfile":{"type":"Unconfined"}},` +
+				`"containers":[{"name":"etcd","image":"registry.k8s.io/etcd:3.6.4-0"}]}}`},
+			want: warned("eksguard [seccomp] pod runs Unconfined; use RuntimeDefault or a Localhost profile"),
 		},
 		{
 			name: "enforce: a conflicting legacy annotation is denied instead of patched into an invalid pod",

@@ -41,12 +41,13 @@ var (
 // touches anything but the missing field, so applying it and checking
 // again yields no patch.
 //
-// Windows pods (the API rejects seccomp fields on them) and mirror pods
-// (the kubelet owns them) are left alone entirely, and so are pods without
-// containers: the API server rejects them, and their spec may be missing,
-// which would make the patch fail to apply.
+// Windows pods (the API rejects seccomp fields on them) are left alone
+// entirely, and so are pods without containers: the API server rejects
+// them, and their spec may be missing, which would make the patch fail to
+// apply. Mirror pods are the handler's to skip (mirrorFromItsNode): the
+// annotation alone proves nothing.
 func Check(pod *corev1.Pod) Result {
-	if isWindows(pod) || isMirror(pod) || len(pod.Spec.Containers) == 0 {
+	if isWindows(pod) || len(pod.Spec.Containers) == 0 {
 		return Result{}
 	}
 	var r Result
@@ -119,10 +120,20 @@ func isWindows(pod *corev1.Pod) bool {
 	return pod.Spec.OS != nil && pod.Spec.OS.Name == corev1.Windows
 }
 
-func isMirror(pod *corev1.Pod) bool {
-	_, ok := pod.Annotations[corev1.MirrorPodAnnotationKey]
-	return ok
+// mirrorFromItsNode reports a mirror pod created by the node it is bound
+// to: only then is it the kubelet's copy of a static pod, whose spec the
+// kubelet owns. The NodeRestriction admission plugin lets a node create only
+// mirror pods bound to itself (plugin/pkg/admission/noderestriction
+// admitPodCreate); anyone else can set the annotation, and is judged like
+// any pod.
+func mirrorFromItsNode(pod *corev1.Pod, username string) bool {
+	_, mirror := pod.Annotations[corev1.MirrorPodAnnotationKey]
+	return mirror && pod.Spec.NodeName != "" && username == nodeUserPrefix+pod.Spec.NodeName
 }
+
+// nodeUserPrefix starts the user name of a node's credentials
+// (system:node:<nodeName>).
+const nodeUserPrefix = "system:node:"
 
 // legacyAnnotationMeansRuntimeDefault mirrors the API server's check that
 // the legacy annotation matches a RuntimeDefault field.

@@ -210,8 +210,12 @@ func checkCases() []checkCase {
 			restrictedAfter:  true,
 		},
 		{
-			name: "mirror pod is left alone",
-			pod:  testPod(annotation(corev1.MirrorPodAnnotationKey, "0f4e7c1b")),
+			// Only the handler skips mirror pods, and only from their node.
+			name:            "a mirror annotation alone changes nothing",
+			pod:             testPod(annotation(corev1.MirrorPodAnnotationKey, "0f4e7c1b")),
+			wantPatch:       patchNoSecurityContext,
+			wantMissing:     []string{missingErr},
+			restrictedAfter: true,
 		},
 		{
 			name: "legacy annotation other than runtime/default blocks the patch",
