@@ -21,7 +21,7 @@ CHART := charts/eksguard
 RUN_CERT_DIR ?= $(CURDIR)/bin/run-certs
 RUN_ARGS ?=
 
-.PHONY: all build test unit-test envtest lint lint-full run help demo helm chart-lint chart-test
+.PHONY: all build test unit-test envtest lint lint-full run help demo helm chart-lint chart-test fuzz
 
 all: build
 
@@ -42,6 +42,13 @@ test: $(HELM) ## Unit and envtest tests with the race detector (builds the contr
 	else \
 	  echo "make test: FAIL"; exit 1; \
 	fi
+
+# FUZZTIME bounds each fuzz target of make fuzz.
+FUZZTIME ?= 15s
+
+fuzz: ## Run every fuzz target for FUZZTIME (default 15s) each; crashers land in testdata/fuzz.
+	go test -run '^$$' -fuzz '^FuzzRoutes$$' -fuzztime $(FUZZTIME) ./webhook/fuzz/
+	go test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config/
 
 unit-test: $(HELM) ## Unit tests only, chart rendering included (no control plane).
 	HELM="$(HELM)" go test -race $$(go list ./... | grep -v '/test$$')
