@@ -325,3 +325,61 @@ func TestSeccompLegacyAnnotation(t *testing.T) {
 		t.Errorf("denial:\n got %q\nwant %q", err.Error(), want)
 	}
 }
+
+// TestSeccompEphemeralContainers: the API server sends the
+// pods/ephemeralcontainers subresource UPDATE of kubectl debug to the
+// ephemeral-container route, and answers with its verdict: an Unconfined
+// ephemeral container is denied under unconfined: enforce and warned about
+// by default, while a confined one is added.
+func TestSeccompEphemeralContainers(t *testing.T) {
+	ctx := context.Background()
+	ns := seccompNamespace(t)
+	pod := seccompTestPod(ns)
+	if err := k8sClient.Create(ctx, pod); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	debugger := func(name string, profile corev1.SeccompProfileType) *corev1.Pod {
+		p := pod.DeepCopy()
+		p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, corev1.EphemeralContainer{
+			EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: name, Image: "busybox", TerminationMessagePolicy: corev1.TerminationMessageReadFile,
+				ImagePullPolicy: corev1.PullIfNotPresent, SecurityContext: &corev1.SecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: profile}}},
+		})
+		return p
+	}
+	detail := `ephemeral container "unconfined" runs Unconfined; use RuntimeDefault or a Localhost profile`
+
+	c, warnings := newWarningClient(t)
+	if err := c.SubResource("ephemeralcontainers").Update(ctx, debugger("confined", corev1.SeccompProfileTypeRuntimeDefault)); err != nil {
+		t.Fatalf("adding a confined ephemeral container: %v", err)
+	}
+	if got := warnings.Messages(); len(got) != 0 {
+		t.Errorf("warnings for a confined ephemeral container: %q", got)
+	}
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(pod), pod); err != nil {
+		t.Fatal(err)
+	}
+	warnings.Reset()
+	if err := c.SubResource("ephemeralcontainers").Update(ctx, debugger("unconfined", corev1.SeccompProfileTypeUnconfined)); err != nil {
+		t.Fatalf("adding an Unconfined ephemeral container under the default warn: %v", err)
+	}
+	if want := []string{"eksguard [seccomp] " + detail}; !slices.Equal(warnings.Messages(), want) {
+		t.Errorf("warnings:\n got %q\nwant %q", warnings.Messages(), want)
+	}
+
+	applyPolicy(t, `
+apiVersion: eksguard.io/v1alpha1
+kind: PolicyConfig
+rules:
+  seccomp:
+    unconfined: enforce
+`)
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(pod), pod); err != nil {
+		t.Fatal(err)
+	}
+	err := k8sClient.SubResource("ephemeralcontainers").Update(ctx, debugger("unconfined-2", corev1.SeccompProfileTypeUnconfined))
+	want := `admission webhook "seccomp.ephemeralcontainers.eksguard.io" denied the request: eksguard denied this Pod: [seccomp] ` +
+		`spec.ephemeralContainers[2].securityContext.seccompProfile.type: ephemeral container "unconfined-2" runs Unconfined; use RuntimeDefault or a Localhost profile`
+	if !apierrors.IsForbidden(err) || err.Error() != want {
+		t.Errorf("under unconfined: enforce:\n got %v\nwant %q", err, want)
+	}
+}

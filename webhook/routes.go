@@ -79,6 +79,8 @@ var (
 	podKind     = resource.Kind{GVK: corev1.SchemeGroupVersion.WithKind("Pod"), Resource: "pods", Namespaced: true}
 	serviceKind = resource.Kind{GVK: corev1.SchemeGroupVersion.WithKind("Service"), Resource: "services", Namespaced: true}
 	ingressKind = resource.Kind{GVK: networkingv1.SchemeGroupVersion.WithKind("Ingress"), Resource: "ingresses", Namespaced: true}
+	// ephemeralContainersKind is the subresource through which kubectl debug adds containers.
+	ephemeralContainersKind = resource.Kind{GVK: corev1.SchemeGroupVersion.WithKind("Pod"), Resource: "pods/ephemeralcontainers", Namespaced: true}
 
 	createUpdate = []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
 )
@@ -118,6 +120,15 @@ var Routes = []*Route{
 		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update, admissionregistrationv1.Delete},
 		handler: func(h Handlers) *admission.Webhook {
 			return &admission.Webhook{Handler: netpol.NewPolicyChangeHandler(h.Coverage)}
+		},
+	},
+	{
+		Name: "seccomp.ephemeralcontainers.eksguard.io", Path: seccomp.EphemeralContainersPath, Rule: config.RuleSeccomp,
+		// The chart sets its failurePolicy from the Unconfined setting, which
+		// decides its answers.
+		Kinds: []resource.Kind{ephemeralContainersKind}, Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+		handler: func(h Handlers) *admission.Webhook {
+			return &admission.Webhook{Handler: seccomp.NewEphemeralContainersHandler(h.Decider)}
 		},
 	},
 	{
@@ -171,6 +182,9 @@ func (r *Route) objects() string {
 		name := k.GVK.Kind
 		if seen[name] > 1 {
 			name += "." + k.GVK.Group // kinds that share a name
+		}
+		if _, sub, ok := strings.Cut(k.Resource, "/"); ok {
+			name += " (" + sub + ")"
 		}
 		kinds = append(kinds, name)
 	}

@@ -215,6 +215,7 @@ var (
 	PodNetpolWebhook      = RouteName(netpol.PodPath)
 	WorkloadNetpolWebhook = RouteName(netpol.WorkloadPath)
 	NetpolChangeWebhook   = RouteName(netpol.PolicyChangePath)
+	EphemeralWebhook      = RouteName(seccomp.EphemeralContainersPath)
 	ServiceTLSWebhook     = RouteName(lbtls.ServicePath)
 	IngressTLSWebhook     = RouteName(lbtls.IngressPath)
 )

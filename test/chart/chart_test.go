@@ -265,7 +265,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			values: "{}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
 				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
-				charttest.NetpolChangeWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore,
+				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore,
 			},
 		},
 		{
@@ -273,7 +273,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			values: "policy: {rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: enforce}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
 				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: fail, charttest.WorkloadNetpolWebhook: fail,
-				charttest.NetpolChangeWebhook: ignore, charttest.ServiceTLSWebhook: fail, charttest.IngressTLSWebhook: fail,
+				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: fail, charttest.IngressTLSWebhook: fail,
 			},
 		},
 		{
@@ -281,7 +281,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			values: "policy: {rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: \"off\"}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
 				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: fail, charttest.WorkloadNetpolWebhook: fail,
-				charttest.NetpolChangeWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore,
+				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore,
 			},
 		},
 		{
@@ -289,7 +289,15 @@ func TestChartFailurePolicies(t *testing.T) {
 			values: "policy: {dryRun: true, rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: enforce}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
 				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
-				charttest.NetpolChangeWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore,
+				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore,
+			},
+		},
+		{
+			name:   "seccomp unconfined enforces: the ephemeral-container entry fails closed",
+			values: "policy: {rules: {seccomp: {unconfined: enforce}}}",
+			want: map[string]admissionregistrationv1.FailurePolicyType{
+				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
+				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: fail, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore,
 			},
 		},
 		{
@@ -297,7 +305,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			values: "webhook: {failurePolicy: Ignore}\npolicy: {rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: enforce}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
 				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
-				charttest.NetpolChangeWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore,
+				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore,
 			},
 		},
 	}

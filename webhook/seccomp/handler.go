@@ -32,6 +32,41 @@ func NewHandler(decider decision.Decider) admission.Handler {
 	}
 }
 
+// EphemeralContainersPath serves UPDATE of the pods/ephemeralcontainers subresource.
+const EphemeralContainersPath = "/validate-v1-pod-ephemeralcontainers-seccomp"
+
+// ephemeralContainers is the subresource that adds ephemeral containers.
+const ephemeralContainers = "ephemeralcontainers"
+
+// NewEphemeralContainersHandler judges ephemeral containers added to a
+// running pod (CheckEphemeral) under the Unconfined setting: kubectl debug
+// must not be a way to run Unconfined where pods cannot.
+func NewEphemeralContainersHandler(decider decision.Decider) admission.Handler {
+	return &decision.Handler[corev1.Pod]{
+		Serves:     "v1 Pods (the ephemeralcontainers subresource)",
+		Kinds:      []schema.GroupVersionKind{corev1.SchemeGroupVersion.WithKind("Pod")},
+		Operations: []admissionv1.Operation{admissionv1.Update},
+		Decider:    decider,
+		Judge:      judgeEphemeral,
+	}
+}
+
+func judgeEphemeral(ctx context.Context, r decision.Review[corev1.Pod]) admission.Response {
+	if r.SubResource != ephemeralContainers {
+		return decision.Respond(ctx, r.Kind.Kind)
+	}
+	pod := r.Object
+	if pod.Namespace == "" {
+		pod.Namespace = r.Namespace
+	}
+	settings := r.Policy.Config.Rules.Seccomp
+	d, err := r.Decider.Decide(ctx, r.Policy, pod, config.RuleSeccomp, settings.Unconfined)
+	if err != nil {
+		return decision.Undecided(ctx, r.Policy, r.Kind.Kind, config.RuleSeccomp, "the seccomp profile", err, settings.Unconfined)
+	}
+	return decision.Respond(ctx, r.Kind.Kind, decision.Finding{Rule: config.RuleSeccomp, Decision: d, Errs: CheckEphemeral(r.Old, pod)})
+}
+
 // decisions are the rule's decisions for one pod.
 type decisions struct {
 	// missing is for a pod without a profile; unconfined for Unconfined ones.

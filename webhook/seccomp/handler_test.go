@@ -112,6 +112,8 @@ type reviewRequest struct {
 	object    string
 	// username is the requesting user; a controller's when empty.
 	username string
+	// subResource and oldObject, for UPDATEs.
+	subResource, oldObject string
 }
 
 func (r reviewRequest) user() string {
@@ -145,6 +147,12 @@ func (r reviewRequest) reviewJSON() string {
 		"userInfo":  map[string]any{"username": r.user()},
 		"object":    json.RawMessage(r.object),
 		"dryRun":    r.dryRun,
+	}
+	if r.subResource != "" {
+		req["subResource"] = r.subResource
+	}
+	if r.oldObject != "" {
+		req["oldObject"] = json.RawMessage(r.oldObject)
 	}
 	b, err := json.Marshal(map[string]any{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": req})
 	if err != nil {
@@ -488,6 +496,41 @@ func TestHandlerUndecided(t *testing.T) {
 			policies.Namespaces = unreadableNamespaces{}
 			h := NewHandler(policies)
 			if got := serve(t, h, review); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestEphemeralContainersHandler: kubectl debug adds an ephemeral container
+// through the subresource; an Unconfined one is answered as the Unconfined
+// setting says, and other pod UPDATEs are not this route's.
+func TestEphemeralContainersHandler(t *testing.T) {
+	const old = `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"shop"},` +
+		`"spec":{"securityContext":{"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"app","image":"nginx"}]}}`
+	const debugged = `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"shop"},` +
+		`"spec":{"securityContext":{"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"app","image":"nginx"}],` +
+		`"ephemeralContainers":[{"name":"debugger","image":"busybox","securityContext":{"seccompProfile":{"type":"Unconfined"}}}]}}`
+	const detail = `ephemeral container "debugger" runs Unconfined; use RuntimeDefault or a Localhost profile`
+	review := func(subResource string) string {
+		return reviewRequest{operation: admissionv1.Update, subResource: subResource, object: debugged, oldObject: old}.reviewJSON()
+	}
+	for _, tt := range []struct {
+		name        string
+		unconfined  config.Mode
+		subResource string
+		want        response
+	}{
+		{name: "warn (default): admitted with a warning", unconfined: config.ModeWarn, subResource: "ephemeralcontainers",
+			want: warned("eksguard [seccomp] " + detail)},
+		{name: "enforce: denied", unconfined: config.ModeEnforce, subResource: "ephemeralcontainers",
+			want: response{Code: http.StatusForbidden, Message: "eksguard denied this Pod: [seccomp] spec.ephemeralContainers[0].securityContext.seccompProfile.type: " + detail}},
+		{name: "off: admitted", unconfined: config.ModeOff, subResource: "ephemeralcontainers", want: admitted},
+		{name: "a pod UPDATE that is not the subresource", unconfined: config.ModeEnforce, want: admitted},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := NewEphemeralContainersHandler(ruletest.Decider(ruletest.CompilePolicy(t, func(c *config.Config) { c.Rules.Seccomp.Unconfined = tt.unconfined })))
+			if got := serve(t, h, review(tt.subResource)); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}
 		})

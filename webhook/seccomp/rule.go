@@ -108,6 +108,38 @@ func unconfined(spec *corev1.PodSpec) field.ErrorList {
 	return errs
 }
 
+// CheckEphemeral is the rule for ephemeral containers added to a running pod
+// through the pods/ephemeralcontainers subresource: each new one that would
+// run Unconfined (its own profile Unconfined, or none under an Unconfined
+// pod-level profile) is a finding. Nothing is patched: the subresource's
+// update strategy takes only spec.ephemeralContainers from the request
+// (pkg/registry/core/pod ephemeralContainersStrategy), and the containers
+// that exist keep their profiles.
+func CheckEphemeral(old, pod *corev1.Pod) field.ErrorList {
+	existing := map[string]bool{}
+	for _, c := range old.Spec.EphemeralContainers {
+		existing[c.Name] = true
+	}
+	podUnconfined := pod.Spec.SecurityContext != nil && isUnconfined(pod.Spec.SecurityContext.SeccompProfile)
+	var errs field.ErrorList
+	for i := range pod.Spec.EphemeralContainers {
+		c := &pod.Spec.EphemeralContainers[i]
+		if existing[c.Name] {
+			continue
+		}
+		path := specPath.Child("ephemeralContainers").Index(i).Child("securityContext", "seccompProfile", "type")
+		switch own := c.SecurityContext; {
+		case own != nil && own.SeccompProfile != nil:
+			if isUnconfined(own.SeccompProfile) {
+				errs = append(errs, unconfinedError(path, fmt.Sprintf("ephemeral container %q runs Unconfined", c.Name)))
+			}
+		case podUnconfined:
+			errs = append(errs, unconfinedError(path, fmt.Sprintf("ephemeral container %q runs Unconfined, as the pod does", c.Name)))
+		}
+	}
+	return errs
+}
+
 func unconfinedError(path *field.Path, who string) *field.Error {
 	return field.Invalid(path, corev1.SeccompProfileTypeUnconfined, who+"; use RuntimeDefault or a Localhost profile")
 }

@@ -354,3 +354,40 @@ func applyPatch(t *testing.T, raw string, r Result) *corev1.Pod {
 	}
 	return &pod
 }
+
+// TestCheckEphemeral: a new ephemeral container that would run Unconfined
+// is a finding; containers already there, and profiles that confine, are
+// not (ephemeralContainersStrategy takes only the ephemeral containers).
+func TestCheckEphemeral(t *testing.T) {
+	debug := func(sc *corev1.SecurityContext) corev1.EphemeralContainer {
+		return corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debugger", Image: "busybox", SecurityContext: sc}}
+	}
+	profile := func(t corev1.SeccompProfileType) *corev1.SecurityContext {
+		return &corev1.SecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: t}}
+	}
+	unconfinedPod := podSecurityContext(&corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}})
+	withEphemeral := func(c corev1.EphemeralContainer) podOption {
+		return func(p *corev1.Pod) { p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, c) }
+	}
+	const path = "spec.ephemeralContainers[0].securityContext.seccompProfile.type"
+	tests := []struct {
+		name     string
+		old, pod *corev1.Pod
+		want     []string
+	}{
+		{name: "new Unconfined ephemeral container", old: testPod(), pod: testPod(withEphemeral(debug(profile(corev1.SeccompProfileTypeUnconfined)))),
+			want: []string{path + `: Invalid value: "Unconfined": ephemeral container "debugger" runs Unconfined; use RuntimeDefault or a Localhost profile`}},
+		{name: "new one without a profile under an Unconfined pod", old: testPod(unconfinedPod), pod: testPod(unconfinedPod, withEphemeral(debug(nil))),
+			want: []string{path + `: Invalid value: "Unconfined": ephemeral container "debugger" runs Unconfined, as the pod does; use RuntimeDefault or a Localhost profile`}},
+		{name: "new one with RuntimeDefault under an Unconfined pod", old: testPod(unconfinedPod),
+			pod: testPod(unconfinedPod, withEphemeral(debug(profile(corev1.SeccompProfileTypeRuntimeDefault))))},
+		{name: "new one without a profile under a confined pod", old: testPod(), pod: testPod(withEphemeral(debug(nil)))},
+		{name: "an Unconfined one that was already there", old: testPod(withEphemeral(debug(profile(corev1.SeccompProfileTypeUnconfined)))),
+			pod: testPod(withEphemeral(debug(profile(corev1.SeccompProfileTypeUnconfined))))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ruletest.AssertErrs(t, "CheckEphemeral", CheckEphemeral(tt.old, tt.pod), tt.want)
+		})
+	}
+}
