@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -248,5 +251,37 @@ func TestTrimNetworkPolicy(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("trimmed:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestSlowBodyIsCutOff: a client that sends its headers and then trickles
+// the body gets the body read failed after bodyReadTimeout, instead of
+// holding the connection open.
+func TestSlowBodyIsCutOff(t *testing.T) {
+	saved := bodyReadTimeout
+	bodyReadTimeout = 200 * time.Millisecond
+	t.Cleanup(func() { bodyReadTimeout = saved })
+	readErr := make(chan error, 1)
+	srv := httptest.NewServer(detachFromShutdown(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		readErr <- err
+	})))
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := fmt.Fprintf(conn, "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"a\":"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-readErr:
+		var netErr net.Error
+		if !errors.As(err, &netErr) || !netErr.Timeout() {
+			t.Errorf("body read ended with %v, want a timeout", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the body read was never cut off")
 	}
 }

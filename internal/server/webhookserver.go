@@ -51,6 +51,11 @@ const certificatePollInterval = 100 * time.Millisecond
 // parameter; the API server never waits longer than 30 seconds.
 const fallbackAdmissionTimeout = 30 * time.Second
 
+// bodyReadTimeout bounds the read of a request body: the API server sends
+// the whole AdmissionReview at once, so a body that trickles in is a client
+// holding a connection (and its buffers) open, and is cut off.
+var bodyReadTimeout = 5 * time.Second
+
 func newDrainingServer(opts crwebhook.Options) *drainingServer {
 	return &drainingServer{DefaultServer: crwebhook.NewServer(opts).(*crwebhook.DefaultServer)}
 }
@@ -87,9 +92,13 @@ func (s *drainingServer) Register(path string, hook http.Handler) {
 
 // detachFromShutdown replaces the request context with one that keeps its
 // values but not its cancellation, and that ends after the admission
-// timeout the API server passed in the "timeout" query parameter.
+// timeout the API server passed in the "timeout" query parameter. It also
+// gives the body bodyReadTimeout to arrive.
 func detachFromShutdown(hook http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Not every ResponseWriter supports deadlines (tests' recorders);
+		// the server's connections do.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), admissionTimeout(r))
 		defer cancel()
 		hook.ServeHTTP(w, r.WithContext(ctx))

@@ -17,6 +17,11 @@ import (
 // each warning on one line.
 const MaxWarningLength = 120
 
+// MaxDenialLength bounds a denial reason: an object with very many labels
+// or ports must not make the answer (and the API server's event and audit
+// log) megabytes long.
+const MaxDenialLength = 4096
+
 // Finding is one rule's result on one object, under the decision (effective
 // mode, exclusion, exemption) that the policy gave for that object.
 type Finding struct {
@@ -94,7 +99,7 @@ func Judge(kind string, findings ...Finding) Answer {
 		}
 	}
 	if len(reasons) > 0 {
-		v.Denial = fmt.Sprintf("eksguard denied this %s: %s", kind, strings.Join(reasons, "; "))
+		v.Denial = truncate(fmt.Sprintf("eksguard denied this %s: %s", kind, strings.Join(reasons, "; ")), MaxDenialLength)
 		v.Patches = nil
 	}
 	return v
@@ -115,4 +120,13 @@ func WarningText(rule config.RuleName, e *field.Error) string {
 		w = w[:MaxWarningLength-3] + "..."
 	}
 	return w
+}
+
+// truncate cuts s to at most limit bytes, saying how much it left out.
+func truncate(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	suffix := fmt.Sprintf("... (%d more bytes)", len(s)-limit)
+	return s[:limit-len(suffix)] + suffix
 }

@@ -2,8 +2,10 @@ package decision
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
 	jsonpatch "gomodules.xyz/jsonpatch/v2"
@@ -83,5 +85,19 @@ func TestJudgeWithPatches(t *testing.T) {
 					resp.Allowed, resp.Result.Code, resp.Result.Message, resp.Patches, resp.Warnings, tc.want)
 			}
 		})
+	}
+}
+
+// TestAnswerBounds: a denial is cut to MaxDenialLength, saying how much it
+// left out, and so is the message for unreadable input.
+func TestAnswerBounds(t *testing.T) {
+	long := field.ErrorList{field.Forbidden(field.NewPath("spec"), strings.Repeat("x", 10000))}
+	a := Judge("Pod", Finding{Rule: config.RuleSeccomp, Decision: config.Decision{Mode: config.ModeEnforce}, Errs: long})
+	if len(a.Denial) != MaxDenialLength || !strings.HasSuffix(a.Denial, "more bytes)") {
+		t.Errorf("denial of %d bytes ending %q, want %d ending with the count left out", len(a.Denial), a.Denial[len(a.Denial)-30:], MaxDenialLength)
+	}
+	resp := BadRequest(errors.New(strings.Repeat("y", 100000)))
+	if n := len(resp.Result.Message); n != maxErrorLength {
+		t.Errorf("bad-request message of %d bytes, want %d", n, maxErrorLength)
 	}
 }

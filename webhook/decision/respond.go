@@ -42,9 +42,13 @@ func Respond(ctx context.Context, kind string, findings ...Finding) admission.Re
 	return admission.Patched("", v.Patches...).WithWarnings(v.Warnings...)
 }
 
+// maxErrorLength bounds the message of an answer to unreadable input: a
+// decode error may quote much of a huge object.
+const maxErrorLength = 1024
+
 // BadRequest answers input eksguard cannot read, naming what was wrong.
 func BadRequest(err error) admission.Response {
-	return admission.Errored(http.StatusBadRequest, err)
+	return admission.Errored(http.StatusBadRequest, errors.New(truncate(err.Error(), maxErrorLength)))
 }
 
 // ErrUnsupportedKind is returned for a kind a handler does not serve.

@@ -2,6 +2,7 @@ package netpol
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -104,9 +105,25 @@ func hostNetworkDetail(s subject, mode config.Mode) string {
 		"drop hostNetwork, or exempt it from the networkPolicy rule if it must stay"
 }
 
+// maxLabelsShown bounds the labels a message lists.
+const maxLabelsShown = 20
+
+// labelsText lists the labels, sorted, at most maxLabelsShown of them.
 func labelsText(set labels.Set) string {
 	if len(set) == 0 {
 		return "no labels"
 	}
-	return "labels " + set.String()
+	if len(set) <= maxLabelsShown {
+		return "labels " + set.String()
+	}
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	shown := make([]string, maxLabelsShown)
+	for i, k := range keys[:maxLabelsShown] {
+		shown[i] = k + "=" + set[k]
+	}
+	return fmt.Sprintf("labels %s and %d more", strings.Join(shown, ","), len(set)-maxLabelsShown)
 }

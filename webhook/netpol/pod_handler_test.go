@@ -18,6 +18,7 @@ import (
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/ruletest"
+	"github.com/eksguard/eksguard/webhook/decision"
 )
 
 var podKind = metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}
@@ -356,5 +357,27 @@ func TestPodValidatorAdmissionReview(t *testing.T) {
 				t.Errorf("response:\n got %s\nwant %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPodHandlerHugePod: a pod with 100,000 labels gets a bounded denial
+// that lists the first labels and counts the rest.
+func TestPodHandlerHugePod(t *testing.T) {
+	labelSet := map[string]string{}
+	for i := range 100000 {
+		labelSet[fmt.Sprintf("k%06d", i)] = "v"
+	}
+	raw := mustJSON(t, &corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: "huge", Namespace: "shop", Labels: labelSet}})
+	resp := NewPodHandler(newTestChecker(ruletest.CompilePolicy(t, nil), nil, &liveReader{})).Handle(context.Background(),
+		admissionRequest(admissionv1.Create, podKind, "shop", "huge", raw, nil))
+	got := resp.Result.Message
+	wantPrefix := "eksguard denied this Pod: [networkPolicy] metadata.labels: Namespace shop has no NetworkPolicy to select Pod huge " +
+		"(labels k000000=v,k000001=v,"
+	if resp.Allowed || !strings.HasPrefix(got, wantPrefix) || !strings.Contains(got, "k000019=v and 99980 more)") {
+		t.Errorf("denial %.300q, want it to start %q and count the labels left out", got, wantPrefix)
+	}
+	if len(got) > decision.MaxDenialLength {
+		t.Errorf("denial of %d bytes, more than %d", len(got), decision.MaxDenialLength)
 	}
 }
