@@ -47,7 +47,12 @@ changes), and drains in-flight admissions on SIGTERM.
 
 It talks to the cluster of --kubeconfig, $KUBECONFIG, ~/.kube/config or, in a
 pod, its service account. POD_NAMESPACE sets eksguard's own namespace and the
-policy ConfigMap's namespace.`,
+policy ConfigMap's namespace.
+
+Exit status: 0 after a clean shutdown, also when the drain outlasted
+--graceful-shutdown-timeout with no admission in flight (logged); 1 when the
+command line is wrong, the server cannot start or fails, or the drain cut off
+admissions still being answered.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			logger := zap.New(zap.UseFlagOptions(&zapOpts))

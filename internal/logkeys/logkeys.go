@@ -58,4 +58,6 @@ const (
 	PolicyConfigMap = "policyConfigMap"
 	// Cert is a certificate file's path.
 	Cert = "cert"
+	// Cause is an error reported by an info line (it did not fail anything).
+	Cause = "cause"
 )

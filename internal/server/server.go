@@ -24,11 +24,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/logkeys"
 	"github.com/eksguard/eksguard/internal/policywatch"
 	"github.com/eksguard/eksguard/webhook"
 	"github.com/eksguard/eksguard/webhook/decision"
@@ -124,6 +126,8 @@ type Server struct {
 	Manager manager.Manager
 	// Store holds the policy in force.
 	Store *config.Store
+	// admissions is the webhook server, which counts admissions in flight.
+	admissions *drainingServer
 }
 
 // New builds the manager and registers the webhooks, the policy watcher
@@ -185,12 +189,31 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 	if err := mgr.AddReadyzCheck("informers", cacheSyncedChecker(mgr.GetCache(), opts.CacheSyncCheckTimeout)); err != nil {
 		return nil, err
 	}
-	return &Server{Manager: mgr, Store: store}, nil
+	return &Server{Manager: mgr, Store: store, admissions: webhookServer.(*drainingServer)}, nil
 }
 
 // Start runs the server until ctx is cancelled, then drains in-flight
-// admissions (bounded by Options.GracefulShutdownTimeout) and returns.
-func (s *Server) Start(ctx context.Context) error { return s.Manager.Start(ctx) }
+// admissions (bounded by Options.GracefulShutdownTimeout) and returns. A
+// drain that outlasts the timeout is an error only when admissions were
+// still being answered then (shutdownResult).
+func (s *Server) Start(ctx context.Context) error {
+	return shutdownResult(ctx, s.Manager.Start(ctx), s.admissions.inFlight.Load())
+}
+
+// shutdownResult is the manager's result as the command's: a graceful
+// shutdown that hit its timeout with no admission in flight (a slow informer
+// or probe server, say) is logged and is a clean exit; with admissions in
+// flight they were cut off, which is an error.
+func shutdownResult(ctx context.Context, err error, inFlight int64) error {
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if inFlight == 0 {
+		logf.FromContext(ctx).Info("the graceful shutdown timed out, with no admission in flight", logkeys.Cause, err.Error())
+		return nil
+	}
+	return fmt.Errorf("%d admission(s) were cut off at shutdown: %w", inFlight, err)
+}
 
 func (o Options) validate() error {
 	var errs []error

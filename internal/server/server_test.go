@@ -285,3 +285,30 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 		t.Fatal("the body read was never cut off")
 	}
 }
+
+// TestShutdownResult: a drain past --graceful-shutdown-timeout is a clean
+// exit when no admission was in flight, and an error naming the admissions
+// cut off otherwise; other results pass through.
+func TestShutdownResult(t *testing.T) {
+	timedOut := fmt.Errorf("failed waiting for all runnables to end within grace period of 15s: %w", context.DeadlineExceeded)
+	other := errors.New("starting the webhook server: address in use")
+	for _, tt := range []struct {
+		name     string
+		err      error
+		inFlight int64
+		want     string
+	}{
+		{name: "clean", err: nil},
+		{name: "timed out with nothing in flight", err: timedOut},
+		{name: "timed out with admissions in flight", err: timedOut, inFlight: 2,
+			want: "2 admission(s) were cut off at shutdown: failed waiting for all runnables to end within grace period of 15s: context deadline exceeded"},
+		{name: "another error", err: other, inFlight: 2, want: other.Error()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := shutdownResult(context.Background(), tt.err, tt.inFlight)
+			if got := fmt.Sprint(err); (err == nil) != (tt.want == "") || (err != nil && got != tt.want) {
+				t.Errorf("shutdownResult = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

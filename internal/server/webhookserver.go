@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -32,6 +33,8 @@ import (
 // caches synced, and until then the server could not complete a handshake.
 type drainingServer struct {
 	*crwebhook.DefaultServer
+	// inFlight counts the admissions being answered.
+	inFlight atomic.Int64
 	// certificates feeds the TLS config's GetCertificate; nil when
 	// controller-runtime's own certwatcher reads CertDir.
 	certificates certificateSource
@@ -85,9 +88,15 @@ func (s *drainingServer) Start(ctx context.Context) error {
 	return s.DefaultServer.Start(ctx)
 }
 
-// Register serves hook at path with a shutdown-proof request context.
+// Register serves hook at path with a shutdown-proof request context,
+// counting the admissions in flight.
 func (s *drainingServer) Register(path string, hook http.Handler) {
-	s.DefaultServer.Register(path, detachFromShutdown(hook))
+	detached := detachFromShutdown(hook)
+	s.DefaultServer.Register(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
+		detached.ServeHTTP(w, r)
+	}))
 }
 
 // detachFromShutdown replaces the request context with one that keeps its
