@@ -178,6 +178,11 @@ func TestChartRBAC(t *testing.T) {
 		{"watch", admission, "mutatingwebhookconfigurations", "", ""},
 		{"update", admission, "validatingwebhookconfigurations", "", fullname},
 		{"update", admission, "mutatingwebhookconfigurations", "", fullname},
+		// internal/failurepolicy: read and patch the failure policies of eksguard's own two.
+		{"get", admission, "validatingwebhookconfigurations", "", fullname},
+		{"get", admission, "mutatingwebhookconfigurations", "", fullname},
+		{"patch", admission, "validatingwebhookconfigurations", "", fullname},
+		{"patch", admission, "mutatingwebhookconfigurations", "", fullname},
 		// webhook/netpol discovery: CRD metadata; a cluster-scoped policy
 		// change lists the pods of every namespace.
 		{"list", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},

@@ -34,7 +34,10 @@ type Route struct {
 	// Rule is the eksguard rule whose mode sets the failure policy.
 	Rule config.RuleName
 	// WarnOnly routes never deny, whatever the mode: they fail open too.
-	WarnOnly   bool
+	WarnOnly bool
+	// Setting, when set, is the mode that decides the route's answers
+	// (and so its failure policy) instead of the rule's mode.
+	Setting    func(config.RuleSettings) config.Mode
 	Kinds      []resource.Kind
 	Operations []admissionregistrationv1.OperationType
 	// MatchConditions cut the calls the API server makes.
@@ -54,6 +57,34 @@ type Handlers struct {
 
 // Webhook builds the route's admission webhook over h.
 func (r *Route) Webhook(h Handlers) *admission.Webhook { return r.handler(h) }
+
+// FailurePolicy is the failure policy the route's webhook entry should have
+// under p: closed (enforcing, the operator's choice for enforcing rules,
+// Fail by default) only when the route may deny, that is when its mode
+// enforces and no dry run is on; open otherwise, so that a warn-only rule
+// never blocks while eksguard is unreachable. Mutating and warn-only routes
+// always fail open.
+func (r *Route) FailurePolicy(p *config.Policy, enforcing admissionregistrationv1.FailurePolicyType) admissionregistrationv1.FailurePolicyType {
+	if r.Mutating || r.WarnOnly || p.Config.DryRun || r.mode(p.Config.Rules) != config.ModeEnforce {
+		return admissionregistrationv1.Ignore
+	}
+	return enforcing
+}
+
+// mode is the mode that decides the route's answers.
+func (r *Route) mode(s config.RuleSettings) config.Mode {
+	if r.Setting != nil {
+		return r.Setting(s)
+	}
+	switch r.Rule {
+	case config.RuleSeccomp:
+		return s.Seccomp.Mode
+	case config.RuleNetworkPolicy:
+		return s.NetworkPolicy.Mode
+	default:
+		return s.LoadBalancerTLS.Mode
+	}
+}
 
 // Rules are the route's webhook rules.
 func (r *Route) Rules() []admissionregistrationv1.RuleWithOperations {
@@ -124,9 +155,9 @@ var Routes = []*Route{
 	},
 	{
 		Name: "seccomp.ephemeralcontainers.eksguard.io", Path: seccomp.EphemeralContainersPath, Rule: config.RuleSeccomp,
-		// The chart sets its failurePolicy from the Unconfined setting, which
-		// decides its answers.
-		Kinds: []resource.Kind{ephemeralContainersKind}, Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+		// The Unconfined setting decides its answers, and its failure policy.
+		Setting: func(s config.RuleSettings) config.Mode { return s.Seccomp.Unconfined },
+		Kinds:   []resource.Kind{ephemeralContainersKind}, Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
 		handler: func(h Handlers) *admission.Webhook {
 			return &admission.Webhook{Handler: seccomp.NewEphemeralContainersHandler(h.Decider)}
 		},

@@ -90,8 +90,12 @@ admissions still being answered.`,
 		"Secret in eksguard's namespace that holds the serving certificate and is mounted at --cert-dir (with --cert-rotation).")
 	flags.StringVar(&opts.CertRotation.ServiceName, "webhook-service-name", opts.CertRotation.ServiceName,
 		"Service in eksguard's namespace the API server calls; the certificate is issued for it (with --cert-rotation).")
-	flags.StringVar(&opts.CertRotation.WebhookConfigurationName, "webhook-configuration-name", opts.CertRotation.WebhookConfigurationName,
-		"Name of the mutating and validating webhook configurations that get the CA bundle (with --cert-rotation).")
+	flags.StringVar(&opts.WebhookConfigurationName, "webhook-configuration-name", opts.WebhookConfigurationName,
+		"Name of eksguard's own mutating and validating webhook configurations: the CA bundle goes there (with --cert-rotation), and their failure policies follow the policy in force.")
+	flags.BoolVar(&opts.FailurePolicy.Reconcile, "reconcile-failure-policy", opts.FailurePolicy.Reconcile,
+		"Keep each webhook entry's failurePolicy in line with the policy in force (closed only where a rule enforces); false only reports disagreements (metric and Event).")
+	flags.StringVar((*string)(&opts.FailurePolicy.Enforcing), "enforcing-failure-policy", string(opts.FailurePolicy.Enforcing),
+		"failurePolicy of webhook entries whose rule enforces: Fail or Ignore.")
 	flags.DurationVar(&opts.GracefulShutdownTimeout, "graceful-shutdown-timeout", opts.GracefulShutdownTimeout,
 		"How long to let in-flight admissions finish after SIGTERM; keep it below terminationGracePeriodSeconds.")
 

@@ -58,7 +58,7 @@ func TestServeFlags(t *testing.T) {
 				o.OwnNamespace, o.PolicyNamespace, o.PolicyName = "security", "security", "guard-policy"
 				o.CertDir, o.TLSMinVersion = "/etc/eksguard/tls", tls.VersionTLS13
 				o.CertRotation.Enabled = true
-				o.CertRotation.SecretName, o.CertRotation.ServiceName, o.CertRotation.WebhookConfigurationName = "guard-tls", "guard", "guard"
+				o.CertRotation.SecretName, o.CertRotation.ServiceName, o.WebhookConfigurationName = "guard-tls", "guard", "guard"
 				o.GracefulShutdownTimeout = 20 * time.Second
 			},
 		},

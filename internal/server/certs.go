@@ -18,11 +18,9 @@ type CertRotationOptions struct {
 	Enabled bool
 	// SecretName is the Secret in OwnNamespace that is mounted at CertDir.
 	SecretName string
-	// ServiceName is the webhook Service in OwnNamespace.
+	// ServiceName is the webhook Service in OwnNamespace. The webhook
+	// configurations that get the CA bundle are Options.WebhookConfigurationName.
 	ServiceName string
-	// WebhookConfigurationName names both the MutatingWebhookConfiguration
-	// and the ValidatingWebhookConfiguration that get the CA bundle.
-	WebhookConfigurationName string
 }
 
 // Defaults of CertRotationOptions, the names the Helm chart uses for a
@@ -64,8 +62,8 @@ func setupCertificates(mgr manager.Manager, opts Options) error {
 		SecretName:                      rotation.SecretName,
 		ServiceName:                     rotation.ServiceName,
 		CertDir:                         opts.CertDir,
-		MutatingWebhookConfigurations:   []string{rotation.WebhookConfigurationName},
-		ValidatingWebhookConfigurations: []string{rotation.WebhookConfigurationName},
+		MutatingWebhookConfigurations:   []string{opts.WebhookConfigurationName},
+		ValidatingWebhookConfigurations: []string{opts.WebhookConfigurationName},
 		Ready:                           ready,
 	}); err != nil {
 		return fmt.Errorf("setting up certificate rotation: %w", err)

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,6 +31,7 @@ import (
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/failurepolicy"
 	"github.com/eksguard/eksguard/internal/logkeys"
 	"github.com/eksguard/eksguard/internal/policywatch"
 	"github.com/eksguard/eksguard/webhook"
@@ -81,6 +83,14 @@ type Options struct {
 	// CacheSyncCheckTimeout bounds one readiness probe's wait for the caches.
 	CacheSyncCheckTimeout time.Duration
 
+	// WebhookConfigurationName names eksguard's own MutatingWebhookConfiguration
+	// and ValidatingWebhookConfiguration: the only ones it writes (their CA
+	// bundle with CertRotation, their failure policies with FailurePolicy).
+	WebhookConfigurationName string
+	// FailurePolicy keeps the configurations' failure policies in line
+	// with the policy in force.
+	FailurePolicy FailurePolicyOptions
+
 	// CertRotation makes eksguard generate and renew the certificate in
 	// CertDir itself. Off in DefaultOptions: the command line turns it on
 	// unless cert-manager provides the certificate.
@@ -90,21 +100,31 @@ type Options struct {
 // DefaultOptions returns the production defaults.
 func DefaultOptions() Options {
 	return Options{
-		OwnNamespace:            DefaultNamespace,
-		PolicyNamespace:         DefaultNamespace,
-		PolicyName:              DefaultPolicyConfigMapName,
-		WebhookPort:             DefaultWebhookPort,
-		TLSMinVersion:           tls.VersionTLS12,
-		MetricsBindAddress:      DefaultMetricsBindAddress,
-		HealthProbeBindAddress:  DefaultHealthProbeBindAddress,
-		GracefulShutdownTimeout: DefaultGracefulShutdownTimeout,
-		CacheSyncCheckTimeout:   DefaultCacheSyncCheckTimeout,
+		OwnNamespace:             DefaultNamespace,
+		PolicyNamespace:          DefaultNamespace,
+		PolicyName:               DefaultPolicyConfigMapName,
+		WebhookPort:              DefaultWebhookPort,
+		TLSMinVersion:            tls.VersionTLS12,
+		MetricsBindAddress:       DefaultMetricsBindAddress,
+		HealthProbeBindAddress:   DefaultHealthProbeBindAddress,
+		GracefulShutdownTimeout:  DefaultGracefulShutdownTimeout,
+		CacheSyncCheckTimeout:    DefaultCacheSyncCheckTimeout,
+		WebhookConfigurationName: DefaultWebhookConfigurationName,
+		FailurePolicy:            FailurePolicyOptions{Reconcile: true, Enforcing: admissionregistrationv1.Fail},
 		CertRotation: CertRotationOptions{
-			SecretName:               DefaultCertSecretName,
-			ServiceName:              DefaultWebhookServiceName,
-			WebhookConfigurationName: DefaultWebhookConfigurationName,
+			SecretName:  DefaultCertSecretName,
+			ServiceName: DefaultWebhookServiceName,
 		},
 	}
+}
+
+// FailurePolicyOptions configure internal/failurepolicy.
+type FailurePolicyOptions struct {
+	// Reconcile patches the failure policies; off, disagreements are only
+	// reported (metric and Event), for GitOps tools that own the objects.
+	Reconcile bool
+	// Enforcing is the failure policy of entries whose rule may deny.
+	Enforcing admissionregistrationv1.FailurePolicyType
 }
 
 // ParseTLSVersion maps the --tls-min-version flag value to a crypto/tls version.
@@ -180,6 +200,14 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 	if err := setupCertificates(mgr, opts); err != nil {
 		return nil, err
 	}
+	if err := mgr.Add(&failurepolicy.Reconciler{
+		Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Store: store, Name: opts.WebhookConfigurationName,
+		Enforcing: opts.FailurePolicy.Enforcing, Patch: opts.FailurePolicy.Reconcile,
+		Recorder:    mgr.GetEventRecorder("eksguard-failure-policy"),
+		EventTarget: &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: opts.PolicyNamespace, Name: opts.PolicyName}},
+	}); err != nil {
+		return nil, fmt.Errorf("adding the failure-policy reconciler: %w", err)
+	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err
 	}
@@ -228,6 +256,9 @@ func (o Options) validate() error {
 	}
 	if o.TLSMinVersion != tls.VersionTLS12 && o.TLSMinVersion != tls.VersionTLS13 {
 		errs = append(errs, fmt.Errorf("TLS minimum version %#04x is neither TLS 1.2 nor TLS 1.3", o.TLSMinVersion))
+	}
+	if o.FailurePolicy.Enforcing != admissionregistrationv1.Fail && o.FailurePolicy.Enforcing != admissionregistrationv1.Ignore {
+		errs = append(errs, fmt.Errorf("enforcing failure policy %q is neither Fail nor Ignore", o.FailurePolicy.Enforcing))
 	}
 	if o.CacheSyncCheckTimeout <= 0 {
 		errs = append(errs, errors.New("the cache sync check timeout must be positive"))

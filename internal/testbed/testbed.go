@@ -55,12 +55,16 @@ type Server struct {
 
 // NewServer builds a server that serves the webhooks wio registered with
 // the API server at cfg: on wio's loopback address and certificate, metrics
-// off, health probes on a free port, a short drain.
+// off, health probes on a free port, a short drain, keeping the test bed's
+// webhook configurations' failure policies in line with its policy.
 func NewServer(cfg *rest.Config, wio envtest.WebhookInstallOptions) (*Server, error) {
 	opts := server.DefaultOptions()
 	opts.WebhookHost, opts.WebhookPort, opts.CertDir = wio.LocalServingHost, wio.LocalServingPort, wio.LocalServingCertDir
 	opts.MetricsBindAddress = "0"
 	opts.GracefulShutdownTimeout = 5 * time.Second
+	// Its own configurations, whose failure policies it keeps in line
+	// (the chart tests install the chart's next to them).
+	opts.WebhookConfigurationName = ConfigurationName
 	healthAddr, err := FreeLocalAddress()
 	if err != nil {
 		return nil, err

@@ -6,13 +6,14 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/server"
 	"github.com/eksguard/eksguard/webhook"
 )
 
-// configurationName names the test bed's two configurations; the chart
+// ConfigurationName names the test bed's two configurations; the chart
 // tests install the chart's own next to them.
-const configurationName = "eksguard-testbed"
+const ConfigurationName = "eksguard-testbed"
 
 // Timeouts of the test bed's webhook entries.
 const (
@@ -35,8 +36,8 @@ func WebhookInstallOptions(extraPaths ...string) envtest.WebhookInstallOptions {
 
 // WebhookConfigurations are eksguard's two webhook configurations, built
 // from webhook.Routes and shaped like the chart's: never called for
-// kube-system or eksguard's own namespace; the entries of the test bed's
-// enforcing defaults fail closed, mutating and warn-only ones fail open.
+// kube-system or eksguard's own namespace, each entry with the failure
+// policy the built-in defaults ask for (the server keeps it in line after).
 func WebhookConfigurations() (*admissionregistrationv1.MutatingWebhookConfiguration, *admissionregistrationv1.ValidatingWebhookConfiguration) {
 	excluded := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
 		Key: "kubernetes.io/metadata.name", Operator: metav1.LabelSelectorOpNotIn,
@@ -47,8 +48,9 @@ func WebhookConfigurations() (*admissionregistrationv1.MutatingWebhookConfigurat
 			Name: server.DefaultWebhookServiceName, Namespace: server.DefaultNamespace, Path: ptr.To(path),
 		}}
 	}
-	mutating := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: configurationName}}
-	validating := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: configurationName}}
+	mutating := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: ConfigurationName}}
+	validating := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: ConfigurationName}}
+	defaults := config.DefaultPolicy(server.DefaultNamespace)
 	for _, r := range webhook.Routes {
 		if r.Mutating {
 			mutating.Webhooks = append(mutating.Webhooks, admissionregistrationv1.MutatingWebhook{
@@ -60,10 +62,7 @@ func WebhookConfigurations() (*admissionregistrationv1.MutatingWebhookConfigurat
 			})
 			continue
 		}
-		failure := admissionregistrationv1.Fail
-		if r.WarnOnly {
-			failure = admissionregistrationv1.Ignore
-		}
+		failure := r.FailurePolicy(defaults, admissionregistrationv1.Fail)
 		validating.Webhooks = append(validating.Webhooks, admissionregistrationv1.ValidatingWebhook{
 			Name: r.Name, ClientConfig: clientConfig(r.Path), Rules: r.Rules(),
 			FailurePolicy: ptr.To(failure), MatchPolicy: ptr.To(admissionregistrationv1.Equivalent),

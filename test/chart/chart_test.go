@@ -160,10 +160,12 @@ func TestChartDeployment(t *testing.T) {
 		"--health-probe-bind-address=:8081",
 		"--policy-configmap-namespace=eksguard-system",
 		"--policy-configmap-name=eksguard-policy",
+		"--webhook-configuration-name=eksguard",
+		"--reconcile-failure-policy=true",
+		"--enforcing-failure-policy=Fail",
 		"--cert-rotation=true",
 		"--cert-secret-name=eksguard-webhook-tls",
 		"--webhook-service-name=eksguard",
-		"--webhook-configuration-name=eksguard",
 		"--zap-log-level=info",
 		"--zap-encoder=json",
 	})
@@ -426,13 +428,15 @@ func TestChartCertManager(t *testing.T) {
 		if !slices.Contains(args, "--cert-rotation=false") || slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--cert-secret-name") }) {
 			t.Errorf("args %v: want --cert-rotation=false and no rotation flags", args)
 		}
-		// Without self-managed certificates eksguard writes no Secret and no webhook configuration.
+		// Without self-managed certificates eksguard writes no Secret and, in
+		// its webhook configurations, only their failure policies.
 		var cr rbacv1.ClusterRole
 		r.Get(t, "ClusterRole", "eksguard", &cr)
 		var role rbacv1.Role
 		r.Get(t, "Role", "eksguard", &role)
 		for _, rule := range append(cr.Rules, role.Rules...) {
-			if slices.Contains(rule.Resources, "secrets") || slices.Contains(rule.APIGroups, "admissionregistration.k8s.io") {
+			failurePolicies := slices.Equal(rule.Verbs, []string{"get", "patch"}) && slices.Equal(rule.ResourceNames, []string{"eksguard"})
+			if slices.Contains(rule.Resources, "secrets") || (slices.Contains(rule.APIGroups, "admissionregistration.k8s.io") && !failurePolicies) {
 				t.Errorf("cert-manager mode still grants %v", rule)
 			}
 		}
