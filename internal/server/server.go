@@ -46,6 +46,7 @@ const (
 	DefaultMetricsBindAddress      = ":8080"
 	DefaultHealthProbeBindAddress  = ":8081"
 	DefaultGracefulShutdownTimeout = 15 * time.Second
+	DefaultDrainPeriod             = 5 * time.Second
 	// DefaultCacheSyncCheckTimeout bounds how long one /readyz probe waits
 	// for the informer caches; probes must answer well within their own timeout.
 	DefaultCacheSyncCheckTimeout = 2 * time.Second
@@ -77,8 +78,13 @@ type Options struct {
 	MetricsBindAddress     string
 	HealthProbeBindAddress string
 
-	// GracefulShutdownTimeout bounds the drain of in-flight admissions
-	// after SIGTERM; keep it below the pod's terminationGracePeriodSeconds.
+	// DrainPeriod is how long the webhook server keeps serving after
+	// SIGTERM, answering with Connection: close so that every client
+	// connection is retired by a completed response; then it stops
+	// listening and waits for in-flight admissions.
+	DrainPeriod time.Duration
+	// GracefulShutdownTimeout bounds the whole shutdown (drain period
+	// included); keep it below the pod's terminationGracePeriodSeconds.
 	GracefulShutdownTimeout time.Duration
 	// CacheSyncCheckTimeout bounds one readiness probe's wait for the caches.
 	CacheSyncCheckTimeout time.Duration
@@ -260,6 +266,10 @@ func (o Options) validate() error {
 	if o.FailurePolicy.Enforcing != admissionregistrationv1.Fail && o.FailurePolicy.Enforcing != admissionregistrationv1.Ignore {
 		errs = append(errs, fmt.Errorf("enforcing failure policy %q is neither Fail nor Ignore", o.FailurePolicy.Enforcing))
 	}
+	if o.DrainPeriod < 0 || o.DrainPeriod >= o.GracefulShutdownTimeout {
+		errs = append(errs, fmt.Errorf("the drain period %s must be at least 0 and shorter than the graceful shutdown timeout %s",
+			o.DrainPeriod, o.GracefulShutdownTimeout))
+	}
 	if o.CacheSyncCheckTimeout <= 0 {
 		errs = append(errs, errors.New("the cache sync check timeout must be positive"))
 	}
@@ -333,12 +343,14 @@ func newWebhookServer(opts Options) crwebhook.Server {
 	if !opts.EnableHTTP2 {
 		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
 	}
-	return newDrainingServer(crwebhook.Options{
+	srv := newDrainingServer(crwebhook.Options{
 		Host:    opts.WebhookHost,
 		Port:    opts.WebhookPort,
 		CertDir: opts.CertDir,
 		TLSOpts: tlsOpts,
 	})
+	srv.drainPeriod = opts.DrainPeriod
+	return srv
 }
 
 // trimNetworkPolicy drops what no rule reads from a cached NetworkPolicy:

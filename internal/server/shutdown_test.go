@@ -17,19 +17,23 @@ import (
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 )
 
-// TestShutdownDrainsInFlightAndClosesIdleConnections starts the webhook
-// server over TLS, holds one admission in flight and one keep-alive
-// connection idle, and cancels the server's context as SIGTERM does. The
-// idle connection must be closed at once and new connections refused, while
-// the in-flight admission keeps a live context and gets its answer, with
-// "Connection: close".
-func TestShutdownDrainsInFlightAndClosesIdleConnections(t *testing.T) {
+// TestShutdownRetiresConnectionsAndDrainsInFlight starts the webhook server
+// over TLS, holds one admission in flight and one keep-alive connection
+// idle, and cancels the server's context as SIGTERM does. During the drain
+// period the server keeps listening and serving: a request on the idle
+// connection and one on a new connection are answered, with "Connection:
+// close", and the connection is then closed by the server after a completed
+// response, never under a request. The in-flight admission keeps a live
+// context and gets its answer. After the drain period new connections are
+// refused.
+func TestShutdownRetiresConnectionsAndDrainsInFlight(t *testing.T) {
 	certPEM, keyPEM := testcert.Issue(t, testcert.Request{CommonName: "eksguard-test", Hosts: []string{"127.0.0.1"}})
 	certDir := testcert.WriteKeyPair(t, certPEM, keyPEM)
 	port := freePort(t)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 
 	srv := newDrainingServer(crwebhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir})
+	srv.drainPeriod = time.Second
 	entered, release := make(chan struct{}), make(chan struct{})
 	var inFlightCtxErr error
 	srv.Register("/slow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,19 +74,53 @@ func TestShutdownDrainsInFlightAndClosesIdleConnections(t *testing.T) {
 	<-entered
 
 	shutdown()
-
-	_ = idle.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := idle.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
-		t.Errorf("idle keep-alive connection after shutdown: read error %v, want EOF (closed by the server)", err)
-	}
 	waitFor(t, func() error {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return nil
+		if !srv.draining.Load() {
+			return errors.New("not draining yet")
 		}
-		conn.Close()
-		return errors.New("still accepting connections")
+		return nil
 	})
+
+	// The idle connection is not closed under the client: its next request
+	// is answered, with Connection: close, and only then is it closed.
+	if _, err := io.WriteString(idle, "GET /fast HTTP/1.1\r\nHost: eksguard\r\n\r\n"); err != nil {
+		t.Fatalf("request on the idle connection during the drain: %v", err)
+	}
+	_ = idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	reader := bufio.NewReader(idle)
+	resp, err := http.ReadResponse(reader, nil)
+	if err != nil {
+		t.Fatalf("answer on the idle connection during the drain: %v", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !resp.Close {
+		t.Errorf("answer during the drain: %s, close=%v; want 200 with Connection: close", resp.Status, resp.Close)
+	}
+	if _, err := reader.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Errorf("after the Connection: close answer: read error %v, want EOF", err)
+	}
+
+	// Still listening during the drain: a new connection is served, and retired.
+	fresh, err := tls.Dial("tcp", addr, tlsConfig)
+	if err != nil {
+		t.Fatalf("a new connection during the drain: %v", err)
+	}
+	defer fresh.Close()
+	if _, err := io.WriteString(fresh, "GET /fast HTTP/1.1\r\nHost: eksguard\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = fresh.SetReadDeadline(time.Now().Add(5 * time.Second))
+	freshReader := bufio.NewReader(fresh)
+	if resp, err := http.ReadResponse(freshReader, nil); err != nil || resp.StatusCode != http.StatusOK || !resp.Close {
+		t.Errorf("a new connection during the drain: %v %v; want 200 with Connection: close", resp, err)
+	} else {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if _, err := freshReader.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Errorf("a connection served during the drain: read error %v, want EOF after its answer", err)
+	}
 
 	close(release)
 	r := <-inFlight
@@ -98,6 +136,16 @@ func TestShutdownDrainsInFlightAndClosesIdleConnections(t *testing.T) {
 	if inFlightCtxErr != nil {
 		t.Errorf("in-flight admission context after shutdown: %v, want live", inFlightCtxErr)
 	}
+
+	// After the drain period the server stops listening.
+	waitFor(t, func() error {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return nil
+		}
+		conn.Close()
+		return errors.New("still accepting connections")
+	})
 	if err := <-stopped; err != nil {
 		t.Errorf("server Start returned %v, want nil", err)
 	}

@@ -12,21 +12,25 @@ import (
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 )
 
-// drainingServer is controller-runtime's webhook server with request
-// contexts that survive shutdown.
+// drainingServer is controller-runtime's webhook server with a shutdown
+// that loses no admission.
 //
-// On SIGTERM the manager cancels the webhook server's context; the server
-// then calls http.Server.Shutdown, which stops accepting connections, closes
-// idle keep-alive connections at once (so the API server does not send the
-// next admission on a connection about to close, kubernetes#127335), answers
-// in-flight requests with "Connection: close", and waits for them to finish.
-// Idle keep-alives otherwise last 90 seconds, matching client-go's transport.
+// The API server keeps webhook connections alive and does not retry a call
+// that fails: a connection the webhook closes while the API server is
+// sending a request on it (the keep-alive race, kubernetes#127335) fails
+// that admission. So on SIGTERM the server does not close idle connections
+// at once. For drainPeriod it keeps listening and serving, and answers every
+// request with "Connection: close": each client connection is retired by a
+// completed response, never closed under a request. Only then does
+// http.Server.Shutdown stop listening, close what is still idle (unused for
+// the whole period), and wait for in-flight admissions. Idle keep-alives
+// otherwise last 90 seconds, matching client-go's transport.
 //
-// But controller-runtime derives every request context from that same
-// cancelled server context, so an admission in flight at SIGTERM would see
-// context.Canceled on its first live API read and fail. drainingServer
-// detaches request contexts from the server's cancellation and bounds them
-// instead by the timeout the API server sends with each admission request.
+// controller-runtime derives every request context from the server context,
+// so an admission in flight at SIGTERM would see context.Canceled on its
+// first live API read and fail. drainingServer detaches request contexts
+// from that cancellation and bounds them instead by the timeout the API
+// server sends with each admission request.
 //
 // It also runs the certificate source, if any, for exactly its own lifetime:
 // a manager runnable of the "others" group would start only after the
@@ -35,6 +39,10 @@ type drainingServer struct {
 	*crwebhook.DefaultServer
 	// inFlight counts the admissions being answered.
 	inFlight atomic.Int64
+	// drainPeriod is how long the server keeps serving after SIGTERM,
+	// retiring connections; draining is set during it.
+	drainPeriod time.Duration
+	draining    atomic.Bool
 	// certificates feeds the TLS config's GetCertificate; nil when
 	// controller-runtime's own certwatcher reads CertDir.
 	certificates certificateSource
@@ -85,7 +93,26 @@ func (s *drainingServer) Start(ctx context.Context) error {
 			}
 		}
 	}
-	return s.DefaultServer.Start(ctx)
+	// The server sees its context end only after the drain period.
+	serveCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-serveCtx.Done():
+			return
+		}
+		s.draining.Store(true)
+		logf.FromContext(ctx).Info("draining: answering with Connection: close before the webhook server stops")
+		timer := time.NewTimer(s.drainPeriod)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-serveCtx.Done():
+		}
+		stop()
+	}()
+	return s.DefaultServer.Start(serveCtx)
 }
 
 // Register serves hook at path with a shutdown-proof request context,
@@ -95,9 +122,39 @@ func (s *drainingServer) Register(path string, hook http.Handler) {
 	s.DefaultServer.Register(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.inFlight.Add(1)
 		defer s.inFlight.Add(-1)
-		detached.ServeHTTP(w, r)
+		detached.ServeHTTP(&retiringWriter{ResponseWriter: w, draining: &s.draining}, r)
 	}))
 }
+
+// retiringWriter answers with "Connection: close" when the server is
+// draining by the time the answer is written (an admission that arrived
+// before SIGTERM included), so that net/http closes the connection after a
+// completed response.
+type retiringWriter struct {
+	http.ResponseWriter
+	draining    *atomic.Bool
+	wroteHeader bool
+}
+
+func (w *retiringWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.wroteHeader = true
+		if w.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *retiringWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *retiringWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // detachFromShutdown replaces the request context with one that keeps its
 // values but not its cancellation, and that ends after the admission

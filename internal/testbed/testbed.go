@@ -62,6 +62,7 @@ func NewServer(cfg *rest.Config, wio envtest.WebhookInstallOptions) (*Server, er
 	opts.WebhookHost, opts.WebhookPort, opts.CertDir = wio.LocalServingHost, wio.LocalServingPort, wio.LocalServingCertDir
 	opts.MetricsBindAddress = "0"
 	opts.GracefulShutdownTimeout = 5 * time.Second
+	opts.DrainPeriod = 100 * time.Millisecond
 	// Its own configurations, whose failure policies it keeps in line
 	// (the chart tests install the chart's next to them).
 	opts.WebhookConfigurationName = ConfigurationName
