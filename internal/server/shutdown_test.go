@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -199,4 +201,84 @@ func waitFor(t *testing.T, check func() error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestShutdownUnderLoadLosesNoAdmission plays the API server after the
+// pod left its Service's endpoints: 16 clients send admissions back to back
+// on their own keep-alive connections and stop using a connection once an
+// answer retires it (Connection: close), as the API server then dials
+// another replica. SIGTERM comes mid-load. With the drain period no request
+// may fail. The same load against an immediate shutdown (drain period 0,
+// which closes idle connections at once) is measured for comparison.
+func TestShutdownUnderLoadLosesNoAdmission(t *testing.T) {
+	failed, answered := loadThroughShutdown(t, time.Second)
+	if failed != 0 {
+		t.Errorf("with a drain period: %d of %d admissions failed, want none", failed, failed+answered)
+	}
+	baselineFailed, baselineAnswered := loadThroughShutdown(t, 0)
+	t.Logf("admissions failed at SIGTERM: %d of %d with a 1 s drain period, %d of %d with an immediate shutdown",
+		failed, failed+answered, baselineFailed, baselineFailed+baselineAnswered)
+}
+
+// loadThroughShutdown runs the load and returns failed and answered requests.
+func loadThroughShutdown(t *testing.T, drain time.Duration) (failed, answered int64) {
+	t.Helper()
+	certPEM, keyPEM := testcert.Issue(t, testcert.Request{CommonName: "eksguard-test", Hosts: []string{"127.0.0.1"}})
+	certDir := testcert.WriteKeyPair(t, certPEM, keyPEM)
+	port := freePort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	srv := newDrainingServer(crwebhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir})
+	srv.drainPeriod = drain
+	srv.Register("/admit", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		time.Sleep(time.Millisecond) // a rule's work
+		_, _ = io.WriteString(w, `{"allowed":true}`)
+	}))
+	ctx, shutdown := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.Start(ctx) }()
+	waitFor(t, func() error { return srv.StartedChecker()(nil) })
+
+	tlsConfig := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // self-signed test certificate
+	const clients = 16
+	var failedN, answeredN atomic.Int64
+	var wg sync.WaitGroup
+	for range clients {
+		conn, err := tls.Dial("tcp", addr, tlsConfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer conn.Close()
+			reader := bufio.NewReader(conn)
+			deadline := time.Now().Add(10 * time.Second)
+			for time.Now().Before(deadline) {
+				_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+				if _, err := io.WriteString(conn, "POST /admit HTTP/1.1\r\nHost: eksguard\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"); err != nil {
+					failedN.Add(1)
+					return
+				}
+				resp, err := http.ReadResponse(reader, nil)
+				if err != nil {
+					failedN.Add(1)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				answeredN.Add(1)
+				if resp.Close {
+					return // retired: the API server would now dial another replica
+				}
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	shutdown()
+	wg.Wait()
+	if err := <-stopped; err != nil {
+		t.Errorf("server Start returned %v", err)
+	}
+	return failedN.Load(), answeredN.Load()
 }
