@@ -1,0 +1,117 @@
+package netpol
+
+// The live reads of the coverage rule: the API server is asked before a
+// denial, because the informer cache can be a moment behind (a policy
+// created in the same kubectl apply as its pods).
+
+import (
+	"context"
+	"fmt"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/logkeys"
+)
+
+// coverage answers from the index and, when the index sees a gap, from a
+// live list of every watched kind's policies that can apply, so a policy
+// created a moment earlier (same kubectl apply, Helm hooks) counts although
+// the informer has not delivered it yet. On a live read error it returns
+// the index's answer with the error.
+func (c *Checker) coverage(ctx context.Context, pod *Pod, settings config.NetworkPolicySettings) (Result, error) {
+	declared := declaredIsolation(settings)
+	if c.Index.NeedsNamespaceLabels(pod.Namespace) {
+		if err := c.readNamespaceLabels(ctx, pod); err != nil {
+			return Result{}, err
+		}
+	}
+	cached := c.Index.CheckCoverage(pod, settings.Coverage, declared)
+	if cached.Covered {
+		return cached, nil
+	}
+	policies, err := c.livePolicies(ctx, pod.Namespace)
+	if err != nil {
+		return cached, err
+	}
+	if pod.NamespaceLabels == nil && readNamespaceLabelsAny(policies) {
+		if err := c.readNamespaceLabels(ctx, pod); err != nil {
+			return cached, err
+		}
+	}
+	return CheckCoverage(pod, policies, settings.Coverage, declared), nil
+}
+
+func (c *Checker) readNamespaceLabels(ctx context.Context, pod *Pod) error {
+	set, err := c.Decider.NamespaceLabels(ctx, pod.Namespace)
+	if err != nil {
+		return err
+	}
+	pod.NamespaceLabels = set
+	return nil
+}
+
+func readNamespaceLabelsAny(policies []*Compiled) bool {
+	for _, p := range policies {
+		if readsNamespaceLabels(p) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// livePolicies lists, live, the policies of every watched kind that can
+// apply to pods of namespace: the namespace's own and the cluster-scoped.
+func (c *Checker) livePolicies(ctx context.Context, namespace string) ([]*Compiled, error) {
+	var policies []*Compiled
+	for _, kind := range c.Index.Watched() {
+		objs, err := listPolicies(ctx, c.Live, kind, namespace)
+		if err != nil {
+			return nil, err
+		}
+		for _, obj := range objs {
+			p, err := Compile(obj)
+			if err != nil {
+				logf.FromContext(ctx).Error(err, "ignoring a policy with an invalid selector", logkeys.Kind, kind.Name)
+				continue
+			}
+			policies = append(policies, p)
+		}
+	}
+	return policies, nil
+}
+
+// listPolicies lists the objects of kind in namespace (every one, for a
+// cluster-scoped kind).
+func listPolicies(ctx context.Context, r client.Reader, kind *Kind, namespace string) ([]runtime.Object, error) {
+	var opts []client.ListOption
+	if kind.Namespaced {
+		opts = append(opts, client.InNamespace(namespace))
+	}
+	if kind == KindNetworkPolicy {
+		var list networkingv1.NetworkPolicyList
+		if err := r.List(ctx, &list, opts...); err != nil {
+			return nil, fmt.Errorf("listing the NetworkPolicies of namespace %q: %w", namespace, err)
+		}
+		objs := make([]runtime.Object, len(list.Items))
+		for i := range list.Items {
+			objs[i] = &list.Items[i]
+		}
+		return objs, nil
+	}
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(kind.GVK.GroupVersion().WithKind(kind.GVK.Kind + "List"))
+	if err := r.List(ctx, list, opts...); err != nil {
+		return nil, fmt.Errorf("listing %s objects: %w", kind.Name, err)
+	}
+	objs := make([]runtime.Object, len(list.Items))
+	for i := range list.Items {
+		list.Items[i].SetGroupVersionKind(kind.GVK)
+		objs[i] = &list.Items[i]
+	}
+	return objs, nil
+}
