@@ -2,7 +2,6 @@ package netpol
 
 import (
 	"fmt"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -130,12 +129,6 @@ func fromUnstructured(obj runtime.Object, into any) (*unstructured.Unstructured,
 		return nil, fmt.Errorf("decoding %s %s: %w", u.GetKind(), u.GetName(), err)
 	}
 	return u, nil
-}
-
-// ChangeRules are the rules of the policy-change webhook (PolicyChangePath):
-// UPDATE and DELETE of every kind of Kinds.
-func ChangeRules() []admissionregistrationv1.RuleWithOperations {
-	return resource.Rules(ResourceKinds(), admissionregistrationv1.Update, admissionregistrationv1.Delete)
 }
 
 // ResourceKinds are Kinds as API kinds.
