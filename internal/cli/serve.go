@@ -96,6 +96,8 @@ admissions still being answered.`,
 		"Keep each webhook entry's failurePolicy in line with the policy in force (closed only where a rule enforces); false only reports disagreements (metric and Event).")
 	flags.StringVar((*string)(&opts.FailurePolicy.Enforcing), "enforcing-failure-policy", string(opts.FailurePolicy.Enforcing),
 		"failurePolicy of webhook entries whose rule enforces: Fail or Ignore.")
+	flags.IntVar(&opts.MaxConnections, "max-connections", opts.MaxConnections,
+		"Connections the webhook server serves at once (0: no cap); more wait in the listen backlog.")
 	flags.DurationVar(&opts.DrainPeriod, "drain-period", opts.DrainPeriod,
 		"After SIGTERM, keep serving this long, answering with Connection: close so that the API server's connections are retired by completed answers; then stop listening and wait for in-flight admissions.")
 	flags.DurationVar(&opts.GracefulShutdownTimeout, "graceful-shutdown-timeout", opts.GracefulShutdownTimeout,

@@ -58,6 +58,8 @@ const (
 	PolicyConfigMap = "policyConfigMap"
 	// Cert is a certificate file's path.
 	Cert = "cert"
+	// Address is a listen address.
+	Address = "address"
 	// Cause is an error reported by an info line (it did not fail anything).
 	Cause = "cause"
 )

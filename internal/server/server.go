@@ -47,6 +47,9 @@ const (
 	DefaultHealthProbeBindAddress  = ":8081"
 	DefaultGracefulShutdownTimeout = 15 * time.Second
 	DefaultDrainPeriod             = 5 * time.Second
+	// DefaultMaxConnections is far above what API servers open (one per
+	// concurrent call) and far below what holds memory hostage.
+	DefaultMaxConnections = 512
 	// DefaultCacheSyncCheckTimeout bounds how long one /readyz probe waits
 	// for the informer caches; probes must answer well within their own timeout.
 	DefaultCacheSyncCheckTimeout = 2 * time.Second
@@ -78,6 +81,9 @@ type Options struct {
 	MetricsBindAddress     string
 	HealthProbeBindAddress string
 
+	// MaxConnections caps the connections the webhook server serves at once
+	// (0: no cap); more wait in the listen backlog.
+	MaxConnections int
 	// DrainPeriod is how long the webhook server keeps serving after
 	// SIGTERM, answering with Connection: close so that every client
 	// connection is retired by a completed response; then it stops
@@ -266,6 +272,9 @@ func (o Options) validate() error {
 	if o.FailurePolicy.Enforcing != admissionregistrationv1.Fail && o.FailurePolicy.Enforcing != admissionregistrationv1.Ignore {
 		errs = append(errs, fmt.Errorf("enforcing failure policy %q is neither Fail nor Ignore", o.FailurePolicy.Enforcing))
 	}
+	if o.MaxConnections < 0 {
+		errs = append(errs, fmt.Errorf("max connections %d is negative", o.MaxConnections))
+	}
 	if o.DrainPeriod < 0 || o.DrainPeriod >= o.GracefulShutdownTimeout {
 		errs = append(errs, fmt.Errorf("the drain period %s must be at least 0 and shorter than the graceful shutdown timeout %s",
 			o.DrainPeriod, o.GracefulShutdownTimeout))
@@ -350,6 +359,7 @@ func newWebhookServer(opts Options) crwebhook.Server {
 		TLSOpts: tlsOpts,
 	})
 	srv.drainPeriod = opts.DrainPeriod
+	srv.maxConnections = opts.MaxConnections
 	return srv
 }
 

@@ -282,3 +282,53 @@ func loadThroughShutdown(t *testing.T, drain time.Duration) (failed, answered in
 	}
 	return failedN.Load(), answeredN.Load()
 }
+
+// TestConnectionCap: with maxConnections 2 and two connections held open,
+// a third is not served until one of them closes.
+func TestConnectionCap(t *testing.T) {
+	certPEM, keyPEM := testcert.Issue(t, testcert.Request{CommonName: "eksguard-test", Hosts: []string{"127.0.0.1"}})
+	certDir := testcert.WriteKeyPair(t, certPEM, keyPEM)
+	port := freePort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	srv := newDrainingServer(crwebhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir})
+	srv.maxConnections = 2
+	srv.Register("/fast", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	ctx, shutdown := context.WithCancel(context.Background())
+	defer shutdown()
+	go func() { _ = srv.Start(ctx) }()
+	tlsConfig := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // self-signed test certificate
+	var first *tls.Conn
+	waitFor(t, func() error {
+		conn, err := tls.Dial("tcp", addr, tlsConfig)
+		if err != nil {
+			return err
+		}
+		first = conn
+		return nil
+	})
+	defer first.Close()
+	second := idleKeepAliveConnection(t, addr, tlsConfig)
+
+	third, err := net.Dial("tcp", addr) // accepted by the kernel, not by the server
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	thirdTLS := tls.Client(third, tlsConfig)
+	_ = third.SetDeadline(time.Now().Add(500 * time.Millisecond))
+	if err := thirdTLS.Handshake(); err == nil {
+		t.Fatal("a third connection was served while two were open")
+	}
+
+	// Free a slot: the waiting third connection (given up) and then a new
+	// one are served.
+	third.Close()
+	second.Close()
+	waitFor(t, func() error {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, tlsConfig)
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	})
+}

@@ -3,9 +3,20 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/netutil"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+
+	"github.com/eksguard/eksguard/internal/logkeys"
 
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -43,6 +54,11 @@ type drainingServer struct {
 	// retiring connections; draining is set during it.
 	drainPeriod time.Duration
 	draining    atomic.Bool
+	// maxConnections caps the connections served at once (0: no cap);
+	// further ones wait in the listen backlog.
+	maxConnections int
+	// started is set once the server listens.
+	started atomic.Bool
 	// certificates feeds the TLS config's GetCertificate; nil when
 	// controller-runtime's own certwatcher reads CertDir.
 	certificates certificateSource
@@ -112,7 +128,106 @@ func (s *drainingServer) Start(ctx context.Context) error {
 		}
 		stop()
 	}()
-	return s.DefaultServer.Start(serveCtx)
+	return s.serve(serveCtx)
+}
+
+// Defaults of the certificate file names in CertDir.
+const (
+	defaultCertName = "tls.crt"
+	defaultKeyName  = "tls.key"
+)
+
+// Timeouts of the HTTP server, as controller-runtime's: headers get 32 s,
+// idle keep-alives last 90 s (client-go's transport), bodies bodyReadTimeout.
+const (
+	readHeaderTimeout = 32 * time.Second
+	idleTimeout       = 90 * time.Second
+	// shutdownTimeout bounds the wait for in-flight requests after the
+	// drain; the manager's graceful shutdown timeout ends it sooner.
+	shutdownTimeout = time.Minute
+)
+
+// serve listens (at most maxConnections at once) and serves the registered
+// webhooks over TLS until ctx is done, then stops listening and waits for
+// in-flight requests. It replaces controller-runtime's DefaultServer.Start,
+// which offers no way to cap connections.
+func (s *drainingServer) serve(ctx context.Context) error {
+	opts := s.Options
+	cfg := &tls.Config{NextProtos: []string{"h2"}}
+	for _, op := range opts.TLSOpts {
+		op(cfg)
+	}
+	if cfg.GetCertificate == nil {
+		certName, keyName := opts.CertName, opts.KeyName
+		if certName == "" {
+			certName = defaultCertName
+		}
+		if keyName == "" {
+			keyName = defaultKeyName
+		}
+		watcher, err := certwatcher.New(filepath.Join(opts.CertDir, certName), filepath.Join(opts.CertDir, keyName))
+		if err != nil {
+			return err
+		}
+		cfg.GetCertificate = watcher.GetCertificate
+		go func() {
+			if err := watcher.Start(ctx); err != nil {
+				logf.FromContext(ctx).Error(err, "certificate watcher stopped")
+			}
+		}()
+	}
+	listener, err := tls.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)), cfg)
+	if err != nil {
+		return err
+	}
+	if s.maxConnections > 0 {
+		listener = netutil.LimitListener(listener, s.maxConnections)
+	}
+	mux := s.WebhookMux()
+	if mux == nil {
+		mux = http.NewServeMux()
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		MaxHeaderBytes:    1 << 20,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	shutDown := make(chan struct{})
+	go func() {
+		defer close(shutDown)
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			logf.FromContext(ctx).Error(err, "shutting down the webhook server")
+		}
+	}()
+	s.started.Store(true)
+	logf.FromContext(ctx).Info("serving webhooks", logkeys.Address, listener.Addr().String())
+	if err := srv.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	<-shutDown
+	return nil
+}
+
+// StartedChecker is a healthz.Checker: it passes once the server listens
+// and completes a TLS handshake.
+func (s *drainingServer) StartedChecker() healthz.Checker {
+	return func(*http.Request) error {
+		if !s.started.Load() {
+			return errors.New("webhook server has not been started yet")
+		}
+		dialer := &net.Dialer{Timeout: 10 * time.Second}
+		conn, err := tls.DialWithDialer(dialer, "tcp", net.JoinHostPort(s.Options.Host, strconv.Itoa(s.Options.Port)),
+			&tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a reachability check of our own server
+		if err != nil {
+			return fmt.Errorf("webhook server is not reachable: %w", err)
+		}
+		return conn.Close()
+	}
 }
 
 // Register serves hook at path with a shutdown-proof request context,
