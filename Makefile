@@ -21,7 +21,7 @@ CHART := charts/eksguard
 RUN_CERT_DIR ?= $(CURDIR)/bin/run-certs
 RUN_ARGS ?=
 
-.PHONY: all build test unit-test envtest lint lint-full run help demo helm chart-lint chart-test fuzz
+.PHONY: all build test unit-test envtest lint lint-full run help demo helm chart-lint chart-test fuzz soak
 
 all: build
 
@@ -50,6 +50,10 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 15s) each; crashers land in
 	go test -run '^$$' -fuzz '^FuzzRoutes$$' -fuzztime $(FUZZTIME) ./webhook/fuzz/
 	go test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config/
 
+soak: ## Soak test: two replicas behind a balancer through cert rotation, SIGTERM, an API-server outage and policy flapping (about 3 minutes).
+	@assets="$$(hack/build-envtest.sh $(ENVTEST_K8S_VERSION))"; \
+	KUBEBUILDER_ASSETS="$$assets" go test -tags soak -count=1 -v -timeout 10m ./test/soak/
+
 unit-test: $(HELM) ## Unit tests only, chart rendering included (no control plane).
 	HELM="$(HELM)" go test -race $$(go list ./... | grep -v '/test$$')
 
@@ -57,6 +61,7 @@ lint: ## gofmt check and go vet.
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
 	if [[ -n "$$unformatted" ]]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
+	go vet -tags soak ./test/soak/
 	@echo "make lint: PASS (gofmt, go vet)"
 
 lint-full: lint $(GOLANGCI_LINT) ## lint plus golangci-lint (built from the module proxy into bin/).

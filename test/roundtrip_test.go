@@ -1,8 +1,13 @@
 package test
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"testing"
@@ -104,5 +109,49 @@ rules:
 	}
 	if current.Hash == defaults.Hash {
 		t.Errorf("policy hash did not change from the defaults' %s", defaults.Hash)
+	}
+}
+
+// TestSlowBodyIsCutOff sends the in-process webhook server, over TLS as the
+// API server would, headers and then only part of the body: the server
+// must end the request (a 400 refusal of the unreadable body, once the body
+// read times out) instead of holding the connection open.
+func TestSlowBodyIsCutOff(t *testing.T) {
+	wio := testEnv.WebhookInstallOptions
+	addr := net.JoinHostPort(wio.LocalServingHost, fmt.Sprint(wio.LocalServingPort))
+	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // the test bed's own certificate
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := fmt.Fprintf(conn, "POST /validate-v1-pod-networkpolicy HTTP/1.1\r\nHost: eksguard\r\nContent-Type: application/json\r\n"+
+		"Content-Length: 100000\r\n\r\n{\"apiVersion\":"); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			t.Fatal("the server still holds the connection 30 s later")
+		}
+		return // the server closed it
+	}
+	defer resp.Body.Close()
+	// controller-runtime answers an unreadable body with an AdmissionReview
+	// whose result is a 400.
+	var review struct {
+		Response *struct {
+			Allowed bool `json:"allowed"`
+			Status  *struct {
+				Code int32 `json:"code"`
+			} `json:"status"`
+		} `json:"response"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&review); err != nil {
+		t.Fatalf("answer to a truncated body: %v", err)
+	}
+	if r := review.Response; r == nil || r.Allowed || r.Status == nil || r.Status.Code != http.StatusBadRequest {
+		t.Errorf("answer to a truncated body: %+v, want a 400 refusal", review.Response)
 	}
 }

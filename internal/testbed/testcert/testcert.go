@@ -8,6 +8,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -30,6 +31,8 @@ type Request struct {
 	// CA and CAKey sign the certificate; nil for self-signed.
 	CA    *x509.Certificate
 	CAKey crypto.Signer
+	// IsCA issues a certificate authority instead of a serving certificate.
+	IsCA bool
 }
 
 // Issue returns the PEM certificate and (EC) key that r asks for, usable
@@ -55,6 +58,11 @@ func Issue(t testing.TB, r Request) (certPEM, keyPEM []byte) {
 		NotAfter:     time.Now().Add(validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if r.IsCA {
+		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
+		tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature
+		tmpl.ExtKeyUsage = nil
 	}
 	for _, h := range r.Hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -90,4 +98,18 @@ func WriteKeyPair(t testing.TB, certPEM, keyPEM []byte) string {
 		}
 	}
 	return dir
+}
+
+// Parse returns the certificate and key of PEM data from Issue.
+func Parse(t testing.TB, certPEM, keyPEM []byte) (*x509.Certificate, crypto.Signer) {
+	t.Helper()
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, pair.PrivateKey.(crypto.Signer)
 }
