@@ -224,7 +224,7 @@ func TestSoak(t *testing.T) {
 				if (w+i)%2 == 1 {
 					ns = "soak-open"
 				}
-				admit(loadCtx, c, ns, phase.Load())
+				admit(loadCtx, c, ns, &phase)
 			}
 		}()
 	}
@@ -312,14 +312,16 @@ func (c *counts) examples() []string {
 
 // admit sends one dry-run pod create and classifies the answer: in
 // soak-covered the pod is admitted with RuntimeDefault patched in; in
-// soak-open the NetworkPolicy webhook denies it.
-func admit(ctx context.Context, c client.Client, ns string, p *counts) {
+// soak-open the NetworkPolicy webhook denies it. The answer counts in the
+// phase it arrives in, so that requests a fault cuts off are the fault's.
+func admit(ctx context.Context, c client.Client, ns string, phase *atomic.Pointer[counts]) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "soak-", Labels: map[string]string{"app": "soak"}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1"}}}}
 	err := c.Create(ctx, pod, client.DryRunAll)
 	if ctx.Err() != nil {
 		return
 	}
+	p := phase.Load()
 	p.total.Add(1)
 	switch {
 	case err != nil && strings.Contains(err.Error(), "failed calling webhook"):
