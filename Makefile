@@ -50,7 +50,7 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 15s) each; crashers land in
 	go test -run '^$$' -fuzz '^FuzzRoutes$$' -fuzztime $(FUZZTIME) ./webhook/fuzz/
 	go test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config/
 
-soak: ## Soak test: two replicas behind a balancer through cert rotation, SIGTERM, an API-server outage and policy flapping (about 3 minutes).
+soak: ## Soak test: two replicas behind a balancer through cert rotation, SIGTERM, a kube-apiserver restart and policy flapping (about 3 minutes).
 	@assets="$$(hack/build-envtest.sh $(ENVTEST_K8S_VERSION))"; \
 	KUBEBUILDER_ASSETS="$$assets" go test -tags soak -count=1 -v -timeout 10m ./test/soak/
 
