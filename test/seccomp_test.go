@@ -247,16 +247,19 @@ rules:
 	}
 }
 
-// TestSeccompUnconfinedEnforced: with rules.seccomp.unconfined enforce, an
-// Unconfined container is denied with a reason naming it.
-func TestSeccompUnconfinedEnforced(t *testing.T) {
-	applyPolicy(t, `
+// unconfinedEnforcePolicy denies Unconfined profiles instead of warning.
+const unconfinedEnforcePolicy = `
 apiVersion: eksguard.io/v1alpha1
 kind: PolicyConfig
 rules:
   seccomp:
     unconfined: enforce
-`)
+`
+
+// TestSeccompUnconfinedEnforced: with rules.seccomp.unconfined enforce, an
+// Unconfined container is denied with a reason naming it.
+func TestSeccompUnconfinedEnforced(t *testing.T) {
+	applyPolicy(t, unconfinedEnforcePolicy)
 	ns := seccompNamespace(t)
 	pod := seccompTestPod(ns)
 	pod.Spec.InitContainers[0].SecurityContext = &corev1.SecurityContext{
@@ -278,13 +281,7 @@ rules:
 // what makes a node's mirror pods trustworthy): its Unconfined pod is denied
 // under unconfined: enforce like any other.
 func TestSeccompFakeMirrorPod(t *testing.T) {
-	applyPolicy(t, `
-apiVersion: eksguard.io/v1alpha1
-kind: PolicyConfig
-rules:
-  seccomp:
-    unconfined: enforce
-`)
+	applyPolicy(t, unconfinedEnforcePolicy)
 	ns := seccompNamespace(t)
 	pod := seccompTestPod(ns)
 	pod.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "0f4e7c1b"}
@@ -366,13 +363,7 @@ func TestSeccompEphemeralContainers(t *testing.T) {
 		t.Errorf("warnings:\n got %q\nwant %q", warnings.Messages(), want)
 	}
 
-	applyPolicy(t, `
-apiVersion: eksguard.io/v1alpha1
-kind: PolicyConfig
-rules:
-  seccomp:
-    unconfined: enforce
-`)
+	applyPolicy(t, unconfinedEnforcePolicy)
 	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(pod), pod); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,10 @@ import (
 	"github.com/eksguard/eksguard/webhook/decision"
 )
 
+// podKinds is what both seccomp routes judge: the pod itself (the
+// ephemeralcontainers subresource also carries the whole Pod).
+var podKinds = []schema.GroupVersionKind{corev1.SchemeGroupVersion.WithKind("Pod")}
+
 // Path serves Pod CREATE.
 const Path = "/mutate-v1-pod-seccomp"
 
@@ -25,7 +29,7 @@ const Path = "/mutate-v1-pod-seccomp"
 func NewHandler(decider decision.Decider) admission.Handler {
 	return &decision.Handler[corev1.Pod]{
 		Serves:     "v1 Pods",
-		Kinds:      []schema.GroupVersionKind{corev1.SchemeGroupVersion.WithKind("Pod")},
+		Kinds:      podKinds,
 		Operations: []admissionv1.Operation{admissionv1.Create},
 		Decider:    decider,
 		Judge:      judge,
@@ -44,7 +48,7 @@ const ephemeralContainers = "ephemeralcontainers"
 func NewEphemeralContainersHandler(decider decision.Decider) admission.Handler {
 	return &decision.Handler[corev1.Pod]{
 		Serves:     "v1 Pods (the ephemeralcontainers subresource)",
-		Kinds:      []schema.GroupVersionKind{corev1.SchemeGroupVersion.WithKind("Pod")},
+		Kinds:      podKinds,
 		Operations: []admissionv1.Operation{admissionv1.Update},
 		Decider:    decider,
 		Judge:      judgeEphemeral,
