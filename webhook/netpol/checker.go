@@ -2,8 +2,8 @@ package netpol
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net/http"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -87,16 +87,22 @@ func (c *Checker) review(ctx context.Context, pol *config.Policy, s subject, d d
 		pod.ServiceAccount = "default"
 	}
 	result, err := c.coverage(ctx, pod, settings)
-	if err != nil {
-		logf.FromContext(ctx).Error(err, "could not confirm NetworkPolicy coverage", logkeys.Namespace, s.Namespace)
-		// A warning can rest on the cached answer; a denial cannot.
-		if d.coverage.Mode != config.ModeWarn {
-			return admission.Errored(http.StatusInternalServerError,
-				fmt.Errorf("eksguard could not confirm NetworkPolicy coverage of %s: %w", s.Description, err))
-		}
+	var live *liveReadError
+	switch {
+	case errors.As(err, &live):
+		// The synced index has answered; erroring instead would refuse the
+		// pod all the same (or, in warn and dry run, block it) while the
+		// API server restarts, and hide which policy is missing.
+		logf.FromContext(ctx).Error(err, "could not confirm NetworkPolicy coverage live; answering from the cache", logkeys.Namespace, s.Namespace)
+	case err != nil:
+		return decision.Undecided(ctx, pol, s.Kind, config.RuleNetworkPolicy, "NetworkPolicy coverage", err, d.coverage.Mode)
 	}
 	if !result.Covered {
-		finding.Errs = field.ErrorList{field.Forbidden(s.LabelsPath, gapDetail(s, result, settings, d.coverage.Mode))}
+		detail := gapDetail(s, result, settings, d.coverage.Mode)
+		if live != nil && d.coverage.Mode != config.ModeWarn {
+			detail += fmt.Sprintf(" (from eksguard's cache: the API server could not be asked: %v)", live)
+		}
+		finding.Errs = field.ErrorList{field.Forbidden(s.LabelsPath, detail)}
 	}
 	return decision.Respond(ctx, s.Kind, finding)
 }

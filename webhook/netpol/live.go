@@ -21,8 +21,10 @@ import (
 // coverage answers from the index and, when the index sees a gap, from a
 // live list of every watched kind's policies that can apply, so a policy
 // created a moment earlier (same kubectl apply, Helm hooks) counts although
-// the informer has not delivered it yet. On a live read error it returns
-// the index's answer with the error.
+// the informer has not delivered it yet. When a live read fails after the
+// index has answered, it returns the index's answer with a *liveReadError:
+// the index is synced (the server is ready only then), so its answer
+// stands, short only of a policy created in the last moment.
 func (c *Checker) coverage(ctx context.Context, pod *Pod, settings config.NetworkPolicySettings) (Result, error) {
 	declared := declaredIsolation(settings)
 	if c.Index.NeedsNamespaceLabels(pod.Namespace) {
@@ -36,15 +38,21 @@ func (c *Checker) coverage(ctx context.Context, pod *Pod, settings config.Networ
 	}
 	policies, err := c.livePolicies(ctx, pod.Namespace)
 	if err != nil {
-		return cached, err
+		return cached, &liveReadError{err}
 	}
 	if pod.NamespaceLabels == nil && readNamespaceLabelsAny(policies) {
 		if err := c.readNamespaceLabels(ctx, pod); err != nil {
-			return cached, err
+			return cached, &liveReadError{err}
 		}
 	}
 	return CheckCoverage(pod, policies, settings.Coverage, declared), nil
 }
+
+// liveReadError is a failed live read made after the index had answered.
+type liveReadError struct{ err error }
+
+func (e *liveReadError) Error() string { return e.err.Error() }
+func (e *liveReadError) Unwrap() error { return e.err }
 
 func (c *Checker) readNamespaceLabels(ctx context.Context, pod *Pod) error {
 	set, err := c.Decider.NamespaceLabels(ctx, pod.Namespace)

@@ -155,10 +155,20 @@ func TestPodValidator(t *testing.T) {
 			want: ruletest.Allowed(),
 		},
 		{
-			name:          "live read fails in enforce mode: error, not a denial from the cache",
+			// The synced index answers when the API server cannot be asked
+			// (its restart, measured by make soak); the denial says so.
+			name:          "live read fails in enforce mode: denied from the cache, saying so",
 			liveErr:       errors.New("connection refused"),
 			req:           createPod("web-1", web),
-			want:          ruletest.Errored(500, `eksguard could not confirm NetworkPolicy coverage of Pod web-1: listing the NetworkPolicies of namespace "shop": connection refused`),
+			want:          ruletest.Denied(`eksguard denied this Pod: [networkPolicy] metadata.labels: Namespace shop has no NetworkPolicy to select Pod web-1 (labels app=web); add one that selects it, e.g. a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress] (from eksguard's cache: the API server could not be asked: listing the NetworkPolicies of namespace "shop": connection refused)`),
+			wantLiveReads: 1,
+		},
+		{
+			name:          "live read fails in dry run: warns from the cache, never blocks",
+			edit:          func(c *config.Config) { c.DryRun = true },
+			liveErr:       errors.New("connection refused"),
+			req:           createPod("web-1", web),
+			want:          ruletest.Warned("eksguard [networkPolicy] No NetworkPolicy selects Pod web-1; add a default-deny (podSelector: {})"),
 			wantLiveReads: 1,
 		},
 		{
