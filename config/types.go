@@ -162,9 +162,13 @@ type LoadBalancerTLSSettings struct {
 	AllowedSSLPolicies []string `json:"allowedSSLPolicies"`
 	// ControllerDefaultSSLPolicy is the policy the controller applies when
 	// an object names none (the LBC --default-ssl-policy).
-	ControllerDefaultSSLPolicy string              `json:"controllerDefaultSSLPolicy"`
-	RequireBackendTLS          bool                `json:"requireBackendTLS"`
-	SkipInternal               bool                `json:"skipInternal"`
-	ALBIngressClasses          []string            `json:"albIngressClasses"`
-	OtherIngressClasses        OtherIngressClasses `json:"otherIngressClasses"`
+	ControllerDefaultSSLPolicy string `json:"controllerDefaultSSLPolicy"`
+	RequireBackendTLS          bool   `json:"requireBackendTLS"`
+	SkipInternal               bool   `json:"skipInternal"`
+	// ALBIngressClasses are the kubernetes.io/ingress.class annotation
+	// values the LBC manages (its --ingress-class); an IngressClass is the
+	// LBC's by its spec.controller, and these names stand for classes only
+	// in check, when its input holds no IngressClass.
+	ALBIngressClasses   []string            `json:"albIngressClasses"`
+	OtherIngressClasses OtherIngressClasses `json:"otherIngressClasses"`
 }

@@ -96,6 +96,14 @@ func isolateExamples(t *testing.T, files []exampleFile) (dir string) {
 			kind := netpol.KindFor(obj.GroupVersionKind())
 			if obj.GetKind() == "Namespace" {
 				obj.SetName(renamed[obj.GetName()])
+			} else if obj.GetKind() == "IngressClass" || obj.GroupVersionKind() == lbtls.IngressClassParamsGVK {
+				// Cluster-scoped context of the Ingress rule: renamed, with
+				// the references to it.
+				obj.SetName(obj.GetName() + "-" + suffix)
+				if params, ok, _ := unstructured.NestedString(obj.Object, "spec", "parameters", "name"); ok {
+					_ = unstructured.SetNestedField(obj.Object, params+"-"+suffix, "spec", "parameters", "name")
+				}
+				deleteWhenDone(t, obj.DeepCopy())
 			} else if kind != nil && !kind.Namespaced {
 				// Cluster-scoped policies select the renamed namespaces by
 				// their labels; a unique name keeps test runs apart.
@@ -105,6 +113,9 @@ func isolateExamples(t *testing.T, files []exampleFile) (dir string) {
 				obj.SetNamespace(ns)
 			} else {
 				t.Fatalf("%s: %s %s is in namespace %q, which the examples do not create", f.name, obj.GetKind(), obj.GetName(), obj.GetNamespace())
+			}
+			if class, ok, _ := unstructured.NestedString(obj.Object, "spec", "ingressClassName"); ok && obj.GetKind() == "Ingress" {
+				_ = unstructured.SetNestedField(obj.Object, class+"-"+suffix, "spec", "ingressClassName")
 			}
 			if ann := obj.GetAnnotations(); ann[lbtls.AnnotationGroupName] != "" {
 				ann[lbtls.AnnotationGroupName] += "-" + suffix
@@ -233,6 +244,13 @@ func TestCheckAgreesWithWebhook(t *testing.T) {
 							got.verdict, got.denial, got.warnings, want.Verdict, want.Denial, wantWarnings)
 					}
 				}
+				// The webhook reads IngressClasses and their parameters from
+				// its cache: the Ingresses of the next file need them there.
+				for _, obj := range f.objects {
+					if obj.GetKind() == "IngressClass" {
+						waitForIngressClass(t, obj.GetName())
+					}
+				}
 			}
 			// Every verdict occurs, so the comparison covers each of them.
 			for _, v := range []cli.Verdict{cli.VerdictAdmitted, cli.VerdictMutated, cli.VerdictWarned, cli.VerdictDenied} {
@@ -304,9 +322,13 @@ func TestCheckExamplesVerdicts(t *testing.T) {
 		"denied Deployment legacy/billing",
 		"admitted Service shop/storefront-nlb",
 		"denied Service shop/storefront-nlb-wildcard",
+		"skipped IngressClass /alb",
+		"skipped IngressClass /partner-edge",
+		"skipped IngressClassParams /partner-edge",
 		"admitted Ingress shop/storefront-web",
 		"admitted Ingress shop/storefront-api",
 		"denied Ingress legacy/billing-admin",
+		"admitted Ingress shop/partners",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("verdicts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -2,14 +2,18 @@ package test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -226,4 +230,140 @@ func TestLBTLSIngressGroup(t *testing.T) {
 	assertDenied(t, k8sClient.Update(ctx, back), lbtlsIngressWebhook, "eksguard denied this Ingress: [loadBalancerTLS] "+
 		"metadata.annotations[alb.ingress.kubernetes.io/group.name]: "+
 		fmt.Sprintf("ssl-redirect port 443 (%s/front) is not an HTTPS listener of the ALB", frontNS))
+}
+
+// waitForIngressClass waits until eksguard's cache holds the IngressClass
+// class and its IngressClassParams: a dry-run Ingress of the class is no
+// longer answered "builds no load balancer".
+func waitForIngressClass(t *testing.T, class string) {
+	t.Helper()
+	ns := newNamespace(t, nil)
+	eventually(t, policyTimeout, func() error {
+		c, rec := newWarningClient(t)
+		probe := albIngress(ns, "class-probe", nil)
+		probe.Spec.IngressClassName = ptr.To(class)
+		err := c.Create(context.Background(), probe, client.DryRunAll)
+		for _, text := range append(rec.Messages(), fmt.Sprint(err)) {
+			if strings.Contains(text, "builds no load balancer") {
+				return errors.New(text)
+			}
+		}
+		return nil
+	})
+}
+
+// createClusterScoped creates a cluster-scoped object and deletes it when
+// the test ends.
+func createClusterScoped(t *testing.T, obj client.Object) {
+	t.Helper()
+	if err := k8sClient.Create(context.Background(), obj); err != nil {
+		t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
+	}
+	t.Cleanup(func() {
+		if err := k8sClient.Delete(context.Background(), obj); err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("deleting %s: %v", obj.GetName(), err)
+		}
+	})
+}
+
+// albIngressClass is an IngressClass of the LBC, with parameters naming an
+// IngressClassParams when params is set.
+func albIngressClass(name, params string) *networkingv1.IngressClass {
+	class := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: networkingv1.IngressClassSpec{Controller: lbtls.IngressClassControllerALB}}
+	if params != "" {
+		class.Spec.Parameters = &networkingv1.IngressClassParametersReference{
+			APIGroup: ptr.To(lbtls.IngressClassParamsGVK.Group), Kind: lbtls.IngressClassParamsGVK.Kind, Name: params}
+	}
+	return class
+}
+
+// TestLBTLSCustomNamedIngressClass: an IngressClass named anything but alb
+// whose controller is ingress.k8s.aws/alb makes its Ingresses ALBs
+// (classifyIngress in the LBC's pkg/ingress/group_loader.go), and a class
+// of another controller named like the LBC's does not.
+func TestLBTLSCustomNamedIngressClass(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, nil)
+	edge := "edge-" + ns
+	createClusterScoped(t, albIngressClass(edge, ""))
+	waitForIngressClass(t, edge)
+	ing := albIngress(ns, "plain", nil)
+	ing.Spec.IngressClassName = ptr.To(edge)
+	assertDenied(t, k8sClient.Create(ctx, ing), lbtlsIngressWebhook, "eksguard denied this Ingress: [loadBalancerTLS] "+
+		"metadata.annotations[alb.ingress.kubernetes.io/certificate-arn]: "+
+		"default listener HTTP:80 is plaintext: set certificate-arn or an HTTPS listen port")
+
+	other := "nginx-" + ns
+	createClusterScoped(t, &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: other},
+		Spec: networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"}})
+	ing = albIngress(ns, "nginx", nil)
+	ing.Spec.IngressClassName = ptr.To(other)
+	eventually(t, policyTimeout, func() error { return k8sClient.Create(ctx, ing.DeepCopy()) })
+}
+
+// TestLBTLSDefaultIngressClass: an Ingress without a class, in a cluster
+// whose default IngressClass is the LBC's, gets that class from the API
+// server (the DefaultIngressClass admission plugin) and is judged as an ALB.
+func TestLBTLSDefaultIngressClass(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, nil)
+	class := albIngressClass("default-"+ns, "")
+	class.Annotations = map[string]string{networkingv1.AnnotationIsDefaultIngressClass: "true"}
+	createClusterScoped(t, class)
+	waitForIngressClass(t, class.Name)
+	ing := albIngress(ns, "classless", nil)
+	ing.Spec.IngressClassName = nil
+	// The admission plugin reads IngressClasses from its own informer.
+	eventually(t, policyTimeout, func() error {
+		err := k8sClient.Create(ctx, ing.DeepCopy(), client.DryRunAll)
+		if err == nil {
+			return errors.New("admitted: not judged as an ALB yet")
+		}
+		return nil
+	})
+	assertDenied(t, k8sClient.Create(ctx, ing), lbtlsIngressWebhook, "eksguard denied this Ingress: [loadBalancerTLS] "+
+		"metadata.annotations[alb.ingress.kubernetes.io/certificate-arn]: "+
+		"default listener HTTP:80 is plaintext: set certificate-arn or an HTTPS listen port")
+}
+
+// TestLBTLSIngressClassParams: the IngressClassParams of the class win over
+// the Ingress's annotations (computeIngressExplicitSSLPolicy in the LBC's
+// pkg/ingress/model_build_listener.go): its weak sslPolicy denies an
+// Ingress whose own ssl-policy is strong, and its group brings the
+// Ingresses of the class into one ALB (loadGroupID).
+func TestLBTLSIngressClassParams(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, nil)
+	weak, strong := "weak-"+ns, "strong-"+ns
+	for name, spec := range map[string]map[string]any{
+		weak:   {"sslPolicy": "ELBSecurityPolicy-2016-08"},
+		strong: {"sslPolicy": lbtlsStrongPolicy, "certificateArn": []any{lbtlsCertARN}, "group": map[string]any{"name": "params-" + ns}},
+	} {
+		params := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+		params.SetGroupVersionKind(lbtls.IngressClassParamsGVK)
+		params.SetName(name)
+		createClusterScoped(t, params)
+		createClusterScoped(t, albIngressClass(name, name))
+		waitForIngressClass(t, name)
+	}
+
+	ing := albIngress(ns, "weak", referenceALBAnnotations())
+	ing.Spec.IngressClassName = ptr.To(weak)
+	assertDenied(t, k8sClient.Create(ctx, ing), lbtlsIngressWebhook, "eksguard denied this Ingress: [loadBalancerTLS] "+
+		`spec.ingressClassName: HTTPS:443 (IngressClassParams `+weak+
+		` spec.sslPolicy): policy "ELBSecurityPolicy-2016-08" is not allowed: use e.g. `+lbtlsStrongPolicy)
+
+	// One member of the params' group listens on HTTPS:443 only; a second
+	// one, with no group annotation, adds a plaintext HTTP:80.
+	first := albIngress(ns, "first", nil)
+	first.Spec.IngressClassName = ptr.To(strong)
+	if err := k8sClient.Create(ctx, first); err != nil {
+		t.Fatalf("creating the first member: %v", err)
+	}
+	waitForCachedIngress(t, first)
+	second := albIngress(ns, "second", map[string]string{lbtls.AnnotationListenPorts: `[{"HTTP":80}]`})
+	second.Spec.IngressClassName = ptr.To(strong)
+	assertDenied(t, k8sClient.Create(ctx, second), lbtlsIngressWebhook, "eksguard denied this Ingress: [loadBalancerTLS] "+
+		`metadata.annotations[alb.ingress.kubernetes.io/listen-ports]: HTTP:80 is plaintext: set ssl-redirect: "443"`)
 }

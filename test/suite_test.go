@@ -23,6 +23,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,6 +33,7 @@ import (
 
 	"github.com/eksguard/eksguard/internal/server"
 	"github.com/eksguard/eksguard/internal/testbed"
+	"github.com/eksguard/eksguard/webhook/lbtls"
 )
 
 // eksguardNamespace is the namespace the server runs in and reads its
@@ -95,6 +97,14 @@ func runSuite(m *testing.M) (int, error) {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: eksguardNamespace}}
 	if err := k8sClient.Create(context.Background(), ns); err != nil {
 		return 1, fmt.Errorf("creating namespace %s: %w", eksguardNamespace, err)
+	}
+
+	// The IngressClass the LBC's Helm chart creates, which the Ingress
+	// tests name.
+	alb := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "alb"},
+		Spec: networkingv1.IngressClassSpec{Controller: lbtls.IngressClassControllerALB}}
+	if err := k8sClient.Create(context.Background(), alb); err != nil {
+		return 1, fmt.Errorf("creating IngressClass alb: %w", err)
 	}
 
 	srv, err := testbed.NewServer(cfg, testEnv.WebhookInstallOptions)

@@ -53,6 +53,8 @@ type Handlers struct {
 	Coverage *netpol.Checker
 	// Ingresses reads the members of an ALB group (lbtls).
 	Ingresses client.Reader
+	// IngressClasses reads IngressClasses and IngressClassParams (lbtls).
+	IngressClasses lbtls.Classes
 }
 
 // Webhook builds the route's admission webhook over h.
@@ -180,7 +182,7 @@ var Routes = []*Route{
 		Name: "loadbalancertls.ingresses.eksguard.io", Path: lbtls.IngressPath, Rule: config.RuleLoadBalancerTLS,
 		Kinds: []resource.Kind{ingressKind}, Operations: createUpdate,
 		handler: func(h Handlers) *admission.Webhook {
-			return &admission.Webhook{Handler: lbtls.NewIngressHandler(h.Decider, h.Ingresses)}
+			return &admission.Webhook{Handler: lbtls.NewIngressHandler(h.Decider, h.Ingresses, h.IngressClasses)}
 		},
 	},
 }

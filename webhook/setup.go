@@ -21,17 +21,18 @@ type Options struct {
 }
 
 // SetupWithManager prepares what the rules read from the manager (the
-// policy index and its informers, the Ingress group index) and registers
+// policy index and its informers, the Ingress indexes, the IngressClassParams watcher) and registers
 // every route on mgr's webhook server.
 func SetupWithManager(mgr manager.Manager, opts Options) error {
 	coverage, err := netpol.SetupWithManager(mgr, opts.Decider, opts.APIReader)
 	if err != nil {
 		return err
 	}
-	if err := lbtls.SetupWithManager(mgr); err != nil {
+	classes, err := lbtls.SetupWithManager(mgr)
+	if err != nil {
 		return err
 	}
-	h := Handlers{Decider: opts.Decider, Coverage: coverage, Ingresses: mgr.GetClient()}
+	h := Handlers{Decider: opts.Decider, Coverage: coverage, Ingresses: mgr.GetClient(), IngressClasses: classes}
 	server := mgr.GetWebhookServer()
 	for _, r := range Routes {
 		hook := r.Webhook(h)

@@ -3,6 +3,7 @@ package cli
 import (
 	"cmp"
 	"context"
+	"errors"
 	goflag "flag"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ import (
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/server"
 	"github.com/eksguard/eksguard/webhook"
+	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
@@ -324,6 +326,32 @@ func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (
 		if err != nil {
 			return nil, fmt.Errorf("listing %s objects: %w", kind.Name, err)
 		}
+	}
+	err = listPages(ctx, c, func() client.ObjectList { return &networkingv1.IngressClassList{} }, auditOptions{pageSize: opts.pageSize}, nil,
+		func(obj client.Object) { store.addIngressClass(obj.(*networkingv1.IngressClass)) })
+	if err != nil {
+		return nil, fmt.Errorf("listing IngressClasses: %w", err)
+	}
+	newParamsList := func() client.ObjectList {
+		l := &unstructured.UnstructuredList{}
+		l.SetGroupVersionKind(lbtls.IngressClassParamsGVK.GroupVersion().WithKind(lbtls.IngressClassParamsGVK.Kind + "List"))
+		return l
+	}
+	var paramsErr error
+	err = listPages(ctx, c, newParamsList, auditOptions{pageSize: opts.pageSize}, nil, func(obj client.Object) {
+		params, err := lbtls.ClassParamsFrom(obj.(*unstructured.Unstructured))
+		if err != nil {
+			paramsErr = errors.Join(paramsErr, err)
+			return
+		}
+		store.addClassParams(params)
+	})
+	// A cluster without the LBC's CRD has no IngressClassParams.
+	if err != nil && !meta.IsNoMatchError(err) && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("listing IngressClassParams: %w", err)
+	}
+	if paramsErr != nil {
+		return nil, paramsErr
 	}
 	err = listPages(ctx, c, func() client.ObjectList { return &networkingv1.IngressList{} }, auditOptions{pageSize: opts.pageSize}, nil,
 		func(obj client.Object) { store.addIngress(obj.(*networkingv1.Ingress)) })

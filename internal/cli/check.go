@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/internal/server"
 )
 
@@ -86,7 +88,9 @@ type checkReport struct {
 	Policy  string        `json:"policy"`
 	Results []Result      `json:"results"`
 	Errors  []reportError `json:"errors,omitempty"`
-	Summary Summary       `json:"summary"`
+	// Assumptions are what check took for granted because the input did not say.
+	Assumptions []string `json:"assumptions,omitempty"`
+	Summary     Summary  `json:"summary"`
 }
 
 type reportError struct {
@@ -121,7 +125,9 @@ func runCheck(ctx context.Context, opts checkOptions, streams Streams) error {
 		return &exitError{code: ExitUnusable}
 	}
 
-	engine := newEngine(policy, storeFor(objects))
+	store := storeFor(objects)
+	report.Assumptions = assumptions(objects, store, policy)
+	engine := newEngine(policy, store)
 	for _, obj := range objects {
 		var r Result
 		if obj.Obj == nil {
@@ -201,9 +207,23 @@ func loadInput(opts checkOptions, streams Streams) ([]*Object, []*InputError, er
 }
 
 // storeFor is the cluster the input describes: its namespaces,
-// NetworkPolicies and ALB group members.
+// NetworkPolicies, IngressClasses and ALB group members. A new Ingress
+// that names no class gets the default IngressClass first, as the API
+// server's DefaultIngressClass admission plugin gives it before webhooks run.
 func storeFor(objects []*Object) *objectStore {
 	store := newObjectStore()
+	for _, obj := range objects {
+		switch o := obj.Obj.(type) {
+		case *networkingv1.IngressClass:
+			store.addIngressClass(o)
+		case *unstructured.Unstructured:
+			if o.GroupVersionKind() == lbtls.IngressClassParamsGVK {
+				params, _ := lbtls.ClassParamsFrom(o) // decodeObject has read it
+				store.addClassParams(params)
+			}
+		}
+	}
+	classes, _ := store.IngressClasses(context.Background())
 	for _, obj := range objects {
 		switch o := obj.Obj.(type) {
 		case *corev1.Namespace:
@@ -211,12 +231,34 @@ func storeFor(objects []*Object) *objectStore {
 		case *networkingv1.NetworkPolicy:
 			store.addNetworkPolicy(o)
 		case *networkingv1.Ingress:
+			_, annotated := o.Annotations[lbtls.AnnotationIngressClass]
+			if def := classes.Default(); o.Spec.IngressClassName == nil && !annotated && def != "" {
+				o.Spec.IngressClassName = &def
+			}
 			store.addIngress(o)
 		case *unstructured.Unstructured:
-			store.addPolicyObject(o)
+			if o.GroupVersionKind() != lbtls.IngressClassParamsGVK {
+				store.addPolicyObject(o)
+			}
 		}
 	}
 	return store
+}
+
+// assumptions are what check takes for granted about the cluster because
+// its input does not say: with Ingresses but no IngressClass, class names
+// decide which Ingresses are ALBs.
+func assumptions(objects []*Object, store *objectStore, policy *config.Policy) []string {
+	if len(store.ingressClasses) > 0 {
+		return nil
+	}
+	for _, obj := range objects {
+		if _, ok := obj.Obj.(*networkingv1.Ingress); ok {
+			return []string{fmt.Sprintf("the input has no IngressClass: Ingresses of class %s are taken for ALB Ingresses (rules.loadBalancerTLS.albIngressClasses)",
+				strings.Join(policy.Config.Rules.LoadBalancerTLS.ALBIngressClasses, ", "))}
+		}
+	}
+	return nil
 }
 
 // exitFor is the exit status of a report.

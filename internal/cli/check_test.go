@@ -115,8 +115,9 @@ func TestCheck(t *testing.T) {
 				"admitted  Ingress     shop       storefront-api           ../../examples/manifests/40-shop-alb-ingresses.yaml#2",
 				"denied    Ingress     legacy     billing-admin            ../../examples/manifests/40-shop-alb-ingresses.yaml#3",
 				"          eksguard denied this Ingress: [loadBalancerTLS] metadata.annotations[alb.ingress.kubernetes.io/certificate-arn]: ...",
+				"admitted  Ingress     shop       partners                 ../../examples/manifests/40-shop-alb-ingresses.yaml#4",
 				"",
-				"15 checked under policy built-in defaults: 10 admitted, 1 mutated, 1 warned, 3 denied. 14 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy, ClusterNetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy).",
+				"16 checked under policy built-in defaults: 11 admitted, 1 mutated, 1 warned, 3 denied. 17 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy, ClusterNetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, IngressClass, IngressClassParams).",
 			},
 		},
 		{
@@ -312,7 +313,7 @@ func TestCheckJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
 		t.Fatalf("decoding the JSON report: %v\n%s", err, stdout)
 	}
-	want := Summary{Checked: 15, Admitted: 10, Mutated: 1, Warned: 1, Denied: 3, Skipped: 14}
+	want := Summary{Checked: 16, Admitted: 11, Mutated: 1, Warned: 1, Denied: 3, Skipped: 17}
 	if report.Summary != want {
 		t.Errorf("summary %+v, want %+v", report.Summary, want)
 	}

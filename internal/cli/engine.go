@@ -79,9 +79,10 @@ func newEngine(policy *config.Policy, store *objectStore) *Engine {
 	index := netpol.NewIndex()
 	store.indexPolicies(index)
 	handlers := webhook.Handlers{
-		Decider:   decider,
-		Coverage:  &netpol.Checker{Decider: decider, Index: index, Live: store},
-		Ingresses: store,
+		Decider:        decider,
+		Coverage:       &netpol.Checker{Decider: decider, Index: index, Live: store},
+		Ingresses:      store,
+		IngressClasses: store,
 	}
 	hooks := map[schema.GroupVersionKind][]hook{}
 	// Routes lists mutating webhooks first, as the API server calls them.

@@ -24,6 +24,7 @@ import (
 var (
 	gvkNetworkPolicy = networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy")
 	gvkNamespace     = corev1.SchemeGroupVersion.WithKind("Namespace")
+	gvkIngressClass  = networkingv1.SchemeGroupVersion.WithKind("IngressClass")
 )
 
 // checkedResources maps each kind a route admits on CREATE to its
@@ -143,8 +144,18 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 		obj.Namespace, obj.Obj = policy.GetNamespace(), policy
 		return obj, nil
 	}
+	if gvk == lbtls.IngressClassParamsGVK {
+		// Context for the Ingress rule, read as the webhook reads it.
+		if _, err := lbtls.ClassParamsFrom(u); err != nil {
+			return nil, fail("%v", err)
+		}
+		params := u.DeepCopy()
+		params.SetNamespace("")
+		obj.Namespace, obj.Obj = "", params
+		return obj, nil
+	}
 	_, checked := checkedResources[gvk]
-	if !checked && gvk != gvkNetworkPolicy && gvk != gvkNamespace {
+	if !checked && gvk != gvkNetworkPolicy && gvk != gvkNamespace && gvk != gvkIngressClass {
 		if served, ok := servedVersion(gvk); ok {
 			return nil, fail("%s %s is not served by the API server: use apiVersion %s", u.GetAPIVersion(), gvk.Kind, served.GroupVersion())
 		}
@@ -171,7 +182,7 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 		return nil, fail("%s: %v", gvk.Kind, errors.Join(strictErrs...))
 	}
 	typedObj := typed.(client.Object)
-	if gvk != gvkNamespace && typedObj.GetNamespace() == "" {
+	if gvk != gvkNamespace && gvk != gvkIngressClass && typedObj.GetNamespace() == "" {
 		typedObj.SetNamespace(defaultNamespace)
 	}
 	obj.Namespace = typedObj.GetNamespace()

@@ -154,4 +154,7 @@ func writeCheckTable(w io.Writer, report checkReport) {
 		fmt.Fprintf(w, " %d not checked (%s).", s.Skipped, strings.Join(skippedKinds, ", "))
 	}
 	fmt.Fprintln(w)
+	for _, a := range report.Assumptions {
+		fmt.Fprintf(w, "Assumed: %s.\n", a)
+	}
 }

@@ -30,19 +30,28 @@ type objectStore struct {
 	// policyObjects are the objects of the other policy kinds (netpol.Kinds), by kind.
 	policyObjects map[schema.GroupVersionKind][]*unstructured.Unstructured
 	ingressGroups map[string][]networkingv1.Ingress
+	// ingressesByClass are the Ingresses by spec.ingressClassName (lbtls.IngressClassNameField).
+	ingressesByClass map[string][]networkingv1.Ingress
+	ingressClasses   []networkingv1.IngressClass
+	classParams      map[string]*lbtls.ClassParams
 	// nextUID names objects that have no UID yet (input manifests): the
 	// NetworkPolicy index tells policies apart by UID.
 	nextUID int
 }
 
-var _ client.Reader = &objectStore{}
+var (
+	_ client.Reader = &objectStore{}
+	_ lbtls.Classes = &objectStore{}
+)
 
 func newObjectStore() *objectStore {
 	return &objectStore{
-		namespaceLabels: map[string]labels.Set{},
-		policies:        map[string][]networkingv1.NetworkPolicy{},
-		policyObjects:   map[schema.GroupVersionKind][]*unstructured.Unstructured{},
-		ingressGroups:   map[string][]networkingv1.Ingress{},
+		namespaceLabels:  map[string]labels.Set{},
+		policies:         map[string][]networkingv1.NetworkPolicy{},
+		policyObjects:    map[schema.GroupVersionKind][]*unstructured.Unstructured{},
+		ingressGroups:    map[string][]networkingv1.Ingress{},
+		ingressesByClass: map[string][]networkingv1.Ingress{},
+		classParams:      map[string]*lbtls.ClassParams{},
 	}
 }
 
@@ -90,15 +99,47 @@ func (s *objectStore) indexPolicies(ix *netpol.Index) {
 	ix.AssumeServed()
 }
 
-// addIngress records an Ingress of an explicit ALB group; Ingresses without
-// a group are nobody else's group member.
+// addIngress records an Ingress by its explicit ALB group and by its class,
+// the two ways the Ingress rule looks up the other members of a group.
 func (s *objectStore) addIngress(ing *networkingv1.Ingress) {
-	group := lbtls.IndexIngressGroupName(ing)
-	if len(group) == 0 {
+	group, class := lbtls.IndexIngressGroupName(ing), lbtls.IndexIngressClassName(ing)
+	if len(group) == 0 && len(class) == 0 {
 		return
 	}
 	s.ensureUID(ing)
-	s.ingressGroups[group[0]] = append(s.ingressGroups[group[0]], *ing)
+	if len(group) > 0 {
+		s.ingressGroups[group[0]] = append(s.ingressGroups[group[0]], *ing)
+	}
+	if len(class) > 0 {
+		s.ingressesByClass[class[0]] = append(s.ingressesByClass[class[0]], *ing)
+	}
+}
+
+// addIngressClass records an IngressClass.
+func (s *objectStore) addIngressClass(class *networkingv1.IngressClass) {
+	s.ingressClasses = append(s.ingressClasses, *class)
+}
+
+// addClassParams records an IngressClassParams.
+func (s *objectStore) addClassParams(p *lbtls.ClassParams) {
+	s.classParams[p.Name] = p
+}
+
+// IngressClasses implements lbtls.Classes: the input's IngressClasses, or,
+// when it holds none, nothing known (class names then decide).
+func (s *objectStore) IngressClasses(context.Context) (lbtls.IngressClasses, error) {
+	if len(s.ingressClasses) == 0 {
+		return lbtls.IngressClasses{}, nil
+	}
+	return lbtls.NewIngressClasses(s.ingressClasses), nil
+}
+
+// ClassParams implements lbtls.Classes.
+func (s *objectStore) ClassParams(_ context.Context, name string) (*lbtls.ClassParams, error) {
+	if p, ok := s.classParams[name]; ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("%w %q in the input", lbtls.ErrNoClassParams, name)
 }
 
 // Get serves namespace metadata. A namespace the store has not seen has just
@@ -119,7 +160,7 @@ func (s *objectStore) Get(_ context.Context, key client.ObjectKey, obj client.Ob
 }
 
 // List serves the NetworkPolicies of one namespace and the Ingresses of one
-// ALB group (the lbtls group-name field index).
+// ALB group or class (the lbtls field indexes).
 func (s *objectStore) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {
 	var lo client.ListOptions
 	lo.ApplyOptions(opts)
@@ -146,15 +187,17 @@ func (s *objectStore) List(_ context.Context, list client.ObjectList, opts ...cl
 		}
 		return nil
 	case *networkingv1.IngressList:
-		group, ok := "", false
-		if lo.FieldSelector != nil {
-			group, ok = lo.FieldSelector.RequiresExactMatch(lbtls.IngressGroupNameField)
+		if lo.FieldSelector != nil && lo.Namespace == "" {
+			if group, ok := lo.FieldSelector.RequiresExactMatch(lbtls.IngressGroupNameField); ok {
+				l.Items = append([]networkingv1.Ingress(nil), s.ingressGroups[group]...)
+				return nil
+			}
+			if class, ok := lo.FieldSelector.RequiresExactMatch(lbtls.IngressClassNameField); ok {
+				l.Items = append([]networkingv1.Ingress(nil), s.ingressesByClass[class]...)
+				return nil
+			}
 		}
-		if !ok || lo.Namespace != "" {
-			return fmt.Errorf("offline reader: Ingresses are listed by ALB group only")
-		}
-		l.Items = append([]networkingv1.Ingress(nil), s.ingressGroups[group]...)
-		return nil
+		return fmt.Errorf("offline reader: Ingresses are listed by ALB group or class only")
 	}
 	return fmt.Errorf("offline reader: listing %T is not supported", list)
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/eksguard/eksguard/internal/policywatch"
 	"github.com/eksguard/eksguard/webhook"
 	"github.com/eksguard/eksguard/webhook/decision"
+	"github.com/eksguard/eksguard/webhook/lbtls"
 )
 
 // Defaults for Options.
@@ -299,6 +300,8 @@ func cachedObjects() []client.Object {
 		&networkingv1.NetworkPolicy{},
 		// Ingresses, for the load-balancer TLS verdict of an IngressGroup.
 		&networkingv1.Ingress{},
+		// IngressClasses, which decide whether the LBC builds an Ingress.
+		&networkingv1.IngressClass{},
 		// The one policy ConfigMap (restricted in cacheOptions).
 		&corev1.ConfigMap{},
 	}
@@ -322,6 +325,7 @@ func cacheOptions(opts Options) cache.Options {
 		ByObject: map[client.Object]cache.ByObject{
 			// The coverage index reads a NetworkPolicy's identity and spec only.
 			&networkingv1.NetworkPolicy{}: {Transform: trimNetworkPolicy},
+			&networkingv1.IngressClass{}:  {Transform: lbtls.TrimIngressClass},
 			&corev1.ConfigMap{}: {
 				Namespaces: map[string]cache.Config{opts.PolicyNamespace: {}},
 				Field:      fields.OneTermEqualSelector("metadata.name", opts.PolicyName),

@@ -81,9 +81,10 @@ func FuzzRoutes(f *testing.F) {
 	}
 	decider := ruletest.Decider(ruletest.CompilePolicy(f, nil))
 	handlers := webhook.Handlers{
-		Decider:   decider,
-		Coverage:  &netpol.Checker{Decider: decider, Index: netpol.NewIndex(), Live: unreachable{}},
-		Ingresses: unreachable{},
+		Decider:        decider,
+		Coverage:       &netpol.Checker{Decider: decider, Index: netpol.NewIndex(), Live: unreachable{}},
+		Ingresses:      unreachable{},
+		IngressClasses: unreachable{},
 	}
 	var hooks []*admission.Webhook
 	for _, r := range webhook.Routes {

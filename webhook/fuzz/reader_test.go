@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/eksguard/eksguard/webhook/lbtls"
 )
 
 // unreachable is an API server that answers no read.
@@ -18,4 +20,12 @@ func (unreachable) Get(context.Context, client.ObjectKey, client.Object, ...clie
 
 func (unreachable) List(context.Context, client.ObjectList, ...client.ListOption) error {
 	return errUnreachable
+}
+
+func (unreachable) IngressClasses(context.Context) (lbtls.IngressClasses, error) {
+	return lbtls.IngressClasses{}, errUnreachable
+}
+
+func (unreachable) ClassParams(context.Context, string) (*lbtls.ClassParams, error) {
+	return nil, errUnreachable
 }

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 )
 
 // BenchmarkJudgeService measures the whole Service decision on a typical
@@ -24,14 +23,14 @@ func BenchmarkJudgeService(b *testing.B) {
 // BenchmarkJudgeIngressGroup measures the decision on an ALB group of three
 // Ingresses with listen-ports, certificates, a redirect and TLS hosts.
 func BenchmarkJudgeIngressGroup(b *testing.B) {
-	members := []*networkingv1.Ingress{
+	members := Members(
 		albIngress("web", "front", map[string]string{AnnotationGroupName: "shared", AnnotationListenPorts: bothPorts,
 			AnnotationSSLRedirect: "443"}, "www.example.com"),
 		albIngress("api", "back", referenceALBAnnotations(map[string]string{AnnotationGroupName: "shared",
 			AnnotationListenPorts: `[{"HTTPS":443}]`}), "api.example.com"),
 		withTLS(albIngress("admin", "console", map[string]string{AnnotationGroupName: "shared",
 			AnnotationListenPorts: `[{"HTTPS":8443}]`, AnnotationSSLPolicy: strongPolicy}, "admin.example.com"), "admin.example.com"),
-	}
+	)
 	settings := defaultSettings()
 	for b.Loop() {
 		if r := CheckIngressGroup(members, settings); len(r.Errs) != 0 {

@@ -145,7 +145,7 @@ func TestIngressValidator(t *testing.T) {
 				t.Fatal(err)
 			}
 			p.Source = config.NewStore(pol)
-			v := typedValidator{NewIngressHandler(p, reader)}
+			v := typedValidator{NewIngressHandler(p, reader, albClasses())}
 			ctx := context.Background()
 			if got := answer(t)(v.ValidateCreate(ctx, tt.ing)); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("create: got %+v, want %+v", got, tt.want)
@@ -169,7 +169,7 @@ func (failingReader) List(context.Context, client.ObjectList, ...client.ListOpti
 }
 
 func TestIngressValidatorGroupLookupFailure(t *testing.T) {
-	v := typedValidator{NewIngressHandler(policies(t, config.ModeEnforce), failingReader{})}
+	v := typedValidator{NewIngressHandler(policies(t, config.ModeEnforce), failingReader{}, albClasses())}
 	ing := albIngress("web", "front", map[string]string{AnnotationGroupName: "shared"})
 	_, err := v.ValidateCreate(context.Background(), ing)
 	var status *apierrors.StatusError
@@ -207,7 +207,7 @@ func TestUndecidedLoadBalancerTLS(t *testing.T) {
 		{
 			name: "Ingress group unreadable",
 			validate: func(mode config.Mode) (admission.Warnings, error) {
-				return (typedValidator{NewIngressHandler(policies(t, mode), failingReader{})}).ValidateCreate(ctx, ing)
+				return (typedValidator{NewIngressHandler(policies(t, mode), failingReader{}, albClasses())}).ValidateCreate(ctx, ing)
 			},
 			wantWarning: `eksguard [loadBalancerTLS] could not decide on load-balancer TLS: listing the Ingresses of ALB group "shared": cache ...`,
 			wantError:   `eksguard could not decide on load-balancer TLS: listing the Ingresses of ALB group "shared": cache unavailable`,
@@ -241,7 +241,7 @@ func TestUndecidedLoadBalancerTLS(t *testing.T) {
 func TestValidateUpdateUnchanged(t *testing.T) {
 	ctx := context.Background()
 	svcs := typedValidator{NewServiceHandler(policies(t, config.ModeEnforce))}
-	ings := typedValidator{NewIngressHandler(policies(t, config.ModeEnforce), fake.NewClientBuilder().Build())}
+	ings := typedValidator{NewIngressHandler(policies(t, config.ModeEnforce), fake.NewClientBuilder().Build(), albClasses())}
 
 	oldSvc := service(corev1.ServiceTypeLoadBalancer, lbcAnnotations(nil), port("http", 80, corev1.ProtocolTCP))
 	finalized := oldSvc.DeepCopy()

@@ -3,12 +3,14 @@ package lbtls
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -81,4 +83,37 @@ func (v typedValidator) send(ctx context.Context, op admissionv1.Operation, obj,
 		return resp.Warnings, nil
 	}
 	return resp.Warnings, &apierrors.StatusError{ErrStatus: *resp.Result}
+}
+
+// staticClasses is a cluster's IngressClasses and IngressClassParams.
+type staticClasses struct {
+	classes IngressClasses
+	params  map[string]*ClassParams
+}
+
+func (c staticClasses) IngressClasses(context.Context) (IngressClasses, error) { return c.classes, nil }
+
+func (c staticClasses) ClassParams(_ context.Context, name string) (*ClassParams, error) {
+	if p, ok := c.params[name]; ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("%w %q", ErrNoClassParams, name)
+}
+
+// ingressClass is an IngressClass of controller, with parameters naming
+// an IngressClassParams when params is set.
+func ingressClass(name, controller, params string) networkingv1.IngressClass {
+	c := networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: networkingv1.IngressClassSpec{Controller: controller}}
+	if params != "" {
+		c.Spec.Parameters = &networkingv1.IngressClassParametersReference{
+			APIGroup: ptr.To(IngressClassParamsGVK.Group), Kind: IngressClassParamsGVK.Kind, Name: params}
+	}
+	return c
+}
+
+// albClasses is a cluster with the LBC chart's IngressClass alb and an
+// ingress-nginx class.
+func albClasses() staticClasses {
+	return staticClasses{classes: NewIngressClasses([]networkingv1.IngressClass{
+		ingressClass("alb", IngressClassControllerALB, ""), ingressClass("nginx", "k8s.io/ingress-nginx", "")})}
 }

@@ -2,12 +2,14 @@ package lbtls
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -17,17 +19,33 @@ import (
 	"github.com/eksguard/eksguard/webhook/decision"
 )
 
+// Classes reads the cluster's IngressClasses and IngressClassParams: the
+// manager's cache in the webhook, the input in check.
+type Classes interface {
+	IngressClasses(ctx context.Context) (IngressClasses, error)
+	// ClassParams returns the named IngressClassParams, or an error
+	// wrapping ErrNoClassParams when there is none (or the kind is not
+	// served).
+	ClassParams(ctx context.Context, name string) (*ClassParams, error)
+}
+
+// ErrNoClassParams: the IngressClassParams does not exist.
+var ErrNoClassParams = errors.New("no such IngressClassParams")
+
 // NewIngressHandler judges Ingresses on CREATE and UPDATE (see unchanged),
 // each with the other members of its ALB group, which groups reads (the
-// manager's cache, indexed by IngressGroupNameField).
-func NewIngressHandler(decider decision.Decider, groups client.Reader) admission.Handler {
+// manager's cache, indexed by IngressGroupNameField and
+// IngressClassNameField), and with its class, which classes reads.
+func NewIngressHandler(decider decision.Decider, groups client.Reader, classes Classes) admission.Handler {
 	return newHandler(networkingv1.SchemeGroupVersion.WithKind(kindIngress), "networking.k8s.io/v1 Ingresses", decider,
-		func(i *networkingv1.Ingress) (*metav1.ObjectMeta, any) { return &i.ObjectMeta, i.Spec }, ingressJudge{groups: groups}.judge)
+		func(i *networkingv1.Ingress) (*metav1.ObjectMeta, any) { return &i.ObjectMeta, i.Spec },
+		ingressJudge{groups: groups, classes: classes}.judge)
 }
 
 // ingressJudge judges an Ingress with its group.
 type ingressJudge struct {
-	groups client.Reader
+	groups  client.Reader
+	classes Classes
 }
 
 func (j ingressJudge) judge(ctx context.Context, r decision.Review[networkingv1.Ingress]) admission.Response {
@@ -36,54 +54,142 @@ func (j ingressJudge) judge(ctx context.Context, r decision.Review[networkingv1.
 		ing.Namespace = r.Namespace
 	}
 	settings := r.Policy.Config.Rules.LoadBalancerTLS
-	alb := IsALB(ing, settings)
-	if !alb && settings.OtherIngressClasses != config.OtherIngressRequireTLS {
+	undecided := func(err error, mode config.Mode) admission.Response {
+		return decision.Undecided(ctx, r.Policy, kindIngress, config.RuleLoadBalancerTLS, ruleWhat, err, mode)
+	}
+	classes, err := j.classes.IngressClasses(ctx)
+	if err != nil {
+		return undecided(err, settings.Mode)
+	}
+	self, class, err := j.member(ctx, r.Decider, ing, classes, settings)
+	if err != nil {
+		return undecided(err, settings.Mode)
+	}
+	requireTLS := settings.OtherIngressClasses == config.OtherIngressRequireTLS
+	if !class.ALB && class.NotBuilt == "" && !requireTLS {
 		return decision.Respond(ctx, kindIngress)
 	}
 	d, err := r.Decider.Decide(ctx, r.Policy, ing, config.RuleLoadBalancerTLS, settings.Mode)
 	if err != nil {
-		return decision.Undecided(ctx, r.Policy, kindIngress, config.RuleLoadBalancerTLS, ruleWhat, err, settings.Mode)
+		return undecided(err, settings.Mode)
 	}
 	finding := decision.Finding{Rule: config.RuleLoadBalancerTLS, Decision: d}
-	if d.Mode != config.ModeOff {
-		if !alb {
-			finding.Errs = IngressTLSCoverage(ing)
-		} else {
-			members, err := j.groupMembers(ctx, ing, settings)
-			if err != nil {
-				return decision.Undecided(ctx, r.Policy, kindIngress, config.RuleLoadBalancerTLS, ruleWhat, err, d.Mode)
-			}
-			result := CheckIngressGroup(members, settings)
-			finding.Errs = result.Errs
-			if result.SkippedInternal {
-				logf.FromContext(ctx).V(1).Info("skipping internal ALB", logkeys.IngressGroup, GroupName(ing))
-			}
+	switch {
+	case d.Mode == config.ModeOff:
+	case class.NotBuilt != "" && !requireTLS:
+		// Nothing listens, so nothing to deny; the LBC's own webhook
+		// refuses most of these. Say it, and judge when it changes.
+		finding.Decision.Mode = config.ModeWarn
+		finding.Errs = field.ErrorList{field.Invalid(ingressClassNamePath, class.Class,
+			"the LBC builds no load balancer for this Ingress: "+class.NotBuilt)}
+	case !class.ALB:
+		finding.Errs = IngressTLSCoverage(ing, class.Class)
+	default:
+		members, err := j.groupMembers(ctx, r.Decider, self, classes, settings)
+		if err != nil {
+			return undecided(err, d.Mode)
+		}
+		result := CheckIngressGroup(members, settings)
+		finding.Errs = result.Errs
+		if result.SkippedInternal {
+			logf.FromContext(ctx).V(1).Info("skipping internal ALB", logkeys.IngressGroup, self.GroupName())
 		}
 	}
 	return decision.Respond(ctx, kindIngress, finding)
 }
 
-// groupMembers returns ing followed by the other ALB Ingresses of its group
-// (any namespace: the LBC's group names are cluster-wide), sorted by
-// namespace/name; Ingresses being deleted have left the group.
-func (j ingressJudge) groupMembers(ctx context.Context, ing *networkingv1.Ingress, settings config.LoadBalancerTLSSettings) ([]*networkingv1.Ingress, error) {
-	members := []*networkingv1.Ingress{ing}
-	group := GroupName(ing)
+// member classifies ing and loads its class's IngressClassParams, as the
+// LBC's class loader does, including the params' namespaceSelector.
+func (j ingressJudge) member(ctx context.Context, decider decision.Decider, ing *networkingv1.Ingress,
+	classes IngressClasses, settings config.LoadBalancerTLSSettings) (Member, Classification, error) {
+	class := Classify(ing, classes, settings)
+	m := Member{Ingress: ing}
+	if !class.ALB || class.Params == "" {
+		return m, class, nil
+	}
+	params, err := j.classes.ClassParams(ctx, class.Params)
+	if errors.Is(err, ErrNoClassParams) {
+		class.ALB, class.NotBuilt = false, fmt.Sprintf("IngressClass %q names IngressClassParams %q, which does not exist", class.Class, class.Params)
+		return m, class, nil
+	}
+	if err != nil {
+		return m, class, err
+	}
+	if params.NamespaceSelector != nil {
+		nsLabels, err := decider.NamespaceLabels(ctx, ing.Namespace)
+		if err != nil {
+			return m, class, err
+		}
+		selector, err := metav1.LabelSelectorAsSelector(params.NamespaceSelector)
+		if err != nil || !selector.Matches(nsLabels) {
+			// validateIngressClassParamsNamespaceRestriction in class_loader.go.
+			class.ALB, class.NotBuilt = false, fmt.Sprintf("the namespaceSelector of IngressClassParams %q does not select namespace %s", params.Name, ing.Namespace)
+			return m, class, nil
+		}
+	}
+	m.Params = params
+	return m, class, nil
+}
+
+// groupMembers returns self followed by the other ALB Ingresses of its
+// group (any namespace: the LBC's group names are cluster-wide), sorted by
+// namespace/name: those whose group.name annotation names it and those
+// whose class's IngressClassParams does, each kept only if its own class
+// puts it in the group. Ingresses being deleted have left the group.
+func (j ingressJudge) groupMembers(ctx context.Context, decider decision.Decider, self Member,
+	classes IngressClasses, settings config.LoadBalancerTLSSettings) ([]Member, error) {
+	members := []Member{self}
+	group := self.GroupName()
 	if group == "" {
 		return members, nil
 	}
+	var candidates []networkingv1.Ingress
 	var list networkingv1.IngressList
-	if err := j.groups.List(ctx, &list, client.MatchingFields{IngressGroupNameField: group}); err != nil {
+	if err := j.groups.List(ctx, &list, client.MatchingFields{IngressGroupNameField: group}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing the Ingresses of ALB group %q: %w", group, err)
 	}
-	self := ingressKey(ing)
-	for i := range list.Items {
-		m := &list.Items[i]
-		if ingressKey(m) == self || m.DeletionTimestamp != nil || !IsALB(m, settings) {
+	candidates = append(candidates, list.Items...)
+	for _, name := range classesOfGroup(ctx, j.classes, classes, group) {
+		var byClass networkingv1.IngressList
+		if err := j.groups.List(ctx, &byClass, client.MatchingFields{IngressClassNameField: name}, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, fmt.Errorf("listing the Ingresses of IngressClass %q: %w", name, err)
+		}
+		candidates = append(candidates, byClass.Items...)
+	}
+	seen := map[string]bool{ingressKey(self.Ingress): true}
+	for i := range candidates {
+		ing := &candidates[i]
+		key := ingressKey(ing)
+		if seen[key] || ing.DeletionTimestamp != nil {
 			continue
 		}
-		members = append(members, m)
+		seen[key] = true
+		m, class, err := j.member(ctx, decider, ing, classes, settings)
+		if err != nil {
+			return nil, err
+		}
+		if class.ALB && m.GroupName() == group {
+			members = append(members, m)
+		}
 	}
-	slices.SortFunc(members[1:], func(a, b *networkingv1.Ingress) int { return strings.Compare(ingressKey(a), ingressKey(b)) })
+	slices.SortFunc(members[1:], func(a, b Member) int { return strings.Compare(ingressKey(a.Ingress), ingressKey(b.Ingress)) })
 	return members, nil
+}
+
+// classesOfGroup names the ALB IngressClasses whose IngressClassParams put
+// their Ingresses in group. A class whose params cannot be read has no
+// Ingress the LBC builds, so it adds no member.
+func classesOfGroup(ctx context.Context, reader Classes, classes IngressClasses, group string) []string {
+	var out []string
+	for name, class := range classes.ByName {
+		p := class.Spec.Parameters
+		if class.Spec.Controller != IngressClassControllerALB || p == nil || p.Kind != IngressClassParamsGVK.Kind {
+			continue
+		}
+		if params, err := reader.ClassParams(ctx, p.Name); err == nil && params.Group == group {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -15,54 +15,68 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// portProtocol is one entry of listen-ports.
+// portProtocol is one port of listen-ports; entry is the 1-based entry
+// that set it (0 for the LBC's default port).
 type portProtocol struct {
 	port     int32
 	protocol string
+	entry    int
 }
 
-// parseListenPorts reads listen-ports as the LBC does (a JSON list of
-// {"PROTOCOL": port} objects, HTTP or HTTPS, ports 1-65535), with one
-// stricter point: a port listed under both protocols, which the LBC settles
-// by map order, is an error. On error it returns the detail to report.
-func parseListenPorts(raw string) ([]portProtocol, string) {
+// parseListenPorts reads listen-ports as computeIngressListenPorts does: a
+// JSON list of {"PROTOCOL": port} objects, HTTP or HTTPS, ports 1-65535,
+// applied in list order, so that a port a later entry lists again takes
+// that entry's protocol. The one case the LBC settles by Go map order, a
+// port under both protocols in one entry, is an error. overrides says, per
+// port, which entry overrode which. On error it returns the detail.
+func parseListenPorts(raw string) (ports []portProtocol, overrides map[int32]string, problem string) {
 	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
 	dec.UseNumber()
 	var entries []map[string]any
 	if err := dec.Decode(&entries); err != nil || dec.More() {
-		return nil, "must be a JSON list like " + listenPortsExample
+		return nil, nil, "must be a JSON list like " + listenPortsExample
 	}
 	if len(entries) == 0 {
-		return nil, "must list at least one port, like " + listenPortsExample
+		return nil, nil, "must list at least one port, like " + listenPortsExample
 	}
-	var out []portProtocol
-	seen := map[int32]string{}
-	for _, entry := range entries {
+	byPort := map[int32]int{}
+	for i, entry := range entries {
 		protocols := make([]string, 0, len(entry))
 		for protocol := range entry {
 			protocols = append(protocols, protocol)
 		}
 		slices.Sort(protocols)
+		inEntry := map[int32]string{}
 		for _, protocol := range protocols {
 			if protocol != ingressProtocolHTTP && protocol != ingressProtocolHTTPS {
-				return nil, fmt.Sprintf("protocol %q must be HTTP or HTTPS", protocol)
+				return nil, nil, fmt.Sprintf("entry %d: protocol %q must be HTTP or HTTPS", i+1, protocol)
 			}
 			port, ok := listenPort(entry[protocol])
 			if !ok {
 				value, _ := json.Marshal(entry[protocol])
-				return nil, fmt.Sprintf("port of %s must be a number in 1-%d, not %s", protocol, maxListenPort, value)
+				return nil, nil, fmt.Sprintf("entry %d: port of %s must be a number in 1-%d, not %s", i+1, protocol, maxListenPort, value)
 			}
-			if previous, dup := seen[port]; dup {
-				if previous != protocol {
-					return nil, fmt.Sprintf("port %d is listed as both HTTP and HTTPS", port)
+			if _, dup := inEntry[port]; dup {
+				return nil, nil, fmt.Sprintf("entry %d lists port %d as both HTTP and HTTPS: the LBC picks one at random", i+1, port)
+			}
+			inEntry[port] = protocol
+			pp := portProtocol{port: port, protocol: protocol, entry: i + 1}
+			if j, seen := byPort[port]; seen {
+				if prev := ports[j]; prev.protocol != protocol {
+					if overrides == nil {
+						overrides = map[int32]string{}
+					}
+					overrides[port] = fmt.Sprintf("entry %d of listen-ports makes port %d %s, overriding %s from entry %d",
+						pp.entry, port, protocol, prev.protocol, prev.entry)
 				}
+				ports[j] = pp
 				continue
 			}
-			seen[port] = protocol
-			out = append(out, portProtocol{port: port, protocol: protocol})
+			byPort[port] = len(ports)
+			ports = append(ports, pp)
 		}
 	}
-	return out, ""
+	return ports, overrides, ""
 }
 
 func listenPort(v any) (int32, bool) {
@@ -80,29 +94,32 @@ func listenPort(v any) (int32, bool) {
 // memberListenConfig is what one Ingress contributes to its group's ALB.
 type memberListenConfig struct {
 	ports []portProtocol
+	// overrides explain ports a later listen-ports entry changed.
+	overrides map[int32]string
 	// defaulted: no listen-ports, so the LBC chose the port.
 	defaulted bool
 	certs     []string
-	sslPolicy string
+	sslPolicy setting
 	// hosts are looked up in ACM when the member has an HTTPS port and no
-	// certificate-arn.
+	// explicit certificate.
 	hosts []string
 }
 
-// memberListeners follows the LBC: without listen-ports an Ingress gets
-// HTTPS:443 when certificate-arn is set, else HTTP:80. Certificates found by
-// ACM discovery (spec.tls and rule hosts) do not switch that default: the LBC
-// decides it from certificate-arn alone and discovers only for Ingresses that
-// already have an HTTPS port.
-func memberListeners(ing *networkingv1.Ingress) (memberListenConfig, string) {
-	ann := ing.Annotations
-	cfg := memberListenConfig{certs: splitList(ann[AnnotationCertificateARN]), sslPolicy: ann[AnnotationSSLPolicy]}
-	if raw, ok := ann[AnnotationListenPorts]; ok {
-		ports, problem := parseListenPorts(raw)
+// memberListeners follows computeIngressListenPortConfigByPort: without
+// listen-ports an Ingress gets HTTPS:443 when it has explicit certificates
+// (its IngressClassParams' certificateArn, else certificate-arn), else
+// HTTP:80. Certificates found by ACM discovery (spec.tls and rule hosts) do
+// not switch that default: the LBC discovers only for Ingresses that already
+// have an HTTPS port.
+func memberListeners(m Member) (memberListenConfig, string) {
+	certs, _ := m.certificates()
+	cfg := memberListenConfig{certs: certs, sslPolicy: m.sslPolicy()}
+	if raw, ok := m.Annotations[AnnotationListenPorts]; ok {
+		ports, overrides, problem := parseListenPorts(raw)
 		if problem != "" {
 			return cfg, problem
 		}
-		cfg.ports = ports
+		cfg.ports, cfg.overrides = ports, overrides
 	} else if len(cfg.certs) > 0 {
 		cfg.ports, cfg.defaulted = []portProtocol{{port: defaultIngressHTTPSPort, protocol: ingressProtocolHTTPS}}, true
 	} else {
@@ -110,7 +127,7 @@ func memberListeners(ing *networkingv1.Ingress) (memberListenConfig, string) {
 	}
 	hasHTTPS := slices.ContainsFunc(cfg.ports, func(p portProtocol) bool { return p.protocol == ingressProtocolHTTPS })
 	if hasHTTPS && len(cfg.certs) == 0 {
-		cfg.hosts = discoveryHosts(ing)
+		cfg.hosts = discoveryHosts(m.Ingress)
 	}
 	return cfg, ""
 }
@@ -132,16 +149,17 @@ func discoveryHosts(ing *networkingv1.Ingress) []string {
 // form. members[0] is the Ingress under review (its stored version already
 // replaced by the request's object); the others are the rest of its group.
 // listen-ports and certificates merge per port; a port must have one
-// protocol and at most one named ssl-policy; ssl-redirect must name the same
-// port in every member that sets it, and that port must be an HTTPS listener.
-func IngressGroupListeners(members []*networkingv1.Ingress, settings config.LoadBalancerTLSSettings) ([]Listener, field.ErrorList) {
+// protocol and at most one named SSL policy; the SSL redirect must name the
+// same port in every member that sets it, and that port must be an HTTPS
+// listener (buildSSLRedirectConfig).
+func IngressGroupListeners(members []Member, settings config.LoadBalancerTLSSettings) ([]Listener, field.ErrorList) {
 	var errs field.ErrorList
 	configs := make([]memberListenConfig, len(members))
-	for i, ing := range members {
-		cfg, problem := memberListeners(ing)
+	for i, m := range members {
+		cfg, problem := memberListeners(m)
 		if problem != "" {
-			path, who := memberPath(members, i, AnnotationListenPorts)
-			errs = append(errs, field.Invalid(path, ing.Annotations[AnnotationListenPorts], who+problem))
+			path, who := memberPath(members, i, AnnotationListenPorts, setting{})
+			errs = append(errs, field.Invalid(path, m.Annotations[AnnotationListenPorts], who+problem))
 		}
 		configs[i] = cfg
 	}
@@ -158,29 +176,32 @@ func IngressGroupListeners(members []*networkingv1.Ingress, settings config.Load
 				l = &Listener{Port: pp.port, Protocol: pp.protocol, TLS: pp.protocol == ingressProtocolHTTPS, PortIndex: -1}
 				byPort[pp.port] = l
 			} else if l.Protocol != pp.protocol {
-				path, _ := memberPath(members, i, AnnotationListenPorts)
+				path, _ := memberPath(members, i, AnnotationListenPorts, setting{})
 				errs = append(errs, field.Invalid(path, members[i].Annotations[AnnotationListenPorts],
 					fmt.Sprintf("port %d is %s in %s but %s in %s: the LBC rejects the group",
-						pp.port, l.Protocol, l.Ingresses[0], pp.protocol, ingressKey(members[i]))))
+						pp.port, l.Protocol, l.Ingresses[0], pp.protocol, ingressKey(members[i].Ingress))))
 				continue
 			}
-			l.Ingresses = append(l.Ingresses, ingressKey(members[i]))
+			l.Ingresses = append(l.Ingresses, ingressKey(members[i].Ingress))
 			if !l.TLS {
 				continue
 			}
 			l.Certificates = union(l.Certificates, cfg.certs)
 			l.DiscoveryHosts = union(l.DiscoveryHosts, cfg.hosts)
-			if cfg.sslPolicy == "" {
+			if !cfg.sslPolicy.set {
 				continue
 			}
-			if first, named := policyOwner[pp.port]; named && l.SSLPolicy != cfg.sslPolicy {
-				path, _ := memberPath(members, i, AnnotationSSLPolicy)
-				errs = append(errs, field.Invalid(path, cfg.sslPolicy,
-					fmt.Sprintf("port %d has ssl-policy %s in %s but %s in %s: the LBC rejects the group",
-						pp.port, l.SSLPolicy, ingressKey(members[first]), cfg.sslPolicy, ingressKey(members[i]))))
+			if first, named := policyOwner[pp.port]; named && l.SSLPolicy != cfg.sslPolicy.value {
+				path, who := memberPath(members, i, AnnotationSSLPolicy, cfg.sslPolicy)
+				if cfg.sslPolicy.paramsField == "" {
+					who = "" // the message names both members
+				}
+				errs = append(errs, field.Invalid(path, cfg.sslPolicy.value,
+					fmt.Sprintf("%sport %d has ssl-policy %s in %s but %s in %s: the LBC rejects the group",
+						who, pp.port, l.SSLPolicy, ingressKey(members[first].Ingress), cfg.sslPolicy.value, ingressKey(members[i].Ingress))))
 				continue
 			}
-			policyOwner[pp.port], l.SSLPolicy = i, cfg.sslPolicy
+			policyOwner[pp.port], l.SSLPolicy = i, cfg.sslPolicy.value
 		}
 	}
 
@@ -206,41 +227,49 @@ func IngressGroupListeners(members []*networkingv1.Ingress, settings config.Load
 }
 
 // groupSSLRedirect is the HTTPS port that every HTTP listener of the group
-// redirects to, or 0 when no member sets ssl-redirect.
-func groupSSLRedirect(members []*networkingv1.Ingress, listeners []Listener) (int32, field.ErrorList) {
+// redirects to, or 0 when no member sets one. It follows
+// buildSSLRedirectConfig, including its one silent case: an
+// IngressClassParams sslRedirectPort that is not a number makes the LBC set
+// up no redirect for the whole group, which leaves its HTTP listeners
+// plaintext (and the plaintext finding says why).
+func groupSSLRedirect(members []Member, listeners []Listener) (int32, field.ErrorList) {
 	var errs field.ErrorList
 	setBy := map[int32]string{}
 	var ports []int32
-	for i, ing := range members {
-		raw, ok := ing.Annotations[AnnotationSSLRedirect]
-		if !ok {
+	for i, m := range members {
+		s := m.sslRedirect()
+		if !s.set {
 			continue
 		}
-		n, err := strconv.ParseInt(raw, 10, 32)
+		n, err := strconv.ParseInt(s.value, 10, 32)
+		if err != nil && s.paramsField != "" {
+			return 0, nil // see ignoredRedirect
+		}
 		if err != nil || n < 1 || n > maxListenPort {
-			path, who := memberPath(members, i, AnnotationSSLRedirect)
-			errs = append(errs, field.Invalid(path, raw, who+`must be the number of an HTTPS listen port, e.g. "443"`))
+			path, who := memberPath(members, i, AnnotationSSLRedirect, s)
+			errs = append(errs, field.Invalid(path, s.value, who+`must be the number of an HTTPS listen port, e.g. "443"`))
 			continue
 		}
 		port := int32(n)
 		if _, seen := setBy[port]; !seen {
-			setBy[port] = ingressKey(ing)
+			setBy[port] = ingressKey(m.Ingress)
 			ports = append(ports, port)
 		}
 	}
 	if len(errs) > 0 || len(ports) == 0 {
 		return 0, errs
 	}
-	path := annotationsPath.Key(AnnotationSSLRedirect)
-	if _, own := members[0].Annotations[AnnotationSSLRedirect]; !own {
-		path = annotationsPath.Key(AnnotationGroupName)
+	own := members[0].sslRedirect()
+	path := ownPath(members[0], AnnotationSSLRedirect, own)
+	if !own.set {
+		path = groupPath(members[0])
 	}
 	if len(ports) > 1 {
 		var parts []string
 		for _, p := range ports {
 			parts = append(parts, fmt.Sprintf("%d (%s)", p, setBy[p]))
 		}
-		return 0, field.ErrorList{field.Invalid(path, members[0].Annotations[AnnotationSSLRedirect],
+		return 0, field.ErrorList{field.Invalid(path, own.value,
 			"ssl-redirect must be the same in the whole group, not "+strings.Join(parts, ", "))}
 	}
 	port := ports[0]
@@ -250,6 +279,19 @@ func groupSSLRedirect(members []*networkingv1.Ingress, listeners []Listener) (in
 			fmt.Sprintf("ssl-redirect port %d (%s) is not an HTTPS listener of the ALB", port, setBy[port]))}
 	}
 	return port, nil
+}
+
+// ignoredRedirect explains a group without a redirect because an
+// IngressClassParams sslRedirectPort is not a number (groupSSLRedirect).
+func ignoredRedirect(members []Member) string {
+	for _, m := range members {
+		if s := m.sslRedirect(); s.paramsField != "" {
+			if _, err := strconv.ParseInt(s.value, 10, 32); err != nil {
+				return fmt.Sprintf("IngressClassParams %s sslRedirectPort %q is not a number, so the LBC sets up no redirect for the group", m.Params.Name, s.value)
+			}
+		}
+	}
+	return ""
 }
 
 func union(a, b []string) []string {

@@ -14,10 +14,11 @@ import (
 
 // CheckIngressGroupListeners judges the group's listeners: plaintext HTTP listeners
 // and disallowed TLS policies on HTTPS listeners.
-func CheckIngressGroupListeners(members []*networkingv1.Ingress, listeners []Listener, settings config.LoadBalancerTLSSettings) field.ErrorList {
+func CheckIngressGroupListeners(members []Member, listeners []Listener, settings config.LoadBalancerTLSSettings) field.ErrorList {
 	var errs field.ErrorList
-	self := ingressKey(members[0])
-	selfConfig, _ := memberListeners(members[0])
+	self := members[0]
+	selfKey := ingressKey(self.Ingress)
+	selfConfig, _ := memberListeners(self)
 	var httpsPort int32
 	for _, l := range listeners {
 		if l.TLS {
@@ -25,6 +26,7 @@ func CheckIngressGroupListeners(members []*networkingv1.Ingress, listeners []Lis
 			break
 		}
 	}
+	why := ignoredRedirect(members)
 	type policyUse struct {
 		listeners []string
 		isDefault bool
@@ -33,9 +35,9 @@ func CheckIngressGroupListeners(members []*networkingv1.Ingress, listeners []Lis
 	policies := map[string]*policyUse{}
 	var policyOrder []string
 	for _, l := range listeners {
-		own := slices.Contains(l.Ingresses, self)
+		own := slices.Contains(l.Ingresses, selfKey)
 		if l.Plaintext() {
-			errs = append(errs, plaintextIngressError(members[0], own, selfConfig.defaulted, l, httpsPort))
+			errs = append(errs, plaintextIngressError(self, selfConfig, own, l, httpsPort, why))
 			continue
 		}
 		if !l.TLS {
@@ -52,11 +54,15 @@ func CheckIngressGroupListeners(members []*networkingv1.Ingress, listeners []Lis
 	}
 	for _, sslPolicy := range policyOrder {
 		use := policies[sslPolicy]
-		path := annotationsPath.Key(AnnotationSSLPolicy)
-		if !use.own {
-			path = annotationsPath.Key(AnnotationGroupName)
+		path := ownPath(self, AnnotationSSLPolicy, selfConfig.sslPolicy)
+		subject := strings.Join(use.listeners, ", ")
+		switch {
+		case !use.own:
+			path = groupPath(self)
+		case selfConfig.sslPolicy.paramsField != "":
+			subject = fmt.Sprintf("%s (IngressClassParams %s spec.sslPolicy)", subject, self.Params.Name)
 		}
-		if err := tlsPolicyError(path, sslPolicy, use.isDefault, strings.Join(use.listeners, ", "), settings); err != nil {
+		if err := tlsPolicyError(path, sslPolicy, use.isDefault, subject, settings); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -65,30 +71,40 @@ func CheckIngressGroupListeners(members []*networkingv1.Ingress, listeners []Lis
 
 // plaintextIngressError explains a plaintext HTTP listener: the LBC's default
 // listener (where spec.tls alone is a common trap), an HTTP listen port
-// without ssl-redirect, or a listener another group member declares.
-func plaintextIngressError(self *networkingv1.Ingress, own, defaulted bool, l Listener, httpsPort int32) *field.Error {
+// without an SSL redirect (or one a later listen-ports entry made HTTP), or
+// a listener another group member declares. why, when set, says why the
+// group has no redirect.
+func plaintextIngressError(self Member, cfg memberListenConfig, own bool, l Listener, httpsPort int32, why string) *field.Error {
 	fix := "add an HTTPS listen port and set ssl-redirect to it"
 	if httpsPort != 0 {
 		fix = fmt.Sprintf("set ssl-redirect: %q", strconv.Itoa(int(httpsPort)))
 	}
+	if why != "" {
+		fix = why
+	}
+	_, certs := self.certificates()
 	switch {
 	case !own:
-		return field.Forbidden(annotationsPath.Key(AnnotationGroupName),
+		return field.Forbidden(groupPath(self),
 			fmt.Sprintf("%s of %s in this group is plaintext: %s", l, strings.Join(l.Ingresses, ", "), fix))
-	case defaulted && len(self.Spec.TLS) > 0:
+	case cfg.defaulted && len(self.Spec.TLS) > 0 && !certs.set:
 		return field.Forbidden(annotationsPath.Key(AnnotationCertificateARN),
 			"default listener HTTP:80 is plaintext: spec.tls alone does not make it HTTPS; set certificate-arn")
-	case defaulted:
+	case cfg.defaulted:
 		return field.Forbidden(annotationsPath.Key(AnnotationCertificateARN),
 			"default listener HTTP:80 is plaintext: set certificate-arn or an HTTPS listen port")
 	}
-	return field.Forbidden(annotationsPath.Key(AnnotationListenPorts), fmt.Sprintf("%s is plaintext: %s", l, fix))
+	detail := fmt.Sprintf("%s is plaintext: %s", l, fix)
+	if note, ok := cfg.overrides[l.Port]; ok {
+		detail = fmt.Sprintf("%s is plaintext (%s): %s", l, note, fix)
+	}
+	return field.Forbidden(annotationsPath.Key(AnnotationListenPorts), detail)
 }
 
 // CheckIngressGroup is the whole rule for an ALB group: malformed or
-// conflicting annotations are the finding; otherwise an internal ALB is
+// conflicting settings are the finding; otherwise an internal ALB is
 // skipped when settings ask for it, and the listeners are judged.
-func CheckIngressGroup(members []*networkingv1.Ingress, settings config.LoadBalancerTLSSettings) Result {
+func CheckIngressGroup(members []Member, settings config.LoadBalancerTLSSettings) Result {
 	return check(settings,
 		func() (bool, field.ErrorList) { return IngressGroupInternal(members) },
 		func() ([]Listener, field.ErrorList) { return IngressGroupListeners(members, settings) },
@@ -99,10 +115,10 @@ func CheckIngressGroup(members []*networkingv1.Ingress, settings config.LoadBala
 // spec.tls must exist and name every rule host (exactly, or by a "*." wildcard
 // covering one label). Rules without a host are served with the spec.tls
 // certificates, so they need no entry of their own.
-func IngressTLSCoverage(ing *networkingv1.Ingress) field.ErrorList {
+func IngressTLSCoverage(ing *networkingv1.Ingress, class string) field.ErrorList {
 	if len(ing.Spec.TLS) == 0 {
 		return field.ErrorList{field.Required(field.NewPath("spec", "tls"),
-			fmt.Sprintf("Ingresses of class %q must terminate TLS: add spec.tls", IngressClass(ing)))}
+			fmt.Sprintf("Ingresses of class %q must terminate TLS: add spec.tls", class))}
 	}
 	tlsHosts := sets.New[string]()
 	for _, t := range ing.Spec.TLS {

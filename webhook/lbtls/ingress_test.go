@@ -3,6 +3,7 @@ package lbtls
 import (
 	"maps"
 	"testing"
+	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -61,6 +62,7 @@ func TestJudgeIngressGroup(t *testing.T) {
 		name          string
 		settings      func(*config.LoadBalancerTLSSettings)
 		members       []*networkingv1.Ingress
+		params        []*ClassParams // of members, by position
 		wantListeners []Listener
 		wantErrs      []string
 		wantSkipped   bool
@@ -153,32 +155,101 @@ func TestJudgeIngressGroup(t *testing.T) {
 		{
 			name:     "listen-ports quoted port",
 			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `[{"HTTPS":"443"}]`})},
-			wantErrs: []string{listenPortsField + `: port of HTTPS must be a number in 1-65535, not "443"`},
+			wantErrs: []string{listenPortsField + `: entry 1: port of HTTPS must be a number in 1-65535, not "443"`},
 		},
 		{
 			name:     "listen-ports fractional port",
 			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `[{"HTTPS":443.5}]`})},
-			wantErrs: []string{listenPortsField + `: port of HTTPS must be a number in 1-65535, not 443.5`},
+			wantErrs: []string{listenPortsField + `: entry 1: port of HTTPS must be a number in 1-65535, not 443.5`},
 		},
 		{
 			name:     "listen-ports port out of range",
 			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `[{"HTTPS":70000}]`})},
-			wantErrs: []string{listenPortsField + `: port of HTTPS must be a number in 1-65535, not 70000`},
+			wantErrs: []string{listenPortsField + `: entry 1: port of HTTPS must be a number in 1-65535, not 70000`},
 		},
 		{
 			name:     "listen-ports unknown protocol",
 			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `[{"TLS":443}]`})},
-			wantErrs: []string{listenPortsField + `: protocol "TLS" must be HTTP or HTTPS`},
+			wantErrs: []string{listenPortsField + `: entry 1: protocol "TLS" must be HTTP or HTTPS`},
 		},
 		{
 			name:     "listen-ports lower-case protocol",
 			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `[{"https":443}]`})},
-			wantErrs: []string{listenPortsField + `: protocol "https" must be HTTP or HTTPS`},
+			wantErrs: []string{listenPortsField + `: entry 1: protocol "https" must be HTTP or HTTPS`},
 		},
 		{
-			name:     "listen-ports port under two protocols",
-			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `[{"HTTP":443},{"HTTPS":443}]`})},
-			wantErrs: []string{listenPortsField + `: port 443 is listed as both HTTP and HTTPS`},
+			// computeIngressListenPorts: entries apply in order into one map.
+			name: "computeIngressListenPorts: a later entry's protocol wins (HTTP then HTTPS)",
+			members: []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{
+				AnnotationListenPorts: `[{"HTTP":443},{"HTTPS":443}]`, AnnotationCertificateARN: certARN, AnnotationSSLPolicy: strongPolicy})},
+			wantListeners: []Listener{httpsListener(443, strongPolicy, false, certs, nil, "shop/web")},
+		},
+		{
+			name: "computeIngressListenPorts: a later entry's protocol wins (HTTPS then HTTP), and the message names the entry",
+			members: []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{
+				AnnotationListenPorts: `[{"HTTPS":443},{"HTTP":443}]`, AnnotationCertificateARN: certARN})},
+			wantListeners: []Listener{httpListener(443, 0, "shop/web")},
+			wantErrs: []string{listenPortsField + ": HTTP:443 is plaintext (entry 2 of listen-ports makes port 443 HTTP, overriding HTTPS from entry 1): " +
+				"add an HTTPS listen port and set ssl-redirect to it"},
+		},
+		{
+			name:     "computeIngressListenPorts: one entry with a port under both protocols is settled by Go map order",
+			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationListenPorts: `[{"HTTP":443,"HTTPS":443}]`})},
+			wantErrs: []string{listenPortsField + `: entry 1 lists port 443 as both HTTP and HTTPS: the LBC picks one at random`},
+		},
+		{
+			name: "computeIngressListenPorts: a port repeated with the same protocol is one listener",
+			members: []*networkingv1.Ingress{albIngress("shop", "web", referenceALBAnnotations(map[string]string{
+				AnnotationListenPorts: `[{"HTTPS":443},{"HTTPS":443}]`}))},
+			wantListeners: []Listener{httpsListener(443, strongPolicy, false, certs, nil, "shop/web")},
+		},
+		{
+			name: "computeIngressExplicitSSLPolicy: the IngressClassParams sslPolicy wins over the annotation",
+			members: []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{
+				AnnotationCertificateARN: certARN, AnnotationSSLPolicy: strongPolicy})},
+			params:        []*ClassParams{{Name: "legacy", SSLPolicy: weakPolicy}},
+			wantListeners: []Listener{httpsListener(443, weakPolicy, false, certs, nil, "shop/web")},
+			wantErrs: []string{`spec.ingressClassName: HTTPS:443 (IngressClassParams legacy spec.sslPolicy): policy "ELBSecurityPolicy-2016-08" is not allowed: use e.g. ` +
+				strongPolicy},
+		},
+		{
+			name: "computeIngressExplicitSSLPolicy: an allowed IngressClassParams sslPolicy fixes a weak annotation",
+			members: []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{
+				AnnotationCertificateARN: certARN, AnnotationSSLPolicy: weakPolicy})},
+			params:        []*ClassParams{{Name: "strict", SSLPolicy: strongPolicy}},
+			wantListeners: []Listener{httpsListener(443, strongPolicy, false, certs, nil, "shop/web")},
+		},
+		{
+			name:          "computeIngressExplicitTLSCertARNs: IngressClassParams certificateArn makes the default listener HTTPS:443",
+			members:       []*networkingv1.Ingress{albIngress("shop", "web", nil, "shop.example.com")},
+			params:        []*ClassParams{{Name: "strict", SSLPolicy: strongPolicy, CertificateARNs: []string{otherCertARN}}},
+			wantListeners: []Listener{httpsListener(443, strongPolicy, false, []string{otherCertARN}, nil, "shop/web")},
+		},
+		{
+			name: "buildSSLRedirectConfig: the IngressClassParams sslRedirectPort redirects",
+			members: []*networkingv1.Ingress{albIngress("shop", "web", referenceALBAnnotations(map[string]string{
+				AnnotationListenPorts: bothPorts}))},
+			params:        []*ClassParams{{Name: "strict", SSLRedirectPort: "443"}},
+			wantListeners: []Listener{httpListener(80, 443, "shop/web"), httpsListener(443, strongPolicy, false, certs, nil, "shop/web")},
+		},
+		{
+			name: "buildSSLRedirectConfig: a non-number IngressClassParams sslRedirectPort silently drops the redirect",
+			members: []*networkingv1.Ingress{albIngress("shop", "web", referenceALBAnnotations(map[string]string{
+				AnnotationListenPorts: bothPorts, AnnotationSSLRedirect: "443"}))},
+			params:        []*ClassParams{{Name: "odd", SSLRedirectPort: "https"}},
+			wantListeners: []Listener{httpListener(80, 0, "shop/web"), httpsListener(443, strongPolicy, false, certs, nil, "shop/web")},
+			wantErrs: []string{listenPortsField +
+				`: HTTP:80 is plaintext: IngressClassParams odd sslRedirectPort "https" is not a number, so the LBC sets up no redirect for the group`},
+		},
+		{
+			name: "buildLoadBalancerScheme: the IngressClassParams scheme wins over the annotation",
+			settings: func(s *config.LoadBalancerTLSSettings) {
+				s.SkipInternal = true
+			},
+			members:       []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationALBScheme: "internet-facing"})},
+			params:        []*ClassParams{{Name: "private", Scheme: ptr.To("internal")}},
+			wantSkipped:   true,
+			wantListeners: []Listener{httpListener(80, 0, "shop/web")},
 		},
 		{
 			name: "named ssl-policy outside the allow-list",
@@ -264,7 +335,7 @@ func TestJudgeIngressGroup(t *testing.T) {
 				albIngress("web", "front", referenceALBAnnotations(map[string]string{AnnotationGroupName: "shared"})),
 				albIngress("api", "back", map[string]string{AnnotationGroupName: "shared", AnnotationListenPorts: `[{"HTTP":"80"}]`}),
 			},
-			wantErrs: []string{groupNameField + `: member api/back: port of HTTP must be a number in 1-65535, not "80"`},
+			wantErrs: []string{groupNameField + `: member api/back: entry 1: port of HTTP must be a number in 1-65535, not "80"`},
 		},
 		{
 			name: "group policy of another member outside the allow-list",
@@ -330,9 +401,13 @@ func TestJudgeIngressGroup(t *testing.T) {
 			if tt.settings != nil {
 				tt.settings(&settings)
 			}
-			listeners, _ := IngressGroupListeners(tt.members, settings)
+			members := Members(tt.members...)
+			for i, p := range tt.params {
+				members[i].Params = p
+			}
+			listeners, _ := IngressGroupListeners(members, settings)
 			assertListeners(t, listeners, tt.wantListeners)
-			result := CheckIngressGroup(tt.members, settings)
+			result := CheckIngressGroup(members, settings)
 			errs, skipped := result.Errs, result.SkippedInternal
 			ruletest.AssertDetails(t, "CheckIngressGroup", errs, tt.wantErrs)
 			if skipped != tt.wantSkipped {
@@ -368,34 +443,92 @@ func TestIngressTLSCoverage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ruletest.AssertDetails(t, "IngressTLSCoverage", IngressTLSCoverage(tt.ing), tt.wantErrs)
+			ruletest.AssertDetails(t, "IngressTLSCoverage", IngressTLSCoverage(tt.ing, "nginx"), tt.wantErrs)
 		})
 	}
 }
 
-func TestIngressClass(t *testing.T) {
-	annotated := albIngress("shop", "web", map[string]string{AnnotationIngressClass: "alb-internal"})
-	annotated.Spec.IngressClassName = nil
-	none := albIngress("shop", "web", nil)
-	none.Spec.IngressClassName = nil
-	settings := defaultSettings()
-	settings.ALBIngressClasses = []string{"alb", "alb-internal"}
+// TestClassify follows classifyIngress (pkg/ingress/group_loader.go) and
+// Load / GetDefaultIngressClass (pkg/ingress/class_loader.go) of the LBC.
+func TestClassify(t *testing.T) {
+	withClass := func(class string, ann map[string]string) *networkingv1.Ingress {
+		ing := albIngress("shop", "web", ann)
+		ing.Spec.IngressClassName = nil
+		if class != "" {
+			ing.Spec.IngressClassName = ptr.To(class)
+		}
+		return ing
+	}
+	older, newer := metav1.NewTime(time.Unix(1000, 0)), metav1.NewTime(time.Unix(2000, 0))
+	markDefault := func(c networkingv1.IngressClass, at metav1.Time) networkingv1.IngressClass {
+		c.Annotations = map[string]string{networkingv1.AnnotationIsDefaultIngressClass: "true"}
+		c.CreationTimestamp = at
+		return c
+	}
+	edge := ingressClass("edge", IngressClassControllerALB, "")
+	nginx := ingressClass("nginx", "k8s.io/ingress-nginx", "")
+	withParams := ingressClass("edge-params", IngressClassControllerALB, "strict")
+	unknownParams := ingressClass("edge-odd", IngressClassControllerALB, "")
+	unknownParams.Spec.Parameters = &networkingv1.IngressClassParametersReference{APIGroup: ptr.To("example.com"), Kind: "Params", Name: "x"}
+	cluster := NewIngressClasses([]networkingv1.IngressClass{edge, nginx, withParams, unknownParams})
 	for _, tt := range []struct {
-		name      string
-		ing       *networkingv1.Ingress
-		wantClass string
-		wantALB   bool
+		name    string
+		ing     *networkingv1.Ingress
+		classes IngressClasses
+		want    Classification
 	}{
-		{"spec.ingressClassName", albIngress("shop", "web", nil), "alb", true},
-		{"annotation", annotated, "alb-internal", true},
-		{"none", none, "", false},
+		{"classifyIngress: the annotation decides alone, by the --ingress-class value",
+			withClass("nginx", map[string]string{AnnotationIngressClass: "alb"}), cluster, Classification{ALB: true, Class: "alb"}},
+		{"classifyIngress: an annotation of another value is not the LBC's",
+			withClass("edge", map[string]string{AnnotationIngressClass: "nginx"}), cluster, Classification{Class: "nginx"}},
+		{"classifyIngress: a custom-named class with controller ingress.k8s.aws/alb is ALB",
+			withClass("edge", nil), cluster, Classification{ALB: true, Class: "edge"}},
+		{"classifyIngress: the class name alb means nothing without its IngressClass",
+			withClass("alb", nil), cluster, Classification{Class: "alb", NotBuilt: `IngressClass "alb" does not exist`}},
+		{"classifyIngress: another controller's class", withClass("nginx", nil), cluster, Classification{Class: "nginx"}},
+		{"Load: the IngressClassParams of the class",
+			withClass("edge-params", nil), cluster, Classification{ALB: true, Class: "edge-params", Params: "strict"}},
+		{"Load: parameters of another kind make the class invalid",
+			withClass("edge-odd", nil), cluster, Classification{Class: "edge-odd", NotBuilt: `IngressClass "edge-odd" references unknown parameters`}},
+		{"Load: no class, the default IngressClass is ALB",
+			withClass("", nil), NewIngressClasses([]networkingv1.IngressClass{markDefault(edge, older), nginx}), Classification{ALB: true, Class: "edge"}},
+		{"Load: no class and no default: --ingress-class=alb manages none",
+			withClass("", nil), cluster, Classification{}},
+		{"GetDefaultIngressClass: two defaults make the LBC refuse",
+			withClass("", nil), NewIngressClasses([]networkingv1.IngressClass{markDefault(edge, older), markDefault(nginx, newer)}),
+			Classification{NotBuilt: "2 IngressClasses are marked default (nginx, edge): the LBC refuses to pick one"}},
+		{"check without IngressClasses: class names in albIngressClasses", withClass("alb", nil), IngressClasses{}, Classification{ALB: true, Class: "alb"}},
+		{"check without IngressClasses: other names", withClass("edge", nil), IngressClasses{}, Classification{Class: "edge"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := IngressClass(tt.ing); got != tt.wantClass {
-				t.Errorf("IngressClass = %q, want %q", got, tt.wantClass)
+			if got := Classify(tt.ing, tt.classes, defaultSettings()); got != tt.want {
+				t.Errorf("Classify = %+v, want %+v", got, tt.want)
 			}
-			if got := IsALB(tt.ing, settings); got != tt.wantALB {
-				t.Errorf("IsALB = %v, want %v", got, tt.wantALB)
+		})
+	}
+}
+
+// TestDefaultIngressClass follows getDefaultClass of the DefaultIngressClass
+// admission plugin: the newest default wins, ties by name.
+func TestDefaultIngressClass(t *testing.T) {
+	at := func(name string, sec int64) networkingv1.IngressClass {
+		c := ingressClass(name, IngressClassControllerALB, "")
+		c.Annotations = map[string]string{networkingv1.AnnotationIsDefaultIngressClass: "true"}
+		c.CreationTimestamp = metav1.NewTime(time.Unix(sec, 0))
+		return c
+	}
+	for _, tt := range []struct {
+		name    string
+		classes []networkingv1.IngressClass
+		want    string
+	}{
+		{"none", []networkingv1.IngressClass{ingressClass("a", "x", "")}, ""},
+		{"newest", []networkingv1.IngressClass{at("old", 1), at("new", 2)}, "new"},
+		{"tie by name", []networkingv1.IngressClass{at("b", 1), at("a", 1)}, "a"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := NewIngressClasses(tt.classes).Default(); got != tt.want {
+				t.Errorf("Default = %q, want %q", got, tt.want)
 			}
 		})
 	}

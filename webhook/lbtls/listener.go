@@ -6,11 +6,14 @@
 //
 // The computation follows the LBC source (pkg/service/model_build_listener.go,
 // pkg/ingress/model_build_listener.go and model_builder.go) and the in-tree
-// provider (getPortSets, buildListener, ensureLoadBalancer). What this
-// package cannot see: IngressClassParams (which can set certificates, the SSL
-// policy and the scheme of an ALB) and the controllers' own flags (such as
-// the LBC's --default-ssl-policy, mirrored by ControllerDefaultSSLPolicy, or
-// its TCP_UDP feature gate, assumed off unless the Service asks for it).
+// provider (getPortSets, buildListener, ensureLoadBalancer). Ingresses are
+// the LBC's by their IngressClass's controller (classifyIngress), and the
+// class's IngressClassParams win over annotations where the LBC lets them
+// (SSL policy, certificates, redirect, scheme, group). What this package
+// cannot see: the controllers' own flags (such as the LBC's
+// --default-ssl-policy, mirrored by ControllerDefaultSSLPolicy, its
+// --ingress-class, mirrored by ALBIngressClasses, or its TCP_UDP feature
+// gate, assumed off unless the Service asks for it).
 //
 // Decisions worth knowing:
 //   - UDP and TCP_UDP listeners cannot use TLS on an NLB, so they are denied

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
@@ -14,14 +16,33 @@ const (
 	IngressPath = "/validate-networking-v1-ingress-lbtls"
 )
 
-// SetupWithManager adds the Ingress group-name index the Ingress validator
-// reads through the manager's cache (RBAC: list and watch
-// networking.k8s.io ingresses cluster-wide). The validators themselves are
-// routes of the webhook package.
-func SetupWithManager(mgr manager.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &networkingv1.Ingress{},
+// SetupWithManager adds the Ingress indexes the Ingress validator reads
+// through the manager's cache (group name and class name) and the runnable
+// that watches IngressClassParams where served, and returns the Classes the
+// validator reads (RBAC: list and watch Ingresses, IngressClasses and
+// IngressClassParams cluster-wide). The validators themselves are routes of
+// the webhook package.
+func SetupWithManager(mgr manager.Manager) (*ClusterClasses, error) {
+	indexer := mgr.GetFieldIndexer()
+	if err := indexer.IndexField(context.Background(), &networkingv1.Ingress{},
 		IngressGroupNameField, IndexIngressGroupName); err != nil {
-		return fmt.Errorf("indexing Ingresses by ALB group name: %w", err)
+		return nil, fmt.Errorf("indexing Ingresses by ALB group name: %w", err)
 	}
-	return nil
+	if err := indexer.IndexField(context.Background(), &networkingv1.Ingress{},
+		IngressClassNameField, IndexIngressClassName); err != nil {
+		return nil, fmt.Errorf("indexing Ingresses by class name: %w", err)
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
+	if err != nil {
+		return nil, fmt.Errorf("creating the discovery client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return nil, fmt.Errorf("creating the dynamic client: %w", err)
+	}
+	classes := NewClusterClasses(mgr.GetCache(), disc, dyn)
+	if err := mgr.Add(classes); err != nil {
+		return nil, fmt.Errorf("adding the IngressClassParams watcher: %w", err)
+	}
+	return classes, nil
 }
