@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/internal/server"
+	"github.com/eksguard/eksguard/webhook/lbtls"
 )
 
 // Output formats.

@@ -57,9 +57,16 @@ func Check(pod *corev1.Pod) Result {
 		return r
 	}
 	// The API server rejects a pod whose legacy seccomp annotation and
-	// field disagree, so adding the field next to such an annotation would
-	// turn a mutation into a failed create.
+	// field disagree (validateSeccompAnnotationsAndFieldsMatch in
+	// pkg/apis/core/validation), so adding the field next to such an
+	// annotation would turn a mutation into a failed create. The annotation
+	// itself does nothing since 1.27 (the API server only warns about it,
+	// pkg/api/pod warnings), so a pod whose every container sets its own
+	// profile is confined without the pod-level one: nothing is missing.
 	if value, ok := pod.Annotations[corev1.SeccompPodAnnotationKey]; ok && !legacyAnnotationMeansRuntimeDefault(value) {
+		if everyContainerSetsAProfile(&pod.Spec) {
+			return r
+		}
 		r.Missing = field.ErrorList{field.Invalid(legacyAnnotationPath, value,
 			fmt.Sprintf("remove legacy annotation %s so RuntimeDefault can be set", corev1.SeccompPodAnnotationKey))}
 		return r
@@ -166,6 +173,19 @@ func mirrorFromItsNode(pod *corev1.Pod, username string) bool {
 // nodeUserPrefix starts the user name of a node's credentials
 // (system:node:<nodeName>).
 const nodeUserPrefix = "system:node:"
+
+// everyContainerSetsAProfile reports that each init and regular container
+// has its own seccomp profile, so none falls back to the pod-level one.
+func everyContainerSetsAProfile(spec *corev1.PodSpec) bool {
+	for _, list := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for i := range list {
+			if sc := list[i].SecurityContext; sc == nil || sc.SeccompProfile == nil {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // legacyAnnotationMeansRuntimeDefault mirrors the API server's check that
 // the legacy annotation matches a RuntimeDefault field.

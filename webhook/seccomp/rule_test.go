@@ -224,6 +224,24 @@ func checkCases() []checkCase {
 				`remove legacy annotation seccomp.security.alpha.kubernetes.io/pod so RuntimeDefault can be set`},
 		},
 		{
+			// validateSeccompAnnotationsAndFieldsMatch checks the pod-level
+			// annotation against the pod-level field only; since 1.27 the
+			// annotation has no effect, and every container is confined.
+			name: "legacy annotation with every container setting its own profile: nothing is missing",
+			pod: testPod(annotation(corev1.SeccompPodAnnotationKey, "localhost/legacy.json"), extraContainer("sidecar"),
+				initContainer("migrate", corev1.SeccompProfileTypeRuntimeDefault),
+				containerProfile(0, corev1.SeccompProfileTypeRuntimeDefault), containerProfile(1, corev1.SeccompProfileTypeLocalhost)),
+			restrictedBefore: true,
+			restrictedAfter:  true,
+		},
+		{
+			name: "legacy annotation with one container falling back to the pod level still blocks the patch",
+			pod: testPod(annotation(corev1.SeccompPodAnnotationKey, "unconfined"), extraContainer("sidecar"),
+				containerProfile(0, corev1.SeccompProfileTypeRuntimeDefault)),
+			wantMissing: []string{`metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: Invalid value: "unconfined": ` +
+				`remove legacy annotation seccomp.security.alpha.kubernetes.io/pod so RuntimeDefault can be set`},
+		},
+		{
 			name:            "legacy annotation runtime/default agrees with the patch",
 			pod:             testPod(annotation(corev1.SeccompPodAnnotationKey, corev1.SeccompProfileRuntimeDefault)),
 			wantPatch:       patchNoSecurityContext,
