@@ -247,6 +247,23 @@ func TestCheck(t *testing.T) {
 			wantStderr: []string{`Error: DIR/dup.yaml: document 1 (line 1): yaml: unmarshal errors: line 5: key "name" already set in map`},
 		},
 		{
+			name:       "a key given twice in JSON",
+			files:      map[string]string{"dup.json": `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","name":"b"}}`},
+			args:       []string{"check", "-f", "DIR"},
+			wantCode:   ExitUnusable,
+			wantStderr: []string{`Error: DIR/dup.json: document 1 (line 1): duplicate field "metadata.name"`},
+		},
+		{
+			// metav1.LabelSelectorAsSelector refuses it, as API validation does.
+			name: "a NetworkPolicy selector the API server refuses",
+			files: map[string]string{"np.yaml": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: bad, namespace: x}\n" +
+				"spec:\n  podSelector:\n    matchExpressions: [{key: app, operator: In, values: []}]\n"},
+			args:     []string{"check", "-f", "DIR"},
+			wantCode: ExitUnusable,
+			wantStderr: []string{`Error: DIR/np.yaml: document 1 (line 1): NetworkPolicy: values: Invalid value: null: ` +
+				`for 'in', 'notin' operators, values set can't be empty`},
+		},
+		{
 			name:       "no object at all",
 			files:      map[string]string{"empty.yaml": "# nothing\n---\n"},
 			args:       []string{"check", "-f", "DIR"},

@@ -16,6 +16,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
+	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -185,8 +186,8 @@ func isBlank(data []byte) bool {
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 // decodeDocument reads one document into an object: JSON when it starts
-// with "{", YAML otherwise (strictly: a key given twice is an error, as
-// kubectl's strict field validation has it). A blank document yields nil.
+// with "{", YAML otherwise (strictly, in both: a key given twice is an
+// error, as kubectl's strict field validation has it). A blank document yields nil.
 func decodeDocument(doc document) (*unstructured.Unstructured, error) {
 	if isBlank(doc.data) {
 		return nil, nil
@@ -207,6 +208,12 @@ func decodeDocument(doc document) (*unstructured.Unstructured, error) {
 	var content map[string]any
 	if err := utiljson.Unmarshal(data, &content); err != nil {
 		return nil, fmt.Errorf("not a Kubernetes object: %w", err)
+	}
+	// A key given twice in JSON would otherwise be settled silently (the
+	// last wins); the API server's strict field validation refuses it.
+	var probe any
+	if strictErrs, err := sigsjson.UnmarshalStrict(data, &probe); err == nil && len(strictErrs) > 0 {
+		return nil, errors.Join(strictErrs...)
 	}
 	if content == nil {
 		return nil, nil

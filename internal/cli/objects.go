@@ -186,6 +186,13 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 		typedObj.SetNamespace(defaultNamespace)
 	}
 	obj.Namespace = typedObj.GetNamespace()
+	if gvk == gvkNetworkPolicy {
+		// Selectors the API server would refuse (In with no values, a bad
+		// label key) are input errors, as for the custom policy kinds.
+		if _, err := netpol.Compile(typedObj); err != nil {
+			return nil, fail("NetworkPolicy: %v", err)
+		}
+	}
 	applyServerDefaults(typedObj)
 	obj.Obj = typedObj
 	return obj, nil
