@@ -4,6 +4,10 @@
 package webhook
 
 import (
+	"fmt"
+
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -24,11 +28,20 @@ type Options struct {
 // policy index and its informers, the Ingress indexes, the IngressClassParams watcher) and registers
 // every route on mgr's webhook server.
 func SetupWithManager(mgr manager.Manager, opts Options) error {
-	coverage, err := netpol.SetupWithManager(mgr, opts.Decider, opts.APIReader)
+	// Both rules watch kinds only while the API server serves them.
+	disc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("creating the discovery client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("creating the dynamic client: %w", err)
+	}
+	coverage, err := netpol.SetupWithManager(mgr, opts.Decider, opts.APIReader, disc, dyn)
 	if err != nil {
 		return err
 	}
-	classes, err := lbtls.SetupWithManager(mgr)
+	classes, err := lbtls.SetupWithManager(mgr, disc, dyn)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ const (
 // validator reads (RBAC: list and watch Ingresses, IngressClasses and
 // IngressClassParams cluster-wide). The validators themselves are routes of
 // the webhook package.
-func SetupWithManager(mgr manager.Manager) (*ClusterClasses, error) {
+func SetupWithManager(mgr manager.Manager, disc discovery.DiscoveryInterface, dyn dynamic.Interface) (*ClusterClasses, error) {
 	indexer := mgr.GetFieldIndexer()
 	if err := indexer.IndexField(context.Background(), &networkingv1.Ingress{},
 		IngressGroupNameField, IndexIngressGroupName); err != nil {
@@ -31,14 +31,6 @@ func SetupWithManager(mgr manager.Manager) (*ClusterClasses, error) {
 	if err := indexer.IndexField(context.Background(), &networkingv1.Ingress{},
 		IngressClassNameField, IndexIngressClassName); err != nil {
 		return nil, fmt.Errorf("indexing Ingresses by class name: %w", err)
-	}
-	disc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
-	if err != nil {
-		return nil, fmt.Errorf("creating the discovery client: %w", err)
-	}
-	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
-	if err != nil {
-		return nil, fmt.Errorf("creating the dynamic client: %w", err)
 	}
 	classes := NewClusterClasses(mgr.GetCache(), disc, dyn)
 	if err := mgr.Add(classes); err != nil {

@@ -24,8 +24,10 @@ const ReadyCheckName = "networkpolicy-index"
 // manager's cache, the custom kinds from informers that discovery starts
 // and stops (prompted by a metadata-only watch of CRDs). It gates readiness
 // on the index and returns the checker the coverage routes share.
-// apiReader must read live from the API server.
-func SetupWithManager(mgr manager.Manager, decider decision.Decider, apiReader client.Reader) (*Checker, error) {
+// apiReader must read live from the API server; disc and dyn discover and
+// watch the custom kinds.
+func SetupWithManager(mgr manager.Manager, decider decision.Decider, apiReader client.Reader,
+	disc discovery.DiscoveryInterface, dyn dynamic.Interface) (*Checker, error) {
 	index := NewIndex()
 	// Before the manager starts, GetInformer only registers the informer;
 	// BlockUntilSynced(false) keeps it from waiting should it already run.
@@ -38,14 +40,6 @@ func SetupWithManager(mgr manager.Manager, decider decision.Decider, apiReader c
 	}
 	setKindWatched(KindNetworkPolicy, true)
 
-	disc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
-	if err != nil {
-		return nil, fmt.Errorf("creating the discovery client: %w", err)
-	}
-	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
-	if err != nil {
-		return nil, fmt.Errorf("creating the dynamic client: %w", err)
-	}
 	watcher := newKindWatcher(index, disc, dyn)
 	if err := mgr.Add(watcher); err != nil {
 		return nil, fmt.Errorf("adding the policy kind watcher: %w", err)
