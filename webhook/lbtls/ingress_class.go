@@ -97,12 +97,15 @@ func Classify(ing *networkingv1.Ingress, classes IngressClasses, settings config
 		return Classification{}
 	default:
 		// GetDefaultIngressClass in class_loader.go refuses more than one.
-		if defaults := classes.defaults(); len(defaults) > 1 {
+		defaults := classes.defaults()
+		switch len(defaults) {
+		case 0:
+			return Classification{}
+		case 1:
+			name = defaults[0].Name
+		default:
 			return Classification{NotBuilt: fmt.Sprintf("%d IngressClasses are marked default (%s, %s): the LBC refuses to pick one",
 				len(defaults), defaults[0].Name, defaults[1].Name)}
-		}
-		if name = classes.Default(); name == "" {
-			return Classification{}
 		}
 	}
 	if !classes.Known {
@@ -193,7 +196,7 @@ func groupPath(self Member) *field.Path {
 }
 
 // ownPath is where an error about a setting of the reviewed Ingress points.
-func ownPath(self Member, annotation string, s setting) *field.Path {
+func ownPath(annotation string, s setting) *field.Path {
 	if s.paramsField != "" {
 		return ingressClassNamePath
 	}
@@ -228,7 +231,7 @@ func IngressGroupInternal(members []Member) (bool, field.ErrorList) {
 	}
 	if len(schemes) > 1 {
 		own := members[0].scheme()
-		path := ownPath(members[0], AnnotationALBScheme, own)
+		path := ownPath(AnnotationALBScheme, own)
 		if !own.set {
 			path = groupPath(members[0])
 		}

@@ -260,7 +260,7 @@ func groupSSLRedirect(members []Member, listeners []Listener) (int32, field.Erro
 		return 0, errs
 	}
 	own := members[0].sslRedirect()
-	path := ownPath(members[0], AnnotationSSLRedirect, own)
+	path := ownPath(AnnotationSSLRedirect, own)
 	if !own.set {
 		path = groupPath(members[0])
 	}

@@ -54,7 +54,7 @@ func CheckIngressGroupListeners(members []Member, listeners []Listener, settings
 	}
 	for _, sslPolicy := range policyOrder {
 		use := policies[sslPolicy]
-		path := ownPath(self, AnnotationSSLPolicy, selfConfig.sslPolicy)
+		path := ownPath(AnnotationSSLPolicy, selfConfig.sslPolicy)
 		subject := strings.Join(use.listeners, ", ")
 		switch {
 		case !use.own:
