@@ -154,12 +154,39 @@ const (
 	OtherIngressRequireTLS OtherIngressClasses = "requireTLS"
 )
 
+// LoadBalancerType is the kind of AWS load balancer a listener is on.
+type LoadBalancerType string
+
+const (
+	LoadBalancerALB LoadBalancerType = "alb"
+	LoadBalancerNLB LoadBalancerType = "nlb"
+	LoadBalancerCLB LoadBalancerType = "clb"
+)
+
+// LoadBalancerTypes lists every LoadBalancerType.
+var LoadBalancerTypes = []LoadBalancerType{LoadBalancerALB, LoadBalancerNLB, LoadBalancerCLB}
+
+// AllowedSSLPoliciesFor is the allow-list of load balancers of type t.
+func (s LoadBalancerTLSSettings) AllowedSSLPoliciesFor(t LoadBalancerType) []string {
+	if list, ok := s.AllowedSSLPoliciesByType[t]; ok {
+		return list
+	}
+	if t == LoadBalancerCLB {
+		return DefaultAllowedClassicSSLPolicies
+	}
+	return s.AllowedSSLPolicies
+}
+
 // LoadBalancerTLSSettings configures the load-balancer TLS rule.
 type LoadBalancerTLSSettings struct {
 	Mode Mode `json:"mode"`
-	// AllowedSSLPolicies are the ELB security policies that may be named
-	// by ssl-negotiation-policy / ssl-policy.
+	// AllowedSSLPolicies are the ELBv2 security policies that ALB and NLB
+	// listeners may use (ssl-policy, ssl-negotiation-policy, IngressClassParams).
 	AllowedSSLPolicies []string `json:"allowedSSLPolicies"`
+	// AllowedSSLPoliciesByType overrides the allow-list of one load balancer
+	// type: alb, nlb, or clb (whose default is DefaultAllowedClassicSSLPolicies:
+	// the ELBv2 policies do not exist on a Classic Load Balancer).
+	AllowedSSLPoliciesByType map[LoadBalancerType][]string `json:"allowedSSLPoliciesByType,omitempty"`
 	// ControllerDefaultSSLPolicy is the policy the controller applies when
 	// an object names none (the LBC --default-ssl-policy).
 	ControllerDefaultSSLPolicy string `json:"controllerDefaultSSLPolicy"`

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -136,6 +138,18 @@ func validateRules(r *RuleSettings, path *field.Path) field.ErrorList {
 		errs = append(errs, field.Required(lb.Child("allowedSSLPolicies"), "list the ELB security policies that may be used"))
 	}
 	errs = append(errs, validateUniqueNonBlank(tls.AllowedSSLPolicies, lb.Child("allowedSSLPolicies"))...)
+	byType := lb.Child("allowedSSLPoliciesByType")
+	for _, t := range slices.Sorted(maps.Keys(tls.AllowedSSLPoliciesByType)) {
+		list := tls.AllowedSSLPoliciesByType[t]
+		if !slices.Contains(LoadBalancerTypes, t) {
+			errs = append(errs, field.NotSupported(byType.Key(string(t)), t, LoadBalancerTypes))
+			continue
+		}
+		if len(list) == 0 {
+			errs = append(errs, field.Required(byType.Key(string(t)), "list the security policies that may be used"))
+		}
+		errs = append(errs, validateUniqueNonBlank(list, byType.Key(string(t)))...)
+	}
 	if strings.TrimSpace(tls.ControllerDefaultSSLPolicy) == "" {
 		errs = append(errs, field.Required(lb.Child("controllerDefaultSSLPolicy"), "the --default-ssl-policy of the AWS Load Balancer Controller"))
 	}

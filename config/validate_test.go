@@ -80,6 +80,14 @@ func TestLoadValidationErrors(t *testing.T) {
 		doc:  header + "rules:\n  loadBalancerTLS:\n    allowedSSLPolicies: []\n",
 		want: `line 5: rules.loadBalancerTLS.allowedSSLPolicies: Required value: list the ELB security policies that may be used`,
 	}, {
+		name: "allowed SSL policies by type",
+		doc: header + "rules:\n  loadBalancerTLS:\n    allowedSSLPoliciesByType:\n" +
+			"      elb: [ELBSecurityPolicy-TLS-1-2-2017-01]\n      clb: []\n" +
+			"      nlb: [ELBSecurityPolicy-TLS13-1-3-2021-06, ELBSecurityPolicy-TLS13-1-3-2021-06]\n",
+		want: `line 6: rules.loadBalancerTLS.allowedSSLPoliciesByType[elb]: Unsupported value: "elb": supported values: "alb", "nlb", "clb"; ` +
+			`line 7: rules.loadBalancerTLS.allowedSSLPoliciesByType[clb]: Required value: list the security policies that may be used; ` +
+			`line 8: rules.loadBalancerTLS.allowedSSLPoliciesByType[nlb][1]: Duplicate value: "ELBSecurityPolicy-TLS13-1-3-2021-06"`,
+	}, {
 		name: "excluded namespace names",
 		doc:  header + "scope:\n  excludedNamespaces: [kube-system, Kube_Public, kube-system]\n",
 		want: `line 4: scope.excludedNamespaces[1]: Invalid value: "Kube_Public": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?'); ` +

@@ -26,6 +26,8 @@ const (
 	otherCertARN = "arn:aws:acm:region:account:certificate/other-id"
 	strongPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 	weakPolicy   = "ELBSecurityPolicy-2016-08"
+	// classicPolicy is the one TLS 1.2-only Classic Load Balancer policy.
+	classicPolicy = "ELBSecurityPolicy-TLS-1-2-2017-01"
 )
 
 func defaultSettings() config.LoadBalancerTLSSettings {

@@ -62,7 +62,7 @@ func CheckIngressGroupListeners(members []Member, listeners []Listener, settings
 		case selfConfig.sslPolicy.paramsField != "":
 			subject = fmt.Sprintf("%s (IngressClassParams %s spec.sslPolicy)", subject, self.Params.Name)
 		}
-		if err := tlsPolicyError(path, sslPolicy, use.isDefault, subject, settings); err != nil {
+		if err := tlsPolicyError(path, config.LoadBalancerALB, sslPolicy, use.isDefault, subject, settings); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -97,24 +97,34 @@ func (l Listener) String() string {
 	return l.Protocol + ":" + strconv.Itoa(int(l.Port))
 }
 
-// tlsPolicyError checks the negotiation policy of TLS listeners against the
-// allow-list. sslPolicy is the effective policy, isDefault reports that it is
-// ControllerDefaultSSLPolicy because none was named, and subject (may be
-// empty) says which listeners use it.
-func tlsPolicyError(path *field.Path, sslPolicy string, isDefault bool, subject string, settings config.LoadBalancerTLSSettings) *field.Error {
-	if slices.Contains(settings.AllowedSSLPolicies, sslPolicy) {
+// tlsPolicyError checks the negotiation policy of TLS listeners on a load
+// balancer of type lbType against that type's allow-list. sslPolicy is the
+// effective policy, isDefault reports that it is the controller's default
+// because none was named, and subject (may be empty) says which listeners
+// use it.
+func tlsPolicyError(path *field.Path, lbType config.LoadBalancerType, sslPolicy string, isDefault bool, subject string,
+	settings config.LoadBalancerTLSSettings) *field.Error {
+	allowed := settings.AllowedSSLPoliciesFor(lbType)
+	if slices.Contains(allowed, sslPolicy) {
 		return nil
 	}
 	if subject != "" {
 		subject += ": "
 	}
-	if len(settings.AllowedSSLPolicies) == 0 {
+	if len(allowed) == 0 {
 		return field.Forbidden(path, subject+"no TLS policy is allowed (eksguard allowedSSLPolicies is empty)")
 	}
 	if isDefault {
 		return field.Required(path, fmt.Sprintf("%sdefault policy %s is not allowed: set one, e.g. %s",
-			subject, sslPolicy, settings.AllowedSSLPolicies[0]))
+			subject, sslPolicy, allowed[0]))
+	}
+	if lbType == config.LoadBalancerCLB && slices.Contains(settings.AllowedSSLPoliciesFor(config.LoadBalancerNLB), sslPolicy) {
+		// ensureSSLNegotiationPolicy (cloud-provider-aws) creates a policy
+		// referencing it after the listeners exist; AWS refuses the name,
+		// so the listeners keep the Classic default.
+		return field.Invalid(path, sslPolicy, fmt.Sprintf("%spolicy %q does not exist on a Classic Load Balancer: the provider fails to apply it "+
+			"and the listeners keep %s; use %s, or an NLB", subject, sslPolicy, config.AWSDefaultSSLPolicy, allowed[0]))
 	}
 	return field.Invalid(path, sslPolicy, fmt.Sprintf("%spolicy %q is not allowed: use e.g. %s",
-		subject, sslPolicy, settings.AllowedSSLPolicies[0]))
+		subject, sslPolicy, allowed[0]))
 }

@@ -56,12 +56,16 @@ func ApplyServerDefaults(svc *corev1.Service) {
 }
 
 // serviceSSLPolicy is the negotiation policy of the Service's TLS listeners. An
-// empty annotation counts as none: the controller default applies.
-func serviceSSLPolicy(svc *corev1.Service, settings config.LoadBalancerTLSSettings) (sslPolicy string, isDefault bool) {
+// empty annotation counts as none: the LBC applies its --default-ssl-policy;
+// the in-tree provider sets no policy, so AWS applies its own default.
+func serviceSSLPolicy(svc *corev1.Service, owner ServiceOwner, settings config.LoadBalancerTLSSettings) (sslPolicy string, isDefault bool) {
 	if p := svc.Annotations[AnnotationSSLNegotiation]; p != "" {
 		return p, false
 	}
-	return settings.ControllerDefaultSSLPolicy, true
+	if owner == OwnerLBC {
+		return settings.ControllerDefaultSSLPolicy, true
+	}
+	return config.AWSDefaultSSLPolicy, true
 }
 
 func portsPath(i int) *field.Path { return field.NewPath("spec", "ports").Index(i) }
@@ -75,7 +79,7 @@ func lbcServiceListeners(svc *corev1.Service, settings config.LoadBalancerTLSSet
 	tlsPorts := sets.New(splitList(ann[AnnotationSSLPorts])...)
 	quicPorts := sets.New(splitList(ann[AnnotationQUICEnabledPorts])...)
 	backendTLS := ann[AnnotationBackendProtocol] == backendProtocolSSL
-	sslPolicy, isDefault := serviceSSLPolicy(svc, settings)
+	sslPolicy, isDefault := serviceSSLPolicy(svc, OwnerOf(svc), settings)
 
 	groups, errs := lbcPortGroups(svc)
 	listeners := make([]Listener, 0, len(groups))
@@ -190,7 +194,7 @@ func inTreeNLBListeners(svc *corev1.Service, settings config.LoadBalancerTLSSett
 	ann := svc.Annotations
 	cert := ann[AnnotationSSLCert]
 	sslPorts := parseInTreeSSLPorts(ann[AnnotationSSLPorts])
-	sslPolicy, isDefault := serviceSSLPolicy(svc, settings)
+	sslPolicy, isDefault := serviceSSLPolicy(svc, OwnerOf(svc), settings)
 	var errs field.ErrorList
 	listeners := make([]Listener, 0, len(svc.Spec.Ports))
 	for i, port := range svc.Spec.Ports {
@@ -222,7 +226,7 @@ func inTreeCLBListeners(svc *corev1.Service, settings config.LoadBalancerTLSSett
 	cert := ann[AnnotationSSLCert]
 	backend := ann[AnnotationBackendProtocol]
 	sslPorts := parseInTreeSSLPorts(ann[AnnotationSSLPorts])
-	sslPolicy, isDefault := serviceSSLPolicy(svc, settings)
+	sslPolicy, isDefault := serviceSSLPolicy(svc, OwnerOf(svc), settings)
 	var errs field.ErrorList
 	listeners := make([]Listener, 0, len(svc.Spec.Ports))
 	for i, port := range svc.Spec.Ports {

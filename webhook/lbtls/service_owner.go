@@ -6,6 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/eksguard/eksguard/config"
+
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -24,6 +26,15 @@ const (
 	// OwnerInTreeCLB: the in-tree provider builds a Classic Load Balancer.
 	OwnerInTreeCLB ServiceOwner = "in-tree CLB"
 )
+
+// LoadBalancerType is the type of load balancer the owner builds: a
+// Classic one for the in-tree provider's default, an NLB otherwise.
+func (o ServiceOwner) LoadBalancerType() config.LoadBalancerType {
+	if o == OwnerInTreeCLB {
+		return config.LoadBalancerCLB
+	}
+	return config.LoadBalancerNLB
+}
 
 // OwnerOf decides which controller builds svc's load balancer. The LBC takes
 // Services of its class and, without a class, those annotated type

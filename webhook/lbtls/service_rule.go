@@ -41,8 +41,8 @@ func CheckServiceListeners(svc *corev1.Service, listeners []Listener, settings c
 				strings.Join(plainBackend, ", "), short(AnnotationBackendProtocol), want)))
 	}
 	if len(tls) > 0 {
-		sslPolicy, isDefault := serviceSSLPolicy(svc, settings)
-		if err := tlsPolicyError(annotationsPath.Key(AnnotationSSLNegotiation), sslPolicy, isDefault, "", settings); err != nil {
+		sslPolicy, isDefault := serviceSSLPolicy(svc, owner, settings)
+		if err := tlsPolicyError(annotationsPath.Key(AnnotationSSLNegotiation), owner.LoadBalancerType(), sslPolicy, isDefault, "", settings); err != nil {
 			errs = append(errs, err)
 		}
 	}

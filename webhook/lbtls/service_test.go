@@ -45,6 +45,8 @@ func terminated(index int, name string, number int32, protocol, backend, policy 
 const (
 	negotiationField = "metadata.annotations[service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy]"
 	defaultPolicyErr = negotiationField + ": default policy ELBSecurityPolicy-2016-08 is not allowed: set one, e.g. " + strongPolicy
+	// classicDefaultPolicyErr is the same on a Classic Load Balancer.
+	classicDefaultPolicyErr = negotiationField + ": default policy ELBSecurityPolicy-2016-08 is not allowed: set one, e.g. " + classicPolicy
 )
 
 func TestServiceOwner(t *testing.T) {
@@ -88,6 +90,12 @@ func TestJudgeService(t *testing.T) {
 	withStrong := func(ann map[string]string) map[string]string {
 		ann = maps.Clone(ann)
 		maps.Copy(ann, strong)
+		return ann
+	}
+	// withClassic names the one TLS 1.2-only Classic Load Balancer policy.
+	withClassic := func(ann map[string]string) map[string]string {
+		ann = maps.Clone(ann)
+		ann[AnnotationSSLNegotiation] = classicPolicy
 		return ann
 	}
 	tests := []struct {
@@ -171,11 +179,11 @@ func TestJudgeService(t *testing.T) {
 		},
 		{
 			name: `in-tree CLB ssl-ports "*" means every port`,
-			svc: service(lb, withStrong(map[string]string{AnnotationSSLCert: certARN, AnnotationSSLPorts: "*"}),
+			svc: service(lb, withClassic(map[string]string{AnnotationSSLCert: certARN, AnnotationSSLPorts: "*"}),
 				http, https),
 			wantListeners: []Listener{
-				terminated(0, "http", 80, ProtocolSSL, ProtocolTCP, strongPolicy, false, certARN),
-				terminated(1, "https", 443, ProtocolSSL, ProtocolTCP, strongPolicy, false, certARN),
+				terminated(0, "http", 80, ProtocolSSL, ProtocolTCP, classicPolicy, false, certARN),
+				terminated(1, "https", 443, ProtocolSSL, ProtocolTCP, classicPolicy, false, certARN),
 			},
 		},
 		{
@@ -191,10 +199,10 @@ func TestJudgeService(t *testing.T) {
 		},
 		{
 			name: "in-tree ssl-ports entries are not trimmed",
-			svc: service(lb, withStrong(map[string]string{AnnotationSSLCert: certARN, AnnotationSSLPorts: "443, 8443"}),
+			svc: service(lb, withClassic(map[string]string{AnnotationSSLCert: certARN, AnnotationSSLPorts: "443, 8443"}),
 				https, port("", 8443, corev1.ProtocolTCP)),
 			wantListeners: []Listener{
-				terminated(0, "https", 443, ProtocolSSL, ProtocolTCP, strongPolicy, false, certARN),
+				terminated(0, "https", 443, ProtocolSSL, ProtocolTCP, classicPolicy, false, certARN),
 				plain(1, "", 8443, ProtocolTCP),
 			},
 			wantErrs: []string{"spec.ports[1]: port 8443: plaintext TCP listener; in-tree ssl-ports entries must not contain spaces"},
@@ -210,16 +218,16 @@ func TestJudgeService(t *testing.T) {
 			settings: func(s *config.LoadBalancerTLSSettings) {
 				s.RequireBackendTLS = true
 			},
-			svc:           service(lb, withStrong(map[string]string{AnnotationSSLCert: certARN, AnnotationBackendProtocol: "https"}), https),
-			wantListeners: []Listener{terminated(0, "https", 443, ProtocolHTTPS, ProtocolHTTPS, strongPolicy, false, certARN)},
+			svc:           service(lb, withClassic(map[string]string{AnnotationSSLCert: certARN, AnnotationBackendProtocol: "https"}), https),
+			wantListeners: []Listener{terminated(0, "https", 443, ProtocolHTTPS, ProtocolHTTPS, classicPolicy, false, certARN)},
 		},
 		{
 			name: "in-tree CLB backend-protocol http with certificate: HTTPS to plain HTTP fails RequireBackendTLS",
 			settings: func(s *config.LoadBalancerTLSSettings) {
 				s.RequireBackendTLS = true
 			},
-			svc:           service(lb, withStrong(map[string]string{AnnotationSSLCert: certARN, AnnotationBackendProtocol: "http"}), https),
-			wantListeners: []Listener{terminated(0, "https", 443, ProtocolHTTPS, ProtocolHTTP, strongPolicy, false, certARN)},
+			svc:           service(lb, withClassic(map[string]string{AnnotationSSLCert: certARN, AnnotationBackendProtocol: "http"}), https),
+			wantListeners: []Listener{terminated(0, "https", 443, ProtocolHTTPS, ProtocolHTTP, classicPolicy, false, certARN)},
 			wantErrs: []string{"metadata.annotations[service.beta.kubernetes.io/aws-load-balancer-backend-protocol]: " +
 				"HTTPS:443 reach the pods in plaintext: set aws-load-balancer-backend-protocol to ssl or https"},
 		},
@@ -388,7 +396,46 @@ func TestJudgeService(t *testing.T) {
 			name:          "a port without protocol is TCP, as the API server defaults it",
 			svc:           service(lb, map[string]string{AnnotationSSLCert: certARN}, port("", 80, "")),
 			wantListeners: []Listener{terminated(0, "", 80, ProtocolSSL, ProtocolTCP, weakPolicy, true, certARN)},
+			wantErrs:      []string{classicDefaultPolicyErr},
+		},
+		{
+			// ensureSSLNegotiationPolicy (cloud-provider-aws) references the
+			// name in a CLB policy; AWS has no TLS 1.3 Classic policy.
+			name:          "in-tree CLB with an ELBv2 policy name: the provider cannot apply it",
+			svc:           service(lb, withStrong(map[string]string{AnnotationSSLCert: certARN}), https),
+			wantListeners: []Listener{terminated(0, "https", 443, ProtocolSSL, ProtocolTCP, strongPolicy, false, certARN)},
+			wantErrs: []string{negotiationField + `: policy "ELBSecurityPolicy-TLS13-1-2-2021-06" does not exist on a Classic Load Balancer: ` +
+				"the provider fails to apply it and the listeners keep ELBSecurityPolicy-2016-08; use ELBSecurityPolicy-TLS-1-2-2017-01, or an NLB"},
+		},
+		{
+			// The in-tree provider sets no policy: AWS's API default
+			// applies, whatever the LBC's --default-ssl-policy.
+			name: "in-tree CLB without a policy gets AWS's default, not the LBC's",
+			settings: func(s *config.LoadBalancerTLSSettings) {
+				s.ControllerDefaultSSLPolicy = strongPolicy
+			},
+			svc:           service(lb, map[string]string{AnnotationSSLCert: certARN}, https),
+			wantListeners: []Listener{terminated(0, "https", 443, ProtocolSSL, ProtocolTCP, weakPolicy, true, certARN)},
+			wantErrs:      []string{classicDefaultPolicyErr},
+		},
+		{
+			name: "in-tree NLB without a policy gets AWS's default, not the LBC's",
+			settings: func(s *config.LoadBalancerTLSSettings) {
+				s.ControllerDefaultSSLPolicy = strongPolicy
+			},
+			svc:           service(lb, map[string]string{AnnotationLoadBalancerType: "nlb", AnnotationSSLCert: certARN}, https),
+			wantListeners: []Listener{terminated(0, "https", 443, ProtocolTLS, ProtocolTCP, weakPolicy, true, certARN)},
 			wantErrs:      []string{defaultPolicyErr},
+		},
+		{
+			name: "allowedSSLPoliciesByType overrides the NLB allow-list only",
+			settings: func(s *config.LoadBalancerTLSSettings) {
+				s.AllowedSSLPoliciesByType = map[config.LoadBalancerType][]string{config.LoadBalancerNLB: {"ELBSecurityPolicy-TLS13-1-3-PQ-2025-09"}}
+			},
+			svc:           service(lb, lbcAnnotations(withStrong(map[string]string{AnnotationSSLCert: certARN})), https),
+			wantListeners: []Listener{terminated(0, "https", 443, ProtocolTLS, ProtocolTCP, strongPolicy, false, certARN)},
+			wantErrs: []string{negotiationField + `: policy "ELBSecurityPolicy-TLS13-1-2-2021-06" is not allowed: ` +
+				"use e.g. ELBSecurityPolicy-TLS13-1-3-PQ-2025-09"},
 		},
 		{
 			name: "ClusterIP Service is not a load balancer",
