@@ -191,7 +191,14 @@ type LoadBalancerTLSSettings struct {
 	// an object names none (the LBC --default-ssl-policy).
 	ControllerDefaultSSLPolicy string `json:"controllerDefaultSSLPolicy"`
 	RequireBackendTLS          bool   `json:"requireBackendTLS"`
-	SkipInternal               bool   `json:"skipInternal"`
+	// LBCServiceMutator says the cluster runs the LBC's Service mutating
+	// webhook (its chart's enableServiceMutatorWebhook), which gives a new
+	// type LoadBalancer Service without a class the LBC's
+	// loadBalancerClass: a new Service is judged as so mutated. The webhook
+	// sees the mutated object anyway; this is for check, and for clusters
+	// where that webhook may be skipped (failurePolicy Ignore).
+	LBCServiceMutator bool `json:"lbcServiceMutator"`
+	SkipInternal      bool `json:"skipInternal"`
 	// ALBIngressClasses are the kubernetes.io/ingress.class annotation
 	// values the LBC manages (its --ingress-class); an IngressClass is the
 	// LBC's by its spec.controller, and these names stand for classes only

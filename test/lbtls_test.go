@@ -107,8 +107,10 @@ func TestLBTLSReferenceNLBService(t *testing.T) {
 	}
 }
 
-// TestLBTLSServiceTrapAndUpdate: ssl-ports "*" under the LBC is denied with
-// the explanation, and an UPDATE that removes TLS is denied too.
+// TestLBTLSServiceTrapAndUpdate: ssl-ports "*" under the LBC names no port,
+// which makes the LBC refuse the Service (validateTLSPortsSet in its
+// pkg/service/model_build_listener.go); it is denied with the explanation,
+// and an UPDATE that moves TLS off the port is denied too.
 func TestLBTLSServiceTrapAndUpdate(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t, nil)
@@ -117,9 +119,12 @@ func TestLBTLSServiceTrapAndUpdate(t *testing.T) {
 	trap := referenceNLBService(ns, true)
 	trap.Annotations[lbtls.AnnotationSSLPorts] = "*"
 	assertDenied(t, k8sClient.Create(ctx, trap), lbtlsServiceWebhook, "eksguard denied this Service: [loadBalancerTLS] "+
-		`spec.ports[0]: port 443 (https): plaintext TCP listener; LBC ssl-ports "*" matches no port: list the ports`)
+		`metadata.annotations[service.beta.kubernetes.io/aws-load-balancer-ssl-ports]: "*" names no port of the Service: `+
+		`the LBC refuses to build or update the load balancer ("Unused port in ssl-ports annotation"); `+
+		`"*" is no wildcard for the LBC: leave ssl-ports out for TLS on every TCP port, or list Service port names or numbers`)
 
 	svc := referenceNLBService(ns, true)
+	svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{Name: "admin", Port: 8443, TargetPort: intstr.FromInt32(8443)})
 	if err := k8sClient.Create(ctx, svc); err != nil {
 		t.Fatalf("creating the reference NLB Service: %v", err)
 	}

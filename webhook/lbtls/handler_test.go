@@ -88,6 +88,39 @@ func TestServiceValidator(t *testing.T) {
 	}
 }
 
+// TestServiceValidatorLBCServiceMutator follows MutateCreate and
+// MutateUpdate of the LBC's webhooks/core/service_mutator.go: with
+// lbcServiceMutator, a new type LoadBalancer Service without a class is
+// judged as the LBC's NLB (its ssl-ports "*" names no port); an UPDATE is
+// judged as sent (the mutator only keeps a class the stored object has).
+func TestServiceValidatorLBCServiceMutator(t *testing.T) {
+	svc := service(corev1.ServiceTypeLoadBalancer, map[string]string{AnnotationSSLCert: certARN, AnnotationSSLPorts: "*",
+		AnnotationSSLNegotiation: classicPolicy}, port("https", 443, corev1.ProtocolTCP))
+	decider := func(mutator bool) decision.Decider {
+		return ruletest.Decider(ruletest.CompilePolicy(t, func(c *config.Config) { c.Rules.LoadBalancerTLS.LBCServiceMutator = mutator }))
+	}
+	ctx := context.Background()
+	// In-tree CLB: "*" means every port, and the Classic policy is allowed.
+	if got := answer(t)(typedValidator{NewServiceHandler(decider(false))}.ValidateCreate(ctx, svc)); !reflect.DeepEqual(got, verdict{}) {
+		t.Errorf("without the mutator: %+v, want admitted", got)
+	}
+	want := verdict{denial: "eksguard denied this Service: [loadBalancerTLS] " + sslPortsField +
+		`: "*" names no port of the Service: the LBC refuses to build or update the load balancer ("Unused port in ssl-ports annotation"); ` +
+		`"*" is no wildcard for the LBC: leave ssl-ports out for TLS on every TCP port, or list Service port names or numbers`}
+	v := typedValidator{NewServiceHandler(decider(true))}
+	if got := answer(t)(v.ValidateCreate(ctx, svc)); !reflect.DeepEqual(got, want) {
+		t.Errorf("create with the mutator:\n got %+v\nwant %+v", got, want)
+	}
+	old := svc.DeepCopy()
+	old.Annotations[AnnotationSSLNegotiation] = strongPolicy
+	if got := answer(t)(v.ValidateUpdate(ctx, old, svc)); !reflect.DeepEqual(got, verdict{}) {
+		t.Errorf("update with the mutator: %+v, want admitted as the in-tree CLB it stays", got)
+	}
+	if svc.Spec.LoadBalancerClass != nil {
+		t.Error("the handler changed the request's object")
+	}
+}
+
 func TestIngressValidator(t *testing.T) {
 	group := map[string]string{AnnotationGroupName: "shared"}
 	with := func(extra map[string]string) map[string]string {

@@ -3,6 +3,7 @@ package lbtls
 import (
 	"context"
 
+	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -24,6 +25,10 @@ func judgeService(ctx context.Context, r decision.Review[corev1.Service]) admiss
 	if svc.Namespace == "" {
 		svc.Namespace = r.Namespace
 	}
+	settings := r.Policy.Config.Rules.LoadBalancerTLS
+	if settings.LBCServiceMutator && r.Operation == admissionv1.Create {
+		svc = WithLBCServiceMutator(svc)
+	}
 	log := logf.FromContext(ctx)
 	owner := OwnerOf(svc)
 	switch owner {
@@ -33,7 +38,6 @@ func judgeService(ctx context.Context, r decision.Review[corev1.Service]) admiss
 		log.V(1).Info("skipping Service of another load balancer class", logkeys.LoadBalancerClass, *svc.Spec.LoadBalancerClass)
 		return decision.Respond(ctx, kindService)
 	}
-	settings := r.Policy.Config.Rules.LoadBalancerTLS
 	d, err := r.Decider.Decide(ctx, r.Policy, svc, config.RuleLoadBalancerTLS, settings.Mode)
 	if err != nil {
 		return decision.Undecided(ctx, r.Policy, kindService, config.RuleLoadBalancerTLS, ruleWhat, err, settings.Mode)

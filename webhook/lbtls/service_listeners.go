@@ -72,10 +72,14 @@ func portsPath(i int) *field.Path { return field.NewPath("spec", "ports").Index(
 
 // lbcServiceListeners follows the LBC: a port gets TLS when certificates are
 // set, it is neither UDP nor a merged TCP_UDP port, and ssl-ports is empty or
-// names it (by name or number; "*" is an ordinary entry that matches nothing).
+// names it (by name or number). An ssl-ports entry that names no port ("*"
+// is an ordinary entry) makes the LBC refuse the whole Service.
 func lbcServiceListeners(svc *corev1.Service, settings config.LoadBalancerTLSSettings) ([]Listener, field.ErrorList) {
 	ann := svc.Annotations
 	certs := splitList(ann[AnnotationSSLCert])
+	if err := unusedSSLPorts(svc); err != nil {
+		return nil, field.ErrorList{err}
+	}
 	tlsPorts := sets.New(splitList(ann[AnnotationSSLPorts])...)
 	quicPorts := sets.New(splitList(ann[AnnotationQUICEnabledPorts])...)
 	backendTLS := ann[AnnotationBackendProtocol] == backendProtocolSSL
@@ -114,6 +118,32 @@ func lbcServiceListeners(svc *corev1.Service, settings config.LoadBalancerTLSSet
 		listeners = append(listeners, l)
 	}
 	return listeners, errs
+}
+
+// unusedSSLPorts follows validateTLSPortsSet (the LBC's
+// pkg/service/model_build_listener.go): every ssl-ports entry must name a
+// Service port, by name or number, or the LBC fails to build the load
+// balancer ("Unused port in ssl-ports annotation") and changes nothing.
+func unusedSSLPorts(svc *corev1.Service) *field.Error {
+	raw := svc.Annotations[AnnotationSSLPorts]
+	var unused []string
+	for _, entry := range splitList(raw) {
+		if !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool {
+			return p.Name == entry || strconv.Itoa(int(p.Port)) == entry
+		}) {
+			unused = append(unused, strconv.Quote(entry))
+		}
+	}
+	if len(unused) == 0 {
+		return nil
+	}
+	fix := "list Service port names or numbers"
+	if slices.Contains(unused, strconv.Quote(inTreeAllSSLPorts)) {
+		fix = `"*" is no wildcard for the LBC: leave ssl-ports out for TLS on every TCP port, or ` + fix
+	}
+	return field.Invalid(annotationsPath.Key(AnnotationSSLPorts), raw, fmt.Sprintf(
+		"%s names no port of the Service: the LBC refuses to build or update the load balancer (\"Unused port in ssl-ports annotation\"); %s",
+		strings.Join(unused, ", "), fix))
 }
 
 // lbcPortGroups lists the Service ports that become one listener each, as

@@ -36,6 +36,19 @@ func (o ServiceOwner) LoadBalancerType() config.LoadBalancerType {
 	return config.LoadBalancerNLB
 }
 
+// WithLBCServiceMutator is svc as the LBC's Service mutator leaves a new
+// Service (MutateCreate in webhooks/core/service_mutator.go): a type
+// LoadBalancer Service without a class gets the LBC's. svc is not changed.
+func WithLBCServiceMutator(svc *corev1.Service) *corev1.Service {
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || (svc.Spec.LoadBalancerClass != nil && *svc.Spec.LoadBalancerClass != "") {
+		return svc
+	}
+	mutated := svc.DeepCopy()
+	class := LBCLoadBalancerClass
+	mutated.Spec.LoadBalancerClass = &class
+	return mutated
+}
+
 // OwnerOf decides which controller builds svc's load balancer. The LBC takes
 // Services of its class and, without a class, those annotated type
 // "external" or "nlb-ip" whatever their spec.type (unless its

@@ -7,7 +7,6 @@ import (
 
 	"github.com/eksguard/eksguard/config"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -50,8 +49,8 @@ func CheckServiceListeners(svc *corev1.Service, listeners []Listener, settings c
 }
 
 // plaintextPortDetail says why a Service port gets a plaintext listener and
-// what to change, including the two ssl-ports traps: the LBC's "*" and the
-// in-tree provider's untrimmed entries.
+// what to change, including the in-tree provider's untrimmed ssl-ports
+// entries (the LBC's entries that name no port are refused before this).
 func plaintextPortDetail(svc *corev1.Service, owner ServiceOwner, l Listener) string {
 	label := fmt.Sprintf("port %d", l.Port)
 	if l.PortName != "" {
@@ -64,8 +63,6 @@ func plaintextPortDetail(svc *corev1.Service, owner ServiceOwner, l Listener) st
 		return what + "an NLB cannot terminate TLS on " + l.Protocol
 	case strings.TrimSpace(ann[AnnotationSSLCert]) == "":
 		return what + "set " + short(AnnotationSSLCert)
-	case owner == OwnerLBC && sets.New(splitList(ann[AnnotationSSLPorts])...).Has(inTreeAllSSLPorts):
-		return what + `LBC ssl-ports "*" matches no port: list the ports`
 	case owner != OwnerLBC && hasUntrimmedEntry(ann[AnnotationSSLPorts], l):
 		return what + "in-tree ssl-ports entries must not contain spaces"
 	}

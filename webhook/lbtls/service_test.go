@@ -45,6 +45,7 @@ func terminated(index int, name string, number int32, protocol, backend, policy 
 const (
 	negotiationField = "metadata.annotations[service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy]"
 	defaultPolicyErr = negotiationField + ": default policy ELBSecurityPolicy-2016-08 is not allowed: set one, e.g. " + strongPolicy
+	sslPortsField    = "metadata.annotations[service.beta.kubernetes.io/aws-load-balancer-ssl-ports]"
 	// classicDefaultPolicyErr is the same on a Classic Load Balancer.
 	classicDefaultPolicyErr = negotiationField + ": default policy ELBSecurityPolicy-2016-08 is not allowed: set one, e.g. " + classicPolicy
 )
@@ -158,24 +159,30 @@ func TestJudgeService(t *testing.T) {
 			wantListeners: []Listener{terminated(0, "http", 80, ProtocolTLS, ProtocolTCP, strongPolicy, false, certARN)},
 		},
 		{
-			name: `LBC ssl-ports "*" trap: matches no port`,
+			// validateTLSPortsSet: every entry must name a port.
+			name: `validateTLSPortsSet: LBC ssl-ports "*" names no port, so the LBC refuses the Service`,
 			svc: service(lb, lbcAnnotations(withStrong(map[string]string{
 				AnnotationSSLCert: certARN, AnnotationSSLPorts: "*"})), http, https),
-			wantListeners: []Listener{plain(0, "http", 80, ProtocolTCP), plain(1, "https", 443, ProtocolTCP)},
-			wantErrs: []string{
-				`spec.ports[0]: port 80 (http): plaintext TCP listener; LBC ssl-ports "*" matches no port: list the ports`,
-				`spec.ports[1]: port 443 (https): plaintext TCP listener; LBC ssl-ports "*" matches no port: list the ports`,
-			},
+			wantErrs: []string{sslPortsField + `: "*" names no port of the Service: the LBC refuses to build or update the load balancer ` +
+				`("Unused port in ssl-ports annotation"); "*" is no wildcard for the LBC: leave ssl-ports out for TLS on every TCP port, ` +
+				`or list Service port names or numbers`},
 		},
 		{
-			name: `LBC ssl-ports "*,443": only 443 is TLS`,
+			name: `validateTLSPortsSet: one unused entry among good ones refuses the whole Service`,
 			svc: service(lb, lbcAnnotations(withStrong(map[string]string{
-				AnnotationSSLCert: certARN, AnnotationSSLPorts: "*,443"})), http, https),
+				AnnotationSSLCert: certARN, AnnotationSSLPorts: "443, metrics, 8443"})), http, https),
+			wantErrs: []string{sslPortsField + `: "metrics", "8443" names no port of the Service: the LBC refuses to build or update ` +
+				`the load balancer ("Unused port in ssl-ports annotation"); list Service port names or numbers`},
+		},
+		{
+			name: "validateTLSPortsSet: entries match port names and numbers",
+			svc: service(lb, lbcAnnotations(withStrong(map[string]string{
+				AnnotationSSLCert: certARN, AnnotationSSLPorts: "https"})), http, https),
 			wantListeners: []Listener{
 				plain(0, "http", 80, ProtocolTCP),
 				terminated(1, "https", 443, ProtocolTLS, ProtocolTCP, strongPolicy, false, certARN),
 			},
-			wantErrs: []string{`spec.ports[0]: port 80 (http): plaintext TCP listener; LBC ssl-ports "*" matches no port: list the ports`},
+			wantErrs: []string{`spec.ports[0]: port 80 (http): plaintext TCP listener; add it to aws-load-balancer-ssl-ports`},
 		},
 		{
 			name: `in-tree CLB ssl-ports "*" means every port`,
