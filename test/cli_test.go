@@ -322,6 +322,7 @@ func TestCheckExamplesVerdicts(t *testing.T) {
 		"denied Deployment legacy/billing",
 		"admitted Service shop/storefront-nlb",
 		"denied Service shop/storefront-nlb-wildcard",
+		"admitted Service shop/storefront-clb",
 		"skipped IngressClass /alb",
 		"skipped IngressClass /partner-edge",
 		"skipped IngressClassParams /partner-edge",

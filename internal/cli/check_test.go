@@ -110,14 +110,15 @@ func TestCheck(t *testing.T) {
 				"          eksguard denied this Deployment: [networkPolicy] spec.template.metadata.labels: ...",
 				"admitted  Service     shop       storefront-nlb           ../../examples/manifests/30-shop-nlb-services.yaml#1",
 				"denied    Service     shop       storefront-nlb-wildcard  ../../examples/manifests/30-shop-nlb-services.yaml#2",
-				"          eksguard denied this Service: [loadBalancerTLS] spec.ports[0]: ...",
+				"          eksguard denied this Service: [loadBalancerTLS] metadata.annotations[service.beta.kubernetes.io/aws-load-balancer-ssl-ports]: ...",
+				"admitted  Service     shop       storefront-clb           ../../examples/manifests/30-shop-nlb-services.yaml#3",
 				"admitted  Ingress     shop       storefront-web           ../../examples/manifests/40-shop-alb-ingresses.yaml#1",
 				"admitted  Ingress     shop       storefront-api           ../../examples/manifests/40-shop-alb-ingresses.yaml#2",
 				"denied    Ingress     legacy     billing-admin            ../../examples/manifests/40-shop-alb-ingresses.yaml#3",
 				"          eksguard denied this Ingress: [loadBalancerTLS] metadata.annotations[alb.ingress.kubernetes.io/certificate-arn]: ...",
 				"admitted  Ingress     shop       partners                 ../../examples/manifests/40-shop-alb-ingresses.yaml#4",
 				"",
-				"16 checked under policy built-in defaults: 11 admitted, 1 mutated, 1 warned, 3 denied. 17 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy, ClusterNetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, IngressClass, IngressClassParams).",
+				"17 checked under policy built-in defaults: 12 admitted, 1 mutated, 1 warned, 3 denied. 17 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy, ClusterNetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, IngressClass, IngressClassParams).",
 			},
 		},
 		{
@@ -330,7 +331,7 @@ func TestCheckJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
 		t.Fatalf("decoding the JSON report: %v\n%s", err, stdout)
 	}
-	want := Summary{Checked: 16, Admitted: 11, Mutated: 1, Warned: 1, Denied: 3, Skipped: 17}
+	want := Summary{Checked: 17, Admitted: 12, Mutated: 1, Warned: 1, Denied: 3, Skipped: 17}
 	if report.Summary != want {
 		t.Errorf("summary %+v, want %+v", report.Summary, want)
 	}
