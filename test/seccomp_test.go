@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -317,9 +318,31 @@ func TestSeccompLegacyAnnotation(t *testing.T) {
 	}
 	want := `admission webhook "` + seccompWebhook + `" denied the request: eksguard denied this Pod: [seccomp] ` +
 		`metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: ` +
-		`remove legacy annotation seccomp.security.alpha.kubernetes.io/pod so RuntimeDefault can be set`
+		`remove legacy annotation seccomp.security.alpha.kubernetes.io/pod (it has no effect since Kubernetes 1.27) so RuntimeDefault can be set, or give every container its own profile`
 	if err.Error() != want {
 		t.Errorf("denial:\n got %q\nwant %q", err.Error(), want)
+	}
+
+	// Every container with its own profile: the API server compares the
+	// pod annotation only with the pod-level field (none here) and warns
+	// that the annotation does nothing; eksguard admits the pod unchanged.
+	covered := legacy()
+	for _, list := range [][]corev1.Container{covered.Spec.InitContainers, covered.Spec.Containers} {
+		for i := range list {
+			list[i].SecurityContext = &corev1.SecurityContext{SeccompProfile: runtimeDefault}
+		}
+	}
+	c, warnings := newWarningClient(t)
+	if err := c.Create(context.Background(), covered); err != nil {
+		t.Fatalf("annotation unconfined, every container RuntimeDefault: %v", err)
+	}
+	if covered.Spec.SecurityContext != nil && covered.Spec.SecurityContext.SeccompProfile != nil {
+		t.Errorf("eksguard added a pod-level profile next to the annotation: %+v", covered.Spec.SecurityContext.SeccompProfile)
+	}
+	if got := warnings.Messages(); !slices.ContainsFunc(got, func(w string) bool {
+		return strings.Contains(w, corev1.SeccompPodAnnotationKey) && strings.Contains(w, "non-functional")
+	}) {
+		t.Errorf("warnings %q: want the API server's warning about the annotation", got)
 	}
 }
 

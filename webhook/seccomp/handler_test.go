@@ -325,7 +325,7 @@ func TestHandler(t *testing.T) {
 				`"containers":[{"name":"app","image":"registry.example/web:1.0"}]}}`},
 			want: response{Code: http.StatusForbidden, Message: `eksguard denied this Pod: [seccomp] ` +
 				`metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: ` +
-				`remove legacy annotation seccomp.security.alpha.kubernetes.io/pod so RuntimeDefault can be set`},
+				`remove legacy annotation seccomp.security.alpha.kubernetes.io/pod (it has no effect since Kubernetes 1.27) so RuntimeDefault can be set, or give every container its own profile`},
 		},
 		{
 			name: "UPDATE is not this webhook's business",

@@ -68,7 +68,7 @@ func Check(pod *corev1.Pod) Result {
 			return r
 		}
 		r.Missing = field.ErrorList{field.Invalid(legacyAnnotationPath, value,
-			fmt.Sprintf("remove legacy annotation %s so RuntimeDefault can be set", corev1.SeccompPodAnnotationKey))}
+			fmt.Sprintf("remove legacy annotation %s (it has no effect since Kubernetes 1.27) so RuntimeDefault can be set, or give every container its own profile", corev1.SeccompPodAnnotationKey))}
 		return r
 	}
 	r.Missing = field.ErrorList{field.Required(podSeccompPath,

@@ -221,7 +221,7 @@ func checkCases() []checkCase {
 			name: "legacy annotation other than runtime/default blocks the patch",
 			pod:  testPod(annotation(corev1.SeccompPodAnnotationKey, "unconfined")),
 			wantMissing: []string{`metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: Invalid value: "unconfined": ` +
-				`remove legacy annotation seccomp.security.alpha.kubernetes.io/pod so RuntimeDefault can be set`},
+				`remove legacy annotation seccomp.security.alpha.kubernetes.io/pod (it has no effect since Kubernetes 1.27) so RuntimeDefault can be set, or give every container its own profile`},
 		},
 		{
 			// validateSeccompAnnotationsAndFieldsMatch checks the pod-level
@@ -239,7 +239,7 @@ func checkCases() []checkCase {
 			pod: testPod(annotation(corev1.SeccompPodAnnotationKey, "unconfined"), extraContainer("sidecar"),
 				containerProfile(0, corev1.SeccompProfileTypeRuntimeDefault)),
 			wantMissing: []string{`metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: Invalid value: "unconfined": ` +
-				`remove legacy annotation seccomp.security.alpha.kubernetes.io/pod so RuntimeDefault can be set`},
+				`remove legacy annotation seccomp.security.alpha.kubernetes.io/pod (it has no effect since Kubernetes 1.27) so RuntimeDefault can be set, or give every container its own profile`},
 		},
 		{
 			name:            "legacy annotation runtime/default agrees with the patch",
