@@ -21,7 +21,7 @@ CHART := charts/eksguard
 RUN_CERT_DIR ?= $(CURDIR)/bin/run-certs
 RUN_ARGS ?=
 
-.PHONY: all build test unit-test envtest lint lint-full run help demo helm chart-lint chart-test fuzz soak
+.PHONY: all build test unit-test envtest lint lint-full run help demo helm chart-lint chart-test fuzz soak bench
 
 all: build
 
@@ -54,6 +54,11 @@ soak: ## Soak test: two replicas behind a balancer through cert rotation, SIGTER
 	@assets="$$(hack/build-envtest.sh $(ENVTEST_K8S_VERSION))"; \
 	KUBEBUILDER_ASSETS="$$assets" go test -tags soak -count=1 -v -timeout 10m ./test/soak/
 
+bench: ## Rule benchmarks, then the load test against an allow-all baseline and the memory scale test (about 5 minutes; docs/performance.md).
+	go test -run '^$$' -bench . -benchmem -benchtime 2000x ./webhook/... ./internal/cli/
+	@assets="$$(hack/build-envtest.sh $(ENVTEST_K8S_VERSION))"; \
+	KUBEBUILDER_ASSETS="$$assets" go test -tags bench -count=1 -v -timeout 20m ./test/load/
+
 unit-test: $(HELM) ## Unit tests only, chart rendering included (no control plane).
 	HELM="$(HELM)" go test -race $$(go list ./... | grep -v '/test$$')
 
@@ -62,6 +67,7 @@ lint: ## gofmt check and go vet.
 	if [[ -n "$$unformatted" ]]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 	go vet -tags soak ./test/soak/
+	go vet -tags bench ./test/load/
 	@echo "make lint: PASS (gofmt, go vet)"
 
 lint-full: lint $(GOLANGCI_LINT) ## lint plus golangci-lint (built from the module proxy into bin/).

@@ -65,6 +65,17 @@ func NewIndex() *Index {
 	return &Index{namespaces: map[string]*bucket{}, synced: map[*Kind]func() bool{}}
 }
 
+// Len is the number of policies the index holds.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	n := len(ix.cluster.policies)
+	for _, b := range ix.namespaces {
+		n += len(b.policies)
+	}
+	return n
+}
+
 // ReadyCheck is a healthz.Checker: it fails until every watched kind's
 // informer has delivered its initial list to the index.
 func (ix *Index) ReadyCheck(_ *http.Request) error {

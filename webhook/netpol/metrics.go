@@ -1,6 +1,8 @@
 package netpol
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
@@ -15,8 +17,26 @@ var kindWatched = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 	Help: "1 for each policy kind whose objects count for NetworkPolicy coverage (its CRD is served), else 0.",
 }, []string{"kind"})
 
+// MetricIndexPolicies is the number of policy objects the coverage index
+// holds, every watched kind together.
+const MetricIndexPolicies = "eksguard_policy_index_policies"
+
+// servingIndex is the index the server's coverage routes read, for
+// MetricIndexPolicies (nil outside the server).
+var servingIndex atomic.Pointer[Index]
+
+var indexPolicies = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	Name: MetricIndexPolicies,
+	Help: "Policy objects (every counted kind) held by the NetworkPolicy coverage index.",
+}, func() float64 {
+	if ix := servingIndex.Load(); ix != nil {
+		return float64(ix.Len())
+	}
+	return 0
+})
+
 func init() {
-	metrics.Registry.MustRegister(kindWatched)
+	metrics.Registry.MustRegister(kindWatched, indexPolicies)
 }
 
 func setKindWatched(kind *Kind, watched bool) {

@@ -29,6 +29,7 @@ const ReadyCheckName = "networkpolicy-index"
 func SetupWithManager(mgr manager.Manager, decider decision.Decider, apiReader client.Reader,
 	disc discovery.DiscoveryInterface, dyn dynamic.Interface) (*Checker, error) {
 	index := NewIndex()
+	servingIndex.Store(index)
 	// Before the manager starts, GetInformer only registers the informer;
 	// BlockUntilSynced(false) keeps it from waiting should it already run.
 	informer, err := mgr.GetCache().GetInformer(context.Background(), &networkingv1.NetworkPolicy{}, cache.BlockUntilSynced(false))
