@@ -37,6 +37,7 @@ import (
 	"github.com/eksguard/eksguard/webhook"
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/lbtls"
+	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
 // Defaults for Options.
@@ -319,19 +320,35 @@ func uncachedObjects() []client.Object {
 // the cached client finds no other ConfigMap: read other ConfigMaps with the
 // APIReader.
 func cacheOptions(opts Options) cache.Options {
+	namespaceMetadata := &metav1.PartialObjectMetadata{}
+	namespaceMetadata.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
 	return cache.Options{
 		DefaultTransform:            cache.TransformStripManagedFields(),
 		ReaderFailOnMissingInformer: true,
 		ByObject: map[client.Object]cache.ByObject{
 			// The coverage index reads a NetworkPolicy's identity and spec only.
-			&networkingv1.NetworkPolicy{}: {Transform: trimNetworkPolicy},
+			&networkingv1.NetworkPolicy{}: {Transform: netpol.TrimNetworkPolicy},
 			&networkingv1.IngressClass{}:  {Transform: lbtls.TrimIngressClass},
+			&networkingv1.Ingress{}:       {Transform: lbtls.TrimIngress},
+			// Namespace selectors read a namespace's labels only.
+			namespaceMetadata: {Transform: trimNamespace},
 			&corev1.ConfigMap{}: {
 				Namespaces: map[string]cache.Config{opts.PolicyNamespace: {}},
 				Field:      fields.OneTermEqualSelector("metadata.name", opts.PolicyName),
 			},
 		},
 	}
+}
+
+// trimNamespace keeps a cached namespace's identity and labels.
+func trimNamespace(obj any) (any, error) {
+	ns, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return obj, nil
+	}
+	trimmed := &metav1.PartialObjectMetadata{TypeMeta: ns.TypeMeta}
+	trimmed.Name, trimmed.UID, trimmed.ResourceVersion, trimmed.Labels = ns.Name, ns.UID, ns.ResourceVersion, ns.Labels
+	return trimmed, nil
 }
 
 // cacheSyncedChecker passes once every informer has synced. Until then the
@@ -365,16 +382,4 @@ func newWebhookServer(opts Options) crwebhook.Server {
 	srv.drainPeriod = opts.DrainPeriod
 	srv.maxConnections = opts.MaxConnections
 	return srv
-}
-
-// trimNetworkPolicy drops what no rule reads from a cached NetworkPolicy:
-// labels, annotations (the kubectl last-applied configuration is a second
-// copy of the object) and managedFields.
-func trimNetworkPolicy(obj interface{}) (interface{}, error) {
-	np, ok := obj.(*networkingv1.NetworkPolicy)
-	if !ok {
-		return obj, nil
-	}
-	np.Annotations, np.ManagedFields, np.Labels = nil, nil, nil
-	return np, nil
 }

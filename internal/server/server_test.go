@@ -9,14 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache/informertest"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 )
@@ -228,29 +225,6 @@ func TestDrainingServerListensOnlyWithACertificate(t *testing.T) {
 	cancel()
 	if err := <-stopped; err != nil {
 		t.Errorf("Start after cancel: %v, want nil", err)
-	}
-}
-
-// TestTrimNetworkPolicy: the cached NetworkPolicy keeps what the coverage
-// index compiles (identity, spec) and drops the last-applied copy.
-func TestTrimNetworkPolicy(t *testing.T) {
-	np := &networkingv1.NetworkPolicy{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "deny", UID: "u1", ResourceVersion: "7",
-			Labels:        map[string]string{"app.kubernetes.io/managed-by": "helm"},
-			Annotations:   map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"big":"copy"}`},
-			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
-		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}},
-	}
-	got, err := trimNetworkPolicy(np.DeepCopy())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := &networkingv1.NetworkPolicy{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "deny", UID: "u1", ResourceVersion: "7"},
-		Spec:       np.Spec,
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("trimmed:\n got %+v\nwant %+v", got, want)
 	}
 }
 

@@ -40,7 +40,7 @@ type Decider struct {
 // for obj under pol. Handlers read pol once per request (their finding modes
 // come from it too), so a reload never mixes two policies in one answer. It
 // reads namespace labels only when the policy uses namespace selectors.
-func (p Decider) DecideWithPolicy(ctx context.Context, pol *config.Policy, obj metav1.Object, rule config.RuleName, modes ...config.Mode) ([]config.Decision, error) {
+func (p Decider) DecideWithPolicy(ctx context.Context, pol *config.Policy, obj Object, rule config.RuleName, modes ...config.Mode) ([]config.Decision, error) {
 	subject := config.Subject{
 		Namespace:   obj.GetNamespace(),
 		Labels:      obj.GetLabels(),
@@ -84,7 +84,7 @@ func (p Decider) NamespaceLabels(ctx context.Context, namespace string) (labels.
 }
 
 // Decide is DecideWithPolicy for a rule with one finding mode.
-func (p Decider) Decide(ctx context.Context, pol *config.Policy, obj metav1.Object, rule config.RuleName, mode config.Mode) (config.Decision, error) {
+func (p Decider) Decide(ctx context.Context, pol *config.Policy, obj Object, rule config.RuleName, mode config.Mode) (config.Decision, error) {
 	d, err := p.DecideWithPolicy(ctx, pol, obj, rule, mode)
 	if err != nil {
 		return config.Decision{}, err

@@ -22,14 +22,17 @@ const (
 	ruleWhat = "load-balancer TLS"
 )
 
-// newHandler is the shape of both handlers: CREATE and UPDATE of kind, and
-// an UPDATE that unchanged (over the parts fields returns) lets pass.
+// newHandler is the shape of both handlers: CREATE and UPDATE of kind,
+// decoded by decode (the fields the rule reads), and an UPDATE that
+// unchanged (over the parts fields returns) lets pass.
 func newHandler[T any](kind schema.GroupVersionKind, serves string, decider decision.Decider,
+	decode func(schema.GroupVersionKind, []byte) (*T, error),
 	fields func(*T) (*metav1.ObjectMeta, any), judge func(context.Context, decision.Review[T]) admission.Response) admission.Handler {
 	return &decision.Handler[T]{
 		Serves:     serves,
 		Kinds:      []schema.GroupVersionKind{kind},
 		Operations: []admissionv1.Operation{admissionv1.Create, admissionv1.Update},
+		Decode:     decode,
 		Unchanged: func(old, obj *T) bool {
 			oldMeta, oldSpec := fields(old)
 			meta, spec := fields(obj)

@@ -119,3 +119,12 @@ func albClasses() staticClasses {
 	return staticClasses{classes: NewIngressClasses([]networkingv1.IngressClass{
 		ingressClass("alb", IngressClassControllerALB, ""), ingressClass("nginx", "k8s.io/ingress-nginx", "")})}
 }
+
+func mustMarshal(t *testing.T, obj any) []byte {
+	t.Helper()
+	data, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}

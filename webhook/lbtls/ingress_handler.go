@@ -37,7 +37,7 @@ var ErrNoClassParams = errors.New("no such IngressClassParams")
 // manager's cache, indexed by IngressGroupNameField and
 // IngressClassNameField), and with its class, which classes reads.
 func NewIngressHandler(decider decision.Decider, groups client.Reader, classes Classes) admission.Handler {
-	return newHandler(networkingv1.SchemeGroupVersion.WithKind(kindIngress), "networking.k8s.io/v1 Ingresses", decider,
+	return newHandler(networkingv1.SchemeGroupVersion.WithKind(kindIngress), "networking.k8s.io/v1 Ingresses", decider, decodeIngress,
 		func(i *networkingv1.Ingress) (*metav1.ObjectMeta, any) { return &i.ObjectMeta, i.Spec },
 		ingressJudge{groups: groups, classes: classes}.judge)
 }

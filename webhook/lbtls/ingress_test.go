@@ -2,6 +2,8 @@ package lbtls
 
 import (
 	"maps"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -412,6 +414,26 @@ func TestJudgeIngressGroup(t *testing.T) {
 			ruletest.AssertDetails(t, "CheckIngressGroup", errs, tt.wantErrs)
 			if skipped != tt.wantSkipped {
 				t.Errorf("skipped internal = %v, want %v", skipped, tt.wantSkipped)
+			}
+			// The reviewed Ingress as the handler decodes it (decodeIngress)
+			// and the others as the cache keeps them (TrimIngress) are
+			// judged alike.
+			slim := slices.Clone(members)
+			for i := range slim {
+				var err error
+				if i == 0 {
+					slim[i].Ingress, err = decodeIngress(networkingv1.SchemeGroupVersion.WithKind(kindIngress), mustMarshal(t, members[i].Ingress))
+				} else {
+					var trimmed any
+					trimmed, err = TrimIngress(members[i].Ingress.DeepCopy())
+					slim[i].Ingress = trimmed.(*networkingv1.Ingress)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if again := CheckIngressGroup(slim, settings); !reflect.DeepEqual(again, result) {
+				t.Errorf("decoded and trimmed Ingresses judged differently:\n got %v\nwant %v", again, result)
 			}
 		})
 	}

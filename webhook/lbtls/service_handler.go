@@ -16,7 +16,7 @@ import (
 
 // NewServiceHandler judges Services on CREATE and UPDATE (see unchanged).
 func NewServiceHandler(decider decision.Decider) admission.Handler {
-	return newHandler(corev1.SchemeGroupVersion.WithKind(kindService), "v1 Services", decider,
+	return newHandler(corev1.SchemeGroupVersion.WithKind(kindService), "v1 Services", decider, decodeService,
 		func(s *corev1.Service) (*metav1.ObjectMeta, any) { return &s.ObjectMeta, s.Spec }, judgeService)
 }
 

@@ -2,6 +2,7 @@ package lbtls
 
 import (
 	"maps"
+	"reflect"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -460,6 +461,14 @@ func TestJudgeService(t *testing.T) {
 			result := CheckService(tt.svc, settings)
 			errs, skipped := result.Errs, result.SkippedInternal
 			ruletest.AssertDetails(t, "CheckService", errs, tt.wantErrs)
+			// What the handler decodes (decodeService) is judged alike.
+			decoded, err := decodeService(corev1.SchemeGroupVersion.WithKind(kindService), mustMarshal(t, tt.svc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again := CheckService(decoded, settings); !reflect.DeepEqual(again, result) {
+				t.Errorf("decoded Service judged differently:\n got %v\nwant %v", again, result)
+			}
 			if skipped != tt.wantSkipped {
 				t.Errorf("skipped internal = %v, want %v", skipped, tt.wantSkipped)
 			}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,7 +32,7 @@ type decisions struct {
 }
 
 // decide returns the rule's decisions for obj under pol.
-func (c *Checker) decide(ctx context.Context, pol *config.Policy, obj metav1.Object) (decisions, error) {
+func (c *Checker) decide(ctx context.Context, pol *config.Policy, obj decision.Object) (decisions, error) {
 	s := pol.Config.Rules.NetworkPolicy
 	d, err := c.Decider.DecideWithPolicy(ctx, pol, obj, config.RuleNetworkPolicy, s.Mode, s.HostNetwork)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -39,7 +38,7 @@ func (c *Checker) judgePod(ctx context.Context, r decision.Review[podFields]) ad
 	if name == "" {
 		name = pod.GenerateName
 	}
-	d, err := c.decide(ctx, r.Policy, &pod.ObjectMeta)
+	d, err := c.decide(ctx, r.Policy, &pod.Meta)
 	if err != nil {
 		return undecided(ctx, r.Policy, r.Kind.Kind, err)
 	}
@@ -56,10 +55,10 @@ func (c *Checker) judgePod(ctx context.Context, r decision.Review[podFields]) ad
 }
 
 // podFields is the part of a Pod that coverage reads: skipping the rest of
-// the spec keeps large pods cheap.
+// the object keeps large pods cheap.
 type podFields struct {
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              struct {
+	decision.Meta `json:"metadata"`
+	Spec          struct {
 		HostNetwork        bool   `json:"hostNetwork"`
 		ServiceAccountName string `json:"serviceAccountName"`
 	} `json:"spec"`

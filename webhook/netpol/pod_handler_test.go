@@ -259,7 +259,7 @@ func TestPodValidator(t *testing.T) {
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, podKind, "shop", "web-1", []byte(`{"metadata": {"labels": ["app"]}}`), nil)
 			},
-			want: ruletest.Errored(400, "decoding the Pod: json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type map[string]string"),
+			want: ruletest.Errored(400, "decoding the Pod: json: cannot unmarshal array into Go struct field Meta.metadata.labels of type map[string]string"),
 		},
 		{
 			name: "no object",
@@ -352,7 +352,7 @@ func TestPodValidatorAdmissionReview(t *testing.T) {
 			name:   "labels of the wrong type",
 			object: `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "labels": "app=web"}}`,
 			want: `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","response":{"uid":"0b6e3c4f-7f4c-4f3e-9c1e-2a1f0f7d9a10","allowed":false,` +
-				`"status":{"metadata":{},"message":"decoding the Pod: json: cannot unmarshal string into Go struct field ObjectMeta.metadata.labels of type map[string]string","code":400}}}`,
+				`"status":{"metadata":{},"message":"decoding the Pod: json: cannot unmarshal string into Go struct field Meta.metadata.labels of type map[string]string","code":400}}}`,
 		},
 	}
 	for _, tt := range tests {

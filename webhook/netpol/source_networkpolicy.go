@@ -48,3 +48,30 @@ func listedIsolation(types []networkingv1.PolicyType) Isolation {
 	}
 	return iso
 }
+
+// TrimNetworkPolicy is the cache transform of NetworkPolicies: it keeps
+// what compileNetworkPolicy reads, the identity, spec.podSelector and the
+// directions isolated (policyTypes, defaulted as PolicyIsolation does), and
+// nothing else: no rules, labels, annotations (kubectl's last-applied copy
+// above all) or managedFields, so a cached policy costs little more than
+// its compiled form.
+func TrimNetworkPolicy(obj any) (any, error) {
+	np, ok := obj.(*networkingv1.NetworkPolicy)
+	if !ok {
+		return obj, nil
+	}
+	trimmed := &networkingv1.NetworkPolicy{}
+	trimmed.Name, trimmed.Namespace, trimmed.UID, trimmed.ResourceVersion = np.Name, np.Namespace, np.UID, np.ResourceVersion
+	trimmed.Spec.PodSelector = np.Spec.PodSelector
+	iso := PolicyIsolation(&np.Spec)
+	if iso.Ingress {
+		trimmed.Spec.PolicyTypes = append(trimmed.Spec.PolicyTypes, networkingv1.PolicyTypeIngress)
+	}
+	if iso.Egress {
+		trimmed.Spec.PolicyTypes = append(trimmed.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
+	}
+	if len(trimmed.Spec.PolicyTypes) == 0 {
+		trimmed.Spec.PolicyTypes = np.Spec.PolicyTypes // names no direction eksguard knows
+	}
+	return trimmed, nil
+}

@@ -1,7 +1,11 @@
 package netpol
 
 import (
+	"reflect"
 	"testing"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -212,5 +216,51 @@ func TestCompileRejects(t *testing.T) {
 		if _, err := Compile(obj); err == nil {
 			t.Errorf("Compile(%s) succeeded, want an error", obj.GetObjectKind().GroupVersionKind())
 		}
+	}
+}
+
+// TestTrimNetworkPolicy: the cached NetworkPolicy keeps what
+// compileNetworkPolicy reads, so it compiles to the same selection as the
+// whole object (SetDefaults_NetworkPolicy's policyTypes included), and
+// drops the rest.
+func TestTrimNetworkPolicy(t *testing.T) {
+	meta := metav1.ObjectMeta{Namespace: "shop", Name: "p", UID: "u1", ResourceVersion: "7",
+		Labels:        map[string]string{"app.kubernetes.io/managed-by": "kubectl"},
+		Annotations:   map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"big":"copy"}`},
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}}
+	selector := metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"web"}}}}
+	rule := networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8"}}}}
+	for _, tt := range []struct {
+		name      string
+		spec      networkingv1.NetworkPolicySpec
+		wantTypes []networkingv1.PolicyType
+	}{
+		{"both types listed", networkingv1.NetworkPolicySpec{PodSelector: selector, Egress: []networkingv1.NetworkPolicyEgressRule{rule},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress, networkingv1.PolicyTypeIngress}},
+			[]networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}},
+		{"SetDefaults_NetworkPolicy: no types and egress rules", networkingv1.NetworkPolicySpec{PodSelector: selector,
+			Egress: []networkingv1.NetworkPolicyEgressRule{rule}}, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}},
+		{"SetDefaults_NetworkPolicy: no types, no rules", networkingv1.NetworkPolicySpec{PodSelector: selector},
+			[]networkingv1.PolicyType{networkingv1.PolicyTypeIngress}},
+		{"Egress only, with rules", networkingv1.NetworkPolicySpec{PodSelector: selector, Egress: []networkingv1.NetworkPolicyEgressRule{rule},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}}, []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			np := &networkingv1.NetworkPolicy{ObjectMeta: meta, Spec: tt.spec}
+			got, err := TrimNetworkPolicy(np.DeepCopy())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "p", UID: "u1", ResourceVersion: "7"},
+				Spec: networkingv1.NetworkPolicySpec{PodSelector: selector, PolicyTypes: tt.wantTypes}}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("trimmed:\n got %+v\nwant %+v", got, want)
+			}
+			full, _ := Compile(np)
+			slim, _ := Compile(got.(*networkingv1.NetworkPolicy))
+			if !reflect.DeepEqual(full, slim) {
+				t.Errorf("compiled differently:\n got %+v\nwant %+v", slim, full)
+			}
+		})
 	}
 }

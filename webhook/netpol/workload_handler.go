@@ -1,7 +1,9 @@
 package netpol
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -9,11 +11,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	sigsjson "sigs.k8s.io/json"
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/webhook/decision"
@@ -119,44 +120,71 @@ func NewWorkloadHandler(c *Checker) admission.Handler {
 		Serves:     strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1],
 		Kinds:      kinds,
 		Operations: []admissionv1.Operation{admissionv1.Create, admissionv1.Update},
-		Unchanged: func(old, obj *workload) bool {
-			return equality.Semantic.DeepEqual(old.podTemplate(), obj.podTemplate())
-		},
-		Decider: c.Decider,
-		Judge:   c.judgeWorkload,
+		Decode:     decodeWorkload,
+		// The API server encodes both objects alike: equal bytes, equal template.
+		Unchanged: func(old, obj *workload) bool { return bytes.Equal(old.rawTemplate(), obj.rawTemplate()) },
+		Decider:   c.Decider,
+		Judge:     c.judgeWorkload,
 	}
 }
 
-// workload is the part of every served kind that coverage needs.
+// workload is the part of every served kind that coverage needs. The pod
+// template is kept raw, to tell a changed template from an unchanged one
+// without decoding it, and read into template once, for the few fields
+// coverage needs.
 type workload struct {
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              struct {
-		Template    *corev1.PodTemplateSpec `json:"template"`
+	decision.Meta `json:"metadata"`
+	Spec          struct {
+		Template    json.RawMessage `json:"template"`
 		JobTemplate *struct {
 			Spec struct {
-				Template *corev1.PodTemplateSpec `json:"template"`
+				Template json.RawMessage `json:"template"`
 			} `json:"spec"`
 		} `json:"jobTemplate"`
 	} `json:"spec"`
+	template podTemplate
 }
 
-// podTemplate returns the workload's pod template; an empty one if it has none.
-func (w *workload) podTemplate() *corev1.PodTemplateSpec {
+// podTemplate is what coverage reads of a pod template.
+type podTemplate struct {
+	decision.Meta `json:"metadata"`
+	Spec          struct {
+		ServiceAccountName string `json:"serviceAccountName"`
+		HostNetwork        bool   `json:"hostNetwork"`
+	} `json:"spec"`
+}
+
+// rawTemplate is the workload's pod template as sent; nil if it has none.
+func (w *workload) rawTemplate() json.RawMessage {
 	switch {
-	case w.Spec.Template != nil:
+	case len(w.Spec.Template) > 0:
 		return w.Spec.Template
-	case w.Spec.JobTemplate != nil && w.Spec.JobTemplate.Spec.Template != nil:
+	case w.Spec.JobTemplate != nil:
 		return w.Spec.JobTemplate.Spec.Template
-	default:
-		return &corev1.PodTemplateSpec{}
 	}
+	return nil
+}
+
+// decodeWorkload decodes a workload and the fields of its pod template,
+// case-sensitively as the API server does.
+func decodeWorkload(_ schema.GroupVersionKind, raw []byte) (*workload, error) {
+	w, err := decision.DecodeObject[workload](raw)
+	if err != nil {
+		return nil, err
+	}
+	if t := w.rawTemplate(); len(t) > 0 && !bytes.Equal(bytes.TrimSpace(t), []byte("null")) {
+		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(t, &w.template); err != nil {
+			return nil, fmt.Errorf("decoding the pod template: %w", err)
+		}
+	}
+	return w, nil
 }
 
 func (c *Checker) judgeWorkload(ctx context.Context, r decision.Review[workload]) admission.Response {
 	gvk := schema.GroupVersionKind(r.Kind)
 	wk, _ := workloadKindOf(gvk)
 	obj := r.Object
-	template := obj.podTemplate()
+	template := &obj.template
 	obj.Namespace = r.Namespace
 	d, err := c.decideWorkload(ctx, r.Policy, obj, template)
 	if err != nil {
@@ -184,12 +212,12 @@ func (c *Checker) judgeWorkload(ctx context.Context, r decision.Review[workload]
 // labels and annotations, so the pod check would exempt them, and denying the
 // workload for pods that would be admitted helps nobody. Exemptions written
 // for the workload object itself apply as well, as the user asked.
-func (c *Checker) decideWorkload(ctx context.Context, pol *config.Policy, obj *workload, template *corev1.PodTemplateSpec) (decisions, error) {
-	d, err := c.decide(ctx, pol, obj)
+func (c *Checker) decideWorkload(ctx context.Context, pol *config.Policy, obj *workload, template *podTemplate) (decisions, error) {
+	d, err := c.decide(ctx, pol, &obj.Meta)
 	if err != nil {
 		return d, err
 	}
-	pods := template.ObjectMeta
+	pods := template.Meta
 	pods.Namespace = obj.Namespace
 	podDecisions, err := c.decide(ctx, pol, &pods)
 	if err != nil {

@@ -195,7 +195,7 @@ func TestWorkloadValidator(t *testing.T) {
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, deploymentKind, "shop", "web", []byte(`{"spec": {"template": 3}}`), nil)
 			},
-			want: ruletest.Errored(400, "decoding the Deployment: json: cannot unmarshal number into Go struct field .spec.template of type v1.PodTemplateSpec"),
+			want: ruletest.Errored(400, "decoding the Deployment: decoding the pod template: json: cannot unmarshal number into Go value of type netpol.podTemplate"),
 		},
 		{
 			name: "malformed old object",

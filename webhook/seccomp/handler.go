@@ -31,6 +31,7 @@ func NewHandler(decider decision.Decider) admission.Handler {
 		Serves:     "v1 Pods",
 		Kinds:      podKinds,
 		Operations: []admissionv1.Operation{admissionv1.Create},
+		Decode:     decodePod,
 		Decider:    decider,
 		Judge:      judge,
 	}
@@ -50,6 +51,7 @@ func NewEphemeralContainersHandler(decider decision.Decider) admission.Handler {
 		Serves:     "v1 Pods (the ephemeralcontainers subresource)",
 		Kinds:      podKinds,
 		Operations: []admissionv1.Operation{admissionv1.Update},
+		Decode:     decodePod,
 		Decider:    decider,
 		Judge:      judgeEphemeral,
 	}

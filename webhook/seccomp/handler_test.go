@@ -345,12 +345,12 @@ func TestHandler(t *testing.T) {
 		{
 			name: "object is not a Pod",
 			req:  reviewRequest{object: `{"apiVersion":"v1","kind":"Pod","spec":{"containers":{"name":"app"}}}`},
-			want: badRequest("decoding the Pod: json: cannot unmarshal object into Go struct field PodSpec.spec.containers of type []v1.Container"),
+			want: badRequest("decoding the Pod: json: cannot unmarshal object into Go struct field .spec.containers of type []seccomp.containerFields"),
 		},
 		{
 			name: "object is not JSON object",
 			req:  reviewRequest{object: `["app"]`},
-			want: badRequest("decoding the Pod: json: cannot unmarshal array into Go value of type v1.Pod"),
+			want: badRequest("decoding the Pod: json: cannot unmarshal array into Go value of type seccomp.podFields"),
 		},
 	}
 	for _, tc := range tests {

@@ -409,3 +409,24 @@ func TestCheckEphemeral(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodePodJudgesAlike is the differential test of decodePod: for every
+// pod of checkCases, the rule finds the same on the pod the handler decodes
+// (only the fields it reads) as on the whole pod.
+func TestDecodePodJudgesAlike(t *testing.T) {
+	for _, tc := range checkCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			decoded, err := decodePod(corev1.SchemeGroupVersion.WithKind("Pod"), []byte(mustJSON(t, tc.pod)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, got := Check(tc.pod), Check(decoded)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("decoded pod:\n got %+v\nwant %+v", got, want)
+			}
+			if mirrorFromItsNode(decoded, "system:node:"+tc.pod.Spec.NodeName) != mirrorFromItsNode(tc.pod, "system:node:"+tc.pod.Spec.NodeName) {
+				t.Error("the mirror-pod check differs")
+			}
+		})
+	}
+}
