@@ -1,9 +1,21 @@
 package lbtls
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
 	"testing"
 
+	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/eksguard/eksguard/internal/ruletest"
 )
 
 // BenchmarkJudgeService measures the whole Service decision on a typical
@@ -36,5 +48,53 @@ func BenchmarkJudgeIngressGroup(b *testing.B) {
 		if r := CheckIngressGroup(members, settings); len(r.Errs) != 0 {
 			b.Fatalf("want no errors, got %v", r.Errs)
 		}
+	}
+}
+
+// groupIndex is a cache of Ingresses as the handler reads it: by the two
+// field indexes, without copies.
+type groupIndex struct {
+	client.Reader
+	byField map[string][]networkingv1.Ingress
+}
+
+func (g groupIndex) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	var lo client.ListOptions
+	lo.ApplyOptions(opts)
+	for _, field := range []string{IngressGroupNameField, IngressClassNameField} {
+		if v, ok := lo.FieldSelector.RequiresExactMatch(field); ok {
+			list.(*networkingv1.IngressList).Items = g.byField[field+"="+v]
+			return nil
+		}
+	}
+	return fmt.Errorf("unexpected list %v", lo.FieldSelector)
+}
+
+// BenchmarkIngressHandler is the Ingress route's handler on a member of a
+// three-Ingress ALB group whose other members are in the cache.
+func BenchmarkIngressHandler(b *testing.B) {
+	ann := func(extra map[string]string) map[string]string {
+		a := referenceALBAnnotations(map[string]string{AnnotationGroupName: "shared", AnnotationListenPorts: `[{"HTTPS":443}]`})
+		maps.Copy(a, extra)
+		return a
+	}
+	self := albIngress("web", "front", ann(map[string]string{AnnotationListenPorts: bothPorts, AnnotationSSLRedirect: "443"}), "www.example.com")
+	cached := []networkingv1.Ingress{*albIngress("api", "back", ann(nil), "api.example.com"), *albIngress("admin", "console", ann(nil), "admin.example.com")}
+	reader := groupIndex{byField: map[string][]networkingv1.Ingress{IngressGroupNameField + "=shared": cached}}
+	h := NewIngressHandler(ruletest.Decider(ruletest.CompilePolicy(b, nil)), reader, albClasses())
+	raw, err := json.Marshal(self)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		Kind: metav1.GroupVersionKind(networkingv1.SchemeGroupVersion.WithKind(kindIngress)), Operation: admissionv1.Create, Namespace: "web",
+		Object: runtime.RawExtension{Raw: raw}}}
+	ctx := context.Background()
+	if resp := h.Handle(ctx, req); !resp.Allowed {
+		b.Fatalf("denied: %v", resp.Result)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.Handle(ctx, req)
 	}
 }

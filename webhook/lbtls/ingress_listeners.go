@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/eksguard/eksguard/config"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -30,6 +31,39 @@ type portProtocol struct {
 // port under both protocols in one entry, is an error. overrides says, per
 // port, which entry overrode which. On error it returns the detail.
 func parseListenPorts(raw string) (ports []portProtocol, overrides map[int32]string, problem string) {
+	listenPortsMemo.RLock()
+	p, ok := listenPortsMemo.m[raw]
+	listenPortsMemo.RUnlock()
+	if !ok {
+		p.ports, p.overrides, p.problem = parseListenPortsOnce(raw)
+		listenPortsMemo.Lock()
+		if len(listenPortsMemo.m) >= listenPortsMemoSize {
+			clear(listenPortsMemo.m)
+		}
+		listenPortsMemo.m[raw] = p
+		listenPortsMemo.Unlock()
+	}
+	return p.ports, p.overrides, p.problem
+}
+
+// listenPortsMemo keeps parseListenPorts' results by annotation value: every
+// admission of a group member parses the other members' listen-ports, which
+// rarely change, and a value always parses the same. The results are shared
+// and must not be modified. Bounded: emptied when full.
+var listenPortsMemo = struct {
+	sync.RWMutex
+	m map[string]parsedListenPorts
+}{m: map[string]parsedListenPorts{}}
+
+const listenPortsMemoSize = 4096
+
+type parsedListenPorts struct {
+	ports     []portProtocol
+	overrides map[int32]string
+	problem   string
+}
+
+func parseListenPortsOnce(raw string) (ports []portProtocol, overrides map[int32]string, problem string) {
 	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
 	dec.UseNumber()
 	var entries []map[string]any
