@@ -49,6 +49,7 @@ FUZZTIME ?= 15s
 fuzz: ## Run every fuzz target for FUZZTIME (default 15s) each; crashers land in testdata/fuzz.
 	go test -run '^$$' -fuzz '^FuzzRoutes$$' -fuzztime $(FUZZTIME) ./webhook/fuzz/
 	go test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config/
+	go test -run '^$$' -fuzz '^FuzzDecodeFields$$' -fuzztime $(FUZZTIME) ./webhook/decision/
 
 soak: ## Soak test: two replicas behind a balancer through cert rotation, SIGTERM, a kube-apiserver restart and policy flapping (about 3 minutes).
 	@assets="$$(hack/build-envtest.sh $(ENVTEST_K8S_VERSION))"; \

@@ -30,7 +30,7 @@ type serviceFields struct {
 // decodeService reads serviceFields, case-sensitively as the API server
 // does, into a Service that holds only them.
 func decodeService(_ schema.GroupVersionKind, raw []byte) (*corev1.Service, error) {
-	f, err := decision.DecodeObject[serviceFields](raw)
+	f, err := decision.DecodeFields[serviceFields](raw)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ type ingressFields struct {
 
 // decodeIngress reads ingressFields into an Ingress that holds only them.
 func decodeIngress(_ schema.GroupVersionKind, raw []byte) (*networkingv1.Ingress, error) {
-	f, err := decision.DecodeObject[ingressFields](raw)
+	f, err := decision.DecodeFields[ingressFields](raw)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
-	sigsjson "sigs.k8s.io/json"
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/webhook/decision"
@@ -168,14 +167,16 @@ func (w *workload) rawTemplate() json.RawMessage {
 // decodeWorkload decodes a workload and the fields of its pod template,
 // case-sensitively as the API server does.
 func decodeWorkload(_ schema.GroupVersionKind, raw []byte) (*workload, error) {
-	w, err := decision.DecodeObject[workload](raw)
+	w, err := decision.DecodeFields[workload](raw)
 	if err != nil {
 		return nil, err
 	}
 	if t := w.rawTemplate(); len(t) > 0 && !bytes.Equal(bytes.TrimSpace(t), []byte("null")) {
-		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(t, &w.template); err != nil {
+		template, err := decision.DecodeFields[podTemplate](t)
+		if err != nil {
 			return nil, fmt.Errorf("decoding the pod template: %w", err)
 		}
+		w.template = *template
 	}
 	return w, nil
 }

@@ -35,7 +35,7 @@ type securityContext struct {
 // decodePod reads the fields of podFields, case-sensitively as the API
 // server does, into a Pod that holds only them.
 func decodePod(_ schema.GroupVersionKind, raw []byte) (*corev1.Pod, error) {
-	f, err := decision.DecodeObject[podFields](raw)
+	f, err := decision.DecodeFields[podFields](raw)
 	if err != nil {
 		return nil, err
 	}

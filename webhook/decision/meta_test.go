@@ -1,0 +1,106 @@
+package decision
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	sigsjson "sigs.k8s.io/json"
+)
+
+// TestDecodeFieldsAgreesWithTheAPIServerDecoder: DecodeFields reads what
+// sigs.k8s.io/json (the API server's case-sensitive decoder) reads, and
+// gives its error for bad input.
+func TestDecodeFieldsAgreesWithTheAPIServerDecoder(t *testing.T) {
+	type fields struct {
+		Meta `json:"metadata"`
+		Spec struct {
+			Port     int32   `json:"port"`
+			Class    *string `json:"class"`
+			Names    []string
+			Disabled bool `json:"disabled"`
+		} `json:"spec"`
+	}
+	for _, tt := range []struct{ name, doc, wantErr string }{
+		{name: "plain", doc: `{"metadata":{"name":"a","namespace":"n","labels":{"app":"web"},"annotations":{"k":"v"}},"spec":{"port":443,"class":"x"}}`},
+		{name: "field names are case-sensitive", doc: `{"Metadata":{"name":"a"},"spec":{"Port":80,"PORT":81,"port":82,"Class":"y"}}`},
+		{name: "a key given twice: the last wins", doc: `{"metadata":{"name":"a","name":"b"}}`},
+		{name: "unknown fields and nesting are skipped", doc: `{"status":{"x":[1,{"y":[null,true,"\u00e9"]}]},"metadata":{"managedFields":[{"a":{"b":{}}}],"uid":"u"}}`},
+		{name: "null and empty", doc: `{"metadata":null,"spec":{"class":null,"Names":[]}}`},
+		{name: "wrong type", doc: `{"metadata":{"labels":["app"]}}`,
+			wantErr: "json: cannot unmarshal array into Go struct field Meta.metadata.labels of type map[string]string"},
+		{name: "fractional port", doc: `{"spec":{"port":443.5}}`,
+			wantErr: "json: cannot unmarshal number 443.5 into Go struct field .spec.port of type int32"},
+		{name: "truncated", doc: `{"metadata":{"name":"a"`, wantErr: "unexpected end of JSON input"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeFields[fields]([]byte(tt.doc))
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want fields
+			if err := sigsjson.UnmarshalCaseSensitivePreserveInts([]byte(tt.doc), &want); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(*got, want) {
+				t.Errorf("decoded:\n got %+v\nwant %+v", *got, want)
+			}
+		})
+	}
+}
+
+// fuzzFields is a purpose-built struct with the field types the handlers'
+// structs use.
+type fuzzFields struct {
+	Meta `json:"metadata"`
+	Spec struct {
+		Type  string            `json:"type"`
+		Port  int32             `json:"port"`
+		Class *string           `json:"class"`
+		Flag  bool              `json:"flag"`
+		Map   map[string]string `json:"map"`
+		Items []struct {
+			Name string  `json:"name"`
+			Ref  *string `json:"ref"`
+		} `json:"items"`
+	} `json:"spec"`
+}
+
+// FuzzDecodeFields: on valid JSON (every object a handler decodes is part
+// of an AdmissionReview already parsed), DecodeFields decodes exactly what
+// sigs.k8s.io/json does, and fails exactly when it fails.
+func FuzzDecodeFields(f *testing.F) {
+	for _, seed := range []string{
+		`{"metadata":{"name":"a","labels":{"app":"web"}},"spec":{"type":"LoadBalancer","port":443,"class":"x","items":[{"name":"n","ref":null}]}}`,
+		`{"Metadata":{},"spec":{"Port":1,"port":2,"map":{"a":"b","a":"c"}}}`,
+		`{"spec":{"port":1e3,"flag":"true","items":{}}}`,
+		`{"metadata":{"annotations":{"k":"\u00e9\ud800"}},"status":[1,2,{"x":null}]}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		if !json.Valid(doc) {
+			return
+		}
+		got, err := DecodeFields[fuzzFields](doc)
+		var want fuzzFields
+		wantErr := sigsjson.UnmarshalCaseSensitivePreserveInts(doc, &want)
+		trimmed := bytes.TrimSpace(doc)
+		if bytes.Equal(trimmed, []byte("null")) {
+			return // both "no object"
+		}
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("DecodeFields error %v, sigs.k8s.io/json error %v", err, wantErr)
+		}
+		if err == nil && !reflect.DeepEqual(*got, want) {
+			t.Fatalf("decoded:\n got %+v\nwant %+v", *got, want)
+		}
+	})
+}
