@@ -25,10 +25,12 @@ func NewPodHandler(c *Checker) admission.Handler {
 		Serves:     "v1 Pods",
 		Kinds:      []schema.GroupVersionKind{corev1.SchemeGroupVersion.WithKind("Pod")},
 		Operations: []admissionv1.Operation{admissionv1.Create, admissionv1.Update},
-		Decode:     func(_ schema.GroupVersionKind, raw []byte) (*podFields, error) { return decision.DecodeFields[podFields](raw) },
-		Unchanged:  func(old, pod *podFields) bool { return labels.Equals(old.Labels, pod.Labels) },
-		Decider:    c.Decider,
-		Judge:      c.judgePod,
+		Decode: func(_ schema.GroupVersionKind, raw []byte) (*podFields, error) {
+			return decision.DecodeFields[podFields](raw)
+		},
+		Unchanged: func(old, pod *podFields) bool { return labels.Equals(old.Labels, pod.Labels) },
+		Decider:   c.Decider,
+		Judge:     c.judgePod,
 	}
 }
 
