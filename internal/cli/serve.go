@@ -80,6 +80,8 @@ admissions still being answered.`,
 		"Address of the Prometheus metrics endpoint; 0 disables it.")
 	flags.StringVar(&opts.HealthProbeBindAddress, "health-probe-bind-address", opts.HealthProbeBindAddress,
 		"Address of the /healthz and /readyz endpoints; 0 disables them.")
+	flags.StringVar(&opts.PprofBindAddress, "pprof-bind-address", opts.PprofBindAddress,
+		"Address of the net/http/pprof endpoints, for profiling; 0 (the default) disables them.")
 	flags.StringVar(&opts.PolicyNamespace, "policy-configmap-namespace", opts.PolicyNamespace,
 		"Namespace of the policy ConfigMap (default: $POD_NAMESPACE, else "+server.DefaultNamespace+").")
 	flags.StringVar(&opts.PolicyName, "policy-configmap-name", opts.PolicyName, "Name of the policy ConfigMap.")

@@ -82,6 +82,9 @@ type Options struct {
 	// "0" disables the listener.
 	MetricsBindAddress     string
 	HealthProbeBindAddress string
+	// PprofBindAddress serves net/http/pprof for profiling; "" or "0"
+	// (the default) disables it.
+	PprofBindAddress string
 
 	// MaxConnections caps the connections the webhook server serves at once
 	// (0: no cap); more wait in the listen backlog.
@@ -121,6 +124,7 @@ func DefaultOptions() Options {
 		TLSMinVersion:            tls.VersionTLS12,
 		MetricsBindAddress:       DefaultMetricsBindAddress,
 		HealthProbeBindAddress:   DefaultHealthProbeBindAddress,
+		PprofBindAddress:         "0",
 		GracefulShutdownTimeout:  DefaultGracefulShutdownTimeout,
 		CacheSyncCheckTimeout:    DefaultCacheSyncCheckTimeout,
 		WebhookConfigurationName: DefaultWebhookConfigurationName,
@@ -182,6 +186,7 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 		Client:                  client.Options{Cache: &client.CacheOptions{DisableFor: uncachedObjects()}},
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsBindAddress},
 		HealthProbeBindAddress:  opts.HealthProbeBindAddress,
+		PprofBindAddress:        opts.PprofBindAddress,
 		WebhookServer:           webhookServer,
 		GracefulShutdownTimeout: &opts.GracefulShutdownTimeout,
 		// Every replica answers admissions; there is nothing to elect.

@@ -70,7 +70,10 @@ var (
 	concurrencies = []int{1, 8, 32, 128}
 	rounds        = 2
 	roundLength   = envDuration("LOAD_ROUND", time.Second)
-	scaleLevels   = []int{0, 10000, 30000}
+	// profileDir, when LOAD_PROFILE names a directory, receives a CPU
+	// profile of eksguard for each path at concurrency 32 (pprof format).
+	profileDir  = os.Getenv("LOAD_PROFILE")
+	scaleLevels = []int{0, 10000, 30000}
 )
 
 const (
@@ -93,6 +96,8 @@ type process struct {
 	url  string
 	// metrics is eksguard's /metrics, "" for the baseline.
 	metrics string
+	// pprof is eksguard's /debug/pprof/ when profiling.
+	pprof string
 }
 
 func TestLoad(t *testing.T) {
@@ -210,7 +215,12 @@ func TestLoad(t *testing.T) {
 					order = []*process{base, eks}
 				}
 				for _, p := range order {
+					stopProfile := func() {}
+					if p == eks && profileDir != "" && conc == 32 && round == 0 {
+						stopProfile = profile(t, p, filepath.Join(profileDir, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(b.name)+".pprof"))
+					}
 					m := drive(t, httpClient, p, b, conc)
+					stopProfile()
 					if p == eks {
 						r.eks.add(m)
 					} else {
@@ -221,6 +231,9 @@ func TestLoad(t *testing.T) {
 			rows = append(rows, r)
 		}
 	}
+
+	// The peak RSS under the load above, with the throughput cache.
+	peak := procStatus(t, eks, "VmHWM:")
 
 	// Scale: NetworkPolicies over 100 namespaces, on top of the 1,100 above.
 	for _, level := range scaleLevels[1:] {
@@ -236,6 +249,7 @@ func TestLoad(t *testing.T) {
 	}
 
 	report(os.Stdout, rows, scale)
+	fmt.Printf("peak RSS (VmHWM) after the throughput run, %d policies cached: %.1f MiB\n", 1100, peak/(1<<20))
 }
 
 // startEksguard runs eksguard serve and waits until it is ready.
@@ -245,8 +259,12 @@ func startEksguard(t *testing.T, bin, kubeconfig, certDir string) *process {
 	_, port, _ := strings.Cut(webhookAddr, ":")
 	healthAddr, _ := testbed.FreeLocalAddress()
 	metricsAddr, _ := testbed.FreeLocalAddress()
+	pprofAddr := "0"
+	if profileDir != "" {
+		pprofAddr, _ = testbed.FreeLocalAddress()
+	}
 	cmd := exec.Command(bin, "serve", "--kubeconfig="+kubeconfig, "--webhook-port="+port, "--cert-dir="+certDir,
-		"--health-probe-bind-address="+healthAddr, "--metrics-bind-address="+metricsAddr,
+		"--health-probe-bind-address="+healthAddr, "--metrics-bind-address="+metricsAddr, "--pprof-bind-address="+pprofAddr,
 		"--webhook-configuration-name=eksguard-load")
 	cmd.Env = append(os.Environ(), "POD_NAMESPACE="+server.DefaultNamespace)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
@@ -254,7 +272,8 @@ func startEksguard(t *testing.T, bin, kubeconfig, certDir string) *process {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	p := &process{name: "eksguard", cmd: cmd, url: "https://127.0.0.1:" + port, metrics: "http://" + metricsAddr + "/metrics"}
+	p := &process{name: "eksguard", cmd: cmd, url: "https://127.0.0.1:" + port, metrics: "http://" + metricsAddr + "/metrics",
+		pprof: "http://" + pprofAddr + "/debug/pprof/"}
 	waitFor(t, "eksguard ready", func() error { return testbed.Probe(context.Background(), "http://"+healthAddr+"/readyz") })
 	return p
 }
@@ -590,6 +609,31 @@ func processCPU(t *testing.T, p *process) time.Duration {
 	return time.Duration(utime+stime) * time.Second / ticksPerSecond
 }
 
+// profile records a CPU profile of p for the length of a round into file;
+// the returned func waits for it.
+func profile(t *testing.T, p *process, file string) func() {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(fmt.Sprintf("%sprofile?seconds=%d", p.pprof, max(1, int(roundLength.Seconds()))))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err == nil {
+			err = os.WriteFile(file, data, 0o644)
+		}
+		done <- err
+	}()
+	return func() {
+		if err := <-done; err != nil {
+			t.Errorf("profiling %s: %v", file, err)
+		}
+	}
+}
+
 // scalePoint is the server's memory with some NetworkPolicies cached.
 type scalePoint struct {
 	policies  int
@@ -604,18 +648,24 @@ func measureScale(t *testing.T, p *process, policies int) scalePoint {
 	if !ok {
 		t.Fatal("eksguard exports no go_gc_heap_live_bytes")
 	}
+	return scalePoint{policies: policies, heap: heap, rss: procStatus(t, p, "VmRSS:")}
+}
+
+// procStatus reads one memory line of /proc/PID/status, in bytes.
+func procStatus(t *testing.T, p *process, key string) float64 {
+	t.Helper()
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rss float64
 	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, key); ok {
 			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			rss = kb * 1024
+			return kb * 1024
 		}
 	}
-	return scalePoint{policies: policies, heap: heap, rss: rss}
+	t.Fatalf("no %s in /proc/%d/status", key, p.cmd.Process.Pid)
+	return 0
 }
 
 // scrape reads eksguard's unlabelled metrics.
