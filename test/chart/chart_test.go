@@ -178,7 +178,7 @@ func TestChartDeployment(t *testing.T) {
 		{Name: "health", ContainerPort: 8081, Protocol: corev1.ProtocolTCP},
 	})
 	charttest.DeepEqual(t, "requests", c.Resources.Requests.Cpu().String()+"/"+c.Resources.Requests.Memory().String(), "100m/128Mi")
-	charttest.DeepEqual(t, "memory limit", c.Resources.Limits.Memory().String(), "512Mi")
+	charttest.DeepEqual(t, "memory limit", c.Resources.Limits.Memory().String(), "384Mi")
 	charttest.DeepEqual(t, "env", c.Env, []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
 		FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"},
 	}}})
