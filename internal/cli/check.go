@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -55,14 +56,18 @@ denied, 2 when the input or the policy cannot be used.`,
   eksguard check -f examples/manifests --policy examples/policy-configmap.yaml
 
   # A rendered Helm chart, for a CI job
-  helm template my-app ./chart | eksguard check -f - -o json`,
+  helm template my-app ./chart | eksguard check -f - -o json
+
+  # Findings for code scanning (SARIF) or CI test reports (JUnit XML)
+  eksguard check -f deploy/ -o sarif > eksguard.sarif
+  eksguard check -f deploy/ -o junit > eksguard-junit.xml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(opts.files) == 0 {
 				return usageError(errors.New("check needs -f PATH (a file, a directory, or - for standard input)"))
 			}
-			if opts.output != outputTable && opts.output != outputJSON {
-				return usageError(fmt.Errorf("--output %q: use table or json", opts.output))
+			if !validOutput(opts.output) {
+				return usageError(fmt.Errorf("--output %q: use %s", opts.output, strings.Join(outputs, ", ")))
 			}
 			discardLogs()
 			return runCheck(cmd.Context(), opts, streams)
@@ -74,7 +79,8 @@ denied, 2 when the input or the policy cannot be used.`,
 	flags.BoolVarP(&opts.recursive, "recursive", "R", false, "Also read the subdirectories of directories given with -f.")
 	flags.StringVar(&opts.policyFile, "policy", "",
 		"Policy file: a PolicyConfig document or a ConfigMap manifest holding one under config.yaml (default: the built-in defaults).")
-	flags.StringVarP(&opts.output, "output", "o", outputTable, "Output format: table or json.")
+	flags.StringVarP(&opts.output, "output", "o", outputTable,
+		"Output format: table, json, sarif (SARIF 2.1.0, for code scanning) or junit (JUnit XML, for CI test reports).")
 	flags.StringVarP(&opts.namespace, "namespace", "n", corev1.NamespaceDefault, "Namespace of objects that name none.")
 	flags.StringVar(&opts.ownNamespace, "eksguard-namespace", server.DefaultNamespace,
 		"Namespace eksguard runs in; the policy always excludes it.")
@@ -114,8 +120,8 @@ func runCheck(ctx context.Context, opts checkOptions, streams Streams) error {
 			src := e.Source
 			report.Errors = append(report.Errors, reportError{Source: &src, Message: e.Err.Error()})
 		}
-		if opts.output == outputJSON {
-			if err := writeJSON(streams.Out, report); err != nil {
+		if opts.output != outputTable {
+			if err := writeReport(streams.Out, opts.output, report); err != nil {
 				return err
 			}
 		}
@@ -141,14 +147,24 @@ func runCheck(ctx context.Context, opts checkOptions, streams Streams) error {
 		report.Results = append(report.Results, r)
 		report.Summary.add(r.Verdict)
 	}
-	if opts.output == outputJSON {
-		if err := writeJSON(streams.Out, report); err != nil {
-			return err
-		}
-	} else {
-		writeCheckTable(streams.Out, report)
+	if err := writeReport(streams.Out, opts.output, report); err != nil {
+		return err
 	}
 	return exitFor(report.Summary)
+}
+
+// writeReport writes report in format.
+func writeReport(w io.Writer, format string, report checkReport) error {
+	switch format {
+	case outputJSON:
+		return writeJSON(w, report)
+	case outputSARIF:
+		return writeSARIF(w, report)
+	case outputJUnit:
+		return writeJUnit(w, report)
+	}
+	writeCheckTable(w, report)
+	return nil
 }
 
 func checkPolicy(opts checkOptions) (*config.Policy, error) {

@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// sarifSchema is the OASIS SARIF 2.1.0 schema (errata 01), from
+// oasis-tcs/sarif-spec sarif-2.1/schema/sarif-schema-2.1.0.json.
+const sarifSchema = "testdata/sarif-schema-2.1.0.json"
+
+// TestCheckSARIF: the examples' findings as SARIF 2.1.0, valid against the
+// published schema, one result per finding at its document's file and line.
+func TestCheckSARIF(t *testing.T) {
+	code, stdout, stderr := run(t, "", "check", "-f", examplesDir, "--policy", "../../examples/policy-configmap.yaml", "-o", "sarif")
+	if code != ExitViolations || stderr != "" {
+		t.Fatalf("exit code %d, want %d; stderr: %s", code, ExitViolations, stderr)
+	}
+	validateSARIF(t, stdout)
+	var log sarifLog
+	if err := json.Unmarshal([]byte(stdout), &log); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range log.Runs[0].Results {
+		loc := r.Locations[0].Physical
+		got = append(got, fmt.Sprintf("%s %s %s:%d %s", r.Level, r.RuleID, loc.Artifact.URI, loc.Region.StartLine,
+			strings.SplitN(r.Message.Text, ":", 2)[0]))
+		if rule := log.Runs[0].Tool.Driver.Rules[r.RuleIndex]; rule.ID != r.RuleID || rule.Help.Text == "" {
+			t.Errorf("result %s points at rule %+v", r.RuleID, rule)
+		}
+	}
+	want := []string{
+		"note seccomp ../../examples/manifests/11-shop-pods.yaml:1 Pod shop/debug-shell",
+		"warning seccomp ../../examples/manifests/11-shop-pods.yaml:15 Pod shop/profiler",
+		"error networkPolicy ../../examples/manifests/20-legacy-deployment.yaml:1 Deployment legacy/billing",
+		"error loadBalancerTLS ../../examples/manifests/30-shop-nlb-services.yaml:24 Service shop/storefront-nlb-wildcard",
+		"error loadBalancerTLS ../../examples/manifests/40-shop-alb-ingresses.yaml:56 Ingress legacy/billing-admin",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("results:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+	if inv := log.Runs[0].Invocations; len(inv) != 1 || !inv[0].ExecutionSuccessful {
+		t.Errorf("invocations %+v, want one successful", inv)
+	}
+}
+
+// TestCheckSARIFInputError: unusable input is a failed invocation with the
+// error at its document, still valid SARIF, and exit code 2.
+func TestCheckSARIFInputError(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/dup.json", []byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a","name":"b"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ := run(t, "", "check", "-f", dir, "-o", "sarif")
+	if code != ExitUnusable {
+		t.Fatalf("exit code %d, want %d", code, ExitUnusable)
+	}
+	validateSARIF(t, stdout)
+	var log sarifLog
+	if err := json.Unmarshal([]byte(stdout), &log); err != nil {
+		t.Fatal(err)
+	}
+	inv := log.Runs[0].Invocations[0]
+	if inv.ExecutionSuccessful || len(inv.Notifications) != 1 || !strings.Contains(inv.Notifications[0].Message.Text, `duplicate field "metadata.name"`) {
+		t.Errorf("invocation %+v", inv)
+	}
+}
+
+func validateSARIF(t *testing.T, doc string) {
+	t.Helper()
+	if err := sarifSchemaErrors(t, doc); err != nil {
+		t.Errorf("not valid SARIF 2.1.0: %v", err)
+	}
+}
+
+func sarifSchemaErrors(t *testing.T, doc string) error {
+	t.Helper()
+	schema, err := jsonschema.NewCompiler().Compile(sarifSchema)
+	if err != nil {
+		t.Fatalf("compiling the SARIF schema: %v", err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return schema.Validate(inst)
+}
+
+// TestSARIFSchemaRejects: the schema check is not vacuous.
+func TestSARIFSchemaRejects(t *testing.T) {
+	for _, doc := range []string{
+		`{"version":"2.0.0","runs":[]}`,
+		`{"version":"2.1.0","runs":[{"tool":{"driver":{}}}]}`,
+		`{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}},"results":[{"level":"fatal","message":{"text":"m"}}]}]}`,
+	} {
+		if sarifSchemaErrors(t, doc) == nil {
+			t.Errorf("accepted %s", doc)
+		}
+	}
+}
+
+// TestCheckJUnit: one test case per object, failures for denials, skips
+// for kinds no webhook admits, warnings and patches in the case's output.
+func TestCheckJUnit(t *testing.T) {
+	code, stdout, stderr := run(t, "", "check", "-f", examplesDir, "--policy", "../../examples/policy-configmap.yaml", "-o", "junit")
+	if code != ExitViolations || stderr != "" {
+		t.Fatalf("exit code %d, want %d; stderr: %s", code, ExitViolations, stderr)
+	}
+	var suites junitSuites
+	if err := xml.NewDecoder(bytes.NewReader([]byte(stdout))).Decode(&suites); err != nil {
+		t.Fatalf("not JUnit XML: %v\n%s", err, stdout)
+	}
+	s := suites.Suites[0]
+	if s.Tests != 34 || s.Failures != 3 || s.Errors != 0 || s.Skipped != 17 || len(s.Cases) != 34 || suites.Failures != 3 {
+		t.Errorf("suite counts tests=%d failures=%d errors=%d skipped=%d cases=%d", s.Tests, s.Failures, s.Errors, s.Skipped, len(s.Cases))
+	}
+	var failed, out []string
+	for _, c := range s.Cases {
+		if c.Failure != nil {
+			failed = append(failed, c.Name)
+		}
+		if c.SystemOut != "" {
+			out = append(out, c.Name+": "+c.SystemOut)
+		}
+	}
+	wantFailed := []string{
+		"Deployment legacy/billing (../../examples/manifests/20-legacy-deployment.yaml#1)",
+		"Service shop/storefront-nlb-wildcard (../../examples/manifests/30-shop-nlb-services.yaml#2)",
+		"Ingress legacy/billing-admin (../../examples/manifests/40-shop-alb-ingresses.yaml#3)",
+	}
+	if !slices.Equal(failed, wantFailed) {
+		t.Errorf("failed cases:\n got %q\nwant %q", failed, wantFailed)
+	}
+	wantOut := []string{
+		`Pod shop/debug-shell (../../examples/manifests/11-shop-pods.yaml#1): note [seccomp] eksguard will add /spec/securityContext/seccompProfile {"type":"RuntimeDefault"}`,
+		"Pod shop/profiler (../../examples/manifests/11-shop-pods.yaml#2): warning [seccomp] pod runs Unconfined; use RuntimeDefault or a Localhost profile",
+	}
+	if !slices.Equal(out, wantOut) {
+		t.Errorf("case output:\n got %q\nwant %q", out, wantOut)
+	}
+}
+
+// TestSplitReasons: a denial's reasons split where a rule's bracket starts,
+// not inside details that hold "; ".
+func TestSplitReasons(t *testing.T) {
+	got := splitReasons("[loadBalancerTLS] port 443: plaintext TCP listener; add it; [networkPolicy] metadata.labels: none")
+	want := []string{"[loadBalancerTLS] port 443: plaintext TCP listener; add it", "[networkPolicy] metadata.labels: none"}
+	if !slices.Equal(got, want) {
+		t.Errorf("splitReasons = %q, want %q", got, want)
+	}
+}
