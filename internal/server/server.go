@@ -236,7 +236,9 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 	if err := mgr.AddReadyzCheck("informers", cacheSyncedChecker(mgr.GetCache(), opts.CacheSyncCheckTimeout)); err != nil {
 		return nil, err
 	}
-	return &Server{Manager: mgr, Store: store, admissions: webhookServer.(*drainingServer)}, nil
+	admissions := webhookServer.(*drainingServer)
+	serving.Store(&servingState{certificates: admissions.certificates, cache: mgr.GetCache()})
+	return &Server{Manager: mgr, Store: store, admissions: admissions}, nil
 }
 
 // Start runs the server until ctx is cancelled, then drains in-flight

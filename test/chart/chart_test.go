@@ -2,6 +2,7 @@ package chart
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/pod-security-admission/api"
 	psapolicy "k8s.io/pod-security-admission/policy"
@@ -600,4 +602,41 @@ func TestChartReadmeListsEveryValue(t *testing.T) {
 		}
 	}
 	walk("", tree)
+}
+
+// TestChartMonitoring: the PrometheusRule and the dashboard ConfigMap are
+// off by default; on, they carry the five alerts (job: the Service's name,
+// the latency threshold from webhook.timeoutSeconds) and the dashboard JSON.
+func TestChartMonitoring(t *testing.T) {
+	if r := renderChart(t, chartRelease, chartNamespace, ""); r.Has("PrometheusRule", "eksguard") || r.Has("ConfigMap", "eksguard-dashboard") {
+		t.Error("monitoring objects rendered by default")
+	}
+	r := renderChart(t, chartRelease, chartNamespace, "webhook: {timeoutSeconds: 5}\n"+
+		"metrics: {prometheusRule: {enabled: true, labels: {release: prometheus}}, dashboard: {enabled: true, namespace: grafana}}")
+	rule := r.Object(t, "PrometheusRule", "eksguard")
+	var alerts []string
+	groups, _, _ := unstructured.NestedSlice(rule.Object, "spec", "groups")
+	for _, ru := range groups[0].(map[string]any)["rules"].([]any) {
+		m := ru.(map[string]any)
+		alerts = append(alerts, m["alert"].(string))
+		if expr := m["expr"].(string); !strings.Contains(expr, `job="eksguard"`) {
+			t.Errorf("%s does not select job eksguard: %s", m["alert"], expr)
+		}
+		if m["alert"] == "EksguardWebhookLatencyHigh" && !strings.HasSuffix(m["expr"].(string), "> 4") {
+			t.Errorf("latency threshold: %s, want 0.8 of timeoutSeconds 5", m["expr"])
+		}
+	}
+	charttest.DeepEqual(t, "alerts", alerts, []string{"EksguardWebhookLatencyHigh", "EksguardDenialRateSpike",
+		"EksguardPolicyRejected", "EksguardCertificateExpiringSoon", "EksguardNoReadyReplica"})
+	charttest.DeepEqual(t, "rule labels", rule.GetLabels()["release"], "prometheus")
+	cm := r.Object(t, "ConfigMap", "eksguard-dashboard")
+	charttest.DeepEqual(t, "dashboard namespace and label", cm.GetNamespace()+" "+cm.GetLabels()["grafana_dashboard"], "grafana 1")
+	data, _, _ := unstructured.NestedString(cm.Object, "data", "eksguard.json")
+	var dashboard struct {
+		UID    string
+		Panels []map[string]any
+	}
+	if err := json.Unmarshal([]byte(data), &dashboard); err != nil || dashboard.UID != "eksguard" || len(dashboard.Panels) < 9 {
+		t.Errorf("dashboard JSON: %v (uid %q, %d panels)", err, dashboard.UID, len(dashboard.Panels))
+	}
 }

@@ -76,6 +76,23 @@ func (ix *Index) Len() int {
 	return n
 }
 
+// CountByKind is the number of policies the index holds, by kind name.
+func (ix *Index) CountByKind() map[string]int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	out := map[string]int{}
+	count := func(b *bucket) {
+		for _, p := range b.policies {
+			out[p.Kind.Name]++
+		}
+	}
+	count(&ix.cluster)
+	for _, b := range ix.namespaces {
+		count(b)
+	}
+	return out
+}
+
 // ReadyCheck is a healthz.Checker: it fails until every watched kind's
 // informer has delivered its initial list to the index.
 func (ix *Index) ReadyCheck(_ *http.Request) error {

@@ -46,3 +46,13 @@ func setKindWatched(kind *Kind, watched bool) {
 	}
 	kindWatched.WithLabelValues(kind.Name).Set(v)
 }
+
+// ServingIndexCounts is the number of policies of each kind the serving
+// index holds (nil outside the server).
+func ServingIndexCounts() map[string]int {
+	ix := servingIndex.Load()
+	if ix == nil {
+		return nil
+	}
+	return ix.CountByKind()
+}
