@@ -294,7 +294,7 @@ func TestCheck(t *testing.T) {
 			name:       "an unknown output format",
 			args:       []string{"check", "-f", "x", "-o", "yaml"},
 			wantCode:   ExitUnusable,
-			wantStderr: []string{`Error: --output "yaml": use table or json`},
+			wantStderr: []string{`Error: --output "yaml": use table, json, sarif, junit`},
 		},
 	}
 	for _, tt := range tests {
