@@ -21,7 +21,7 @@ CHART := charts/eksguard
 RUN_CERT_DIR ?= $(CURDIR)/bin/run-certs
 RUN_ARGS ?=
 
-.PHONY: all build test unit-test envtest lint lint-full run help demo helm chart-lint chart-test fuzz soak bench
+.PHONY: all build image test unit-test envtest lint lint-full run help demo helm chart-lint chart-test fuzz soak bench
 
 all: build
 
@@ -30,6 +30,9 @@ help: ## List the targets.
 
 build: ## Build the server binary into bin/eksguard.
 	CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/eksguard/eksguard/internal/cli.Version=$(VERSION)" -o $(BIN_DIR)/eksguard .
+
+image: ## Build the multi-arch (linux/amd64, linux/arm64) OCI image into bin/image/oci, without Docker (hack/image).
+	go run ./hack/image -out $(BIN_DIR)/image -version $(VERSION)
 
 envtest: ## Build (once) the envtest control plane and print its directory.
 	@hack/build-envtest.sh $(ENVTEST_K8S_VERSION)
