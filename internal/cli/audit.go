@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -43,10 +44,13 @@ type auditOptions struct {
 	output          string
 	kubeContext     string
 	pageSize        int64
+	// maxResults caps each policy report; applyReports writes them.
+	maxResults   int
+	applyReports bool
 }
 
 func newAuditCommand(streams Streams) *cobra.Command {
-	opts := auditOptions{pageSize: auditPageSize}
+	opts := auditOptions{pageSize: auditPageSize, maxResults: DefaultMaxReportResults}
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Judge what a cluster already runs, as the webhook would admit it today",
@@ -71,11 +75,21 @@ denied, 2 when the cluster or the policy cannot be read.`,
   eksguard audit
 
   # One namespace, against a policy you are about to roll out, as JSON
-  eksguard audit -n payments --policy new-policy.yaml -o json`,
+  eksguard audit -n payments --policy new-policy.yaml -o json
+
+  # Policy reports for Policy Reporter, written to the cluster
+  eksguard audit -o openreports --apply-reports`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.output != outputTable && opts.output != outputJSON {
-				return usageError(fmt.Errorf("--output %q: use table or json", opts.output))
+			reportFormat := opts.output == outputOpenReports || opts.output == outputPolicyReport
+			if opts.output != outputTable && opts.output != outputJSON && !reportFormat {
+				return usageError(fmt.Errorf("--output %q: use table, json, openreports or policyreport", opts.output))
+			}
+			if opts.applyReports && !reportFormat {
+				return usageError(errors.New("--apply-reports writes policy reports: use it with -o openreports or -o policyreport"))
+			}
+			if opts.maxResults <= 0 {
+				return usageError(fmt.Errorf("--max-results %d: must be positive", opts.maxResults))
 			}
 			if opts.pageSize <= 0 {
 				return usageError(fmt.Errorf("--chunk-size %d: must be positive", opts.pageSize))
@@ -100,7 +114,12 @@ denied, 2 when the cluster or the policy cannot be read.`,
 	flags.StringVar(&opts.ownNamespace, "eksguard-namespace", server.DefaultNamespace,
 		"Namespace eksguard runs in; the policy always excludes it.")
 	flags.StringVarP(&opts.namespace, "namespace", "n", "", "Audit only this namespace (default: all namespaces).")
-	flags.StringVarP(&opts.output, "output", "o", outputTable, "Output format: table or json.")
+	flags.StringVarP(&opts.output, "output", "o", outputTable,
+		"Output format: table, json, openreports (openreports.io/v1alpha1 Reports, one per namespace with a finding) or policyreport (wgpolicyk8s.io/v1alpha2 PolicyReports).")
+	flags.IntVar(&opts.maxResults, "max-results", DefaultMaxReportResults,
+		"Results kept per policy report (findings first); its summary still counts every result.")
+	flags.BoolVar(&opts.applyReports, "apply-reports", false,
+		"Write the policy reports to the cluster with server-side apply, and delete eksguard's reports of namespaces that are now clean.")
 	flags.Int64Var(&opts.pageSize, "chunk-size", auditPageSize, "Objects per list request (as kubectl get --chunk-size).")
 	flags.StringVar(&opts.kubeContext, "context", "", "Kubeconfig context to use (default: the current context).")
 	goFlags := goflag.NewFlagSet("audit", goflag.ContinueOnError)
@@ -199,6 +218,8 @@ type auditReport struct {
 	Summary    Summary           `json:"summary"`
 	// ControlledObjects counts objects judged through their controller.
 	ControlledObjects int `json:"controlledObjects"`
+	// reports gathers policy-report results, when asked for.
+	reports *reportSet
 }
 
 func runAudit(ctx context.Context, cfg *rest.Config, opts auditOptions, out io.Writer) error {
@@ -210,6 +231,21 @@ func runAudit(ctx context.Context, cfg *rest.Config, opts auditOptions, out io.W
 	report, err := audit(ctx, c, scheme, opts)
 	if err != nil {
 		return &exitError{code: ExitUnusable, err: err}
+	}
+	if report.reports != nil {
+		objs, err := report.reports.objects(opts.output)
+		if err != nil {
+			return err
+		}
+		if opts.applyReports {
+			if err := applyReports(ctx, c, objs, opts); err != nil {
+				return &exitError{code: ExitUnusable, err: err}
+			}
+		}
+		if err := writeYAMLDocuments(out, objs); err != nil {
+			return err
+		}
+		return exitFor(report.Summary)
 	}
 	if opts.output == outputJSON {
 		if err := writeJSON(out, report); err != nil {
@@ -233,6 +269,9 @@ func audit(ctx context.Context, c client.Reader, scheme *runtime.Scheme, opts au
 	}
 	engine := newEngine(policy, store)
 	report := &auditReport{Policy: policy.Source}
+	if opts.output == outputOpenReports || opts.output == outputPolicyReport {
+		report.reports = newReportSet(opts.maxResults, time.Now())
+	}
 	byNamespace := map[string]*namespaceAudit{}
 	for _, kind := range auditKinds(scheme) {
 		err := listPages(ctx, c, kind.newList, opts, kind.listOpts, func(obj client.Object) {
@@ -251,6 +290,9 @@ func audit(ctx context.Context, c client.Reader, scheme *runtime.Scheme, opts au
 				byNamespace[r.Namespace] = ns
 			}
 			ns.Summary.add(r.Verdict)
+			if report.reports != nil {
+				report.reports.add(kind.gvk, r)
+			}
 			if r.Verdict != VerdictAdmitted {
 				ns.Findings = append(ns.Findings, r)
 			}
