@@ -11,6 +11,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -639,4 +640,34 @@ func TestChartMonitoring(t *testing.T) {
 	if err := json.Unmarshal([]byte(data), &dashboard); err != nil || dashboard.UID != "eksguard" || len(dashboard.Panels) < 9 {
 		t.Errorf("dashboard JSON: %v (uid %q, %d panels)", err, dashboard.UID, len(dashboard.Panels))
 	}
+}
+
+// TestChartReports: the policy-report CronJob is off by default; on, it runs
+// audit --apply-reports under its own ServiceAccount, whose ClusterRole
+// lists what audit reads and writes only the chosen report kinds, and its
+// pods are not the server's (selector labels differ).
+func TestChartReports(t *testing.T) {
+	if r := renderChart(t, chartRelease, chartNamespace, ""); r.Has("CronJob", "eksguard-reports") {
+		t.Error("the CronJob is rendered by default")
+	}
+	r := renderChart(t, chartRelease, chartNamespace, "reports: {enabled: true, format: policyreport, maxResults: 50}")
+	var cj batchv1.CronJob
+	r.Get(t, "CronJob", "eksguard-reports", &cj)
+	pod := cj.Spec.JobTemplate.Spec.Template
+	charttest.DeepEqual(t, "service account", pod.Spec.ServiceAccountName, "eksguard-reports")
+	charttest.DeepEqual(t, "args", pod.Spec.Containers[0].Args, []string{"audit", "--eksguard-namespace=eksguard-system",
+		"--policy-configmap-name=eksguard-policy", "--output=policyreport", "--apply-reports", "--max-results=50"})
+	if pod.Labels["app.kubernetes.io/name"] == "eksguard" {
+		t.Errorf("the audit pods carry the server's selector labels: %v", pod.Labels)
+	}
+	var role rbacv1.ClusterRole
+	r.Get(t, "ClusterRole", "eksguard-reports", &role)
+	for _, rule := range role.Rules {
+		writes := slices.ContainsFunc(rule.Verbs, func(v string) bool { return v != "list" && v != "get" })
+		if writes && !slices.Equal(rule.APIGroups, []string{"wgpolicyk8s.io"}) {
+			t.Errorf("the audit may write %v %v", rule.APIGroups, rule.Resources)
+		}
+	}
+	var sa corev1.ServiceAccount
+	r.Get(t, "ServiceAccount", "eksguard-reports", &sa)
 }
