@@ -21,6 +21,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 )
 
 // drainingServer is controller-runtime's webhook server with a shutdown
@@ -233,6 +234,9 @@ func (s *drainingServer) StartedChecker() healthz.Checker {
 // Register serves hook at path with a shutdown-proof request context,
 // counting the admissions in flight.
 func (s *drainingServer) Register(path string, hook http.Handler) {
+	if wh, ok := hook.(*admission.Webhook); ok {
+		hook = reviewHandler{hook: wh}
+	}
 	detached := detachFromShutdown(hook)
 	s.DefaultServer.Register(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.inFlight.Add(1)

@@ -1,0 +1,90 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+)
+
+// TestReviewHandlerAnswersAsControllerRuntime: for every kind of request,
+// the single-pass transport answers exactly what admission.Webhook.ServeHTTP
+// answers, the decoded request included (the handler echoes what it got).
+func TestReviewHandlerAnswersAsControllerRuntime(t *testing.T) {
+	hook := echoHook()
+	const pod = `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"a":"b"}},"spec":{"containers":[{"name":"c"}]}}`
+	request := func(apiVersion, extra string) string {
+		return `{"apiVersion":"` + apiVersion + `","kind":"AdmissionReview","request":{"uid":"u-1","kind":{"group":"","version":"v1","kind":"Pod"},` +
+			`"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"shop","operation":"CREATE",` +
+			`"userInfo":{"username":"alice","groups":["dev"],"extra":{"k":["v"]}},"object":` + pod + `,"oldObject":null,"dryRun":true,` +
+			`"options":{"kind":"CreateOptions","apiVersion":"meta.k8s.io/v1"}` + extra + `}}`
+	}
+	for _, tt := range []struct {
+		name, contentType, body string
+	}{
+		{"v1 review", "application/json", request("admission.k8s.io/v1", "")},
+		{"v1 review with unknown and differently cased fields", "application/json", request("admission.k8s.io/v1", `,"UID":"x","future":[1,{"a":null}]`)},
+		{"v1beta1 review", "application/json", request("admission.k8s.io/v1beta1", "")},
+		{"no request", "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`},
+		{"not JSON", "application/json", `{"apiVersion":`},
+		{"wrong kind", "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"Pod","request":{"uid":"u"}}`},
+		{"wrong content type", "text/plain", request("admission.k8s.io/v1", "")},
+		{"empty body", "application/json", ""},
+		{"a field of the wrong type", "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":["u"]}}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			compareTransports(t, hook, tt.contentType, tt.body)
+		})
+	}
+}
+
+// echoHook answers with what it was asked, so that answers compare requests.
+func echoHook() *admission.Webhook {
+	return &admission.Webhook{Handler: admission.HandlerFunc(func(_ context.Context, req admission.Request) admission.Response {
+		got, _ := json.Marshal(req.AdmissionRequest)
+		return admission.Allowed("").WithWarnings(string(got))
+	})}
+}
+
+func compareTransports(t *testing.T, hook *admission.Webhook, contentType, body string) {
+	t.Helper()
+	serve := func(h http.Handler) (int, map[string]any) {
+		req := httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var out map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+			t.Fatalf("answer is not JSON: %v: %s", err, rec.Body)
+		}
+		return rec.Code, out
+	}
+	wantCode, want := serve(hook)
+	gotCode, got := serve(reviewHandler{hook: hook})
+	if gotCode != wantCode || !reflect.DeepEqual(got, want) {
+		t.Errorf("answer:\n got %d %s\nwant %d %s", gotCode, jsonText(got), wantCode, jsonText(want))
+	}
+}
+
+// FuzzReviewHandler: on any body, the single-pass transport answers what
+// controller-runtime's answers.
+func FuzzReviewHandler(f *testing.F) {
+	f.Add(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"a":[1,"x",null]},"userInfo":{"extra":{"k":["v"]}}}}`)
+	f.Add(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"\u00e9","dryRun":false,"object":null}}`)
+	f.Add(`{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{}}`)
+	hook := echoHook()
+	f.Fuzz(func(t *testing.T, body string) {
+		compareTransports(t, hook, "application/json", body)
+	})
+}
+
+func jsonText(v any) string {
+	data, _ := json.Marshal(v)
+	return fmt.Sprint(string(data))
+}
