@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -46,6 +47,12 @@ type ClusterClasses struct {
 	mu       sync.Mutex
 	informer toolscache.SharedIndexInformer
 	stop     context.CancelFunc
+
+	// classes is the IngressClasses as last listed; changed, set by the
+	// IngressClass informer's events, says to list them again. Classes
+	// change rarely and every Ingress admission reads them.
+	classes atomic.Pointer[IngressClasses]
+	changed atomic.Bool
 }
 
 // NewClusterClasses makes the webhook's Classes.
@@ -55,11 +62,30 @@ func NewClusterClasses(reader client.Reader, disc discovery.DiscoveryInterface, 
 
 // IngressClasses implements Classes.
 func (c *ClusterClasses) IngressClasses(ctx context.Context) (IngressClasses, error) {
+	if cached := c.classes.Load(); cached != nil && !c.changed.Load() {
+		return *cached, nil
+	}
+	// Cleared before listing: an event during the list lists again.
+	c.changed.Store(false)
 	var list networkingv1.IngressClassList
 	if err := c.Reader.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
+		c.changed.Store(true)
 		return IngressClasses{}, fmt.Errorf("listing IngressClasses: %w", err)
 	}
-	return NewIngressClasses(list.Items), nil
+	classes := NewIngressClasses(list.Items)
+	c.classes.Store(&classes)
+	return classes, nil
+}
+
+// ClassesChanged is the IngressClass informer's event handler: the next
+// IngressClasses lists them again.
+func (c *ClusterClasses) ClassesChanged() toolscache.ResourceEventHandler {
+	mark := func() { c.changed.Store(true) }
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { mark() },
+		UpdateFunc: func(any, any) { mark() },
+		DeleteFunc: func(any) { mark() },
+	}
 }
 
 // ClassParams implements Classes.

@@ -7,6 +7,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
@@ -33,6 +34,13 @@ func SetupWithManager(mgr manager.Manager, disc discovery.DiscoveryInterface, dy
 		return nil, fmt.Errorf("indexing Ingresses by class name: %w", err)
 	}
 	classes := NewClusterClasses(mgr.GetCache(), disc, dyn)
+	informer, err := mgr.GetCache().GetInformer(context.Background(), &networkingv1.IngressClass{}, cache.BlockUntilSynced(false))
+	if err != nil {
+		return nil, fmt.Errorf("getting the IngressClass informer: %w", err)
+	}
+	if _, err := informer.AddEventHandler(classes.ClassesChanged()); err != nil {
+		return nil, fmt.Errorf("watching IngressClasses: %w", err)
+	}
 	if err := mgr.Add(classes); err != nil {
 		return nil, fmt.Errorf("adding the IngressClassParams watcher: %w", err)
 	}
