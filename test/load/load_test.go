@@ -55,7 +55,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/eksguard/eksguard/internal/server"
 	"github.com/eksguard/eksguard/internal/testbed"
@@ -102,32 +101,10 @@ type process struct {
 
 func TestLoad(t *testing.T) {
 	ctx := context.Background()
-	repo := filepath.Join("..", "..")
-	assets, err := testbed.Assets(repo)
+	cp := testbed.StartControlPlane(t, filepath.Join("..", ".."), 2000, 4000)
+	kubeconfig := cp.Kubeconfig
+	c, err := client.New(cp.Config, client.Options{})
 	if err != nil {
-		t.Fatal(err)
-	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = env.Stop() }()
-	cfg.QPS, cfg.Burst = 2000, 4000
-	c, err := client.New(cfg, client.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, err := env.ControlPlane.AddUser(envtest.User{Name: "load-admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	namespaces := []string{server.DefaultNamespace, podNamespace}

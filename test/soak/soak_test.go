@@ -45,7 +45,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/eksguard/eksguard/internal/server"
 	"github.com/eksguard/eksguard/internal/testbed"
@@ -75,35 +74,14 @@ type replica struct {
 func TestSoak(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	assets, err := testbed.Assets(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = env.Stop() }()
-	cfg.QPS, cfg.Burst = 500, 1000
+	cp := testbed.StartControlPlane(t, filepath.Join("..", ".."), 500, 1000)
+	cfg, kubeconfig := cp.Config, cp.Kubeconfig
 	apiURL, err := url.Parse(cfg.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, err := client.New(cfg, client.Options{})
 	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	user, err := env.ControlPlane.AddUser(envtest.User{Name: "soak-admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, ns := range []string{server.DefaultNamespace, "soak-covered", "soak-open"} {
