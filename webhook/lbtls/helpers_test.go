@@ -128,3 +128,12 @@ func mustMarshal(t *testing.T, obj any) []byte {
 	}
 	return data
 }
+
+// Members makes group members without IngressClassParams.
+func Members(ings ...*networkingv1.Ingress) []Member {
+	out := make([]Member, len(ings))
+	for i, ing := range ings {
+		out[i] = Member{Ingress: ing}
+	}
+	return out
+}

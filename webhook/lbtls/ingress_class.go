@@ -135,15 +135,6 @@ type Member struct {
 	Params *ClassParams
 }
 
-// Members makes members without IngressClassParams.
-func Members(ings ...*networkingv1.Ingress) []Member {
-	out := make([]Member, len(ings))
-	for i, ing := range ings {
-		out[i] = Member{Ingress: ing}
-	}
-	return out
-}
-
 // GroupName is the member's explicit ALB group: its IngressClassParams'
 // group wins over the group.name annotation (loadGroupID in
 // group_loader.go); "" means a group of its own.
