@@ -81,7 +81,7 @@ func FuzzReviewHandler(f *testing.F) {
 	hook := echoHook()
 	f.Fuzz(func(t *testing.T, body string) {
 		if len(body) > 16<<10 {
-			return // keeps each run short; size limits are TestReviewHandler's
+			return // keeps each run short
 		}
 		compareTransports(t, hook, "application/json", body)
 	})
