@@ -228,7 +228,7 @@ func applyReports(ctx context.Context, c client.Client, objs []*unstructured.Uns
 	kinds := reportKinds[opts.output]
 	current := map[string]bool{}
 	for _, obj := range objs {
-		if err := c.Patch(ctx, obj, client.Apply, client.FieldOwner(reportSource), client.ForceOwnership); err != nil {
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(reportSource), client.ForceOwnership); err != nil {
 			return fmt.Errorf("applying %s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
 		}
 		current[obj.GetNamespace()+"/"+obj.GetName()] = true

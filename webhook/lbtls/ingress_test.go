@@ -425,7 +425,7 @@ func TestJudgeIngressGroup(t *testing.T) {
 					slim[i].Ingress, err = decodeIngress(networkingv1.SchemeGroupVersion.WithKind(kindIngress), mustMarshal(t, members[i].Ingress))
 				} else {
 					var trimmed any
-					trimmed, err = TrimIngress(members[i].Ingress.DeepCopy())
+					trimmed, err = TrimIngress(members[i].DeepCopy())
 					slim[i].Ingress = trimmed.(*networkingv1.Ingress)
 				}
 				if err != nil {
