@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/go-logr/logr"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -12,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/lazylog"
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
@@ -42,8 +44,8 @@ type Route struct {
 	Operations []admissionregistrationv1.OperationType
 	// MatchConditions cut the calls the API server makes.
 	MatchConditions []admissionregistrationv1.MatchCondition
-	// handler builds the route's admission webhook.
-	handler func(Handlers) *admission.Webhook
+	// handler builds the route's admission handler.
+	handler func(Handlers) admission.Handler
 }
 
 // Handlers are what the routes' handlers need.
@@ -57,8 +59,15 @@ type Handlers struct {
 	IngressClasses lbtls.Classes
 }
 
-// Webhook builds the route's admission webhook over h.
-func (r *Route) Webhook(h Handlers) *admission.Webhook { return r.handler(h) }
+// Webhook builds the route's admission webhook over h. Its request logger
+// carries controller-runtime's fields, encoded only when a line is written.
+func (r *Route) Webhook(h Handlers) *admission.Webhook {
+	return &admission.Webhook{Handler: r.handler(h), LogConstructor: requestLogger}
+}
+
+func requestLogger(base logr.Logger, req *admission.Request) logr.Logger {
+	return admission.DefaultLogConstructor(lazylog.Wrap(base), req)
+}
 
 // FailurePolicy is the failure policy the route's webhook entry should have
 // under p: closed (enforcing, the operator's choice for enforcing rules,
@@ -124,9 +133,7 @@ var Routes = []*Route{
 	{
 		Name: "seccomp.pods.eksguard.io", Path: seccomp.Path, Mutating: true, Rule: config.RuleSeccomp,
 		Kinds: []resource.Kind{podKind}, Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
-		handler: func(h Handlers) *admission.Webhook {
-			return &admission.Webhook{Handler: seccomp.NewHandler(h.Decider)}
-		},
+		handler: func(h Handlers) admission.Handler { return seccomp.NewHandler(h.Decider) },
 	},
 	{
 		Name: "networkpolicy.pods.eksguard.io", Path: netpol.PodPath, Rule: config.RuleNetworkPolicy,
@@ -136,33 +143,25 @@ var Routes = []*Route{
 			Name:       "create-or-relabel",
 			Expression: "request.operation != 'UPDATE' || object.metadata.?labels.orValue({}) != oldObject.metadata.?labels.orValue({})",
 		}},
-		handler: func(h Handlers) *admission.Webhook {
-			return &admission.Webhook{Handler: netpol.NewPodHandler(h.Coverage)}
-		},
+		handler: func(h Handlers) admission.Handler { return netpol.NewPodHandler(h.Coverage) },
 	},
 	{
 		Name: "networkpolicy.workloads.eksguard.io", Path: netpol.WorkloadPath, Rule: config.RuleNetworkPolicy,
 		Kinds: netpol.WorkloadKinds(), Operations: createUpdate,
-		handler: func(h Handlers) *admission.Webhook {
-			return &admission.Webhook{Handler: netpol.NewWorkloadHandler(h.Coverage)}
-		},
+		handler: func(h Handlers) admission.Handler { return netpol.NewWorkloadHandler(h.Coverage) },
 	},
 	{
 		Name: "networkpolicy.networkpolicies.eksguard.io", Path: netpol.PolicyChangePath, Rule: config.RuleNetworkPolicy, WarnOnly: true,
 		Kinds:      netpol.ResourceKinds(),
 		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update, admissionregistrationv1.Delete},
-		handler: func(h Handlers) *admission.Webhook {
-			return &admission.Webhook{Handler: netpol.NewPolicyChangeHandler(h.Coverage)}
-		},
+		handler:    func(h Handlers) admission.Handler { return netpol.NewPolicyChangeHandler(h.Coverage) },
 	},
 	{
 		Name: "seccomp.ephemeralcontainers.eksguard.io", Path: seccomp.EphemeralContainersPath, Rule: config.RuleSeccomp,
 		// The Unconfined setting decides its answers, and its failure policy.
 		Setting: func(s config.RuleSettings) config.Mode { return s.Seccomp.Unconfined },
 		Kinds:   []resource.Kind{ephemeralContainersKind}, Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
-		handler: func(h Handlers) *admission.Webhook {
-			return &admission.Webhook{Handler: seccomp.NewEphemeralContainersHandler(h.Decider)}
-		},
+		handler: func(h Handlers) admission.Handler { return seccomp.NewEphemeralContainersHandler(h.Decider) },
 	},
 	{
 		Name: "loadbalancertls.services.eksguard.io", Path: lbtls.ServicePath, Rule: config.RuleLoadBalancerTLS,
@@ -174,15 +173,13 @@ var Routes = []*Route{
 			Expression: "object.spec.type == 'LoadBalancer' || object.metadata.?annotations[?'" + lbtls.AnnotationLoadBalancerType +
 				"'].orValue('') in ['external', 'nlb-ip']",
 		}},
-		handler: func(h Handlers) *admission.Webhook {
-			return &admission.Webhook{Handler: lbtls.NewServiceHandler(h.Decider)}
-		},
+		handler: func(h Handlers) admission.Handler { return lbtls.NewServiceHandler(h.Decider) },
 	},
 	{
 		Name: "loadbalancertls.ingresses.eksguard.io", Path: lbtls.IngressPath, Rule: config.RuleLoadBalancerTLS,
 		Kinds: []resource.Kind{ingressKind}, Operations: createUpdate,
-		handler: func(h Handlers) *admission.Webhook {
-			return &admission.Webhook{Handler: lbtls.NewIngressHandler(h.Decider, h.Ingresses, h.IngressClasses)}
+		handler: func(h Handlers) admission.Handler {
+			return lbtls.NewIngressHandler(h.Decider, h.Ingresses, h.IngressClasses)
 		},
 	},
 }
