@@ -71,9 +71,27 @@ var (
 	roundLength   = envDuration("LOAD_ROUND", time.Second)
 	// profileDir, when LOAD_PROFILE names a directory, receives a CPU
 	// profile of eksguard for each path at concurrency 32 (pprof format).
-	profileDir  = os.Getenv("LOAD_PROFILE")
+	profileDir = os.Getenv("LOAD_PROFILE")
+	// pathFilter, when LOAD_PATHS is set, keeps only the paths whose name
+	// contains one of its comma-separated words (for profiling one path).
+	pathFilter  = os.Getenv("LOAD_PATHS")
 	scaleLevels = []int{0, 10000, 30000}
+	// skipScale, when LOAD_SCALE=off, leaves the memory scale test out.
+	skipScale = os.Getenv("LOAD_SCALE") == "off"
 )
+
+// selected reports whether the path named name is in LOAD_PATHS.
+func selected(name string) bool {
+	if pathFilter == "" {
+		return true
+	}
+	for word := range strings.SplitSeq(pathFilter, ",") {
+		if word != "" && strings.Contains(name, word) {
+			return true
+		}
+	}
+	return false
+}
 
 const (
 	podNamespace   = "load"
@@ -184,6 +202,9 @@ func TestLoad(t *testing.T) {
 	bodies := requestBodies(t)
 	var rows []row
 	for _, b := range bodies {
+		if !selected(b.name) {
+			continue
+		}
 		for _, conc := range concurrencies {
 			r := row{path: b.name, concurrency: conc}
 			for round := range rounds {
@@ -214,6 +235,9 @@ func TestLoad(t *testing.T) {
 
 	// Scale: NetworkPolicies over 100 namespaces, on top of the 1,100 above.
 	for _, level := range scaleLevels[1:] {
+		if skipScale {
+			break
+		}
 		var more []*networkingv1.NetworkPolicy
 		for i := len(policies); i < level; i++ {
 			ns := fmt.Sprintf("ns-%03d", i%namespaceCount)
