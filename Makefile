@@ -54,6 +54,8 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 15s) each; crashers land in
 	go test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config/
 	go test -run '^$$' -fuzz '^FuzzDecodeFields$$' -fuzztime $(FUZZTIME) ./webhook/decision/
 	go test -run '^$$' -fuzz '^FuzzReviewHandler$$' -fuzztime $(FUZZTIME) ./internal/server/
+	go test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./internal/jsonscan/
+	go test -run '^$$' -fuzz '^FuzzProject$$' -fuzztime $(FUZZTIME) ./internal/jsonscan/
 
 soak: ## Soak test: two replicas behind a balancer through cert rotation, SIGTERM, a kube-apiserver restart and policy flapping (about 3 minutes).
 	@assets="$$(hack/build-envtest.sh $(ENVTEST_K8S_VERSION))"; \

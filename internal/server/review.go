@@ -20,6 +20,8 @@ import (
 	jsoniter "github.com/json-iterator/go"
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/eksguard/eksguard/internal/jsonscan"
 )
 
 // maxReviewSize is controller-runtime's own request limit.
@@ -37,11 +39,11 @@ func (h reviewHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxReviewSize+1))
 	r.Body.Close()
-	var review admissionv1.AdmissionReview
-	// json-iterator takes some invalid JSON (control characters in
-	// strings) and keeps invalid UTF-8 as is: such bodies go the slow way.
-	if err != nil || len(body) > maxReviewSize || !utf8.Valid(body) || !json.Valid(body) || reviewAPI.Unmarshal(body, &review) != nil ||
-		review.APIVersion != admissionv1.SchemeGroupVersion.String() || review.Kind != "AdmissionReview" || review.Request == nil {
+	var review *admissionv1.AdmissionReview
+	if err == nil && len(body) <= maxReviewSize {
+		review = decodeReview(body)
+	}
+	if review == nil || review.APIVersion != admissionv1.SchemeGroupVersion.String() || review.Kind != "AdmissionReview" || review.Request == nil {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if err != nil {
 			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
@@ -54,6 +56,63 @@ func (h reviewHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out.SetGroupVersionKind(admissionv1.SchemeGroupVersion.WithKind("AdmissionReview"))
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// decodeReview decodes an AdmissionReview in one pass over its body, or
+// returns nil for the slow way: json-iterator takes some invalid JSON
+// (control characters in strings) and keeps invalid UTF-8 as is, and it
+// would skip the request's objects slowly only to copy them. So jsonscan
+// validates the body and finds the objects, which the review's decode does
+// not see (they are replaced by null) and the request refers to in place.
+func decodeReview(body []byte) *admissionv1.AdmissionReview {
+	if !utf8.Valid(body) {
+		return nil
+	}
+	objects, ok := jsonscan.Fields(body, []string{"request"}, "object", "oldObject")
+	if !ok {
+		return nil
+	}
+	rest := make([]byte, 0, len(body)-len(objects[0])-len(objects[1])+2*len("null"))
+	from := 0
+	for _, o := range sortedByOffset(body, objects) {
+		at := offset(body, o)
+		rest = append(append(rest, body[from:at]...), "null"...)
+		from = at + len(o)
+	}
+	rest = append(rest, body[from:]...)
+	var review admissionv1.AdmissionReview
+	if reviewAPI.Unmarshal(rest, &review) != nil {
+		return nil
+	}
+	if review.Request != nil {
+		review.Request.Object.Raw, review.Request.OldObject.Raw = rawObject(objects[0]), rawObject(objects[1])
+	}
+	return &review
+}
+
+// offset is where sub, a slice of body, starts in it.
+func offset(body, sub []byte) int { return cap(body) - cap(sub) }
+
+// sortedByOffset is the present objects in body order.
+func sortedByOffset(body []byte, objects [][]byte) [][]byte {
+	var present [][]byte
+	for _, o := range objects {
+		if o != nil {
+			present = append(present, o)
+		}
+	}
+	if len(present) == 2 && offset(body, present[0]) > offset(body, present[1]) {
+		present[0], present[1] = present[1], present[0]
+	}
+	return present
+}
+
+// rawObject is a RawExtension's Raw for value, as its UnmarshalJSON sets it.
+func rawObject(value []byte) []byte {
+	if value == nil || string(value) == "null" {
+		return nil
+	}
+	return value
 }
 
 // errReader replays a body read error to controller-runtime.

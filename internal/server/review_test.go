@@ -37,6 +37,12 @@ func TestReviewHandlerAnswersAsControllerRuntime(t *testing.T) {
 		{"wrong content type", "text/plain", request("admission.k8s.io/v1", "")},
 		{"empty body", "application/json", ""},
 		{"a field of the wrong type", "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":["u"]}}`},
+		{"old object first, with space around the objects", "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u",` +
+			`"oldObject" : ` + pod + ` , "operation":"UPDATE","object":	{"metadata":{}}	}}`},
+		{"no object, an old one", "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"DELETE","oldObject":` + pod + `}}`},
+		{"an object twice", "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","object":{"a":1},"object":{"b":2}}}`},
+		{"an object that is not one", "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","object":[1,2]}}`},
+		{"a request that is not an object", "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":"u"}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			compareTransports(t, hook, tt.contentType, tt.body)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"unicode/utf8"
 
@@ -15,6 +16,7 @@ import (
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/jsonscan"
 )
 
 // Handler is the one shape of every eksguard admission handler: it checks
@@ -102,11 +104,22 @@ func DecodeFields[T any](raw []byte) (*T, error) {
 		return nil, errNoObject
 	}
 	var obj T
+	valid := utf8.Valid(raw)
+	// The projection onto T's fields first: what json-iterator would skip
+	// slowly is skipped fast, and anything jsonscan cannot vouch for takes
+	// the full decode below.
+	if valid {
+		projected, ok := jsonscan.ProjectionOf(reflect.TypeFor[T]()).Project(make([]byte, 0, min(len(raw), 1024)), raw)
+		if ok && fieldsAPI.Unmarshal(projected, &obj) == nil {
+			return &obj, nil
+		}
+		obj = *new(T)
+	}
 	// Invalid UTF-8 (which the API server never sends) is read as
 	// encoding/json reads it, with U+FFFD; so is the rare bad object, to get
 	// encoding/json's verdict and message, which name the field without
 	// quoting the input.
-	if !utf8.Valid(raw) || fieldsAPI.Unmarshal(raw, &obj) != nil {
+	if !valid || fieldsAPI.Unmarshal(raw, &obj) != nil {
 		obj = *new(T)
 		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &obj); err != nil {
 			return nil, err

@@ -14,8 +14,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	sigsjson "sigs.k8s.io/json"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/jsonscan"
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/resource"
 )
@@ -127,21 +129,28 @@ func NewWorkloadHandler(c *Checker) admission.Handler {
 	}
 }
 
-// workload is the part of every served kind that coverage needs. The pod
-// template is kept raw, to tell a changed template from an unchanged one
-// without decoding it, and read into template once, for the few fields
-// coverage needs.
+// workload is the part of every served kind that coverage needs: its
+// metadata, the fields of its pod template coverage reads, and the object
+// as sent, in which rawTemplate finds the template only when an UPDATE
+// needs to compare it.
 type workload struct {
+	decision.Meta
+	template podTemplate
+	raw      []byte
+}
+
+// workloadFields is what decodeWorkload reads of every served kind: the
+// pod template is spec.template, or spec.jobTemplate.spec.template (CronJob).
+type workloadFields struct {
 	decision.Meta `json:"metadata"`
 	Spec          struct {
-		Template    json.RawMessage `json:"template"`
+		Template    *podTemplate `json:"template"`
 		JobTemplate *struct {
 			Spec struct {
-				Template json.RawMessage `json:"template"`
+				Template *podTemplate `json:"template"`
 			} `json:"spec"`
 		} `json:"jobTemplate"`
 	} `json:"spec"`
-	template podTemplate
 }
 
 // podTemplate is what coverage reads of a pod template.
@@ -153,30 +162,62 @@ type podTemplate struct {
 	} `json:"spec"`
 }
 
+// templatePaths are where the served kinds keep their pod template.
+var templatePaths = [][]string{{"spec", "template"}, {"spec", "jobTemplate", "spec", "template"}}
+
 // rawTemplate is the workload's pod template as sent; nil if it has none.
-func (w *workload) rawTemplate() json.RawMessage {
-	switch {
-	case len(w.Spec.Template) > 0:
-		return w.Spec.Template
-	case w.Spec.JobTemplate != nil:
-		return w.Spec.JobTemplate.Spec.Template
+// The API server encodes an object the same way each time, so equal bytes
+// are an unchanged template.
+func (w *workload) rawTemplate() []byte {
+	for _, path := range templatePaths {
+		t, ok := jsonscan.Lookup(w.raw, path...)
+		if !ok {
+			return rawTemplateDecoded(w.raw)
+		}
+		if t != nil && string(t) != "null" {
+			return t
+		}
 	}
 	return nil
 }
 
-// decodeWorkload decodes a workload and the fields of its pod template,
-// case-sensitively as the API server does.
+// rawTemplateDecoded is rawTemplate for what jsonscan leaves to a decoder.
+func rawTemplateDecoded(raw []byte) []byte {
+	var f struct {
+		Spec struct {
+			Template    json.RawMessage `json:"template"`
+			JobTemplate *struct {
+				Spec struct {
+					Template json.RawMessage `json:"template"`
+				} `json:"spec"`
+			} `json:"jobTemplate"`
+		} `json:"spec"`
+	}
+	if sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &f) != nil {
+		return raw // compared whole: any change is judged
+	}
+	if t := f.Spec.Template; len(t) > 0 && string(t) != "null" {
+		return t
+	}
+	if jt := f.Spec.JobTemplate; jt != nil && len(jt.Spec.Template) > 0 && string(jt.Spec.Template) != "null" {
+		return jt.Spec.Template
+	}
+	return nil
+}
+
+// decodeWorkload decodes a workload's workloadFields, case-sensitively as
+// the API server does.
 func decodeWorkload(_ schema.GroupVersionKind, raw []byte) (*workload, error) {
-	w, err := decision.DecodeFields[workload](raw)
+	f, err := decision.DecodeFields[workloadFields](raw)
 	if err != nil {
 		return nil, err
 	}
-	if t := w.rawTemplate(); len(t) > 0 && !bytes.Equal(bytes.TrimSpace(t), []byte("null")) {
-		template, err := decision.DecodeFields[podTemplate](t)
-		if err != nil {
-			return nil, fmt.Errorf("decoding the pod template: %w", err)
-		}
-		w.template = *template
+	w := &workload{Meta: f.Meta, raw: raw}
+	switch {
+	case f.Spec.Template != nil:
+		w.template = *f.Spec.Template
+	case f.Spec.JobTemplate != nil && f.Spec.JobTemplate.Spec.Template != nil:
+		w.template = *f.Spec.JobTemplate.Spec.Template
 	}
 	return w, nil
 }

@@ -195,7 +195,7 @@ func TestWorkloadValidator(t *testing.T) {
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, deploymentKind, "shop", "web", []byte(`{"spec": {"template": 3}}`), nil)
 			},
-			want: ruletest.Errored(400, "decoding the Deployment: decoding the pod template: json: cannot unmarshal number into Go value of type netpol.podTemplate"),
+			want: ruletest.Errored(400, "decoding the Deployment: json: cannot unmarshal number into Go struct field .spec.template of type netpol.podTemplate"),
 		},
 		{
 			name: "malformed old object",
@@ -227,5 +227,27 @@ func TestWorkloadValidator(t *testing.T) {
 			v := NewWorkloadHandler(newTestChecker(ruletest.CompilePolicy(t, tt.edit), nil, &liveReader{}))
 			ruletest.CheckAnswer(t, v.Handle(context.Background(), tt.req(t)), tt.want)
 		})
+	}
+}
+
+// rawTemplate, which jsonscan finds in the object, is what a decoder finds
+// there; what jsonscan leaves to the decoder (escaped keys, a key twice)
+// gets the decoder's answer.
+func TestRawTemplate(t *testing.T) {
+	for _, doc := range []string{
+		`{"metadata":{"name":"web"},"spec":{"replicas":3,"template":{"metadata":{"labels":{"app":"web"}}}}}`,
+		`{"spec":{"jobTemplate":{"spec":{"template":{"spec":{"hostNetwork":true}}}}}}`,
+		`{"spec":{"template":null,"jobTemplate":{"spec":{"template":{}}}}}`,
+		`{"spec":{"template":null}}`,
+		`{"spec":{}}`,
+		`{"spec":null}`,
+		`{"spec":{"t\u0065mplate":{"a":1}}}`,
+		`{"spec":{"template":{"a":1}},"spec":{"template":{"a":2}}}`,
+		`{"spec":{"template":{"a":1},"template":{"a":2}}}`,
+	} {
+		w := &workload{raw: []byte(doc)}
+		if got, want := string(w.rawTemplate()), string(rawTemplateDecoded([]byte(doc))); got != want {
+			t.Errorf("rawTemplate(%s) = %s, the decoder finds %s", doc, got, want)
+		}
 	}
 }
