@@ -41,11 +41,11 @@ func SetupWithManager(mgr manager.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
-	classes, err := lbtls.SetupWithManager(mgr, disc, dyn)
+	classes, ingresses, err := lbtls.SetupWithManager(mgr, disc, dyn)
 	if err != nil {
 		return err
 	}
-	h := Handlers{Decider: opts.Decider, Coverage: coverage, Ingresses: mgr.GetClient(), IngressClasses: classes}
+	h := Handlers{Decider: opts.Decider, Coverage: coverage, Ingresses: ingresses, IngressClasses: classes}
 	server := mgr.GetWebhookServer()
 	for _, r := range Routes {
 		hook := r.Webhook(h)

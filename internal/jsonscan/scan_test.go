@@ -74,9 +74,9 @@ func TestObject(t *testing.T) {
 		{`{"a":1,"b":{"c":[2]},"d":"x"}`, []string{"b", "d", "e"}, []string{`{"c":[2]}`, `"x"`, ""}},
 		{` { "a" : [ 1 ] , "b" : null } `, []string{"a", "b"}, []string{`[ 1 ]`, `null`}},
 		{`{}`, []string{"a"}, []string{""}},
-		{`{"a":1,"a":2}`, []string{"a"}, nil},          // a wanted key twice: decoders merge objects
+		{`{"a":1,"a":2}`, []string{"a"}, nil},                 // a wanted key twice: decoders merge objects
 		{`{"b":1,"b":2,"a":3}`, []string{"a"}, []string{"3"}}, // an unwanted one is no matter
-		{`{"\u0061":1}`, []string{"a"}, nil},            // an escaped key might spell a wanted one
+		{`{"\u0061":1}`, []string{"a"}, nil},                  // an escaped key might spell a wanted one
 		{`{"a":1`, []string{"a"}, nil},
 		{`{"a":1} x`, []string{"a"}, nil},
 		{`[{"a":1}]`, []string{"a"}, nil},

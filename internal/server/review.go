@@ -37,7 +37,7 @@ func (h reviewHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.hook.ServeHTTP(w, r)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxReviewSize+1))
+	body, err := readBody(r)
 	r.Body.Close()
 	var review *admissionv1.AdmissionReview
 	if err == nil && len(body) <= maxReviewSize {
@@ -56,6 +56,19 @@ func (h reviewHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out.SetGroupVersionKind(admissionv1.SchemeGroupVersion.WithKind("AdmissionReview"))
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// readBody reads up to maxReviewSize+1 bytes of r's body into one buffer
+// of the announced length (io.ReadAll would grow it from 512 bytes, a
+// fifth of the bytes a small review allocates).
+func readBody(r *http.Request) ([]byte, error) {
+	size := int64(0)
+	if r.ContentLength > 0 && r.ContentLength <= maxReviewSize {
+		size = r.ContentLength
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, maxReviewSize+1))
+	return buf.Bytes(), err
 }
 
 // decodeReview decodes an AdmissionReview in one pass over its body, or

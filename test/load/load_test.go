@@ -69,8 +69,9 @@ var (
 	concurrencies = []int{1, 8, 32, 128}
 	rounds        = 2
 	roundLength   = envDuration("LOAD_ROUND", time.Second)
-	// profileDir, when LOAD_PROFILE names a directory, receives a CPU
-	// profile of eksguard for each path at concurrency 32 (pprof format).
+	// profileDir, when LOAD_PROFILE names a directory, receives a CPU and
+	// an allocation profile of eksguard for each path at concurrency 32
+	// (pprof format).
 	profileDir = os.Getenv("LOAD_PROFILE")
 	// pathFilter, when LOAD_PATHS is set, keeps only the paths whose name
 	// contains one of its comma-separated words (for profiling one path).
@@ -610,27 +611,33 @@ func processCPU(t *testing.T, p *process) time.Duration {
 	return time.Duration(utime+stime) * time.Second / ticksPerSecond
 }
 
-// profile records a CPU profile of p for the length of a round into file;
-// the returned func waits for it.
+// profile records a CPU and an allocation profile of p for the length of
+// a round into file and file's .allocs sibling; the returned func waits for
+// them.
 func profile(t *testing.T, p *process, file string) func() {
 	t.Helper()
-	done := make(chan error, 1)
-	go func() {
-		resp, err := http.Get(fmt.Sprintf("%sprofile?seconds=%d", p.pprof, max(1, int(roundLength.Seconds()))))
-		if err != nil {
+	seconds := max(1, int(roundLength.Seconds()))
+	done := make(chan error, 2)
+	for kind, out := range map[string]string{"profile": file, "allocs": strings.TrimSuffix(file, ".pprof") + ".allocs.pprof"} {
+		go func() {
+			resp, err := http.Get(fmt.Sprintf("%s%s?seconds=%d", p.pprof, kind, seconds))
+			if err != nil {
+				done <- err
+				return
+			}
+			defer resp.Body.Close()
+			data, err := io.ReadAll(resp.Body)
+			if err == nil {
+				err = os.WriteFile(out, data, 0o644)
+			}
 			done <- err
-			return
-		}
-		defer resp.Body.Close()
-		data, err := io.ReadAll(resp.Body)
-		if err == nil {
-			err = os.WriteFile(file, data, 0o644)
-		}
-		done <- err
-	}()
+		}()
+	}
 	return func() {
-		if err := <-done; err != nil {
-			t.Errorf("profiling %s: %v", file, err)
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("profiling %s: %v", file, err)
+			}
 		}
 	}
 }

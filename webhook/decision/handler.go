@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sync"
 	"unicode/utf8"
 
 	jsoniter "github.com/json-iterator/go"
@@ -109,8 +110,14 @@ func DecodeFields[T any](raw []byte) (*T, error) {
 	// slowly is skipped fast, and anything jsonscan cannot vouch for takes
 	// the full decode below.
 	if valid {
-		projected, ok := jsonscan.ProjectionOf(reflect.TypeFor[T]()).Project(make([]byte, 0, min(len(raw), 1024)), raw)
-		if ok && fieldsAPI.Unmarshal(projected, &obj) == nil {
+		buf := projectionBuffers.Get().(*[]byte)
+		projected, ok := jsonscan.ProjectionOf(reflect.TypeFor[T]()).Project((*buf)[:0], raw)
+		decoded := ok && fieldsAPI.Unmarshal(projected, &obj) == nil
+		if cap(projected) <= maxPooledProjection {
+			*buf = projected
+			projectionBuffers.Put(buf)
+		}
+		if decoded {
 			return &obj, nil
 		}
 		obj = *new(T)
@@ -127,6 +134,13 @@ func DecodeFields[T any](raw []byte) (*T, error) {
 	}
 	return &obj, nil
 }
+
+// projectionBuffers hold DecodeFields' projections, which json-iterator
+// copies from (strings, raw values) and does not keep.
+var projectionBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// maxPooledProjection keeps a huge object's projection out of the pool.
+const maxPooledProjection = 64 << 10
 
 // errNoObject is the decode error of an empty or null object.
 var errNoObject = errors.New("the request has no object")

@@ -11,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -146,6 +147,13 @@ func TestIngressValidator(t *testing.T) {
 		WithObjects(storedFront, back, leaving, nginx).
 		WithIndex(&networkingv1.Ingress{}, IngressGroupNameField, IndexIngressGroupName).
 		Build()
+	store := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, ingressIndexers)
+	for _, ing := range []*networkingv1.Ingress{storedFront, back, leaving, nginx} {
+		if err := store.Add(ing.DeepCopy()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	indexed := &IndexedIngresses{Reader: failingReader{}, indexer: store}
 
 	frontWithoutRedirect := albIngress("web", "front", with(map[string]string{AnnotationListenPorts: `[{"HTTP":80}]`}))
 	plainNginx := albIngress("web", "site", nil, "shop.example.com")
@@ -178,13 +186,16 @@ func TestIngressValidator(t *testing.T) {
 				t.Fatal(err)
 			}
 			p.Source = config.NewStore(pol)
-			v := typedValidator{NewIngressHandler(p, reader, albClasses())}
-			ctx := context.Background()
-			if got := answer(t)(v.ValidateCreate(ctx, tt.ing)); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("create: got %+v, want %+v", got, tt.want)
-			}
-			if got := answer(t)(v.ValidateUpdate(ctx, storedFront, tt.ing)); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("update: got %+v, want %+v", got, tt.want)
+			// Listed through the cache, and taken from the informer's indexes.
+			for readerName, reader := range map[string]client.Reader{"listed": reader, "indexed": indexed} {
+				v := typedValidator{NewIngressHandler(p, reader, albClasses())}
+				ctx := context.Background()
+				if got := answer(t)(v.ValidateCreate(ctx, tt.ing)); !reflect.DeepEqual(got, tt.want) {
+					t.Errorf("%s: create: got %+v, want %+v", readerName, got, tt.want)
+				}
+				if got := answer(t)(v.ValidateUpdate(ctx, storedFront, tt.ing)); !reflect.DeepEqual(got, tt.want) {
+					t.Errorf("%s: update: got %+v, want %+v", readerName, got, tt.want)
+				}
 			}
 		})
 	}

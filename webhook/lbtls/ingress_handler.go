@@ -9,6 +9,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -143,27 +144,34 @@ func (j ingressJudge) groupMembers(ctx context.Context, decider decision.Decider
 	if group == "" {
 		return members, nil
 	}
-	var candidates []networkingv1.Ingress
-	var list networkingv1.IngressList
-	if err := j.groups.List(ctx, &list, client.MatchingFields{IngressGroupNameField: group}, client.UnsafeDisableDeepCopy); err != nil {
+	candidates, err := listIngresses(ctx, j.groups, IngressGroupNameField, group)
+	if err != nil {
 		return nil, fmt.Errorf("listing the Ingresses of ALB group %q: %w", group, err)
 	}
-	candidates = append(candidates, list.Items...)
-	for _, name := range classesOfGroup(ctx, j.classes, classes, group) {
-		var byClass networkingv1.IngressList
-		if err := j.groups.List(ctx, &byClass, client.MatchingFields{IngressClassNameField: name}, client.UnsafeDisableDeepCopy); err != nil {
+	byParams := classesOfGroup(ctx, j.classes, classes, group)
+	for _, name := range byParams {
+		byClass, err := listIngresses(ctx, j.groups, IngressClassNameField, name)
+		if err != nil {
 			return nil, fmt.Errorf("listing the Ingresses of IngressClass %q: %w", name, err)
 		}
-		candidates = append(candidates, byClass.Items...)
+		candidates = append(candidates, byClass...)
 	}
-	seen := map[string]bool{ingressKey(self.Ingress): true}
-	for i := range candidates {
-		ing := &candidates[i]
-		key := ingressKey(ing)
-		if seen[key] || ing.DeletionTimestamp != nil {
+	// An Ingress may be listed by its group and its class.
+	var seen map[types.NamespacedName]bool
+	if len(byParams) > 0 {
+		seen = map[types.NamespacedName]bool{}
+	}
+	for _, ing := range candidates {
+		if ing.DeletionTimestamp != nil || (ing.Namespace == self.Namespace && ing.Name == self.Name) {
 			continue
 		}
-		seen[key] = true
+		if seen != nil {
+			key := types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name}
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+		}
 		m, class, err := j.member(ctx, decider, ing, classes, settings)
 		if err != nil {
 			return nil, err

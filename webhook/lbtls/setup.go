@@ -8,6 +8,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
@@ -18,31 +19,39 @@ const (
 )
 
 // SetupWithManager adds the Ingress indexes the Ingress validator reads
-// through the manager's cache (group name and class name) and the runnable
-// that watches IngressClassParams where served, and returns the Classes the
-// validator reads (RBAC: list and watch Ingresses, IngressClasses and
-// IngressClassParams cluster-wide). The validators themselves are routes of
-// the webhook package.
-func SetupWithManager(mgr manager.Manager, disc discovery.DiscoveryInterface, dyn dynamic.Interface) (*ClusterClasses, error) {
+// (group name and class name) and the runnable that watches
+// IngressClassParams where served, and returns the Classes and the Ingress
+// reader the validator reads (RBAC: list and watch Ingresses, IngressClasses
+// and IngressClassParams cluster-wide). The validators themselves are
+// routes of the webhook package.
+func SetupWithManager(mgr manager.Manager, disc discovery.DiscoveryInterface, dyn dynamic.Interface) (*ClusterClasses, client.Reader, error) {
+	ctx := context.Background()
+	// Field indexes, for List (and check's store, which serves the same).
 	indexer := mgr.GetFieldIndexer()
-	if err := indexer.IndexField(context.Background(), &networkingv1.Ingress{},
-		IngressGroupNameField, IndexIngressGroupName); err != nil {
-		return nil, fmt.Errorf("indexing Ingresses by ALB group name: %w", err)
+	if err := indexer.IndexField(ctx, &networkingv1.Ingress{}, IngressGroupNameField, IndexIngressGroupName); err != nil {
+		return nil, nil, fmt.Errorf("indexing Ingresses by ALB group name: %w", err)
 	}
-	if err := indexer.IndexField(context.Background(), &networkingv1.Ingress{},
-		IngressClassNameField, IndexIngressClassName); err != nil {
-		return nil, fmt.Errorf("indexing Ingresses by class name: %w", err)
+	if err := indexer.IndexField(ctx, &networkingv1.Ingress{}, IngressClassNameField, IndexIngressClassName); err != nil {
+		return nil, nil, fmt.Errorf("indexing Ingresses by class name: %w", err)
+	}
+	ingresses, err := mgr.GetCache().GetInformer(ctx, &networkingv1.Ingress{}, cache.BlockUntilSynced(false))
+	if err != nil {
+		return nil, nil, fmt.Errorf("getting the Ingress informer: %w", err)
+	}
+	reader, err := NewIndexedIngresses(mgr.GetClient(), ingresses)
+	if err != nil {
+		return nil, nil, err
 	}
 	classes := NewClusterClasses(mgr.GetCache(), disc, dyn)
-	informer, err := mgr.GetCache().GetInformer(context.Background(), &networkingv1.IngressClass{}, cache.BlockUntilSynced(false))
+	informer, err := mgr.GetCache().GetInformer(ctx, &networkingv1.IngressClass{}, cache.BlockUntilSynced(false))
 	if err != nil {
-		return nil, fmt.Errorf("getting the IngressClass informer: %w", err)
+		return nil, nil, fmt.Errorf("getting the IngressClass informer: %w", err)
 	}
 	if _, err := informer.AddEventHandler(classes.ClassesChanged()); err != nil {
-		return nil, fmt.Errorf("watching IngressClasses: %w", err)
+		return nil, nil, fmt.Errorf("watching IngressClasses: %w", err)
 	}
 	if err := mgr.Add(classes); err != nil {
-		return nil, fmt.Errorf("adding the IngressClassParams watcher: %w", err)
+		return nil, nil, fmt.Errorf("adding the IngressClassParams watcher: %w", err)
 	}
-	return classes, nil
+	return classes, reader, nil
 }
