@@ -84,6 +84,9 @@ func FuzzReviewHandler(f *testing.F) {
 	f.Add(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","object":{"a":[1,"x",null]},"userInfo":{"extra":{"k":["v"]}}}}`)
 	f.Add(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"\u00e9","dryRun":false,"object":null}}`)
 	f.Add(`{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{}}`)
+	// Where jsonscan finds the objects: in either order, spaced, twice.
+	f.Add(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"oldObject" : {"b":[{}]} ,"uid":"u","object":	{"a":"\u0022"}}}`)
+	f.Add(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"object":{"a":1},"object":null,"options":{"kind":"x"}}}`)
 	hook := echoHook()
 	f.Fuzz(func(t *testing.T, body string) {
 		if len(body) > 16<<10 {

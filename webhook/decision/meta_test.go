@@ -3,6 +3,7 @@ package decision
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -103,4 +104,41 @@ func FuzzDecodeFields(f *testing.F) {
 			t.Fatalf("decoded:\n got %+v\nwant %+v", *got, want)
 		}
 	})
+}
+
+// TestDecodeFieldsConcurrently: the pooled projection buffers are never
+// shared by two decodes, and nothing decoded refers to one (run with -race).
+func TestDecodeFieldsConcurrently(t *testing.T) {
+	const workers, decodes = 8, 200
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range decodes {
+				name := fmt.Sprintf("pod-%d-%d", w, i)
+				doc := fmt.Sprintf(`{"metadata":{"name":%q,"labels":{"app":%q},"managedFields":[{"manager":"kubectl"}]},`+
+					`"spec":{"port":%d,"items":[{"name":%q,"extra":[1,2,3]}]},"status":{"phase":"Running"}}`, name, name, i, name)
+				got, err := DecodeFields[fuzzFields]([]byte(doc))
+				if err != nil {
+					errs <- err
+					return
+				}
+				// Decode more before checking, so that a result that refers to
+				// a reused buffer shows.
+				if _, err := DecodeFields[fuzzFields]([]byte(`{"metadata":{"name":"other-object-of-the-same-size-xxxxxxx"}}`)); err != nil {
+					errs <- err
+					return
+				}
+				if got.Name != name || got.Labels["app"] != name || got.Spec.Port != int32(i) || len(got.Spec.Items) != 1 || got.Spec.Items[0].Name != name {
+					errs <- fmt.Errorf("decoded %+v for %s", *got, doc)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
 }
