@@ -53,6 +53,10 @@ type ClusterClasses struct {
 	// change rarely and every Ingress admission reads them.
 	classes atomic.Pointer[IngressClasses]
 	changed atomic.Bool
+
+	// params are converted IngressClassParams by name and resourceVersion.
+	params     sync.Map
+	paramsSize atomic.Int64
 }
 
 // NewClusterClasses makes the webhook's Classes.
@@ -106,8 +110,32 @@ func (c *ClusterClasses) ClassParams(_ context.Context, name string) (*ClassPara
 	if !ok {
 		return nil, fmt.Errorf("%w %q", ErrNoClassParams, name)
 	}
-	return ClassParamsFrom(obj.(*unstructured.Unstructured))
+	return c.paramsOf(obj.(*unstructured.Unstructured))
 }
+
+// paramsOf is ClassParamsFrom(u), converted once per resourceVersion: an
+// admission of a group member reads the params of every member's class.
+// The result is shared and must not be modified.
+func (c *ClusterClasses) paramsOf(u *unstructured.Unstructured) (*ClassParams, error) {
+	key := u.GetName() + "/" + u.GetResourceVersion()
+	if p, ok := c.params.Load(key); ok {
+		return p.(*ClassParams), nil
+	}
+	p, err := ClassParamsFrom(u)
+	if err != nil {
+		return nil, err
+	}
+	// Bounded: superseded versions are dropped when it is full.
+	if c.paramsSize.Add(1) > maxParamsMemo {
+		c.params.Clear()
+		c.paramsSize.Store(1)
+	}
+	c.params.Store(key, p)
+	return p, nil
+}
+
+// maxParamsMemo bounds paramsOf's memo; clusters have a few IngressClassParams.
+const maxParamsMemo = 1024
 
 // NeedLeaderElection implements manager.LeaderElectionRunnable: every
 // replica answers admissions.
