@@ -43,19 +43,20 @@ func IndexIngressClassName(obj client.Object) []string {
 // indexes them by IngressGroupNameField and IngressClassNameField, so that
 // the validator takes a group's members from the store itself: the cached
 // objects, which it must not modify, instead of a list of their copies,
-// which costs every admission of a member.
+// which costs every admission of a member. Its reader has no field
+// indexes: listIngresses reads the informer's.
 type IndexedIngresses struct {
 	client.Reader
 	indexer toolscache.Indexer
 }
 
-// NewIndexedIngresses adds the indexes to informer. An informer that does
-// not expose its store (a multi-namespace cache) leaves the validator
-// listing through reader.
-func NewIndexedIngresses(reader client.Reader, informer cache.Informer) (client.Reader, error) {
+// NewIndexedIngresses adds the indexes to informer. It returns nil for an
+// informer that does not expose its store (a multi-namespace cache): the
+// validator then lists through reader, with field indexes.
+func NewIndexedIngresses(reader client.Reader, informer cache.Informer) (*IndexedIngresses, error) {
 	store, ok := informer.(interface{ GetIndexer() toolscache.Indexer })
 	if !ok {
-		return reader, nil
+		return nil, nil
 	}
 	if err := informer.AddIndexers(ingressIndexers); err != nil {
 		return nil, fmt.Errorf("indexing Ingresses: %w", err)

@@ -26,19 +26,7 @@ const (
 // routes of the webhook package.
 func SetupWithManager(mgr manager.Manager, disc discovery.DiscoveryInterface, dyn dynamic.Interface) (*ClusterClasses, client.Reader, error) {
 	ctx := context.Background()
-	// Field indexes, for List (and check's store, which serves the same).
-	indexer := mgr.GetFieldIndexer()
-	if err := indexer.IndexField(ctx, &networkingv1.Ingress{}, IngressGroupNameField, IndexIngressGroupName); err != nil {
-		return nil, nil, fmt.Errorf("indexing Ingresses by ALB group name: %w", err)
-	}
-	if err := indexer.IndexField(ctx, &networkingv1.Ingress{}, IngressClassNameField, IndexIngressClassName); err != nil {
-		return nil, nil, fmt.Errorf("indexing Ingresses by class name: %w", err)
-	}
-	ingresses, err := mgr.GetCache().GetInformer(ctx, &networkingv1.Ingress{}, cache.BlockUntilSynced(false))
-	if err != nil {
-		return nil, nil, fmt.Errorf("getting the Ingress informer: %w", err)
-	}
-	reader, err := NewIndexedIngresses(mgr.GetClient(), ingresses)
+	reader, err := indexIngresses(ctx, mgr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -54,4 +42,27 @@ func SetupWithManager(mgr manager.Manager, disc discovery.DiscoveryInterface, dy
 		return nil, nil, fmt.Errorf("adding the IngressClassParams watcher: %w", err)
 	}
 	return classes, reader, nil
+}
+
+// indexIngresses indexes Ingresses by IngressGroupNameField and
+// IngressClassNameField: in the informer's own store when it exposes one
+// (the validator then reads the cached objects), else as the cache's field
+// indexes, which List reads.
+func indexIngresses(ctx context.Context, mgr manager.Manager) (client.Reader, error) {
+	informer, err := mgr.GetCache().GetInformer(ctx, &networkingv1.Ingress{}, cache.BlockUntilSynced(false))
+	if err != nil {
+		return nil, fmt.Errorf("getting the Ingress informer: %w", err)
+	}
+	switch indexed, err := NewIndexedIngresses(mgr.GetClient(), informer); {
+	case err != nil:
+		return nil, err
+	case indexed != nil:
+		return indexed, nil
+	}
+	for field, index := range map[string]client.IndexerFunc{IngressGroupNameField: IndexIngressGroupName, IngressClassNameField: IndexIngressClassName} {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, &networkingv1.Ingress{}, field, index); err != nil {
+			return nil, fmt.Errorf("indexing Ingresses by %s: %w", field, err)
+		}
+	}
+	return mgr.GetClient(), nil
 }
