@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	reportsv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
@@ -16,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/eksguard/eksguard/internal/cli"
+	"github.com/eksguard/eksguard/internal/testbed"
 )
 
 // TestAuditAppliesBoundedReports: on a generated cluster of 5,000
@@ -29,25 +28,9 @@ func TestAuditAppliesBoundedReports(t *testing.T) {
 	failing, clean := newNamespace(t, nil), newNamespace(t, nil)
 	applyPolicy(t, dryRunPolicy)
 	const objects, maxResults = 5000, 100
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1)) - 1; i < objects; i = int(next.Add(1)) - 1 {
-				ing := albIngress(failing, fmt.Sprintf("plain-%04d", i), nil)
-				if err := k8sClient.Create(ctx, ing); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	if err := testbed.Parallel(objects, 16, func(i int) error {
+		return k8sClient.Create(ctx, albIngress(failing, fmt.Sprintf("plain-%04d", i), nil))
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := k8sClient.Create(ctx, albIngress(clean, "tls", referenceALBAnnotations())); err != nil {

@@ -14,20 +14,13 @@ package jsonscan
 // (encoding/json's own limit is 10,000).
 const MaxDepth = 1000
 
-// Valid reports whether data is one JSON value, as encoding/json.Valid
+// valid reports whether data is one JSON value, as encoding/json.Valid
 // does (it does not check UTF-8 either), for documents no deeper than
-// MaxDepth.
-func Valid(data []byte) bool {
+// MaxDepth: the tests' measure of skipValue.
+func valid(data []byte) bool {
 	end := skipValue(data, skipSpace(data, 0))
 	return end >= 0 && skipSpace(data, end) == len(data)
 }
-
-// Object returns the values of keys in the JSON object data (with only
-// whitespace around it), each without surrounding whitespace, nil for a key
-// that is absent. It validates all of data. It reports false when data is
-// not such an object, when any key of it is written with escapes (it might
-// spell one of keys), or when one of keys is given twice.
-func Object(data []byte, keys ...string) ([][]byte, bool) { return Fields(data, nil, keys...) }
 
 // Lookup is the value at path in the JSON object data (each key of path in
 // the object the one before names), as Fields returns it.
@@ -39,10 +32,13 @@ func Lookup(data []byte, path ...string) ([]byte, bool) {
 	return values[0], true
 }
 
-// Fields is Object for the object at path in data: the values of keys in
-// it, all nil when a key of path is absent or names something other than
-// an object. It validates all of data, in one pass, and reports false as
-// Object does, for the objects on the path.
+// Fields returns the values of keys in the object at path in data (data
+// itself for an empty path; only whitespace around it), each without
+// surrounding whitespace: nil for a key that is absent, all nil when a key
+// of path is absent or names something other than an object. It validates
+// all of data, in one pass. It reports false when data is not such an
+// object, when any key of an object on the path is written with escapes
+// (it might spell a wanted key), or when a wanted key is given twice.
 func Fields(data []byte, path []string, keys ...string) ([][]byte, bool) {
 	values := make([][]byte, len(keys))
 	i := skipSpace(data, 0)

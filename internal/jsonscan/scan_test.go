@@ -20,13 +20,13 @@ func TestValid(t *testing.T) {
 		`{} {}`, `{}x`, ` {"a" : [ 1 , 2 ] } `, `[[[[]]]]`, `[[[[]]]`, `[[[]]]]`, `{"a":[}`, `["a":1]`,
 		strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth),
 	} {
-		if got, want := Valid([]byte(doc)), json.Valid([]byte(doc)); got != want {
+		if got, want := valid([]byte(doc)), json.Valid([]byte(doc)); got != want {
 			t.Errorf("Valid(%q) = %v, encoding/json says %v", doc, got, want)
 		}
 	}
 	// Deeper than MaxDepth: left to full decoders.
 	deep := strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1)
-	if Valid([]byte(deep)) {
+	if valid([]byte(deep)) {
 		t.Errorf("Valid accepted nesting deeper than MaxDepth")
 	}
 }
@@ -38,7 +38,7 @@ func FuzzValid(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		got, want := Valid(doc), json.Valid(doc)
+		got, want := valid(doc), json.Valid(doc)
 		if got != want && (!want || depth(doc) <= MaxDepth) {
 			t.Fatalf("Valid(%q) = %v, encoding/json says %v", doc, got, want)
 		}
@@ -65,7 +65,7 @@ func depth(doc []byte) int {
 	}
 }
 
-func TestObject(t *testing.T) {
+func TestFieldsOfTheObject(t *testing.T) {
 	for _, tc := range []struct {
 		doc  string
 		keys []string
@@ -83,14 +83,14 @@ func TestObject(t *testing.T) {
 		{`{"a":[1,}`, []string{"a"}, nil},
 		{`{"A":1}`, []string{"a"}, []string{""}}, // case-sensitive, as the API server reads
 	} {
-		got, ok := Object([]byte(tc.doc), tc.keys...)
+		got, ok := Fields([]byte(tc.doc), nil, tc.keys...)
 		if ok != (tc.want != nil) {
-			t.Errorf("Object(%s, %v) ok = %v", tc.doc, tc.keys, ok)
+			t.Errorf("Fields(%s, %v) ok = %v", tc.doc, tc.keys, ok)
 			continue
 		}
 		for i := range tc.want {
 			if string(got[i]) != tc.want[i] || (tc.want[i] == "") != (got[i] == nil) {
-				t.Errorf("Object(%s) %s = %q, want %q", tc.doc, tc.keys[i], got[i], tc.want[i])
+				t.Errorf("Fields(%s) %s = %q, want %q", tc.doc, tc.keys[i], got[i], tc.want[i])
 			}
 		}
 	}
@@ -214,7 +214,7 @@ func BenchmarkValid(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
 		valid func([]byte) bool
-	}{{"jsonscan", Valid}, {"encoding-json", json.Valid}} {
+	}{{"jsonscan", valid}, {"encoding-json", json.Valid}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(doc)))
 			for b.Loop() {

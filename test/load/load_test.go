@@ -335,33 +335,8 @@ func realisticPolicy(ns, name, app string) *networkingv1.NetworkPolicy {
 // createAll creates objs with 32 clients at once.
 func createAll(t *testing.T, c client.Client, objs []*networkingv1.NetworkPolicy) {
 	t.Helper()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, 32)
-	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(objs) {
-					return
-				}
-				if err := c.Create(context.Background(), objs[i]); err != nil {
-					select {
-					case errs <- err:
-					default:
-					}
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	select {
-	case err := <-errs:
+	if err := testbed.Parallel(len(objs), 32, func(i int) error { return c.Create(context.Background(), objs[i]) }); err != nil {
 		t.Fatal(err)
-	default:
 	}
 }
 
