@@ -52,7 +52,7 @@ FUZZTIME ?= 15s
 fuzz: ## Run every fuzz target for FUZZTIME (default 15s) each; crashers land in testdata/fuzz.
 	go test -run '^$$' -fuzz '^FuzzRoutes$$' -fuzztime $(FUZZTIME) ./webhook/fuzz/
 	go test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config/
-	go test -run '^$$' -fuzz '^FuzzDecodeFields$$' -fuzztime $(FUZZTIME) ./webhook/decision/
+	go test -run '^$$' -fuzz '^FuzzFields$$' -fuzztime $(FUZZTIME) ./internal/decode/
 	go test -run '^$$' -fuzz '^FuzzReviewHandler$$' -fuzztime $(FUZZTIME) ./internal/server/
 	go test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./internal/jsonscan/
 	go test -run '^$$' -fuzz '^FuzzProject$$' -fuzztime $(FUZZTIME) ./internal/jsonscan/

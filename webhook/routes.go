@@ -6,14 +6,12 @@ import (
 
 	"github.com/go-logr/logr"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/lazylog"
+	"github.com/eksguard/eksguard/webhook/admit"
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
@@ -25,7 +23,10 @@ import (
 // source of truth for what eksguard serves: the server registers it, the
 // offline engine of check and audit runs it, the test bed's webhook
 // configurations are built from it, and tests hold the chart's rendered
-// configurations and the README's path table to it.
+// configurations and the README's path table to it. Its Spec (rule, kinds,
+// operations, the modes that can make it deny) is declared once, by the
+// rule package beside the handler: the handler, the failure policy below
+// and Undecided all read that one value.
 type Route struct {
 	// Name is the webhook's name in its configuration.
 	Name string
@@ -33,19 +34,12 @@ type Route struct {
 	// Mutating routes go in the MutatingWebhookConfiguration; they always
 	// fail open (a pod admitted without a mutation is only unmutated).
 	Mutating bool
-	// Rule is the eksguard rule whose mode sets the failure policy.
-	Rule config.RuleName
-	// WarnOnly routes never deny, whatever the mode: they fail open too.
-	WarnOnly bool
-	// Setting, when set, is the mode that decides the route's answers
-	// (and so its failure policy) instead of the rule's mode.
-	Setting    func(config.RuleSettings) config.Mode
-	Kinds      []resource.Kind
-	Operations []admissionregistrationv1.OperationType
+	// Spec is the rule package's declaration of what the route judges.
+	*admit.Spec
 	// MatchConditions cut the calls the API server makes.
 	MatchConditions []admissionregistrationv1.MatchCondition
-	// handler builds the route's admission handler.
-	handler func(Handlers) admission.Handler
+	// handler builds the route's admission handler, which reads Spec.
+	handler func(Handlers) admit.Answerer
 }
 
 // Handlers are what the routes' handlers need.
@@ -59,10 +53,13 @@ type Handlers struct {
 	IngressClasses lbtls.Classes
 }
 
+// Handler builds the route's handler over h.
+func (r *Route) Handler(h Handlers) admit.Answerer { return r.handler(h) }
+
 // Webhook builds the route's admission webhook over h. Its request logger
 // carries controller-runtime's fields, encoded only when a line is written.
 func (r *Route) Webhook(h Handlers) *admission.Webhook {
-	return &admission.Webhook{Handler: r.handler(h), LogConstructor: requestLogger}
+	return &admission.Webhook{Handler: r.Handler(h), LogConstructor: requestLogger}
 }
 
 func requestLogger(base logr.Logger, req *admission.Request) logr.Logger {
@@ -71,30 +68,15 @@ func requestLogger(base logr.Logger, req *admission.Request) logr.Logger {
 
 // FailurePolicy is the failure policy the route's webhook entry should have
 // under p: closed (enforcing, the operator's choice for enforcing rules,
-// Fail by default) only when the route may deny, that is when its mode
-// enforces and no dry run is on; open otherwise, so that a warn-only rule
-// never blocks while eksguard is unreachable. Mutating and warn-only routes
-// always fail open.
+// Fail by default) only when the route may deny (Spec.MayDeny: one of its
+// modes enforces and no dry run is on); open otherwise, so that a warn-only
+// rule never blocks while eksguard is unreachable. Mutating routes always
+// fail open.
 func (r *Route) FailurePolicy(p *config.Policy, enforcing admissionregistrationv1.FailurePolicyType) admissionregistrationv1.FailurePolicyType {
-	if r.Mutating || r.WarnOnly || p.Config.DryRun || r.mode(p.Config.Rules) != config.ModeEnforce {
+	if r.Mutating || !r.MayDeny(p) {
 		return admissionregistrationv1.Ignore
 	}
 	return enforcing
-}
-
-// mode is the mode that decides the route's answers.
-func (r *Route) mode(s config.RuleSettings) config.Mode {
-	if r.Setting != nil {
-		return r.Setting(s)
-	}
-	switch r.Rule {
-	case config.RuleSeccomp:
-		return s.Seccomp.Mode
-	case config.RuleNetworkPolicy:
-		return s.NetworkPolicy.Mode
-	default:
-		return s.LoadBalancerTLS.Mode
-	}
 }
 
 // Rules are the route's webhook rules.
@@ -102,86 +84,78 @@ func (r *Route) Rules() []admissionregistrationv1.RuleWithOperations {
 	return resource.Rules(r.Kinds, r.Operations...)
 }
 
-// Admits reports whether the route sees a CREATE of gvk.
-func (r *Route) Admits(gvk schema.GroupVersionKind) bool {
-	for _, op := range r.Operations {
-		if op != admissionregistrationv1.Create {
-			continue
-		}
-		for _, k := range r.Kinds {
-			if k.GVK == gvk {
-				return true
-			}
-		}
-	}
-	return false
+// SeccompPods mutates pods without a seccomp profile.
+var SeccompPods = &Route{
+	Name: "seccomp.pods.eksguard.io", Path: "/mutate-v1-pod-seccomp", Mutating: true,
+	Spec:    seccomp.Pods,
+	handler: func(h Handlers) admit.Answerer { return seccomp.NewHandler(h.Decider) },
 }
 
-var (
-	podKind     = resource.Kind{GVK: corev1.SchemeGroupVersion.WithKind("Pod"), Resource: "pods", Namespaced: true}
-	serviceKind = resource.Kind{GVK: corev1.SchemeGroupVersion.WithKind("Service"), Resource: "services", Namespaced: true}
-	ingressKind = resource.Kind{GVK: networkingv1.SchemeGroupVersion.WithKind("Ingress"), Resource: "ingresses", Namespaced: true}
-	// ephemeralContainersKind is the subresource through which kubectl debug adds containers.
-	ephemeralContainersKind = resource.Kind{GVK: corev1.SchemeGroupVersion.WithKind("Pod"), Resource: "pods/ephemeralcontainers", Namespaced: true}
+// NetworkPolicyPods denies pods no policy isolates.
+var NetworkPolicyPods = &Route{
+	Name: "networkpolicy.pods.eksguard.io", Path: "/validate-v1-pod-networkpolicy",
+	Spec: netpol.Pods,
+	// Pod updates matter only when the labels change; the handler checks the same.
+	MatchConditions: []admissionregistrationv1.MatchCondition{{
+		Name:       "create-or-relabel",
+		Expression: "request.operation != 'UPDATE' || object.metadata.?labels.orValue({}) != oldObject.metadata.?labels.orValue({})",
+	}},
+	handler: func(h Handlers) admit.Answerer { return netpol.NewPodHandler(h.Coverage) },
+}
 
-	createUpdate = []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
-)
+// NetworkPolicyWorkloads denies workloads whose pod template no policy isolates.
+var NetworkPolicyWorkloads = &Route{
+	Name: "networkpolicy.workloads.eksguard.io", Path: "/validate-workload-networkpolicy",
+	Spec:    netpol.Workloads,
+	handler: func(h Handlers) admit.Answerer { return netpol.NewWorkloadHandler(h.Coverage) },
+}
+
+// NetworkPolicyChanges warns about policy changes that uncover running pods.
+var NetworkPolicyChanges = &Route{
+	// Warnings only (no Modes): a policy change must never be blocked.
+	Name: "networkpolicy.networkpolicies.eksguard.io", Path: "/validate-policy-change",
+	Spec:    netpol.PolicyChanges,
+	handler: func(h Handlers) admit.Answerer { return netpol.NewPolicyChangeHandler(h.Coverage) },
+}
+
+// SeccompEphemeralContainers judges ephemeral containers added to running pods.
+var SeccompEphemeralContainers = &Route{
+	// The Unconfined setting decides its answers, and its failure policy.
+	Name: "seccomp.ephemeralcontainers.eksguard.io", Path: "/validate-v1-pod-ephemeralcontainers-seccomp",
+	Spec: seccomp.EphemeralContainers,
+	handler: func(h Handlers) admit.Answerer {
+		return seccomp.NewEphemeralContainersHandler(h.Decider)
+	},
+}
+
+// LoadBalancerTLSServices denies Services that would get a plaintext or weak-TLS listener.
+var LoadBalancerTLSServices = &Route{
+	Name: "loadbalancertls.services.eksguard.io", Path: "/validate-v1-service-lbtls",
+	Spec: lbtls.Services,
+	// Only Services that can get an AWS load balancer: a ClusterIP
+	// Service never waits on eksguard.
+	MatchConditions: []admissionregistrationv1.MatchCondition{{
+		Name: "load-balancer-services",
+		Expression: "object.spec.type == 'LoadBalancer' || object.metadata.?annotations[?'" + lbtls.AnnotationLoadBalancerType +
+			"'].orValue('') in ['external', 'nlb-ip']",
+	}},
+	handler: func(h Handlers) admit.Answerer { return lbtls.NewServiceHandler(h.Decider) },
+}
+
+// LoadBalancerTLSIngresses denies ALB Ingresses that would get a plaintext or weak-TLS listener.
+var LoadBalancerTLSIngresses = &Route{
+	Name: "loadbalancertls.ingresses.eksguard.io", Path: "/validate-networking-v1-ingress-lbtls",
+	Spec: lbtls.Ingresses,
+	handler: func(h Handlers) admit.Answerer {
+		return lbtls.NewIngressHandler(h.Decider, h.Ingresses, h.IngressClasses)
+	},
+}
 
 // Routes are every webhook eksguard serves, mutating first (the API server
 // calls mutating webhooks before validating ones).
 var Routes = []*Route{
-	{
-		Name: "seccomp.pods.eksguard.io", Path: seccomp.Path, Mutating: true, Rule: config.RuleSeccomp,
-		Kinds: []resource.Kind{podKind}, Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
-		handler: func(h Handlers) admission.Handler { return seccomp.NewHandler(h.Decider) },
-	},
-	{
-		Name: "networkpolicy.pods.eksguard.io", Path: netpol.PodPath, Rule: config.RuleNetworkPolicy,
-		Kinds: []resource.Kind{podKind}, Operations: createUpdate,
-		// Pod updates matter only when the labels change; the handler checks the same.
-		MatchConditions: []admissionregistrationv1.MatchCondition{{
-			Name:       "create-or-relabel",
-			Expression: "request.operation != 'UPDATE' || object.metadata.?labels.orValue({}) != oldObject.metadata.?labels.orValue({})",
-		}},
-		handler: func(h Handlers) admission.Handler { return netpol.NewPodHandler(h.Coverage) },
-	},
-	{
-		Name: "networkpolicy.workloads.eksguard.io", Path: netpol.WorkloadPath, Rule: config.RuleNetworkPolicy,
-		Kinds: netpol.WorkloadKinds(), Operations: createUpdate,
-		handler: func(h Handlers) admission.Handler { return netpol.NewWorkloadHandler(h.Coverage) },
-	},
-	{
-		Name: "networkpolicy.networkpolicies.eksguard.io", Path: netpol.PolicyChangePath, Rule: config.RuleNetworkPolicy, WarnOnly: true,
-		Kinds:      netpol.ResourceKinds(),
-		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update, admissionregistrationv1.Delete},
-		handler:    func(h Handlers) admission.Handler { return netpol.NewPolicyChangeHandler(h.Coverage) },
-	},
-	{
-		Name: "seccomp.ephemeralcontainers.eksguard.io", Path: seccomp.EphemeralContainersPath, Rule: config.RuleSeccomp,
-		// The Unconfined setting decides its answers, and its failure policy.
-		Setting: func(s config.RuleSettings) config.Mode { return s.Seccomp.Unconfined },
-		Kinds:   []resource.Kind{ephemeralContainersKind}, Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
-		handler: func(h Handlers) admission.Handler { return seccomp.NewEphemeralContainersHandler(h.Decider) },
-	},
-	{
-		Name: "loadbalancertls.services.eksguard.io", Path: lbtls.ServicePath, Rule: config.RuleLoadBalancerTLS,
-		Kinds: []resource.Kind{serviceKind}, Operations: createUpdate,
-		// Only Services that can get an AWS load balancer: a ClusterIP
-		// Service never waits on eksguard.
-		MatchConditions: []admissionregistrationv1.MatchCondition{{
-			Name: "load-balancer-services",
-			Expression: "object.spec.type == 'LoadBalancer' || object.metadata.?annotations[?'" + lbtls.AnnotationLoadBalancerType +
-				"'].orValue('') in ['external', 'nlb-ip']",
-		}},
-		handler: func(h Handlers) admission.Handler { return lbtls.NewServiceHandler(h.Decider) },
-	},
-	{
-		Name: "loadbalancertls.ingresses.eksguard.io", Path: lbtls.IngressPath, Rule: config.RuleLoadBalancerTLS,
-		Kinds: []resource.Kind{ingressKind}, Operations: createUpdate,
-		handler: func(h Handlers) admission.Handler {
-			return lbtls.NewIngressHandler(h.Decider, h.Ingresses, h.IngressClasses)
-		},
-	},
+	SeccompPods, NetworkPolicyPods, NetworkPolicyWorkloads, NetworkPolicyChanges,
+	SeccompEphemeralContainers, LoadBalancerTLSServices, LoadBalancerTLSIngresses,
 }
 
 // PathTable is the README's table of webhook paths, rendered from Routes.
@@ -193,7 +167,7 @@ func PathTable() string {
 		switch {
 		case r.Mutating:
 			kind = "mutating"
-		case r.WarnOnly:
+		case r.WarnOnly():
 			kind = "validating (warnings only)"
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", r.Path, kind, r.objects())

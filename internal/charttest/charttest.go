@@ -26,9 +26,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/eksguard/eksguard/webhook"
-	"github.com/eksguard/eksguard/webhook/lbtls"
-	"github.com/eksguard/eksguard/webhook/netpol"
-	"github.com/eksguard/eksguard/webhook/seccomp"
 )
 
 // The release the tests render, and the cluster version helm renders for.
@@ -211,21 +208,11 @@ func DeepEqual[T any](t testing.TB, what string, got, want T) {
 
 // The webhook entry names of the chart: those of the routes.
 var (
-	SeccompWebhook        = RouteName(seccomp.Path)
-	PodNetpolWebhook      = RouteName(netpol.PodPath)
-	WorkloadNetpolWebhook = RouteName(netpol.WorkloadPath)
-	NetpolChangeWebhook   = RouteName(netpol.PolicyChangePath)
-	EphemeralWebhook      = RouteName(seccomp.EphemeralContainersPath)
-	ServiceTLSWebhook     = RouteName(lbtls.ServicePath)
-	IngressTLSWebhook     = RouteName(lbtls.IngressPath)
+	SeccompWebhook        = webhook.SeccompPods.Name
+	PodNetpolWebhook      = webhook.NetworkPolicyPods.Name
+	WorkloadNetpolWebhook = webhook.NetworkPolicyWorkloads.Name
+	NetpolChangeWebhook   = webhook.NetworkPolicyChanges.Name
+	EphemeralWebhook      = webhook.SeccompEphemeralContainers.Name
+	ServiceTLSWebhook     = webhook.LoadBalancerTLSServices.Name
+	IngressTLSWebhook     = webhook.LoadBalancerTLSIngresses.Name
 )
-
-// RouteName is the webhook name of the route serving path.
-func RouteName(path string) string {
-	for _, r := range webhook.Routes {
-		if r.Path == path {
-			return r.Name
-		}
-	}
-	panic("no route serves " + path)
-}

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook/decision"
 )
 
 const (
@@ -43,67 +44,44 @@ var ruleHelp = map[config.RuleName]struct{ short, help string }{
 	},
 }
 
-// finding is one rule's verdict on one object, read from an answer.
-type finding struct {
+// reported is one finding as the reports list it: a mutated finding is
+// one note per patch operation, attributed to the rule that made it.
+type reported struct {
 	rule config.RuleName
 	// level is SARIF's: error (denied), warning (warned), note (mutated).
 	level   string
 	message string
 }
 
-// findingsOf splits a Result into per-rule findings: each "[rule] detail"
-// reason of a denial, each "eksguard [rule] ..." warning, and a mutation.
-func findingsOf(r Result) []finding {
-	var out []finding
-	if r.Denial != "" {
-		_, reasons, _ := strings.Cut(r.Denial, ": ")
-		for _, reason := range splitReasons(reasons) {
-			rule, detail := ruleOf(reason)
-			out = append(out, finding{rule: rule, level: "error", message: detail})
-		}
-	}
-	for _, w := range r.Warnings {
-		rule, detail := ruleOf(strings.TrimPrefix(w, "eksguard "))
-		out = append(out, finding{rule: rule, level: "warning", message: detail})
-	}
-	for _, p := range r.Patches {
-		value := ""
-		if p.Value != nil {
-			data, _ := json.Marshal(p.Value)
-			value = string(data)
-		}
-		out = append(out, finding{rule: config.RuleSeccomp, level: "note",
-			message: fmt.Sprintf("eksguard will %s %s %s", p.Operation, p.Path, value)})
-	}
-	return out
+// levels are the report levels of finding outcomes.
+var levels = map[string]string{
+	decision.OutcomeDenied:  "error",
+	decision.OutcomeWarned:  "warning",
+	decision.OutcomeMutated: "note",
 }
 
-// splitReasons cuts the "; "-joined reasons of a denial where the next one
-// starts with a rule's bracket, so that details holding "; " stay whole.
-func splitReasons(s string) []string {
-	var out []string
-	for {
-		cut := -1
-		for _, rule := range config.Rules {
-			if i := strings.Index(s, "; ["+string(rule)+"] "); i >= 0 && (cut < 0 || i < cut) {
-				cut = i
+// reportedFindings lists the findings of r for the reports.
+func reportedFindings(r Result) []reported {
+	var out []reported
+	for _, f := range r.Findings {
+		switch f.Outcome {
+		case decision.OutcomeDenied:
+			out = append(out, reported{rule: f.Rule, level: levels[f.Outcome], message: f.FieldDetail()})
+		case decision.OutcomeWarned:
+			out = append(out, reported{rule: f.Rule, level: levels[f.Outcome], message: f.Detail})
+		case decision.OutcomeMutated:
+			for _, p := range f.Patches {
+				value := ""
+				if p.Value != nil {
+					data, _ := json.Marshal(p.Value)
+					value = string(data)
+				}
+				out = append(out, reported{rule: f.Rule, level: levels[f.Outcome],
+					message: fmt.Sprintf("eksguard will %s %s %s", p.Operation, p.Path, value)})
 			}
 		}
-		if cut < 0 {
-			return append(out, s)
-		}
-		out, s = append(out, s[:cut]), s[cut+2:]
 	}
-}
-
-// ruleOf reads "[rule] detail".
-func ruleOf(s string) (config.RuleName, string) {
-	for _, rule := range config.Rules {
-		if detail, ok := strings.CutPrefix(s, "["+string(rule)+"] "); ok {
-			return rule, detail
-		}
-	}
-	return "", s
+	return out
 }
 
 // sarifLog is the subset of SARIF 2.1.0 check writes.
@@ -217,7 +195,7 @@ func writeSARIF(w io.Writer, report checkReport) error {
 			invocation.Notifications = append(invocation.Notifications, sarifNotification{Level: "error",
 				Message: sarifMessage{subject + ": " + r.Error}, Locations: sarifLocationOf(r.Source)})
 		}
-		for _, f := range findingsOf(r) {
+		for _, f := range reportedFindings(r) {
 			i, known := index[f.rule]
 			if !known {
 				continue
@@ -295,7 +273,7 @@ func writeJUnit(w io.Writer, report checkReport) error {
 			c.Name += " (" + r.Source.String() + ")"
 		}
 		var out []string
-		for _, f := range findingsOf(r) {
+		for _, f := range reportedFindings(r) {
 			if f.level != "error" {
 				out = append(out, fmt.Sprintf("%s [%s] %s", f.level, f.rule, f.message))
 			}

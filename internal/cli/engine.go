@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
+	"slices"
 
 	jsonpatchapply "github.com/evanphx/json-patch/v5"
 	jsonpatch "gomodules.xyz/jsonpatch/v2"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/webhook"
+	"github.com/eksguard/eksguard/webhook/admit"
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/netpol"
 )
@@ -52,13 +53,17 @@ type Result struct {
 	// Patches are the mutating webhook's JSON patch operations.
 	Patches []jsonpatch.JsonPatchOperation `json:"patches,omitempty"`
 	Error   string                         `json:"error,omitempty"`
+	// Findings are every webhook's findings as data, in the order the API
+	// server would call the webhooks; Denial, Warnings and Patches are
+	// their renderings.
+	Findings []decision.Finding `json:"findings,omitempty"`
 }
 
 // hook is one webhook endpoint as the server registers it.
 type hook struct {
 	path     string
 	mutating bool
-	webhook  *admission.Webhook
+	handler  admit.Answerer
 }
 
 // Engine runs eksguard's admission handlers in-process, exactly as the
@@ -87,10 +92,10 @@ func newEngine(policy *config.Policy, store *objectStore) *Engine {
 	hooks := map[schema.GroupVersionKind][]hook{}
 	// Routes lists mutating webhooks first, as the API server calls them.
 	for _, r := range webhook.Routes {
-		w := r.Webhook(handlers)
+		h := r.Handler(handlers)
 		for _, k := range r.Kinds {
 			if r.Admits(k.GVK) {
-				hooks[k.GVK] = append(hooks[k.GVK], hook{path: r.Path, mutating: r.Mutating, webhook: w})
+				hooks[k.GVK] = append(hooks[k.GVK], hook{path: r.Path, mutating: r.Mutating, handler: h})
 			}
 		}
 	}
@@ -105,11 +110,8 @@ func (e *Engine) Evaluate(ctx context.Context, gvk schema.GroupVersionKind, obj 
 		APIVersion: gvk.GroupVersion().String(),
 		Kind:       gvk.Kind,
 		Namespace:  obj.GetNamespace(),
-		Name:       obj.GetName(),
+		Name:       admit.NameOf(obj),
 		Verdict:    VerdictAdmitted,
-	}
-	if result.Name == "" {
-		result.Name = obj.GetGenerateName()
 	}
 	hooks, ok := e.hooks[gvk]
 	if !ok {
@@ -122,23 +124,20 @@ func (e *Engine) Evaluate(ctx context.Context, gvk schema.GroupVersionKind, obj 
 		return result.failed(fmt.Errorf("encoding the %s: %w", gvk.Kind, err))
 	}
 	for _, h := range hooks {
-		resp := h.webhook.Handle(ctx, admissionRequest(gvk, obj, raw))
-		result.Warnings = append(result.Warnings, resp.Warnings...)
-		if !resp.Allowed {
-			if resp.Result != nil && resp.Result.Code == http.StatusForbidden {
-				result.Verdict, result.Denial = VerdictDenied, resp.Result.Message
-				result.Patches = nil
-				return result
-			}
-			return result.failed(fmt.Errorf("webhook %s: %s", h.path, responseMessage(resp)))
+		answer := h.handler.Answer(ctx, admissionRequest(gvk, obj, raw))
+		if f := answer.Failure; f != nil {
+			return result.failed(fmt.Errorf("webhook %s: %d %s", h.path, f.Code, f.Message))
 		}
-		if h.mutating && len(resp.Patches) > 0 {
-			result.Patches = append(result.Patches, resp.Patches...)
-			patch, err := jsonpatchapply.DecodePatch(resp.Patch)
-			if err == nil {
-				raw, err = patch.Apply(raw)
-			}
-			if err != nil {
+		result.Findings = append(result.Findings, answer.Findings...)
+		result.Warnings = append(result.Warnings, answer.Warnings()...)
+		if answer.Denied() {
+			result.Verdict, result.Denial = VerdictDenied, answer.Denial()
+			result.Patches = nil
+			return result
+		}
+		if patches := answer.Patches(); h.mutating && len(patches) > 0 {
+			result.Patches = append(result.Patches, patches...)
+			if raw, err = applyPatches(raw, patches); err != nil {
 				return result.failed(fmt.Errorf("applying the patch of webhook %s: %w", h.path, err))
 			}
 		}
@@ -152,16 +151,25 @@ func (e *Engine) Evaluate(ctx context.Context, gvk schema.GroupVersionKind, obj 
 	return result
 }
 
-func (r Result) failed(err error) Result {
-	r.Verdict, r.Error, r.Denial, r.Patches = VerdictError, err.Error(), "", nil
-	return r
+// applyPatches applies JSON patch operations to doc, as the API server applies a webhook's patch.
+func applyPatches(doc []byte, ops []jsonpatch.JsonPatchOperation) ([]byte, error) {
+	data, err := json.Marshal(ops)
+	if err != nil {
+		return nil, err
+	}
+	patch, err := jsonpatchapply.DecodePatch(data)
+	if err != nil {
+		return nil, err
+	}
+	return patch.Apply(doc)
 }
 
-func responseMessage(resp admission.Response) string {
-	if resp.Result == nil {
-		return "denied without a reason"
-	}
-	return fmt.Sprintf("%d %s", resp.Result.Code, resp.Result.Message)
+// failed is r for an object a webhook could not judge: the warnings of the
+// webhooks before stay, nothing is denied or patched.
+func (r Result) failed(err error) Result {
+	r.Verdict, r.Error, r.Denial, r.Patches = VerdictError, err.Error(), "", nil
+	r.Findings = slices.DeleteFunc(r.Findings, func(f decision.Finding) bool { return f.Outcome != decision.OutcomeWarned })
+	return r
 }
 
 // admissionRequest is the request the API server sends for a CREATE of obj.

@@ -91,8 +91,8 @@ func (s *reportSet) add(gvk schema.GroupVersionKind, r Result) {
 		return
 	}
 	subject := corev1.ObjectReference{APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
-	byRule := map[config.RuleName][]finding{}
-	for _, f := range findingsOf(r) {
+	byRule := map[config.RuleName][]reported{}
+	for _, f := range reportedFindings(r) {
 		byRule[f.rule] = append(byRule[f.rule], f)
 	}
 	for _, rule := range rules {

@@ -17,17 +17,15 @@ import (
 	"net/http"
 	"unicode/utf8"
 
-	jsoniter "github.com/json-iterator/go"
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/eksguard/eksguard/internal/decode"
 	"github.com/eksguard/eksguard/internal/jsonscan"
 )
 
 // maxReviewSize is controller-runtime's own request limit.
 const maxReviewSize = 7 * 1024 * 1024
-
-var reviewAPI = jsoniter.Config{CaseSensitive: true}.Froze()
 
 // reviewHandler serves hook with the single-pass decode.
 type reviewHandler struct{ hook *admission.Webhook }
@@ -94,7 +92,7 @@ func decodeReview(body []byte) *admissionv1.AdmissionReview {
 	}
 	rest = append(rest, body[from:]...)
 	var review admissionv1.AdmissionReview
-	if reviewAPI.Unmarshal(rest, &review) != nil {
+	if decode.API.Unmarshal(rest, &review) != nil {
 		return nil
 	}
 	if review.Request != nil {

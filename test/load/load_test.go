@@ -59,9 +59,9 @@ import (
 	"github.com/eksguard/eksguard/internal/server"
 	"github.com/eksguard/eksguard/internal/testbed"
 	"github.com/eksguard/eksguard/internal/testbed/testcert"
+	"github.com/eksguard/eksguard/webhook"
 	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
-	"github.com/eksguard/eksguard/webhook/seccomp"
 )
 
 // Bounds of the run; LOAD_ROUND overrides the round length.
@@ -165,7 +165,7 @@ func TestLoad(t *testing.T) {
 		MaxIdleConnsPerHost: 256, ForceAttemptHTTP2: false, DisableCompression: true,
 	}}
 	waitFor(t, "baseline serving", func() error {
-		_, err := httpClient.Post(base.url+seccomp.Path, "application/json", strings.NewReader("{}"))
+		_, err := httpClient.Post(base.url+webhook.SeccompPods.Path, "application/json", strings.NewReader("{}"))
 		return err
 	})
 
@@ -399,11 +399,11 @@ func requestBodies(t *testing.T) []body {
 	ing := albIngress("storefront", 0)
 	ing.TypeMeta = metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "Ingress"}
 	return []body{
-		{name: "seccomp (Pod)", path: seccomp.Path, data: review(t, pod, "pods"), patched: true},
-		{name: "networkpolicy (Pod)", path: netpol.PodPath, data: review(t, pod, "pods")},
-		{name: "networkpolicy (Deployment)", path: netpol.WorkloadPath, data: review(t, deployment, "deployments")},
-		{name: "loadBalancerTLS (Service)", path: lbtls.ServicePath, data: review(t, svc, "services")},
-		{name: "loadBalancerTLS (Ingress)", path: lbtls.IngressPath, data: review(t, ing, "ingresses")},
+		{name: "seccomp (Pod)", path: webhook.SeccompPods.Path, data: review(t, pod, "pods"), patched: true},
+		{name: "networkpolicy (Pod)", path: webhook.NetworkPolicyPods.Path, data: review(t, pod, "pods")},
+		{name: "networkpolicy (Deployment)", path: webhook.NetworkPolicyWorkloads.Path, data: review(t, deployment, "deployments")},
+		{name: "loadBalancerTLS (Service)", path: webhook.LoadBalancerTLSServices.Path, data: review(t, svc, "services")},
+		{name: "loadBalancerTLS (Ingress)", path: webhook.LoadBalancerTLSIngresses.Path, data: review(t, ing, "ingresses")},
 	}
 }
 

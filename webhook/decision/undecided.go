@@ -6,12 +6,9 @@ import (
 	"net/http"
 	"slices"
 
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
-
 	"github.com/eksguard/eksguard/internal/logkeys"
 )
 
@@ -25,24 +22,23 @@ const OutcomeUndecided = "undecided"
 // reason; a rule that only warns admits the object with a warning saying it
 // could not decide, so that a warn-only rule never blocks, whatever the
 // failurePolicy of its webhook. what names the decision in the reason
-// ("NetworkPolicy coverage"); modes are the rule's finding modes.
-func Undecided(ctx context.Context, pol *config.Policy, kind string, rule config.RuleName, what string, err error, modes ...config.Mode) admission.Response {
+// ("NetworkPolicy coverage"); modes are the modes that can make the rule
+// deny here (admit.Spec.Modes, or the decisions already made).
+func Undecided(ctx context.Context, pol *config.Policy, kind string, rule config.RuleName, what string, err error, modes ...config.Mode) Answer {
 	mayDeny := MayDeny(pol, modes...)
 	recordUndecided(ctx, kind, rule, mayDeny, err)
 	if mayDeny {
-		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("eksguard could not decide on %s: %w", what, err))
+		return Answer{Kind: kind, Failure: &Failure{Code: http.StatusInternalServerError,
+			Message: fmt.Sprintf("eksguard could not decide on %s: %v", what, err)}}
 	}
-	return admission.Allowed("").WithWarnings(undecidedWarning(rule, what, err))
+	return Answer{Kind: kind, Findings: []Finding{{Rule: rule, Outcome: OutcomeWarned,
+		Detail: fmt.Sprintf("could not decide on %s: %v", what, err)}}}
 }
 
 // MayDeny reports whether a rule with these finding modes can deny under
 // pol: one of them enforces and no dry run is on.
 func MayDeny(pol *config.Policy, modes ...config.Mode) bool {
 	return !pol.Config.DryRun && slices.Contains(modes, config.ModeEnforce)
-}
-
-func undecidedWarning(rule config.RuleName, what string, err error) string {
-	return WarningText(rule, &field.Error{Detail: fmt.Sprintf("could not decide on %s: %v", what, err)})
 }
 
 func recordUndecided(ctx context.Context, kind string, rule config.RuleName, mayDeny bool, err error) {

@@ -37,7 +37,7 @@ func TestUndecided(t *testing.T) {
 		{name: "one of two enforces", modes: []config.Mode{config.ModeWarn, config.ModeEnforce}, wantError: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := Undecided(context.Background(), policy(tt.dryRun), "Pod", config.RuleSeccomp, "the profile", err, tt.modes...)
+			resp := Undecided(context.Background(), policy(tt.dryRun), "Pod", config.RuleSeccomp, "the profile", err, tt.modes...).Response()
 			if tt.wantError {
 				if resp.Allowed || resp.Result.Code != http.StatusInternalServerError ||
 					resp.Result.Message != "eksguard could not decide on the profile: namespace labels unreadable" {

@@ -87,7 +87,7 @@ func BenchmarkIngressHandler(b *testing.B) {
 		b.Fatal(err)
 	}
 	req := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
-		Kind: metav1.GroupVersionKind(networkingv1.SchemeGroupVersion.WithKind(kindIngress)), Operation: admissionv1.Create, Namespace: "web",
+		Kind: metav1.GroupVersionKind(networkingv1.SchemeGroupVersion.WithKind("Ingress")), Operation: admissionv1.Create, Namespace: "web",
 		Object: runtime.RawExtension{Raw: raw}}}
 	ctx := context.Background()
 	if resp := h.Handle(ctx, req); !resp.Allowed {

@@ -7,7 +7,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/eksguard/eksguard/webhook/decision"
+	"github.com/eksguard/eksguard/internal/decode"
+	"github.com/eksguard/eksguard/webhook/admit"
 )
 
 // The parts of Services and Ingresses the rule reads. Handlers decode them
@@ -15,8 +16,8 @@ import (
 // Ingress cache keeps no more (TrimIngress).
 
 type serviceFields struct {
-	decision.Meta `json:"metadata"`
-	Spec          struct {
+	admit.Meta `json:"metadata"`
+	Spec       struct {
 		Type              corev1.ServiceType `json:"type"`
 		LoadBalancerClass *string            `json:"loadBalancerClass"`
 		Ports             []struct {
@@ -30,7 +31,7 @@ type serviceFields struct {
 // decodeService reads serviceFields, case-sensitively as the API server
 // does, into a Service that holds only them.
 func decodeService(_ schema.GroupVersionKind, raw []byte) (*corev1.Service, error) {
-	f, err := decision.DecodeFields[serviceFields](raw)
+	f, err := decode.Fields[serviceFields](raw)
 	if err != nil {
 		return nil, err
 	}
@@ -46,8 +47,8 @@ func decodeService(_ schema.GroupVersionKind, raw []byte) (*corev1.Service, erro
 }
 
 type ingressFields struct {
-	decision.Meta `json:"metadata"`
-	Spec          struct {
+	admit.Meta `json:"metadata"`
+	Spec       struct {
 		IngressClassName *string                   `json:"ingressClassName"`
 		TLS              []networkingv1.IngressTLS `json:"tls"`
 		Rules            []struct {
@@ -58,7 +59,7 @@ type ingressFields struct {
 
 // decodeIngress reads ingressFields into an Ingress that holds only them.
 func decodeIngress(_ schema.GroupVersionKind, raw []byte) (*networkingv1.Ingress, error) {
-	f, err := decision.DecodeFields[ingressFields](raw)
+	f, err := decode.Fields[ingressFields](raw)
 	if err != nil {
 		return nil, err
 	}

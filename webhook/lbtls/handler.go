@@ -2,37 +2,40 @@ package lbtls
 
 import (
 	"context"
-
-	admissionv1 "k8s.io/api/admission/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
-
-	"github.com/eksguard/eksguard/webhook/decision"
-
 	"maps"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook/admit"
+	"github.com/eksguard/eksguard/webhook/decision"
+	"github.com/eksguard/eksguard/webhook/resource"
 )
 
-const (
-	kindService = "Service"
-	kindIngress = "Ingress"
-	// ruleWhat names the rule's decision when it cannot be made.
-	ruleWhat = "load-balancer TLS"
+// what names the rule's decision in an undecided answer.
+const what = "load-balancer TLS"
+
+// modes are the rule's one finding mode.
+func modes(s config.RuleSettings) []config.Mode { return []config.Mode{s.LoadBalancerTLS.Mode} }
+
+// Services and Ingresses are what the two handlers judge.
+var (
+	Services  = &admit.Spec{Rule: config.RuleLoadBalancerTLS, Kinds: []resource.Kind{resource.Service}, Operations: resource.CreateUpdate, Modes: modes}
+	Ingresses = &admit.Spec{Rule: config.RuleLoadBalancerTLS, Kinds: []resource.Kind{resource.Ingress}, Operations: resource.CreateUpdate, Modes: modes}
 )
 
-// newHandler is the shape of both handlers: CREATE and UPDATE of kind,
-// decoded by decode (the fields the rule reads), and an UPDATE that
-// unchanged (over the parts fields returns) lets pass.
-func newHandler[T any](kind schema.GroupVersionKind, serves string, decider decision.Decider,
+// newHandler is the shape of both handlers: the route's kinds, decoded by
+// decode (the fields the rule reads), and an UPDATE that unchanged (over
+// the parts fields returns) lets pass.
+func newHandler[T any](spec *admit.Spec, decider decision.Decider,
 	decode func(schema.GroupVersionKind, []byte) (*T, error),
-	fields func(*T) (*metav1.ObjectMeta, any), judge func(context.Context, decision.Review[T]) admission.Response) admission.Handler {
-	return &decision.Handler[T]{
-		Serves:     serves,
-		Kinds:      []schema.GroupVersionKind{kind},
-		Operations: []admissionv1.Operation{admissionv1.Create, admissionv1.Update},
-		Decode:     decode,
+	fields func(*T) (*metav1.ObjectMeta, any), judge func(context.Context, *admit.Review[T]) decision.Answer) admit.Answerer {
+	return &admit.Handler[T]{
+		Spec:   spec,
+		What:   what,
+		Decode: decode,
 		Unchanged: func(old, obj *T) bool {
 			oldMeta, oldSpec := fields(old)
 			meta, spec := fields(obj)

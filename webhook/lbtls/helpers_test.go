@@ -63,9 +63,9 @@ func (v typedValidator) send(ctx context.Context, op admissionv1.Operation, obj,
 	if subject == nil {
 		subject = old
 	}
-	kind := metav1.GroupVersionKind{Version: "v1", Kind: kindService}
+	kind := metav1.GroupVersionKind{Version: "v1", Kind: "Service"}
 	if _, ok := subject.(*networkingv1.Ingress); ok {
-		kind = metav1.GroupVersionKind{Group: networkingv1.GroupName, Version: "v1", Kind: kindIngress}
+		kind = metav1.GroupVersionKind{Group: networkingv1.GroupName, Version: "v1", Kind: "Ingress"}
 	}
 	raw := func(o client.Object) []byte {
 		if o == nil {

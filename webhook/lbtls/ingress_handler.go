@@ -9,14 +9,15 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/logkeys"
+	"github.com/eksguard/eksguard/webhook/admit"
 	"github.com/eksguard/eksguard/webhook/decision"
 )
 
@@ -37,8 +38,8 @@ var ErrNoClassParams = errors.New("no such IngressClassParams")
 // each with the other members of its ALB group, which groups reads (the
 // manager's cache, indexed by IngressGroupNameField and
 // IngressClassNameField), and with its class, which classes reads.
-func NewIngressHandler(decider decision.Decider, groups client.Reader, classes Classes) admission.Handler {
-	return newHandler(networkingv1.SchemeGroupVersion.WithKind(kindIngress), "networking.k8s.io/v1 Ingresses", decider, decodeIngress,
+func NewIngressHandler(decider decision.Decider, groups client.Reader, classes Classes) admit.Answerer {
+	return newHandler(Ingresses, decider, decodeIngress,
 		func(i *networkingv1.Ingress) (*metav1.ObjectMeta, any) { return &i.ObjectMeta, i.Spec },
 		ingressJudge{groups: groups, classes: classes}.judge)
 }
@@ -49,59 +50,58 @@ type ingressJudge struct {
 	classes Classes
 }
 
-func (j ingressJudge) judge(ctx context.Context, r decision.Review[networkingv1.Ingress]) admission.Response {
+// namespaceLabels reads a namespace's labels (decision.Snapshot).
+type namespaceLabels interface {
+	NamespaceLabels(ctx context.Context, namespace string) (labels.Set, error)
+}
+
+func (j ingressJudge) judge(ctx context.Context, r *admit.Review[networkingv1.Ingress]) decision.Answer {
 	ing := r.Object
-	if ing.Namespace == "" {
-		ing.Namespace = r.Namespace
-	}
 	settings := r.Policy.Config.Rules.LoadBalancerTLS
-	undecided := func(err error, mode config.Mode) admission.Response {
-		return decision.Undecided(ctx, r.Policy, kindIngress, config.RuleLoadBalancerTLS, ruleWhat, err, mode)
-	}
 	classes, err := j.classes.IngressClasses(ctx)
 	if err != nil {
-		return undecided(err, settings.Mode)
+		return r.Undecided(ctx, err)
 	}
-	self, class, err := j.member(ctx, r.Decider, ing, classes, settings)
+	self, class, err := j.member(ctx, r.Snapshot, ing, classes, settings)
 	if err != nil {
-		return undecided(err, settings.Mode)
+		return r.Undecided(ctx, err)
 	}
 	requireTLS := settings.OtherIngressClasses == config.OtherIngressRequireTLS
 	if !class.ALB && class.NotBuilt == "" && !requireTLS {
-		return decision.Respond(ctx, kindIngress)
+		return r.Respond(ctx)
 	}
-	d, err := r.Decider.Decide(ctx, r.Policy, ing, config.RuleLoadBalancerTLS, settings.Mode)
+	d, err := r.Decide(ctx, ing, config.RuleLoadBalancerTLS)
 	if err != nil {
-		return undecided(err, settings.Mode)
+		return r.Undecided(ctx, err)
 	}
-	finding := decision.Finding{Rule: config.RuleLoadBalancerTLS, Decision: d}
+	ruling := decision.Ruling{Rule: config.RuleLoadBalancerTLS, Decision: d.For(settings.Mode)}
 	switch {
-	case d.Mode == config.ModeOff:
+	case ruling.Decision.Mode == config.ModeOff:
 	case class.NotBuilt != "" && !requireTLS:
 		// Nothing listens, so nothing to deny; the LBC's own webhook
 		// refuses most of these. Say it, and judge when it changes.
-		finding.Decision.Mode = config.ModeWarn
-		finding.Errs = field.ErrorList{field.Invalid(ingressClassNamePath, class.Class,
+		ruling.Decision.Mode = config.ModeWarn
+		ruling.Errs = field.ErrorList{field.Invalid(ingressClassNamePath, class.Class,
 			"the LBC builds no load balancer for this Ingress: "+class.NotBuilt)}
 	case !class.ALB:
-		finding.Errs = IngressTLSCoverage(ing, class.Class)
+		ruling.Errs = IngressTLSCoverage(ing, class.Class)
 	default:
-		members, err := j.groupMembers(ctx, r.Decider, self, classes, settings)
+		members, err := j.groupMembers(ctx, r.Snapshot, self, classes, settings)
 		if err != nil {
-			return undecided(err, d.Mode)
+			return r.Undecided(ctx, err, ruling.Decision)
 		}
 		result := CheckIngressGroup(members, settings)
-		finding.Errs = result.Errs
+		ruling.Errs = result.Errs
 		if result.SkippedInternal {
 			logf.FromContext(ctx).V(1).Info("skipping internal ALB", logkeys.IngressGroup, self.GroupName())
 		}
 	}
-	return decision.Respond(ctx, kindIngress, finding)
+	return r.Respond(ctx, ruling)
 }
 
 // member classifies ing and loads its class's IngressClassParams, as the
 // LBC's class loader does, including the params' namespaceSelector.
-func (j ingressJudge) member(ctx context.Context, decider decision.Decider, ing *networkingv1.Ingress,
+func (j ingressJudge) member(ctx context.Context, namespaces namespaceLabels, ing *networkingv1.Ingress,
 	classes IngressClasses, settings config.LoadBalancerTLSSettings) (Member, Classification, error) {
 	class := Classify(ing, classes, settings)
 	m := Member{Ingress: ing}
@@ -117,7 +117,7 @@ func (j ingressJudge) member(ctx context.Context, decider decision.Decider, ing 
 		return m, class, err
 	}
 	if params.NamespaceSelector != nil {
-		nsLabels, err := decider.NamespaceLabels(ctx, ing.Namespace)
+		nsLabels, err := namespaces.NamespaceLabels(ctx, ing.Namespace)
 		if err != nil {
 			return m, class, err
 		}
@@ -137,7 +137,7 @@ func (j ingressJudge) member(ctx context.Context, decider decision.Decider, ing 
 // namespace/name: those whose group.name annotation names it and those
 // whose class's IngressClassParams does, each kept only if its own class
 // puts it in the group. Ingresses being deleted have left the group.
-func (j ingressJudge) groupMembers(ctx context.Context, decider decision.Decider, self Member,
+func (j ingressJudge) groupMembers(ctx context.Context, namespaces namespaceLabels, self Member,
 	classes IngressClasses, settings config.LoadBalancerTLSSettings) ([]Member, error) {
 	members := []Member{self}
 	group := self.GroupName()
@@ -172,7 +172,7 @@ func (j ingressJudge) groupMembers(ctx context.Context, decider decision.Decider
 			}
 			seen[key] = true
 		}
-		m, class, err := j.member(ctx, decider, ing, classes, settings)
+		m, class, err := j.member(ctx, namespaces, ing, classes, settings)
 		if err != nil {
 			return nil, err
 		}

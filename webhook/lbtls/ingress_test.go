@@ -422,7 +422,7 @@ func TestJudgeIngressGroup(t *testing.T) {
 			for i := range slim {
 				var err error
 				if i == 0 {
-					slim[i].Ingress, err = decodeIngress(networkingv1.SchemeGroupVersion.WithKind(kindIngress), mustMarshal(t, members[i].Ingress))
+					slim[i].Ingress, err = decodeIngress(networkingv1.SchemeGroupVersion.WithKind("Ingress"), mustMarshal(t, members[i].Ingress))
 				} else {
 					var trimmed any
 					trimmed, err = TrimIngress(members[i].DeepCopy())

@@ -7,24 +7,21 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/logkeys"
+	"github.com/eksguard/eksguard/webhook/admit"
 	"github.com/eksguard/eksguard/webhook/decision"
 )
 
 // NewServiceHandler judges Services on CREATE and UPDATE (see unchanged).
-func NewServiceHandler(decider decision.Decider) admission.Handler {
-	return newHandler(corev1.SchemeGroupVersion.WithKind(kindService), "v1 Services", decider, decodeService,
+func NewServiceHandler(decider decision.Decider) admit.Answerer {
+	return newHandler(Services, decider, decodeService,
 		func(s *corev1.Service) (*metav1.ObjectMeta, any) { return &s.ObjectMeta, s.Spec }, judgeService)
 }
 
-func judgeService(ctx context.Context, r decision.Review[corev1.Service]) admission.Response {
+func judgeService(ctx context.Context, r *admit.Review[corev1.Service]) decision.Answer {
 	svc := r.Object
-	if svc.Namespace == "" {
-		svc.Namespace = r.Namespace
-	}
 	settings := r.Policy.Config.Rules.LoadBalancerTLS
 	if settings.LBCServiceMutator && r.Operation == admissionv1.Create {
 		svc = WithLBCServiceMutator(svc)
@@ -33,22 +30,22 @@ func judgeService(ctx context.Context, r decision.Review[corev1.Service]) admiss
 	owner := OwnerOf(svc)
 	switch owner {
 	case OwnerNone:
-		return decision.Respond(ctx, kindService)
+		return r.Respond(ctx)
 	case OwnerOtherClass:
 		log.V(1).Info("skipping Service of another load balancer class", logkeys.LoadBalancerClass, *svc.Spec.LoadBalancerClass)
-		return decision.Respond(ctx, kindService)
+		return r.Respond(ctx)
 	}
-	d, err := r.Decider.Decide(ctx, r.Policy, svc, config.RuleLoadBalancerTLS, settings.Mode)
+	d, err := r.Decide(ctx, svc, config.RuleLoadBalancerTLS)
 	if err != nil {
-		return decision.Undecided(ctx, r.Policy, kindService, config.RuleLoadBalancerTLS, ruleWhat, err, settings.Mode)
+		return r.Undecided(ctx, err)
 	}
-	finding := decision.Finding{Rule: config.RuleLoadBalancerTLS, Decision: d}
-	if d.Mode != config.ModeOff {
+	ruling := decision.Ruling{Rule: config.RuleLoadBalancerTLS, Decision: d.For(settings.Mode)}
+	if ruling.Decision.Mode != config.ModeOff {
 		result := CheckService(svc, settings)
-		finding.Errs = result.Errs
+		ruling.Errs = result.Errs
 		if result.SkippedInternal {
 			log.V(1).Info("skipping internal load balancer", logkeys.Owner, owner)
 		}
 	}
-	return decision.Respond(ctx, kindService, finding)
+	return r.Respond(ctx, ruling)
 }

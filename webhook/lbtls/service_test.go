@@ -462,7 +462,7 @@ func TestJudgeService(t *testing.T) {
 			errs, skipped := result.Errs, result.SkippedInternal
 			ruletest.AssertDetails(t, "CheckService", errs, tt.wantErrs)
 			// What the handler decodes (decodeService) is judged alike.
-			decoded, err := decodeService(corev1.SchemeGroupVersion.WithKind(kindService), mustMarshal(t, tt.svc))
+			decoded, err := decodeService(corev1.SchemeGroupVersion.WithKind("Service"), mustMarshal(t, tt.svc))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -25,10 +26,10 @@ import (
 // index has answered, it returns the index's answer with a *liveReadError:
 // the index is synced (the server is ready only then), so its answer
 // stands, short only of a policy created in the last moment.
-func (c *Checker) coverage(ctx context.Context, pod *Pod, settings config.NetworkPolicySettings) (Result, error) {
+func (c *Checker) coverage(ctx context.Context, namespaces namespaceLabels, pod *Pod, settings config.NetworkPolicySettings) (Result, error) {
 	declared := declaredIsolation(settings)
 	if c.Index.NeedsNamespaceLabels(pod.Namespace) {
-		if err := c.readNamespaceLabels(ctx, pod); err != nil {
+		if err := readNamespaceLabels(ctx, namespaces, pod); err != nil {
 			return Result{}, err
 		}
 	}
@@ -41,7 +42,7 @@ func (c *Checker) coverage(ctx context.Context, pod *Pod, settings config.Networ
 		return cached, &liveReadError{err}
 	}
 	if pod.NamespaceLabels == nil && readNamespaceLabelsAny(policies) {
-		if err := c.readNamespaceLabels(ctx, pod); err != nil {
+		if err := readNamespaceLabels(ctx, namespaces, pod); err != nil {
 			return cached, &liveReadError{err}
 		}
 	}
@@ -54,8 +55,13 @@ type liveReadError struct{ err error }
 func (e *liveReadError) Error() string { return e.err.Error() }
 func (e *liveReadError) Unwrap() error { return e.err }
 
-func (c *Checker) readNamespaceLabels(ctx context.Context, pod *Pod) error {
-	set, err := c.Decider.NamespaceLabels(ctx, pod.Namespace)
+// namespaceLabels reads a namespace's labels (decision.Snapshot).
+type namespaceLabels interface {
+	NamespaceLabels(ctx context.Context, namespace string) (labels.Set, error)
+}
+
+func readNamespaceLabels(ctx context.Context, namespaces namespaceLabels, pod *Pod) error {
+	set, err := namespaces.NamespaceLabels(ctx, pod.Namespace)
 	if err != nil {
 		return err
 	}

@@ -280,7 +280,7 @@ func TestPodValidator(t *testing.T) {
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, metav1.GroupVersionKind{Version: "v1", Kind: "Service"}, "shop", "web", []byte(`{}`), nil)
 			},
-			want: ruletest.Errored(400, "unsupported kind /v1, Kind=Service: this webhook serves v1 Pods"),
+			want: ruletest.Errored(400, "unsupported kind /v1, Kind=Service: this webhook serves v1 pods"),
 		},
 	}
 	for _, tt := range tests {
@@ -359,7 +359,7 @@ func TestPodValidatorAdmissionReview(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			hook := &webhook.Admission{Handler: NewPodHandler(newTestChecker(ruletest.CompilePolicy(t, nil), nil, &liveReader{}))}
 			body := fmt.Sprintf(review, tt.object)
-			req := httptest.NewRequest(http.MethodPost, PodPath, strings.NewReader(body))
+			req := httptest.NewRequest(http.MethodPost, "/validate", strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			rec := httptest.NewRecorder()
 			hook.ServeHTTP(rec, req)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 
-	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,16 +17,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/logkeys"
+	"github.com/eksguard/eksguard/webhook/admit"
 	"github.com/eksguard/eksguard/webhook/decision"
 )
-
-// PolicyChangePath serves UPDATE and DELETE of every kind of Kinds.
-const PolicyChangePath = "/validate-policy-change"
 
 // podListPageSize bounds each page of the live pod list.
 const podListPageSize = 500
@@ -47,16 +43,11 @@ const serviceAccountUnknown = "the pod list eksguard reads holds metadata only, 
 // leaves running pods uncovered that it covered before. It reads the pods
 // live, metadata only, and only on this path: those of the policy's
 // namespace, or of every namespace for a cluster-scoped kind.
-func NewPolicyChangeHandler(c *Checker) admission.Handler {
-	var kinds []schema.GroupVersionKind
-	for _, k := range Kinds {
-		kinds = append(kinds, k.GVK)
-	}
-	return &decision.Handler[storedPolicy]{
-		Serves:     "the policy kinds that isolate pods",
-		Kinds:      kinds,
-		Operations: []admissionv1.Operation{admissionv1.Update, admissionv1.Delete},
-		Decode:     decodeStoredPolicy,
+func NewPolicyChangeHandler(c *Checker) admit.Answerer {
+	return &admit.Handler[storedPolicy]{
+		Spec:   PolicyChanges,
+		What:   what,
+		Decode: decodeStoredPolicy,
 		// A change that leaves every selection as it was uncovers nothing.
 		Unchanged: func(old, obj *storedPolicy) bool {
 			return reflect.DeepEqual(old.selections(), obj.selections())
@@ -94,11 +85,11 @@ func decodeStoredPolicy(gvk schema.GroupVersionKind, raw []byte) (*storedPolicy,
 	return stored, nil
 }
 
-func (c *Checker) judgePolicyChange(ctx context.Context, r decision.Review[storedPolicy]) admission.Response {
+func (c *Checker) judgePolicyChange(ctx context.Context, r *admit.Review[storedPolicy]) decision.Answer {
 	old := r.Old.policy
 	if old == nil {
 		// It selected no pod, so changing it cannot uncover one.
-		return decision.Respond(ctx, r.Kind.Kind)
+		return r.Respond(ctx)
 	}
 	var updated *Compiled
 	action := "Deleting"
@@ -112,29 +103,28 @@ func (c *Checker) judgePolicyChange(ctx context.Context, r decision.Review[store
 	if m := r.Old.object; m != nil {
 		meta.Labels, meta.Annotations = m.GetLabels(), m.GetAnnotations()
 	}
-	d, err := c.decide(ctx, r.Policy, meta)
+	d, err := decide(ctx, r.Snapshot, meta)
 	if err != nil {
-		logf.FromContext(ctx).Error(err, "could not decide on a policy change")
-		return decision.Respond(ctx, r.Kind.Kind)
+		return r.Undecided(ctx, err)
 	}
 	// This check only ever warns: it must not stand in the way of removing a policy.
 	if d.coverage.Mode == config.ModeEnforce {
 		d.coverage.Mode = config.ModeWarn
 	}
-	finding := decision.Finding{Rule: config.RuleNetworkPolicy, Decision: d.coverage}
+	ruling := decision.Ruling{Rule: config.RuleNetworkPolicy, Decision: d.coverage}
 	if d.coverage.Mode == config.ModeOff {
-		return decision.Respond(ctx, r.Kind.Kind, finding)
+		return r.Respond(ctx, ruling)
 	}
-	exposed, err := c.exposedPods(ctx, r.Old.object.GetUID(), old, updated, r.Policy.Config.Rules.NetworkPolicy)
+	exposed, err := c.exposedPods(ctx, r.Snapshot, r.Old.object.GetUID(), old, updated, r.Policy.Config.Rules.NetworkPolicy)
 	if err != nil {
 		logf.FromContext(ctx).Error(err, "could not count the pods a policy change leaves uncovered",
 			logkeys.Kind, old.Kind.Name, logkeys.Policy, types.NamespacedName{Namespace: old.Namespace, Name: old.Name})
-		return decision.Respond(ctx, r.Kind.Kind)
+		return r.Undecided(ctx, err)
 	}
 	if exposed.pods > 0 {
-		finding.Errs = field.ErrorList{field.Forbidden(nil, exposedDetail(action, old, exposed))}
+		ruling.Errs = field.ErrorList{field.Forbidden(nil, exposedDetail(action, old, exposed))}
 	}
-	return decision.Respond(ctx, r.Kind.Kind, finding)
+	return r.Respond(ctx, ruling)
 }
 
 // exposure counts the pods a change uncovers.
@@ -161,7 +151,7 @@ func exposedDetail(action string, p *Compiled, e exposure) string {
 // exposedPods counts the live pods that the policies covered with old and
 // no longer cover with updated (nil: deleted). The other policies come
 // from the index.
-func (c *Checker) exposedPods(ctx context.Context, uid types.UID, old, updated *Compiled, settings config.NetworkPolicySettings) (exposure, error) {
+func (c *Checker) exposedPods(ctx context.Context, namespaces namespaceLabels, uid types.UID, old, updated *Compiled, settings config.NetworkPolicySettings) (exposure, error) {
 	declared := declaredIsolation(settings)
 	type scope struct {
 		before, after []*Compiled
@@ -183,7 +173,7 @@ func (c *Checker) exposedPods(ctx context.Context, uid types.UID, old, updated *
 		if updated != nil {
 			s.after = append(s.after, updated)
 		}
-		set, err := c.Decider.NamespaceLabels(ctx, namespace)
+		set, err := namespaces.NamespaceLabels(ctx, namespace)
 		if err != nil {
 			return nil, err
 		}
@@ -241,9 +231,6 @@ func selectsAny(p *Compiled, pod *Pod) bool {
 // decodePolicyObject decodes a stored object of kind, case-sensitively as
 // the API server does.
 func decodePolicyObject(kind *Kind, raw []byte) (runtime.Object, error) {
-	if len(raw) == 0 {
-		return nil, fmt.Errorf("the request has no object")
-	}
 	if kind == KindNetworkPolicy {
 		var np networkingv1.NetworkPolicy
 		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &np); err != nil {

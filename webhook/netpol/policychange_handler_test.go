@@ -155,11 +155,13 @@ func TestPolicyChangeValidator(t *testing.T) {
 			want: ruletest.Allowed(),
 		},
 		{
-			name:    "pod list fails: admitted silently",
+			// decision.Undecided of a route that only warns: admitted, saying so.
+			name:    "pod list fails: admitted with a warning",
 			indexed: []*networkingv1.NetworkPolicy{denyAll},
 			podsErr: errors.New("forbidden"),
 			req:     deleteReq(denyAll),
-			want:    ruletest.Allowed(), wantPodLists: 1,
+			want: ruletest.Warned(`eksguard [networkPolicy] could not decide on NetworkPolicy coverage: listing the pods of namespace "shop": forbidden`),
+			wantPodLists: 1,
 		},
 		{
 			name: "delete without the old object",
@@ -187,7 +189,9 @@ func TestPolicyChangeValidator(t *testing.T) {
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Delete, metav1.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "Ingress"}, "shop", "web", nil, []byte(`{}`))
 			},
-			want: ruletest.Errored(400, "unsupported kind networking.k8s.io/v1, Kind=Ingress: this webhook serves the policy kinds that isolate pods"),
+			want: ruletest.Errored(400, "unsupported kind networking.k8s.io/v1, Kind=Ingress: this webhook serves networking.k8s.io/v1 networkpolicies, networking.k8s.aws/v1alpha1 applicationnetworkpolicies, "+
+				"networking.k8s.aws/v1alpha1 clusternetworkpolicies, cilium.io/v2 ciliumnetworkpolicies, cilium.io/v2 ciliumclusterwidenetworkpolicies, "+
+				"policy.networking.k8s.io/v1alpha2 clusternetworkpolicies"),
 		},
 	}
 	for _, tt := range tests {

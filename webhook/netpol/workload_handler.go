@@ -5,31 +5,29 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
+	"reflect"
 
-	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/decode"
 	"github.com/eksguard/eksguard/internal/jsonscan"
+	"github.com/eksguard/eksguard/webhook/admit"
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/resource"
 )
 
-// WorkloadPath serves the workload kinds in workloadKinds, CREATE and UPDATE.
-const WorkloadPath = "/validate-workload-networkpolicy"
-
 // workloadKind is what coverage knows of a served workload kind.
 type workloadKind struct {
 	resource.Kind
-	// templatePath is where the kind keeps its pod template.
-	templatePath *field.Path
+	// template is where the kind keeps its pod template: the one place the
+	// location is written (decoding, comparing and messages derive from it).
+	template templateLocation
 	// controllerLabels are the labels the kind's controller adds to every
 	// pod, with values nobody knows before the pod exists, and why.
 	controllerLabels map[string]string
@@ -55,24 +53,24 @@ const (
 // the template before validating webhooks see it (generateSelector in
 // pkg/registry/batch/job/strategy.go), so they are in the object.
 var workloadKinds = []workloadKind{
-	{Kind: workloadResource(appsv1.SchemeGroupVersion.WithKind("Deployment"), "deployments"), templatePath: field.NewPath("spec", "template"), controllerLabels: map[string]string{
+	{Kind: workloadResource(appsv1.SchemeGroupVersion.WithKind("Deployment"), "deployments"), template: at("spec", "template"), controllerLabels: map[string]string{
 		appsv1.DefaultDeploymentUniqueLabelKey: "the Deployment controller sets it to a hash of each ReplicaSet's template " +
 			"(pkg/controller/deployment sync.go getNewReplicaSet)",
 	}},
-	{Kind: workloadResource(appsv1.SchemeGroupVersion.WithKind("StatefulSet"), "statefulsets"), templatePath: field.NewPath("spec", "template"), controllerLabels: map[string]string{
+	{Kind: workloadResource(appsv1.SchemeGroupVersion.WithKind("StatefulSet"), "statefulsets"), template: at("spec", "template"), controllerLabels: map[string]string{
 		appsv1.ControllerRevisionHashLabelKey: revisionHashReason,
 		appsv1.StatefulSetPodNameLabel:        perPodReason,
 		appsv1.PodIndexLabel:                  perPodReason,
 	}},
-	{Kind: workloadResource(appsv1.SchemeGroupVersion.WithKind("DaemonSet"), "daemonsets"), templatePath: field.NewPath("spec", "template"), controllerLabels: map[string]string{
+	{Kind: workloadResource(appsv1.SchemeGroupVersion.WithKind("DaemonSet"), "daemonsets"), template: at("spec", "template"), controllerLabels: map[string]string{
 		appsv1.ControllerRevisionHashLabelKey: revisionHashReason,
 		daemonSetTemplateGenerationLabel: "the DaemonSet controller sets it to the template's generation at each rollout " +
 			"(pkg/controller/daemon/util CreatePodTemplate)",
 	}},
-	{Kind: workloadResource(appsv1.SchemeGroupVersion.WithKind("ReplicaSet"), "replicasets"), templatePath: field.NewPath("spec", "template")},
-	{Kind: workloadResource(corev1.SchemeGroupVersion.WithKind("ReplicationController"), "replicationcontrollers"), templatePath: field.NewPath("spec", "template")},
-	{Kind: workloadResource(batchv1.SchemeGroupVersion.WithKind("Job"), "jobs"), templatePath: field.NewPath("spec", "template")},
-	{Kind: workloadResource(batchv1.SchemeGroupVersion.WithKind("CronJob"), "cronjobs"), templatePath: field.NewPath("spec", "jobTemplate", "spec", "template"), controllerLabels: map[string]string{
+	{Kind: workloadResource(appsv1.SchemeGroupVersion.WithKind("ReplicaSet"), "replicasets"), template: at("spec", "template")},
+	{Kind: workloadResource(corev1.SchemeGroupVersion.WithKind("ReplicationController"), "replicationcontrollers"), template: at("spec", "template")},
+	{Kind: workloadResource(batchv1.SchemeGroupVersion.WithKind("Job"), "jobs"), template: at("spec", "template")},
+	{Kind: workloadResource(batchv1.SchemeGroupVersion.WithKind("CronJob"), "cronjobs"), template: at("spec", "jobTemplate", "spec", "template"), controllerLabels: map[string]string{
 		LegacyJobNameLabel:         cronJobNameReason,
 		batchv1.JobNameLabel:       cronJobNameReason,
 		LegacyControllerUIDLabel:   cronJobUIDReason,
@@ -110,18 +108,11 @@ func workloadKindOf(gvk schema.GroupVersionKind) (*workloadKind, bool) {
 // On UPDATE it checks only a changed pod template: the template is what new
 // pods get, and leaving unrelated updates alone lets controllers keep scaling
 // and finalizing workloads created before the namespace lost its policies.
-func NewWorkloadHandler(c *Checker) admission.Handler {
-	var kinds []schema.GroupVersionKind
-	var names []string
-	for _, k := range WorkloadKinds() {
-		kinds = append(kinds, k.GVK)
-		names = append(names, k.GVK.Kind+"s")
-	}
-	return &decision.Handler[workload]{
-		Serves:     strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1],
-		Kinds:      kinds,
-		Operations: []admissionv1.Operation{admissionv1.Create, admissionv1.Update},
-		Decode:     decodeWorkload,
+func NewWorkloadHandler(c *Checker) admit.Answerer {
+	return &admit.Handler[workload]{
+		Spec:   Workloads,
+		What:   what,
+		Decode: decodeWorkload,
 		// The API server encodes both objects alike: equal bytes, equal template.
 		Unchanged: func(old, obj *workload) bool { return bytes.Equal(old.rawTemplate(), obj.rawTemplate()) },
 		Decider:   c.Decider,
@@ -129,123 +120,130 @@ func NewWorkloadHandler(c *Checker) admission.Handler {
 	}
 }
 
+// templateLocation is where a workload kind keeps its pod template, and
+// the decode target that reads its metadata and that template in one pass.
+type templateLocation struct {
+	path   []string
+	field  *field.Path
+	fields reflect.Type
+}
+
+// at builds the location of path: fields is struct{Meta; spec: {...:
+// {template: *podTemplate}}}, nested as path says.
+func at(path ...string) templateLocation {
+	t := reflect.TypeFor[*podTemplate]()
+	for i := len(path) - 1; i > 0; i-- {
+		t = reflect.StructOf([]reflect.StructField{{Name: "F", Type: t, Tag: jsonTag(path[i])}})
+	}
+	top := reflect.StructOf([]reflect.StructField{
+		{Name: "Meta", Type: reflect.TypeFor[admit.Meta](), Tag: jsonTag("metadata")},
+		{Name: "F", Type: t, Tag: jsonTag(path[0])},
+	})
+	return templateLocation{path: path, field: field.NewPath(path[0], path[1:]...), fields: top}
+}
+
+func jsonTag(key string) reflect.StructTag { return reflect.StructTag(`json:"` + key + `"`) }
+
+// decode reads the metadata and the pod template (nil if absent) of raw.
+func (l templateLocation) decode(raw []byte) (admit.Meta, *podTemplate, error) {
+	v, err := decode.FieldsOf(l.fields, raw)
+	if err != nil {
+		return admit.Meta{}, nil, err
+	}
+	meta := v.Elem().Field(0).Interface().(admit.Meta)
+	t := v.Elem().Field(1)
+	for range len(l.path) - 1 {
+		t = t.Field(0)
+	}
+	return meta, t.Interface().(*podTemplate), nil
+}
+
 // workload is the part of every served kind that coverage needs: its
 // metadata, the fields of its pod template coverage reads, and the object
 // as sent, in which rawTemplate finds the template only when an UPDATE
 // needs to compare it.
 type workload struct {
-	decision.Meta
+	admit.Meta
+	kind     *workloadKind
 	template podTemplate
 	raw      []byte
 }
 
-// workloadFields is what decodeWorkload reads of every served kind: the
-// pod template is spec.template, or spec.jobTemplate.spec.template (CronJob).
-type workloadFields struct {
-	decision.Meta `json:"metadata"`
-	Spec          struct {
-		Template    *podTemplate `json:"template"`
-		JobTemplate *struct {
-			Spec struct {
-				Template *podTemplate `json:"template"`
-			} `json:"spec"`
-		} `json:"jobTemplate"`
-	} `json:"spec"`
-}
-
 // podTemplate is what coverage reads of a pod template.
 type podTemplate struct {
-	decision.Meta `json:"metadata"`
-	Spec          struct {
+	admit.Meta `json:"metadata"`
+	Spec       struct {
 		ServiceAccountName string `json:"serviceAccountName"`
 		HostNetwork        bool   `json:"hostNetwork"`
 	} `json:"spec"`
 }
 
-// templatePaths are where the served kinds keep their pod template.
-var templatePaths = [][]string{{"spec", "template"}, {"spec", "jobTemplate", "spec", "template"}}
-
 // rawTemplate is the workload's pod template as sent; nil if it has none.
 // The API server encodes an object the same way each time, so equal bytes
 // are an unchanged template.
 func (w *workload) rawTemplate() []byte {
-	for _, path := range templatePaths {
-		t, ok := jsonscan.Lookup(w.raw, path...)
+	path := w.kind.template.path
+	t, ok := jsonscan.Lookup(w.raw, path...)
+	if !ok {
+		t, ok = lookupDecoded(w.raw, path)
 		if !ok {
-			return rawTemplateDecoded(w.raw)
-		}
-		if t != nil && string(t) != "null" {
-			return t
+			return w.raw // compared whole: any change is judged
 		}
 	}
-	return nil
+	if t == nil || string(t) == "null" {
+		return nil
+	}
+	return t
 }
 
-// rawTemplateDecoded is rawTemplate for what jsonscan leaves to a decoder.
-func rawTemplateDecoded(raw []byte) []byte {
-	var f struct {
-		Spec struct {
-			Template    json.RawMessage `json:"template"`
-			JobTemplate *struct {
-				Spec struct {
-					Template json.RawMessage `json:"template"`
-				} `json:"spec"`
-			} `json:"jobTemplate"`
-		} `json:"spec"`
+// lookupDecoded is jsonscan.Lookup for what jsonscan leaves to a decoder.
+func lookupDecoded(raw []byte, path []string) ([]byte, bool) {
+	for _, key := range path {
+		var members map[string]json.RawMessage
+		if sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &members) != nil {
+			return nil, false
+		}
+		if raw = members[key]; raw == nil {
+			return nil, true
+		}
 	}
-	if sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &f) != nil {
-		return raw // compared whole: any change is judged
-	}
-	if t := f.Spec.Template; len(t) > 0 && string(t) != "null" {
-		return t
-	}
-	if jt := f.Spec.JobTemplate; jt != nil && len(jt.Spec.Template) > 0 && string(jt.Spec.Template) != "null" {
-		return jt.Spec.Template
-	}
-	return nil
+	return raw, true
 }
 
-// decodeWorkload decodes a workload's workloadFields, case-sensitively as
-// the API server does.
-func decodeWorkload(_ schema.GroupVersionKind, raw []byte) (*workload, error) {
-	f, err := decision.DecodeFields[workloadFields](raw)
+// decodeWorkload decodes a workload's metadata and pod template,
+// case-sensitively as the API server does.
+func decodeWorkload(gvk schema.GroupVersionKind, raw []byte) (*workload, error) {
+	wk, ok := workloadKindOf(gvk)
+	if !ok {
+		return nil, fmt.Errorf("%s is not a workload kind", gvk)
+	}
+	meta, template, err := wk.template.decode(raw)
 	if err != nil {
 		return nil, err
 	}
-	w := &workload{Meta: f.Meta, raw: raw}
-	switch {
-	case f.Spec.Template != nil:
-		w.template = *f.Spec.Template
-	case f.Spec.JobTemplate != nil && f.Spec.JobTemplate.Spec.Template != nil:
-		w.template = *f.Spec.JobTemplate.Spec.Template
+	w := &workload{Meta: meta, kind: wk, raw: raw}
+	if template != nil {
+		w.template = *template
 	}
 	return w, nil
 }
 
-func (c *Checker) judgeWorkload(ctx context.Context, r decision.Review[workload]) admission.Response {
-	gvk := schema.GroupVersionKind(r.Kind)
-	wk, _ := workloadKindOf(gvk)
+func (c *Checker) judgeWorkload(ctx context.Context, r *admit.Review[workload]) decision.Answer {
 	obj := r.Object
-	template := &obj.template
-	obj.Namespace = r.Namespace
-	d, err := c.decideWorkload(ctx, r.Policy, obj, template)
+	d, err := c.decideWorkload(ctx, r.Snapshot, obj)
 	if err != nil {
-		return undecided(ctx, r.Policy, gvk.Kind, err)
+		return r.Undecided(ctx, err)
 	}
-	name := obj.Name
-	if name == "" {
-		name = obj.GenerateName
-	}
-	return c.review(ctx, r.Policy, subject{
-		Kind:            gvk.Kind,
-		Description:     fmt.Sprintf("%s %s's pod template", gvk.Kind, name),
-		Namespace:       r.Namespace,
+	template, where := &obj.template, obj.kind.template.field
+	return c.answer(ctx, r, r.Snapshot, subject{
+		Description:     fmt.Sprintf("%s %s's pod template", r.Kind.Kind, r.ObjectName),
+		Namespace:       obj.Namespace,
 		Labels:          template.Labels,
-		Unknown:         wk.controllerLabels,
+		Unknown:         obj.kind.controllerLabels,
 		ServiceAccount:  template.Spec.ServiceAccountName,
 		HostNetwork:     template.Spec.HostNetwork,
-		LabelsPath:      wk.templatePath.Child("metadata", "labels"),
-		HostNetworkPath: wk.templatePath.Child("spec", "hostNetwork"),
+		LabelsPath:      where.Child("metadata", "labels"),
+		HostNetworkPath: where.Child("spec", "hostNetwork"),
 	}, d)
 }
 
@@ -254,14 +252,14 @@ func (c *Checker) judgeWorkload(ctx context.Context, r decision.Review[workload]
 // labels and annotations, so the pod check would exempt them, and denying the
 // workload for pods that would be admitted helps nobody. Exemptions written
 // for the workload object itself apply as well, as the user asked.
-func (c *Checker) decideWorkload(ctx context.Context, pol *config.Policy, obj *workload, template *podTemplate) (decisions, error) {
-	d, err := c.decide(ctx, pol, &obj.Meta)
+func (c *Checker) decideWorkload(ctx context.Context, snap *decision.Snapshot, obj *workload) (decisions, error) {
+	d, err := decide(ctx, snap, &obj.Meta)
 	if err != nil {
 		return d, err
 	}
-	pods := template.Meta
+	pods := obj.template.Meta
 	pods.Namespace = obj.Namespace
-	podDecisions, err := c.decide(ctx, pol, &pods)
+	podDecisions, err := decide(ctx, snap, &pods)
 	if err != nil {
 		return decisions{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -210,16 +211,14 @@ func TestWorkloadValidator(t *testing.T) {
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, metav1.GroupVersionKind{Group: "apps", Version: "v1", Kind: "ControllerRevision"}, "shop", "web", []byte(`{}`), nil)
 			},
-			want: ruletest.Errored(400, "unsupported kind apps/v1, Kind=ControllerRevision: this webhook serves Deployments, StatefulSets, "+
-				"DaemonSets, ReplicaSets, ReplicationControllers, Jobs and CronJobs"),
+			want: ruletest.Errored(400, "unsupported kind apps/v1, Kind=ControllerRevision: this webhook serves "+workloadsServed),
 		},
 		{
 			name: "an older API version of a served kind is not served",
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, metav1.GroupVersionKind{Group: "batch", Version: "v1beta1", Kind: "CronJob"}, "shop", "web", []byte(`{}`), nil)
 			},
-			want: ruletest.Errored(400, "unsupported kind batch/v1beta1, Kind=CronJob: this webhook serves Deployments, StatefulSets, "+
-				"DaemonSets, ReplicaSets, ReplicationControllers, Jobs and CronJobs"),
+			want: ruletest.Errored(400, "unsupported kind batch/v1beta1, Kind=CronJob: this webhook serves "+workloadsServed),
 		},
 	}
 	for _, tt := range tests {
@@ -245,9 +244,23 @@ func TestRawTemplate(t *testing.T) {
 		`{"spec":{"template":{"a":1}},"spec":{"template":{"a":2}}}`,
 		`{"spec":{"template":{"a":1},"template":{"a":2}}}`,
 	} {
-		w := &workload{raw: []byte(doc)}
-		if got, want := string(w.rawTemplate()), string(rawTemplateDecoded([]byte(doc))); got != want {
-			t.Errorf("rawTemplate(%s) = %s, the decoder finds %s", doc, got, want)
+		for _, kind := range []string{"Deployment", "CronJob"} {
+			wk, _ := workloadKindOf(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: kind})
+			if kind == "CronJob" {
+				wk, _ = workloadKindOf(schema.GroupVersionKind{Group: "batch", Version: "v1", Kind: kind})
+			}
+			w := &workload{kind: wk, raw: []byte(doc)}
+			want, _ := lookupDecoded([]byte(doc), wk.template.path)
+			if string(want) == "null" {
+				want = nil
+			}
+			if got := w.rawTemplate(); string(got) != string(want) {
+				t.Errorf("%s rawTemplate(%s) = %s, the decoder finds %s", kind, doc, got, want)
+			}
 		}
 	}
 }
+
+// workloadsServed names the served workload kinds in a bad-request answer.
+const workloadsServed = "apps/v1 deployments, apps/v1 statefulsets, apps/v1 daemonsets, apps/v1 replicasets, " +
+	"v1 replicationcontrollers, batch/v1 jobs, batch/v1 cronjobs"

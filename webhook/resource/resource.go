@@ -56,3 +56,20 @@ func Rules(kinds []Kind, ops ...admissionregistrationv1.OperationType) []admissi
 	}
 	return rules
 }
+
+// The built-in kinds eksguard's routes judge.
+var (
+	Pod     = Kind{GVK: schema.GroupVersion{Version: "v1"}.WithKind("Pod"), Resource: "pods", Namespaced: true}
+	Service = Kind{GVK: schema.GroupVersion{Version: "v1"}.WithKind("Service"), Resource: "services", Namespaced: true}
+	Ingress = Kind{GVK: schema.GroupVersion{Group: "networking.k8s.io", Version: "v1"}.WithKind("Ingress"), Resource: "ingresses", Namespaced: true}
+	// PodEphemeralContainers is the subresource through which kubectl debug adds containers.
+	PodEphemeralContainers = Kind{GVK: Pod.GVK, Resource: "pods/ephemeralcontainers", Namespaced: true}
+)
+
+// Operation lists.
+var (
+	Create       = []admissionregistrationv1.OperationType{admissionregistrationv1.Create}
+	Update       = []admissionregistrationv1.OperationType{admissionregistrationv1.Update}
+	CreateUpdate = []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update}
+	UpdateDelete = []admissionregistrationv1.OperationType{admissionregistrationv1.Update, admissionregistrationv1.Delete}
+)

@@ -4,7 +4,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/eksguard/eksguard/webhook/decision"
+	"github.com/eksguard/eksguard/internal/decode"
+	"github.com/eksguard/eksguard/webhook/admit"
 )
 
 // podFields is the part of a Pod the seccomp rule reads: decoding it
@@ -12,8 +13,8 @@ import (
 // keep the difference between an absent (or null) securityContext and an
 // empty one, which decides the patch's path.
 type podFields struct {
-	decision.Meta `json:"metadata"`
-	Spec          struct {
+	admit.Meta `json:"metadata"`
+	Spec       struct {
 		NodeName            string            `json:"nodeName"`
 		OS                  *corev1.PodOS     `json:"os"`
 		SecurityContext     *securityContext  `json:"securityContext"`
@@ -35,7 +36,7 @@ type securityContext struct {
 // decodePod reads the fields of podFields, case-sensitively as the API
 // server does, into a Pod that holds only them.
 func decodePod(_ schema.GroupVersionKind, raw []byte) (*corev1.Pod, error) {
-	f, err := decision.DecodeFields[podFields](raw)
+	f, err := decode.Fields[podFields](raw)
 	if err != nil {
 		return nil, err
 	}

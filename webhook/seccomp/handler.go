@@ -3,100 +3,66 @@ package seccomp
 import (
 	"context"
 
-	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook/admit"
 	"github.com/eksguard/eksguard/webhook/decision"
+	"github.com/eksguard/eksguard/webhook/resource"
 )
 
-// podKinds is what both seccomp routes judge: the pod itself (the
-// ephemeralcontainers subresource also carries the whole Pod).
-var podKinds = []schema.GroupVersionKind{corev1.SchemeGroupVersion.WithKind("Pod")}
+// what names the rule's decision in an undecided answer.
+const what = "the seccomp profile"
 
-// Path serves Pod CREATE.
-const Path = "/mutate-v1-pod-seccomp"
+// Pods is what NewHandler judges: Pod CREATE, which the Unconfined setting
+// can deny too.
+var Pods = &admit.Spec{Rule: config.RuleSeccomp, Kinds: []resource.Kind{resource.Pod}, Operations: resource.Create,
+	Modes: func(s config.RuleSettings) []config.Mode { return []config.Mode{s.Seccomp.Mode, s.Seccomp.Unconfined} }}
 
-// NewHandler adds the RuntimeDefault profile to Pods on CREATE and reports
-// explicit Unconfined profiles. It is a raw admission.Handler so that its
-// patch is built from the request's own object (decoded case-sensitively,
-// so the pod sees exactly the fields the patch paths address), never from
-// a re-encoded copy that would rewrite unrelated fields. Dry-run requests
-// get the same answer: the handler has no side effects. A pod's seccomp
-// profiles cannot change after CREATE.
-func NewHandler(decider decision.Decider) admission.Handler {
-	return &decision.Handler[corev1.Pod]{
-		Serves:     "v1 Pods",
-		Kinds:      podKinds,
-		Operations: []admissionv1.Operation{admissionv1.Create},
-		Decode:     decodePod,
-		Decider:    decider,
-		Judge:      judge,
-	}
+// EphemeralContainers is what NewEphemeralContainersHandler judges: UPDATE
+// of the subresource, which the Unconfined setting decides.
+var EphemeralContainers = &admit.Spec{Rule: config.RuleSeccomp, Kinds: []resource.Kind{resource.PodEphemeralContainers},
+	Operations: resource.Update, Modes: func(s config.RuleSettings) []config.Mode { return []config.Mode{s.Seccomp.Unconfined} }}
+
+// NewHandler adds the RuntimeDefault profile to Pods and reports explicit
+// Unconfined profiles. Its patch is built from the request's own object
+// (decoded case-sensitively, so the pod sees exactly the fields the patch
+// paths address), never from a re-encoded copy that would rewrite
+// unrelated fields. Dry-run requests get the same answer: the handler has
+// no side effects. A pod's seccomp profiles cannot change after CREATE.
+func NewHandler(decider decision.Decider) admit.Answerer {
+	return &admit.Handler[corev1.Pod]{Spec: Pods, What: what, Decode: decodePod, Decider: decider, Judge: judge}
 }
-
-// EphemeralContainersPath serves UPDATE of the pods/ephemeralcontainers subresource.
-const EphemeralContainersPath = "/validate-v1-pod-ephemeralcontainers-seccomp"
-
-// ephemeralContainers is the subresource that adds ephemeral containers.
-const ephemeralContainers = "ephemeralcontainers"
 
 // NewEphemeralContainersHandler judges ephemeral containers added to a
 // running pod (CheckEphemeral) under the Unconfined setting: kubectl debug
 // must not be a way to run Unconfined where pods cannot.
-func NewEphemeralContainersHandler(decider decision.Decider) admission.Handler {
-	return &decision.Handler[corev1.Pod]{
-		Serves:     "v1 Pods (the ephemeralcontainers subresource)",
-		Kinds:      podKinds,
-		Operations: []admissionv1.Operation{admissionv1.Update},
-		Decode:     decodePod,
-		Decider:    decider,
-		Judge:      judgeEphemeral,
-	}
+func NewEphemeralContainersHandler(decider decision.Decider) admit.Answerer {
+	return &admit.Handler[corev1.Pod]{Spec: EphemeralContainers, What: what, Decode: decodePod, Decider: decider, Judge: judgeEphemeral}
 }
 
-func judgeEphemeral(ctx context.Context, r decision.Review[corev1.Pod]) admission.Response {
-	if r.SubResource != ephemeralContainers {
-		return decision.Respond(ctx, r.Kind.Kind)
-	}
-	pod := r.Object
-	if pod.Namespace == "" {
-		pod.Namespace = r.Namespace
-	}
-	settings := r.Policy.Config.Rules.Seccomp
-	d, err := r.Decider.Decide(ctx, r.Policy, pod, config.RuleSeccomp, settings.Unconfined)
+func judgeEphemeral(ctx context.Context, r *admit.Review[corev1.Pod]) decision.Answer {
+	d, err := r.Decide(ctx, r.Object, config.RuleSeccomp)
 	if err != nil {
-		return decision.Undecided(ctx, r.Policy, r.Kind.Kind, config.RuleSeccomp, "the seccomp profile", err, settings.Unconfined)
+		return r.Undecided(ctx, err)
 	}
-	return decision.Respond(ctx, r.Kind.Kind, decision.Finding{Rule: config.RuleSeccomp, Decision: d, Errs: CheckEphemeral(r.Old, pod)})
+	unconfined := d.For(r.Policy.Config.Rules.Seccomp.Unconfined)
+	return r.Respond(ctx, decision.Ruling{Rule: config.RuleSeccomp, Decision: unconfined, Errs: CheckEphemeral(r.Old, r.Object)})
 }
 
-// decisions are the rule's decisions for one pod.
-type decisions struct {
-	// missing is for a pod without a profile; unconfined for Unconfined ones.
-	missing, unconfined config.Decision
-}
-
-func judge(ctx context.Context, r decision.Review[corev1.Pod]) admission.Response {
+func judge(ctx context.Context, r *admit.Review[corev1.Pod]) decision.Answer {
 	pod := r.Object
-	// The object of a CREATE may omit its namespace; the request names it.
-	if pod.Namespace == "" {
-		pod.Namespace = r.Namespace
-	}
 	if mirrorFromItsNode(pod, r.UserInfo.Username) {
-		return decision.Respond(ctx, r.Kind.Kind)
+		return r.Respond(ctx)
+	}
+	d, err := r.Decide(ctx, pod, config.RuleSeccomp)
+	if err != nil {
+		return r.Undecided(ctx, err)
 	}
 	settings := r.Policy.Config.Rules.Seccomp
-	d, err := r.Decider.DecideWithPolicy(ctx, r.Policy, pod, config.RuleSeccomp, settings.Mode, settings.Unconfined)
-	if err != nil {
-		return decision.Undecided(ctx, r.Policy, r.Kind.Kind, config.RuleSeccomp, "the seccomp profile", err, settings.Mode, settings.Unconfined)
-	}
-	ds := decisions{missing: d[0], unconfined: d[1]}
 	result := Check(pod)
-	return decision.Respond(ctx, r.Kind.Kind,
-		decision.Finding{Rule: config.RuleSeccomp, Decision: ds.missing, Errs: result.Missing, Patches: result.Patches},
-		decision.Finding{Rule: config.RuleSeccomp, Decision: ds.unconfined, Errs: result.Unconfined},
+	return r.Respond(ctx,
+		decision.Ruling{Rule: config.RuleSeccomp, Decision: d.For(settings.Mode), Errs: result.Missing, Patches: result.Patches},
+		decision.Ruling{Rule: config.RuleSeccomp, Decision: d.For(settings.Unconfined), Errs: result.Unconfined},
 	)
 }

@@ -29,7 +29,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		rec := httptest.NewRecorder()
-		req := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(review))
+		req := httptest.NewRequest(http.MethodPost, "/mutate", strings.NewReader(review))
 		req.Header.Set("Content-Type", "application/json")
 		hook.ServeHTTP(rec, req)
 	}

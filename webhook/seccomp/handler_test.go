@@ -166,7 +166,7 @@ func (r reviewRequest) reviewJSON() string {
 func serve(t testing.TB, h admission.Handler, review string) response {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	httpReq := httptest.NewRequest(http.MethodPost, Path, strings.NewReader(review))
+	httpReq := httptest.NewRequest(http.MethodPost, "/mutate", strings.NewReader(review))
 	httpReq.Header.Set("Content-Type", "application/json")
 	(&webhook.Admission{Handler: h}).ServeHTTP(rec, httpReq)
 	if rec.Code != http.StatusOK {
@@ -335,7 +335,7 @@ func TestHandler(t *testing.T) {
 		{
 			name: "another kind is refused",
 			req:  reviewRequest{kind: "apps/v1/Deployment", object: `{"apiVersion":"apps/v1","kind":"Deployment"}`},
-			want: badRequest("unsupported kind apps/v1, Kind=Deployment: this webhook serves v1 Pods"),
+			want: badRequest("unsupported kind apps/v1, Kind=Deployment: this webhook serves v1 pods"),
 		},
 		{
 			name: "no object",

@@ -1,4 +1,4 @@
-package decision
+package decode
 
 import (
 	"bytes"
@@ -7,13 +7,14 @@ import (
 	"reflect"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sigsjson "sigs.k8s.io/json"
 )
 
-// TestDecodeFieldsAgreesWithTheAPIServerDecoder: DecodeFields reads what
+// TestFieldsAgreesWithTheAPIServerDecoder: Fields reads what
 // sigs.k8s.io/json (the API server's case-sensitive decoder) reads, and
 // gives its error for bad input.
-func TestDecodeFieldsAgreesWithTheAPIServerDecoder(t *testing.T) {
+func TestFieldsAgreesWithTheAPIServerDecoder(t *testing.T) {
 	type fields struct {
 		Meta `json:"metadata"`
 		Spec struct {
@@ -36,7 +37,7 @@ func TestDecodeFieldsAgreesWithTheAPIServerDecoder(t *testing.T) {
 		{name: "truncated", doc: `{"metadata":{"name":"a"`, wantErr: "unexpected end of JSON input"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := DecodeFields[fields]([]byte(tt.doc))
+			got, err := Fields[fields]([]byte(tt.doc))
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)
@@ -74,10 +75,10 @@ type fuzzFields struct {
 	} `json:"spec"`
 }
 
-// FuzzDecodeFields: on valid JSON (every object a handler decodes is part
-// of an AdmissionReview already parsed), DecodeFields decodes exactly what
+// FuzzFields: on valid JSON (every object a handler decodes is part
+// of an AdmissionReview already parsed), Fields decodes exactly what
 // sigs.k8s.io/json does, and fails exactly when it fails.
-func FuzzDecodeFields(f *testing.F) {
+func FuzzFields(f *testing.F) {
 	for _, seed := range []string{
 		`{"metadata":{"name":"a","labels":{"app":"web"}},"spec":{"type":"LoadBalancer","port":443,"class":"x","items":[{"name":"n","ref":null}]}}`,
 		`{"Metadata":{},"spec":{"Port":1,"port":2,"map":{"a":"b","a":"c"}}}`,
@@ -90,7 +91,7 @@ func FuzzDecodeFields(f *testing.F) {
 		if !json.Valid(doc) {
 			return
 		}
-		got, err := DecodeFields[fuzzFields](doc)
+		got, err := Fields[fuzzFields](doc)
 		var want fuzzFields
 		wantErr := sigsjson.UnmarshalCaseSensitivePreserveInts(doc, &want)
 		trimmed := bytes.TrimSpace(doc)
@@ -98,7 +99,7 @@ func FuzzDecodeFields(f *testing.F) {
 			return // both "no object"
 		}
 		if (err != nil) != (wantErr != nil) {
-			t.Fatalf("DecodeFields error %v, sigs.k8s.io/json error %v", err, wantErr)
+			t.Fatalf("Fields error %v, sigs.k8s.io/json error %v", err, wantErr)
 		}
 		if err == nil && !reflect.DeepEqual(*got, want) {
 			t.Fatalf("decoded:\n got %+v\nwant %+v", *got, want)
@@ -106,9 +107,9 @@ func FuzzDecodeFields(f *testing.F) {
 	})
 }
 
-// TestDecodeFieldsConcurrently: the pooled projection buffers are never
+// TestFieldsConcurrently: the pooled projection buffers are never
 // shared by two decodes, and nothing decoded refers to one (run with -race).
-func TestDecodeFieldsConcurrently(t *testing.T) {
+func TestFieldsConcurrently(t *testing.T) {
 	const workers, decodes = 8, 200
 	errs := make(chan error, workers)
 	for w := range workers {
@@ -117,14 +118,14 @@ func TestDecodeFieldsConcurrently(t *testing.T) {
 				name := fmt.Sprintf("pod-%d-%d", w, i)
 				doc := fmt.Sprintf(`{"metadata":{"name":%q,"labels":{"app":%q},"managedFields":[{"manager":"kubectl"}]},`+
 					`"spec":{"port":%d,"items":[{"name":%q,"extra":[1,2,3]}]},"status":{"phase":"Running"}}`, name, name, i, name)
-				got, err := DecodeFields[fuzzFields]([]byte(doc))
+				got, err := Fields[fuzzFields]([]byte(doc))
 				if err != nil {
 					errs <- err
 					return
 				}
 				// Decode more before checking, so that a result that refers to
 				// a reused buffer shows.
-				if _, err := DecodeFields[fuzzFields]([]byte(`{"metadata":{"name":"other-object-of-the-same-size-xxxxxxx"}}`)); err != nil {
+				if _, err := Fields[fuzzFields]([]byte(`{"metadata":{"name":"other-object-of-the-same-size-xxxxxxx"}}`)); err != nil {
 					errs <- err
 					return
 				}
@@ -141,4 +142,15 @@ func TestDecodeFieldsConcurrently(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// Meta is the metadata the rules read (as admit.Meta), so that decode
+// errors name the field as they do in the handlers.
+type Meta struct {
+	Name              string            `json:"name,omitempty"`
+	GenerateName      string            `json:"generateName,omitempty"`
+	Namespace         string            `json:"namespace,omitempty"`
+	Labels            map[string]string `json:"labels,omitempty"`
+	Annotations       map[string]string `json:"annotations,omitempty"`
+	DeletionTimestamp *metav1.Time      `json:"deletionTimestamp,omitempty"`
 }

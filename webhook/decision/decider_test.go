@@ -17,7 +17,9 @@ type fixedPolicy struct{ p *config.Policy }
 
 func (f fixedPolicy) Current() *config.Policy { return f.p }
 
-func TestDecideWithPolicyNamespaceLabels(t *testing.T) {
+// TestSnapshotNamespaceLabels: a snapshot reads namespace labels from the
+// cache, or live for a namespace the cache does not know yet, and only once.
+func TestSnapshotNamespaceLabels(t *testing.T) {
 	cfg := config.Defaults()
 	cfg.Scope.ExcludedNamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"eksguard.io/skip": "true"}}
 	pol, err := config.Compile(cfg, "eksguard-system")
@@ -42,8 +44,10 @@ func TestDecideWithPolicyNamespaceLabels(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := Decider{Source: fixedPolicy{pol}, Namespaces: tt.cached, LiveNamespaces: tt.live, Now: func() time.Time { return time.Unix(0, 0) }}
-			got, err := p.DecideWithPolicy(context.Background(), pol, pod, config.RuleNetworkPolicy, config.ModeEnforce)
+			cached := &countingReader{Reader: tt.cached}
+			p := Decider{Source: fixedPolicy{pol}, Namespaces: cached, LiveNamespaces: tt.live, Now: func() time.Time { return time.Unix(0, 0) }}
+			snap := p.Snapshot()
+			d, err := snap.Decide(context.Background(), pod, config.RuleNetworkPolicy)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("error = %v, want %q", err, tt.wantErr)
@@ -53,9 +57,23 @@ func TestDecideWithPolicyNamespaceLabels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got[0] != tt.want {
-				t.Fatalf("decision = %+v, want %+v", got[0], tt.want)
+			if got := d.For(config.ModeEnforce); got != tt.want {
+				t.Fatalf("decision = %+v, want %+v", got, tt.want)
+			}
+			if _, err := snap.Decide(context.Background(), pod, config.RuleSeccomp); err != nil || cached.gets != 1 {
+				t.Errorf("a second decision read the namespace again (%d reads, error %v)", cached.gets, err)
 			}
 		})
 	}
+}
+
+// countingReader counts the Gets it serves.
+type countingReader struct {
+	client.Reader
+	gets int
+}
+
+func (r *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	r.gets++
+	return r.Reader.Get(ctx, key, obj, opts...)
 }
