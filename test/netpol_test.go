@@ -112,7 +112,7 @@ func TestNetpolLiveReadBeforeDenial(t *testing.T) {
 	ctx := context.Background()
 	registerStaleIndexOnce.Do(func() {
 		testServer.Manager.GetWebhookServer().Register(staleIndexPath, &crwebhook.Admission{Handler: netpol.NewPodHandler(&netpol.Checker{
-			Decider: decision.Decider{Source: eksconfig.NewStore(eksconfig.DefaultPolicy(eksguardNamespace))},
+			Decider: decision.Decider{Policy: eksconfig.NewStore(eksconfig.DefaultPolicy(eksguardNamespace))},
 			Index:   netpol.NewIndex(),
 			Live:    k8sClient,
 		})})

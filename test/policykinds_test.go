@@ -14,7 +14,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -246,7 +245,7 @@ func TestPolicyKindsDeleteWarning(t *testing.T) {
 		t.Fatalf("delete: %v", err)
 	}
 	detail := fmt.Sprintf("Deleting ClusterNetworkPolicy.networking.k8s.aws test-del (Admin tier) leaves 2 pods in namespace %s uncovered", ns)
-	want := []string{decision.WarningText(eksconfig.RuleNetworkPolicy, field.Forbidden(nil, detail))}
+	want := []string{decision.Finding{Rule: eksconfig.RuleNetworkPolicy, Detail: detail}.WarningText()}
 	if got := warnings.Messages(); !slices.Equal(got, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", got, want)
 	}

@@ -86,10 +86,8 @@ func TestHandlersReadTheRouteSpec(t *testing.T) {
 
 // request is an admission of an unreadable object of kind.
 func request(kind metav1.GroupVersionKind, subresource string, op admissionv1.Operation) admission.Request {
-	req := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{UID: "u", Kind: kind, SubResource: subresource,
-		Namespace: "shop", Name: "x", Operation: op}}
-	req.Object.Raw, req.OldObject.Raw = []byte(`{"metadata":7}`), []byte(`{"metadata":7}`)
-	return req
+	return ruletest.Req{GVK: schema.GroupVersionKind(kind), SubResource: subresource, Namespace: "shop", Name: "x", Op: op,
+		Object: `{"metadata":7}`, OldObject: `{"metadata":7}`}.Request()
 }
 
 // TestFailurePolicy: a route fails closed only when one of the modes that

@@ -80,7 +80,7 @@ type Engine struct {
 // context from store. The store must hold every policy object before the
 // call: the coverage index is built from it here.
 func newEngine(policy *config.Policy, store *objectStore) *Engine {
-	decider := decision.Decider{Source: config.NewStore(policy), Namespaces: store}
+	decider := decision.Decider{Policy: config.NewStore(policy), Namespaces: store}
 	index := netpol.NewIndex()
 	store.indexPolicies(index)
 	handlers := webhook.Handlers{

@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	admissionv1 "k8s.io/api/admission/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -36,7 +40,39 @@ func CompilePolicy(t testing.TB, edit func(*config.Config)) *config.Policy {
 // Decider decides under the fixed policy p, with no
 // namespace reader (no namespace has labels).
 func Decider(p *config.Policy) decision.Decider {
-	return decision.Decider{Source: config.NewStore(p)}
+	return decision.Decider{Policy: config.NewStore(p)}
+}
+
+// Req is an admission request as the API server sends it, for tests: the
+// objects as JSON (empty: none).
+type Req struct {
+	GVK             schema.GroupVersionKind
+	Op              admissionv1.Operation
+	Namespace, Name string
+	SubResource     string
+	// UserName is the requesting user.
+	UserName          string
+	Object, OldObject string
+}
+
+// Request is r as controller-runtime hands it to a handler.
+func (r Req) Request() admission.Request {
+	req := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		UID:         "test-request",
+		Kind:        metav1.GroupVersionKind(r.GVK),
+		Namespace:   r.Namespace,
+		Name:        r.Name,
+		SubResource: r.SubResource,
+		Operation:   r.Op,
+		UserInfo:    authenticationv1.UserInfo{Username: r.UserName},
+	}}
+	if r.Object != "" {
+		req.Object.Raw = []byte(r.Object)
+	}
+	if r.OldObject != "" {
+		req.OldObject.Raw = []byte(r.OldObject)
+	}
+	return req
 }
 
 // Answer renders an admission answer for exact comparison.

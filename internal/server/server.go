@@ -210,7 +210,7 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("setting up the policy watcher: %w", err)
 	}
 	if err := webhook.SetupWithManager(mgr, webhook.Options{
-		Decider:   decision.Decider{Source: store, Namespaces: mgr.GetCache(), LiveNamespaces: mgr.GetAPIReader()},
+		Decider:   decision.Decider{Policy: store, Namespaces: mgr.GetCache(), LiveNamespaces: mgr.GetAPIReader()},
 		APIReader: mgr.GetAPIReader(),
 	}); err != nil {
 		return nil, fmt.Errorf("registering the webhooks: %w", err)

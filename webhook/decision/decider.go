@@ -15,9 +15,9 @@ import (
 	"github.com/eksguard/eksguard/config"
 )
 
-// PolicySource yields the Policy in force (config.Store in the server, a
+// CurrentPolicy yields the Policy in force (config.Store in the server, a
 // fixed Policy in tests and the CLI).
-type PolicySource interface {
+type CurrentPolicy interface {
 	Current() *config.Policy
 }
 
@@ -30,11 +30,11 @@ type Object interface {
 }
 
 // Decider decides what the policy in force says for one object (mode,
-// exclusion, exemption): it holds the source of the policy in force, the
+// exclusion, exemption): it holds the policy in force, the
 // readers of namespace labels for namespace selectors, and the clock for
 // expiries.
 type Decider struct {
-	Source PolicySource
+	Policy CurrentPolicy
 	// Namespaces reads namespace labels (from the cache); nil means no
 	// namespace has labels, as in the offline CLI.
 	Namespaces client.Reader
@@ -47,7 +47,7 @@ type Decider struct {
 // Snapshot starts deciding for one admission: the policy in force is read
 // once, so a reload never mixes two policies in one answer.
 func (p Decider) Snapshot() *Snapshot {
-	return &Snapshot{Policy: p.Source.Current(), decider: p}
+	return &Snapshot{Policy: p.Policy.Current(), decider: p}
 }
 
 // Snapshot decides for one admission under one policy, reading each

@@ -45,7 +45,7 @@ func TestSnapshotNamespaceLabels(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cached := &countingReader{Reader: tt.cached}
-			p := Decider{Source: fixedPolicy{pol}, Namespaces: cached, LiveNamespaces: tt.live, Now: func() time.Time { return time.Unix(0, 0) }}
+			p := Decider{Policy: fixedPolicy{pol}, Namespaces: cached, LiveNamespaces: tt.live, Now: func() time.Time { return time.Unix(0, 0) }}
 			snap := p.Snapshot()
 			d, err := snap.Decide(context.Background(), pod, config.RuleNetworkPolicy)
 			if tt.wantErr != "" {

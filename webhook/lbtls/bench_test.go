@@ -10,10 +10,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/internal/ruletest"
 )
@@ -86,9 +83,8 @@ func BenchmarkIngressHandler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
-		Kind: metav1.GroupVersionKind(networkingv1.SchemeGroupVersion.WithKind("Ingress")), Operation: admissionv1.Create, Namespace: "web",
-		Object: runtime.RawExtension{Raw: raw}}}
+	req := ruletest.Req{GVK: networkingv1.SchemeGroupVersion.WithKind("Ingress"), Op: admissionv1.Create, Namespace: "web",
+		Object: string(raw)}.Request()
 	ctx := context.Background()
 	if resp := h.Handle(ctx, req); !resp.Allowed {
 		b.Fatalf("denied: %v", resp.Result)

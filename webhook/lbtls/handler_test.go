@@ -49,7 +49,7 @@ func answer(t *testing.T) func(admission.Warnings, error) verdict {
 	}
 }
 
-func TestServiceValidator(t *testing.T) {
+func TestServiceHandler(t *testing.T) {
 	plaintext := service(corev1.ServiceTypeLoadBalancer, lbcAnnotations(nil), port("http", 80, corev1.ProtocolTCP))
 	otherClass := plaintext.DeepCopy()
 	otherClass.Spec.LoadBalancerClass = ptr.To("example.com/lb")
@@ -72,29 +72,29 @@ func TestServiceValidator(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := typedValidator{NewServiceHandler(policies(t, tt.mode))}
+			v := apiServer{NewServiceHandler(policies(t, tt.mode))}
 			ctx := context.Background()
 			for op, validate := range map[string]func() (admission.Warnings, error){
-				"create": func() (admission.Warnings, error) { return v.ValidateCreate(ctx, tt.svc) },
-				"update": func() (admission.Warnings, error) { return v.ValidateUpdate(ctx, otherClass, tt.svc) },
+				"create": func() (admission.Warnings, error) { return v.Create(ctx, tt.svc) },
+				"update": func() (admission.Warnings, error) { return v.Update(ctx, otherClass, tt.svc) },
 			} {
 				if got := answer(t)(validate()); !reflect.DeepEqual(got, tt.want) {
 					t.Errorf("%s: got %+v, want %+v", op, got, tt.want)
 				}
 			}
-			if w, err := v.ValidateDelete(ctx, tt.svc); w != nil || err != nil {
+			if w, err := v.Delete(ctx, tt.svc); w != nil || err != nil {
 				t.Errorf("delete: got %v, %v", w, err)
 			}
 		})
 	}
 }
 
-// TestServiceValidatorLBCServiceMutator follows MutateCreate and
+// TestServiceHandlerLBCServiceMutator follows MutateCreate and
 // MutateUpdate of the LBC's webhooks/core/service_mutator.go: with
 // lbcServiceMutator, a new type LoadBalancer Service without a class is
 // judged as the LBC's NLB (its ssl-ports "*" names no port); an UPDATE is
 // judged as sent (the mutator only keeps a class the stored object has).
-func TestServiceValidatorLBCServiceMutator(t *testing.T) {
+func TestServiceHandlerLBCServiceMutator(t *testing.T) {
 	svc := service(corev1.ServiceTypeLoadBalancer, map[string]string{AnnotationSSLCert: certARN, AnnotationSSLPorts: "*",
 		AnnotationSSLNegotiation: classicPolicy}, port("https", 443, corev1.ProtocolTCP))
 	decider := func(mutator bool) decision.Decider {
@@ -102,19 +102,19 @@ func TestServiceValidatorLBCServiceMutator(t *testing.T) {
 	}
 	ctx := context.Background()
 	// In-tree CLB: "*" means every port, and the Classic policy is allowed.
-	if got := answer(t)(typedValidator{NewServiceHandler(decider(false))}.ValidateCreate(ctx, svc)); !reflect.DeepEqual(got, verdict{}) {
+	if got := answer(t)(apiServer{NewServiceHandler(decider(false))}.Create(ctx, svc)); !reflect.DeepEqual(got, verdict{}) {
 		t.Errorf("without the mutator: %+v, want admitted", got)
 	}
 	want := verdict{denial: "eksguard denied this Service: [loadBalancerTLS] " + sslPortsField +
 		`: "*" names no port of the Service: the LBC refuses to build or update the load balancer ("Unused port in ssl-ports annotation"); ` +
 		`"*" is no wildcard for the LBC: leave ssl-ports out for TLS on every TCP port, or list Service port names or numbers`}
-	v := typedValidator{NewServiceHandler(decider(true))}
-	if got := answer(t)(v.ValidateCreate(ctx, svc)); !reflect.DeepEqual(got, want) {
+	v := apiServer{NewServiceHandler(decider(true))}
+	if got := answer(t)(v.Create(ctx, svc)); !reflect.DeepEqual(got, want) {
 		t.Errorf("create with the mutator:\n got %+v\nwant %+v", got, want)
 	}
 	old := svc.DeepCopy()
 	old.Annotations[AnnotationSSLNegotiation] = strongPolicy
-	if got := answer(t)(v.ValidateUpdate(ctx, old, svc)); !reflect.DeepEqual(got, verdict{}) {
+	if got := answer(t)(v.Update(ctx, old, svc)); !reflect.DeepEqual(got, verdict{}) {
 		t.Errorf("update with the mutator: %+v, want admitted as the in-tree CLB it stays", got)
 	}
 	if svc.Spec.LoadBalancerClass != nil {
@@ -122,7 +122,7 @@ func TestServiceValidatorLBCServiceMutator(t *testing.T) {
 	}
 }
 
-func TestIngressValidator(t *testing.T) {
+func TestIngressHandler(t *testing.T) {
 	group := map[string]string{AnnotationGroupName: "shared"}
 	with := func(extra map[string]string) map[string]string {
 		ann := map[string]string{}
@@ -179,21 +179,21 @@ func TestIngressValidator(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := policies(t, tt.mode)
-			cfg := p.Source.Current().Config
+			cfg := p.Policy.Current().Config
 			cfg.Rules.LoadBalancerTLS.OtherIngressClasses = tt.other
 			pol, err := config.Compile(cfg, "eksguard-system")
 			if err != nil {
 				t.Fatal(err)
 			}
-			p.Source = config.NewStore(pol)
+			p.Policy = config.NewStore(pol)
 			// Listed through the cache, and taken from the informer's indexes.
 			for readerName, reader := range map[string]client.Reader{"listed": reader, "indexed": indexed} {
-				v := typedValidator{NewIngressHandler(p, reader, albClasses())}
+				v := apiServer{NewIngressHandler(p, reader, albClasses())}
 				ctx := context.Background()
-				if got := answer(t)(v.ValidateCreate(ctx, tt.ing)); !reflect.DeepEqual(got, tt.want) {
+				if got := answer(t)(v.Create(ctx, tt.ing)); !reflect.DeepEqual(got, tt.want) {
 					t.Errorf("%s: create: got %+v, want %+v", readerName, got, tt.want)
 				}
-				if got := answer(t)(v.ValidateUpdate(ctx, storedFront, tt.ing)); !reflect.DeepEqual(got, tt.want) {
+				if got := answer(t)(v.Update(ctx, storedFront, tt.ing)); !reflect.DeepEqual(got, tt.want) {
 					t.Errorf("%s: update: got %+v, want %+v", readerName, got, tt.want)
 				}
 			}
@@ -212,10 +212,10 @@ func (failingReader) List(context.Context, client.ObjectList, ...client.ListOpti
 	return errors.New("cache unavailable")
 }
 
-func TestIngressValidatorGroupLookupFailure(t *testing.T) {
-	v := typedValidator{NewIngressHandler(policies(t, config.ModeEnforce), failingReader{}, albClasses())}
+func TestIngressHandlerGroupLookupFailure(t *testing.T) {
+	v := apiServer{NewIngressHandler(policies(t, config.ModeEnforce), failingReader{}, albClasses())}
 	ing := albIngress("web", "front", map[string]string{AnnotationGroupName: "shared"})
-	_, err := v.ValidateCreate(context.Background(), ing)
+	_, err := v.Create(context.Background(), ing)
 	var status *apierrors.StatusError
 	if !errors.As(err, &status) || status.ErrStatus.Code != http.StatusInternalServerError {
 		t.Fatalf("want a 500 StatusError, got %v", err)
@@ -251,7 +251,7 @@ func TestUndecidedLoadBalancerTLS(t *testing.T) {
 		{
 			name: "Ingress group unreadable",
 			validate: func(mode config.Mode) (admission.Warnings, error) {
-				return (typedValidator{NewIngressHandler(policies(t, mode), failingReader{}, albClasses())}).ValidateCreate(ctx, ing)
+				return (apiServer{NewIngressHandler(policies(t, mode), failingReader{}, albClasses())}).Create(ctx, ing)
 			},
 			wantWarning: `eksguard [loadBalancerTLS] could not decide on load-balancer TLS: listing the Ingresses of ALB group "shared": cache ...`,
 			wantError:   `eksguard could not decide on load-balancer TLS: listing the Ingresses of ALB group "shared": cache unavailable`,
@@ -259,7 +259,7 @@ func TestUndecidedLoadBalancerTLS(t *testing.T) {
 		{
 			name: "Service namespace labels unreadable",
 			validate: func(mode config.Mode) (admission.Warnings, error) {
-				return (typedValidator{NewServiceHandler(withSelector(t, mode))}).ValidateCreate(ctx, svc)
+				return (apiServer{NewServiceHandler(withSelector(t, mode))}).Create(ctx, svc)
 			},
 			wantWarning: `eksguard [loadBalancerTLS] could not decide on load-balancer TLS: reading labels of namespace "web": unexpected Get`,
 			wantError:   `eksguard could not decide on load-balancer TLS: reading labels of namespace "web": unexpected Get`,
@@ -279,13 +279,13 @@ func TestUndecidedLoadBalancerTLS(t *testing.T) {
 	}
 }
 
-// TestValidateUpdateUnchanged: updates that change nothing the rule reads
+// TestUpdateUnchanged: updates that change nothing the rule reads
 // (a controller's finalizer) and updates of objects being deleted are
 // admitted even when the object is plaintext; any other update is judged.
-func TestValidateUpdateUnchanged(t *testing.T) {
+func TestUpdateUnchanged(t *testing.T) {
 	ctx := context.Background()
-	svcs := typedValidator{NewServiceHandler(policies(t, config.ModeEnforce))}
-	ings := typedValidator{NewIngressHandler(policies(t, config.ModeEnforce), fake.NewClientBuilder().Build(), albClasses())}
+	svcs := apiServer{NewServiceHandler(policies(t, config.ModeEnforce))}
+	ings := apiServer{NewIngressHandler(policies(t, config.ModeEnforce), fake.NewClientBuilder().Build(), albClasses())}
 
 	oldSvc := service(corev1.ServiceTypeLoadBalancer, lbcAnnotations(nil), port("http", 80, corev1.ProtocolTCP))
 	finalized := oldSvc.DeepCopy()
@@ -307,11 +307,11 @@ func TestValidateUpdateUnchanged(t *testing.T) {
 		validate   func() (admission.Warnings, error)
 		wantDenied bool
 	}{
-		{"Service finalizer added", func() (admission.Warnings, error) { return svcs.ValidateUpdate(ctx, oldSvc, finalized) }, false},
-		{"Service being deleted", func() (admission.Warnings, error) { return svcs.ValidateUpdate(ctx, finalized, deleting) }, false},
-		{"Service annotations changed", func() (admission.Warnings, error) { return svcs.ValidateUpdate(ctx, oldSvc, relabelled) }, true},
-		{"Ingress finalizer added", func() (admission.Warnings, error) { return ings.ValidateUpdate(ctx, oldIng, finalizedIng) }, false},
-		{"Ingress spec changed", func() (admission.Warnings, error) { return ings.ValidateUpdate(ctx, oldIng, respecced) }, true},
+		{"Service finalizer added", func() (admission.Warnings, error) { return svcs.Update(ctx, oldSvc, finalized) }, false},
+		{"Service being deleted", func() (admission.Warnings, error) { return svcs.Update(ctx, finalized, deleting) }, false},
+		{"Service annotations changed", func() (admission.Warnings, error) { return svcs.Update(ctx, oldSvc, relabelled) }, true},
+		{"Ingress finalizer added", func() (admission.Warnings, error) { return ings.Update(ctx, oldIng, finalizedIng) }, false},
+		{"Ingress spec changed", func() (admission.Warnings, error) { return ings.Update(ctx, oldIng, respecced) }, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := answer(t)(tt.validate()); (got.denial != "") != tt.wantDenied {

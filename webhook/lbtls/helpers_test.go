@@ -9,7 +9,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/ruletest"
+	"github.com/eksguard/eksguard/webhook/resource"
 )
 
 const (
@@ -41,46 +41,44 @@ func assertListeners(t *testing.T, got, want []Listener) {
 	}
 }
 
-// typedValidator sends objects to a handler as the API server would and
+// apiServer sends objects to a handler as the API server would and
 // reads its answer back in the form the tests compare: the warnings, and a
 // StatusError for a denial or an error.
-type typedValidator struct{ h admission.Handler }
+type apiServer struct{ h admission.Handler }
 
-func (v typedValidator) ValidateCreate(ctx context.Context, obj client.Object) (admission.Warnings, error) {
+func (v apiServer) Create(ctx context.Context, obj client.Object) (admission.Warnings, error) {
 	return v.send(ctx, admissionv1.Create, obj, nil)
 }
 
-func (v typedValidator) ValidateUpdate(ctx context.Context, old, obj client.Object) (admission.Warnings, error) {
+func (v apiServer) Update(ctx context.Context, old, obj client.Object) (admission.Warnings, error) {
 	return v.send(ctx, admissionv1.Update, obj, old)
 }
 
-func (v typedValidator) ValidateDelete(ctx context.Context, old client.Object) (admission.Warnings, error) {
+func (v apiServer) Delete(ctx context.Context, old client.Object) (admission.Warnings, error) {
 	return v.send(ctx, admissionv1.Delete, nil, old)
 }
 
-func (v typedValidator) send(ctx context.Context, op admissionv1.Operation, obj, old client.Object) (admission.Warnings, error) {
+func (v apiServer) send(ctx context.Context, op admissionv1.Operation, obj, old client.Object) (admission.Warnings, error) {
 	subject := obj
 	if subject == nil {
 		subject = old
 	}
-	kind := metav1.GroupVersionKind{Version: "v1", Kind: "Service"}
+	kind := resource.Service.GVK
 	if _, ok := subject.(*networkingv1.Ingress); ok {
-		kind = metav1.GroupVersionKind{Group: networkingv1.GroupName, Version: "v1", Kind: "Ingress"}
+		kind = resource.Ingress.GVK
 	}
-	raw := func(o client.Object) []byte {
+	raw := func(o client.Object) string {
 		if o == nil {
-			return nil
+			return ""
 		}
 		data, err := json.Marshal(o)
 		if err != nil {
 			panic(err)
 		}
-		return data
+		return string(data)
 	}
-	resp := v.h.Handle(ctx, admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
-		UID: "test", Kind: kind, Namespace: subject.GetNamespace(), Name: subject.GetName(), Operation: op,
-		Object: runtime.RawExtension{Raw: raw(obj)}, OldObject: runtime.RawExtension{Raw: raw(old)},
-	}})
+	resp := v.h.Handle(ctx, ruletest.Req{GVK: kind, Namespace: subject.GetNamespace(), Name: subject.GetName(), Op: op,
+		Object: raw(obj), OldObject: raw(old)}.Request())
 	if resp.Allowed {
 		return resp.Warnings, nil
 	}

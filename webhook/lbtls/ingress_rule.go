@@ -104,7 +104,7 @@ func plaintextIngressError(self Member, cfg memberListenConfig, own bool, l List
 // CheckIngressGroup is the whole rule for an ALB group: malformed or
 // conflicting settings are the finding; otherwise an internal ALB is
 // skipped when settings ask for it, and the listeners are judged.
-func CheckIngressGroup(members []Member, settings config.LoadBalancerTLSSettings) Result {
+func CheckIngressGroup(members []Member, settings config.LoadBalancerTLSSettings) Violations {
 	return check(settings,
 		func() (bool, field.ErrorList) { return IngressGroupInternal(members) },
 		func() ([]Listener, field.ErrorList) { return IngressGroupListeners(members, settings) },

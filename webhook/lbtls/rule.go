@@ -5,8 +5,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// Result is what a pure rule of this package finds for one object.
-type Result struct {
+// Violations is what a pure rule of this package finds for one object.
+type Violations struct {
 	// Errs are the violations; empty means the object complies.
 	Errs field.ErrorList
 	// SkippedInternal: an internal load balancer, which SkipInternal leaves alone.
@@ -18,17 +18,17 @@ type Result struct {
 // malformed listener configuration is the finding, or else the verdict on
 // the listeners.
 func check(settings config.LoadBalancerTLSSettings, internal func() (bool, field.ErrorList),
-	listeners func() ([]Listener, field.ErrorList), verdict func([]Listener) field.ErrorList) Result {
+	listeners func() ([]Listener, field.ErrorList), verdict func([]Listener) field.ErrorList) Violations {
 	isInternal, errs := internal()
 	if len(errs) > 0 {
-		return Result{Errs: errs}
+		return Violations{Errs: errs}
 	}
 	if isInternal && settings.SkipInternal {
-		return Result{SkippedInternal: true}
+		return Violations{SkippedInternal: true}
 	}
 	ls, errs := listeners()
 	if len(errs) > 0 {
-		return Result{Errs: errs}
+		return Violations{Errs: errs}
 	}
-	return Result{Errs: verdict(ls)}
+	return Violations{Errs: verdict(ls)}
 }

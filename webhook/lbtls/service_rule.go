@@ -84,7 +84,7 @@ func hasUntrimmedEntry(raw string, l Listener) bool {
 // CheckService is the whole rule for one Service: a malformed scheme or
 // listener annotation is the finding; otherwise internal load balancers are
 // skipped when settings ask for it, and the listeners are judged.
-func CheckService(svc *corev1.Service, settings config.LoadBalancerTLSSettings) Result {
+func CheckService(svc *corev1.Service, settings config.LoadBalancerTLSSettings) Violations {
 	return check(settings,
 		func() (bool, field.ErrorList) { return ServiceInternal(svc) },
 		func() ([]Listener, field.ErrorList) { return ServiceListeners(svc, settings) },

@@ -89,7 +89,7 @@ func (c *Checker) answer(ctx context.Context, r reviewer, snap *decision.Snapsho
 	var found Found
 	if needsCoverage(s, d) {
 		var err error
-		found.Result, err = c.coverage(ctx, snap, s.pod(), settings)
+		found.Coverage, err = c.coverage(ctx, snap, s.pod(), settings)
 		switch {
 		case errors.As(err, &found.Stale):
 			// The synced index has answered; erroring instead would refuse the
@@ -105,8 +105,8 @@ func (c *Checker) answer(ctx context.Context, r reviewer, snap *decision.Snapsho
 
 // Found is what the index and the live reads found for a subject.
 type Found struct {
-	Result
-	// Stale, when set, is the live read that failed: Result is the cache's.
+	Coverage
+	// Stale, when set, is the live read that failed: Coverage is the cache's.
 	Stale *liveReadError
 }
 
@@ -130,7 +130,7 @@ func judgeSubject(s subject, d decisions, settings config.NetworkPolicySettings,
 	if d.coverage.Mode == config.ModeOff || found.Covered {
 		return ruling
 	}
-	detail := gapDetail(s, found.Result, settings, d.coverage.Mode)
+	detail := gapDetail(s, found.Coverage, settings, d.coverage.Mode)
 	if found.Stale != nil && d.coverage.Mode != config.ModeWarn {
 		detail += fmt.Sprintf(" (from eksguard's cache: the API server could not be asked: %v)", found.Stale)
 	}

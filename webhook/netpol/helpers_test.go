@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -119,15 +120,8 @@ func mustJSON(t testing.TB, obj runtime.Object) []byte {
 }
 
 func admissionRequest(op admissionv1.Operation, gvk metav1.GroupVersionKind, namespace, name string, object, oldObject []byte) admission.Request {
-	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
-		UID:       "req-1",
-		Kind:      gvk,
-		Namespace: namespace,
-		Name:      name,
-		Operation: op,
-		Object:    runtime.RawExtension{Raw: object},
-		OldObject: runtime.RawExtension{Raw: oldObject},
-	}}
+	return ruletest.Req{GVK: schema.GroupVersionKind(gvk), Op: op, Namespace: namespace, Name: name,
+		Object: string(object), OldObject: string(oldObject)}.Request()
 }
 
 // lookup is the index's answer for a pod with podLabels in namespace, and

@@ -188,7 +188,7 @@ func (ix *Index) AssumeServed() {
 
 // CheckCoverage runs the coverage rule for pod over the indexed policies of its
 // namespace and the cluster-scoped ones.
-func (ix *Index) CheckCoverage(pod *Pod, want config.Coverage, declared Isolation) Result {
+func (ix *Index) CheckCoverage(pod *Pod, want config.Coverage, declared Isolation) Coverage {
 	e := newEvaluation(pod, want, declared)
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()

@@ -20,7 +20,7 @@ type Kind struct {
 	Name string
 	// compile turns a stored object of this kind into its selections.
 	compile func(kind *Kind, obj runtime.Object) (*Compiled, error)
-	// bit is the kind's bit in Result.Kinds: its position in Kinds.
+	// bit is the kind's bit in Coverage.Kinds: its position in Kinds.
 	bit uint
 }
 

@@ -26,11 +26,11 @@ import (
 // index has answered, it returns the index's answer with a *liveReadError:
 // the index is synced (the server is ready only then), so its answer
 // stands, short only of a policy created in the last moment.
-func (c *Checker) coverage(ctx context.Context, namespaces namespaceLabels, pod *Pod, settings config.NetworkPolicySettings) (Result, error) {
+func (c *Checker) coverage(ctx context.Context, namespaces namespaceLabels, pod *Pod, settings config.NetworkPolicySettings) (Coverage, error) {
 	declared := declaredIsolation(settings)
 	if c.Index.NeedsNamespaceLabels(pod.Namespace) {
 		if err := readNamespaceLabels(ctx, namespaces, pod); err != nil {
-			return Result{}, err
+			return Coverage{}, err
 		}
 	}
 	cached := c.Index.CheckCoverage(pod, settings.Coverage, declared)

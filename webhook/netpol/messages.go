@@ -18,7 +18,7 @@ const defaultDenyHint = "a default-deny policy: podSelector: {}, policyTypes: [I
 // fits a kubectl warning. Where only NetworkPolicies can apply, it speaks
 // of NetworkPolicies; otherwise it names the kinds, the objects that
 // isolate part of the way and the one it could not count.
-func gapDetail(s subject, r Result, settings config.NetworkPolicySettings, mode config.Mode) string {
+func gapDetail(s subject, r Coverage, settings config.NetworkPolicySettings, mode config.Mode) string {
 	object := s.Description
 	if mode != config.ModeWarn {
 		object += " (" + labelsText(s.Labels) + ")"
@@ -56,7 +56,7 @@ func gapDetail(s subject, r Result, settings config.NetworkPolicySettings, mode 
 
 // partialDetail names what isolates the subject part of the way, when that
 // is not a NetworkPolicy: the declared default-deny, or another kind's object.
-func partialDetail(r Result, settings config.NetworkPolicySettings) string {
+func partialDetail(r Coverage, settings config.NetworkPolicySettings) string {
 	var parts []string
 	if !r.Declared.none() {
 		what := "the cluster default-deny declared in the eksguard policy"

@@ -31,7 +31,7 @@ func podJSON(t testing.TB, name string, labels map[string]string, annotations ma
 	})
 }
 
-func TestPodValidator(t *testing.T) {
+func TestPodHandler(t *testing.T) {
 	web := map[string]string{"app": "web"}
 	denyAll := netpolObject("shop", "deny-all", metav1.LabelSelector{}, networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress)
 	dbOnly := netpolObject("shop", "db", metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}, networkingv1.PolicyTypeIngress)
@@ -318,9 +318,9 @@ func createPod(name string, labels map[string]string) func(t *testing.T) admissi
 	}
 }
 
-// TestPodValidatorAdmissionReview sends AdmissionReview documents as the API
+// TestPodHandlerAdmissionReview sends AdmissionReview documents as the API
 // server does and reads the AdmissionReview answer.
-func TestPodValidatorAdmissionReview(t *testing.T) {
+func TestPodHandlerAdmissionReview(t *testing.T) {
 	const review = `{
   "apiVersion": "admission.k8s.io/v1",
   "kind": "AdmissionReview",

@@ -24,7 +24,7 @@ func podMeta(namespace, name string, labels map[string]string) metav1.PartialObj
 	}
 }
 
-func TestPolicyChangeValidator(t *testing.T) {
+func TestPolicyChangeHandler(t *testing.T) {
 	web := map[string]string{"app": "web"}
 	db := map[string]string{"app": "db"}
 	denyAll := netpolObject("shop", "deny-all", metav1.LabelSelector{}, networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress)
@@ -156,11 +156,11 @@ func TestPolicyChangeValidator(t *testing.T) {
 		},
 		{
 			// decision.Undecided of a route that only warns: admitted, saying so.
-			name:    "pod list fails: admitted with a warning",
-			indexed: []*networkingv1.NetworkPolicy{denyAll},
-			podsErr: errors.New("forbidden"),
-			req:     deleteReq(denyAll),
-			want: ruletest.Warned(`eksguard [networkPolicy] could not decide on NetworkPolicy coverage: listing the pods of namespace "shop": forbidden`),
+			name:         "pod list fails: admitted with a warning",
+			indexed:      []*networkingv1.NetworkPolicy{denyAll},
+			podsErr:      errors.New("forbidden"),
+			req:          deleteReq(denyAll),
+			want:         ruletest.Warned(`eksguard [networkPolicy] could not decide on NetworkPolicy coverage: listing the pods of namespace "shop": forbidden`),
 			wantPodLists: 1,
 		},
 		{
@@ -216,8 +216,8 @@ func TestPolicyChangeValidator(t *testing.T) {
 	}
 }
 
-// TestPolicyChangeValidatorPaginates follows continue tokens through every page.
-func TestPolicyChangeValidatorPaginates(t *testing.T) {
+// TestPolicyChangeHandlerPaginates follows continue tokens through every page.
+func TestPolicyChangeHandlerPaginates(t *testing.T) {
 	denyAll := netpolObject("shop", "deny-all", metav1.LabelSelector{}, networkingv1.PolicyTypeIngress)
 	live := &liveReader{}
 	for i := range 1234 {

@@ -2,8 +2,8 @@ package netpol
 
 import "github.com/eksguard/eksguard/config"
 
-// Result is the coverage of one pod by every policy that can apply to it.
-type Result struct {
+// Coverage is what every policy that can apply to one pod does to it.
+type Coverage struct {
 	// Covered: the isolation satisfies the coverage asked for.
 	Covered   bool
 	Isolation Isolation
@@ -35,7 +35,7 @@ type Uncertainty struct {
 // CheckCoverage is the coverage rule: policies add up, each isolating the pods it
 // selects in its directions, on top of what the operator declared. It is
 // pure; the index runs the same evaluation over its cached policies.
-func CheckCoverage(pod *Pod, policies []*Compiled, want config.Coverage, declared Isolation) Result {
+func CheckCoverage(pod *Pod, policies []*Compiled, want config.Coverage, declared Isolation) Coverage {
 	e := newEvaluation(pod, want, declared)
 	for _, p := range policies {
 		if e.add(p) {
@@ -49,11 +49,11 @@ func CheckCoverage(pod *Pod, policies []*Compiled, want config.Coverage, declare
 type evaluation struct {
 	pod    *Pod
 	want   config.Coverage
-	result Result
+	result Coverage
 }
 
 func newEvaluation(pod *Pod, want config.Coverage, declared Isolation) *evaluation {
-	return &evaluation{pod: pod, want: want, result: Result{
+	return &evaluation{pod: pod, want: want, result: Coverage{
 		Isolation: declared, Declared: declared, Covered: declared.Satisfies(want),
 	}}
 }

@@ -56,7 +56,7 @@ func template(labels, annotations map[string]string, image string) corev1.PodTem
 	}
 }
 
-func TestWorkloadValidatorKinds(t *testing.T) {
+func TestWorkloadHandlerKinds(t *testing.T) {
 	web := map[string]string{"app": "web"}
 	webPolicy := netpolObject("shop", "web", metav1.LabelSelector{MatchLabels: web}, networkingv1.PolicyTypeIngress)
 	tests := []struct {
@@ -90,7 +90,7 @@ func TestWorkloadValidatorKinds(t *testing.T) {
 	}
 }
 
-func TestWorkloadValidator(t *testing.T) {
+func TestWorkloadHandler(t *testing.T) {
 	web := map[string]string{"app": "web"}
 	const deploymentDenial = "eksguard denied this Deployment: [networkPolicy] spec.template.metadata.labels: Namespace shop has no NetworkPolicy to select " +
 		"Deployment web's pod template (labels app=web); add one that selects it, e.g. a default-deny policy: podSelector: {}, policyTypes: [Ingress, Egress]"

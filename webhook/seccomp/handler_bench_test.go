@@ -11,7 +11,8 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/eksguard/eksguard/internal/ruletest"
 )
 
 // The benchmarks below share one realistic request: a controller-created
@@ -38,10 +39,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 // BenchmarkHandle is the handler alone: decode the pod, decide, patch.
 func BenchmarkHandle(b *testing.B) {
 	h := withPolicy(b, nil)
-	req := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
-		Kind: podGVK, Operation: admissionv1.Create, Namespace: "shop",
-	}}
-	req.Object.Raw = []byte(apiServerPod)
+	req := ruletest.Req{GVK: podKind, Op: admissionv1.Create, Namespace: "shop", Object: apiServerPod}.Request()
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

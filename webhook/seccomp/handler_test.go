@@ -14,6 +14,7 @@ import (
 	jsonpatchapply "github.com/evanphx/json-patch/v5"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -26,7 +27,10 @@ import (
 
 const ownNamespace = ruletest.OwnNamespace
 
-var podGVK = metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}
+var (
+	podKind = schema.GroupVersionKind{Version: "v1", Kind: "Pod"}
+	podGVK  = metav1.GroupVersionKind(podKind)
+)
 
 // apiServerPod is a pod as the API server sends it to a mutating webhook:
 // defaulted (securityContext {} included), several containers, env, volumes.
@@ -375,10 +379,7 @@ func TestHandlerMalformedObject(t *testing.T) {
 		{"whitespace", " \n", "decoding the Pod: the request has no object"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req := admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
-				Kind: podGVK, Operation: admissionv1.Create, Namespace: "shop",
-			}}
-			req.Object.Raw = []byte(tc.raw)
+			req := ruletest.Req{GVK: podKind, Op: admissionv1.Create, Namespace: "shop", Object: tc.raw}.Request()
 			resp := h.Handle(context.Background(), req)
 			if resp.Allowed || resp.Result.Code != http.StatusBadRequest || resp.Result.Message != tc.want || len(resp.Patches) > 0 {
 				t.Errorf("got allowed=%t code=%d message=%q patches=%v, want a 400 %q",

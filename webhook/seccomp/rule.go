@@ -16,8 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// Result is the seccomp rule's verdict on one pod.
-type Result struct {
+// Violations is the seccomp rule's verdict on one pod.
+type Violations struct {
 	// Missing says the pod has no pod-level profile; empty when it has one
 	// or the rule does not apply to the pod.
 	Missing field.ErrorList
@@ -46,11 +46,11 @@ var (
 // them, and their spec may be missing, which would make the patch fail to
 // apply. Mirror pods are the handler's to skip (mirrorFromItsNode): the
 // annotation alone proves nothing.
-func Check(pod *corev1.Pod) Result {
+func Check(pod *corev1.Pod) Violations {
 	if isWindows(pod) || len(pod.Spec.Containers) == 0 {
-		return Result{}
+		return Violations{}
 	}
-	var r Result
+	var r Violations
 	r.Unconfined = unconfined(&pod.Spec)
 	sc := pod.Spec.SecurityContext
 	if sc != nil && sc.SeccompProfile != nil {

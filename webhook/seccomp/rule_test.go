@@ -99,7 +99,7 @@ func annotation(key, value string) podOption {
 type checkCase struct {
 	name           string
 	pod            *corev1.Pod
-	wantPatch      string // JSON of Result.Patches; "" for none
+	wantPatch      string // JSON of Violations.Patches; "" for none
 	wantMissing    []string
 	wantUnconfined []string
 	// restrictedBefore and restrictedAfter are whether the pod passes Pod
@@ -335,7 +335,7 @@ func TestMutatedPodsPassPodSecurityRestricted(t *testing.T) {
 	}
 }
 
-func patchJSON(t *testing.T, r Result) string {
+func patchJSON(t *testing.T, r Violations) string {
 	t.Helper()
 	if len(r.Patches) == 0 {
 		return ""
@@ -354,7 +354,7 @@ func mustJSON(t *testing.T, v any) string {
 
 // applyPatch applies r's patches to raw with an RFC 6902 implementation and
 // decodes the result.
-func applyPatch(t *testing.T, raw string, r Result) *corev1.Pod {
+func applyPatch(t *testing.T, raw string, r Violations) *corev1.Pod {
 	t.Helper()
 	out := []byte(raw)
 	if len(r.Patches) > 0 {
