@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/eksguard/eksguard/internal/served"
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
@@ -25,10 +26,11 @@ type Options struct {
 }
 
 // SetupWithManager prepares what the rules read from the manager (the
-// policy index and its informers, the Ingress indexes, the IngressClassParams watcher) and registers
-// every route on mgr's webhook server.
+// policy index and its informers, the Ingress indexes, IngressClassParams)
+// and registers every route on mgr's webhook server.
 func SetupWithManager(mgr manager.Manager, opts Options) error {
-	// Both rules watch kinds only while the API server serves them.
+	// Rules watch their custom kinds only while the API server serves them,
+	// through one watcher.
 	disc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
 	if err != nil {
 		return fmt.Errorf("creating the discovery client: %w", err)
@@ -37,12 +39,16 @@ func SetupWithManager(mgr manager.Manager, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("creating the dynamic client: %w", err)
 	}
-	coverage, err := netpol.SetupWithManager(mgr, opts.Decider, opts.APIReader, disc, dyn)
+	watcher := served.NewWatcher(disc, dyn)
+	coverage, err := netpol.SetupWithManager(mgr, opts.Decider, opts.APIReader, watcher)
 	if err != nil {
 		return err
 	}
-	classes, ingresses, err := lbtls.SetupWithManager(mgr, disc, dyn)
+	classes, ingresses, err := lbtls.SetupWithManager(mgr, watcher)
 	if err != nil {
+		return err
+	}
+	if err := watcher.AddToManager(mgr); err != nil {
 		return err
 	}
 	h := Handlers{Decider: opts.Decider, Coverage: coverage, Ingresses: ingresses, IngressClasses: classes}

@@ -7,8 +7,8 @@ package logkeys
 const (
 	// Rule is an eksguard rule name (config.RuleName).
 	Rule = "rule"
-	// Kind is the kind of the admitted object, or a policy kind's name
-	// (netpol.Kind.Name).
+	// Kind is a kind's name: of the admitted object, of a policy kind
+	// (netpol.Kind.Name), or of a kind watched while served (served.Kind).
 	Kind = "kind"
 	// Mode is a rule's effective mode.
 	Mode = "mode"

@@ -3,50 +3,35 @@ package lbtls
 // The webhook's Classes: IngressClasses from the manager's cache, and
 // IngressClassParams from an informer that runs only while the API server
 // serves the kind (the LBC's CRD may be installed before or after eksguard,
-// or not at all).
+// or not at all), started and stopped by a served.Watcher.
 
 import (
 	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/eksguard/eksguard/internal/logkeys"
+	"github.com/eksguard/eksguard/internal/served"
 )
 
 // ingressClassParamsResource is the kind's resource name.
 const ingressClassParamsResource = "ingressclassparams"
 
-// paramsRediscoverEvery is how often the watcher asks discovery whether
-// IngressClassParams is served.
-const paramsRediscoverEvery = 30 * time.Second
-
-var classesLog = logf.Log.WithName("ingress-classes")
-
 // ClusterClasses reads IngressClasses from a cache and IngressClassParams
-// from its own informer; it is a manager.Runnable that starts and stops
-// that informer as discovery finds the kind served or not.
+// from the informer a served.Watcher runs while the kind is served
+// (paramsKind).
 type ClusterClasses struct {
 	// Reader is the manager's cache, which holds IngressClasses.
-	Reader    client.Reader
-	discovery discovery.DiscoveryInterface
-	dynamic   dynamic.Interface
+	Reader client.Reader
 
+	// informer is the IngressClassParams informer, nil while not served.
 	mu       sync.Mutex
 	informer toolscache.SharedIndexInformer
-	stop     context.CancelFunc
 
 	// classes is the IngressClasses as last listed; changed, set by the
 	// IngressClass informer's events, says to list them again. Classes
@@ -59,9 +44,30 @@ type ClusterClasses struct {
 	paramsSize atomic.Int64
 }
 
-// NewClusterClasses makes the webhook's Classes.
-func NewClusterClasses(reader client.Reader, disc discovery.DiscoveryInterface, dyn dynamic.Interface) *ClusterClasses {
-	return &ClusterClasses{Reader: reader, discovery: disc, dynamic: dyn}
+// NewClusterClasses makes the webhook's Classes; register paramsKind with
+// the served.Watcher to read IngressClassParams.
+func NewClusterClasses(reader client.Reader) *ClusterClasses {
+	return &ClusterClasses{Reader: reader}
+}
+
+// paramsKind is IngressClassParams for a served.Watcher: ClassParams reads
+// the store of the informer it runs.
+func (c *ClusterClasses) paramsKind() served.Kind {
+	set := func(informer toolscache.SharedIndexInformer) {
+		c.mu.Lock()
+		c.informer = informer
+		c.mu.Unlock()
+	}
+	return served.Kind{
+		GVR:       IngressClassParamsGVK.GroupVersion().WithResource(ingressClassParamsResource),
+		Kind:      IngressClassParamsGVK.Kind,
+		Transform: trimClassParams,
+		OnStart: func(informer toolscache.SharedIndexInformer) error {
+			set(informer)
+			return nil
+		},
+		OnStop: func() { set(nil) },
+	}
 }
 
 // IngressClasses implements Classes.
@@ -136,63 +142,6 @@ func (c *ClusterClasses) paramsOf(u *unstructured.Unstructured) (*ClassParams, e
 
 // maxParamsMemo bounds paramsOf's memo; clusters have a few IngressClassParams.
 const maxParamsMemo = 1024
-
-// NeedLeaderElection implements manager.LeaderElectionRunnable: every
-// replica answers admissions.
-func (c *ClusterClasses) NeedLeaderElection() bool { return false }
-
-// Start implements manager.Runnable.
-func (c *ClusterClasses) Start(ctx context.Context) error {
-	defer c.set(ctx, false)
-	ticker := time.NewTicker(paramsRediscoverEvery)
-	defer ticker.Stop()
-	for {
-		c.reconcile(ctx)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C:
-		}
-	}
-}
-
-func (c *ClusterClasses) reconcile(ctx context.Context) {
-	gv := IngressClassParamsGVK.GroupVersion().String()
-	resources, err := c.discovery.ServerResourcesForGroupVersion(gv)
-	if err != nil && !apierrors.IsNotFound(err) {
-		classesLog.Error(err, "discovering IngressClassParams", logkeys.Resource, gv)
-		return // keep the informer as it is
-	}
-	served := false
-	if resources != nil {
-		for _, r := range resources.APIResources {
-			served = served || (r.Name == ingressClassParamsResource && r.Kind == IngressClassParamsGVK.Kind)
-		}
-	}
-	c.set(ctx, served)
-}
-
-func (c *ClusterClasses) set(ctx context.Context, served bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch {
-	case served && c.informer == nil:
-		gvr := IngressClassParamsGVK.GroupVersion().WithResource(ingressClassParamsResource)
-		informer := dynamicinformer.NewFilteredDynamicInformer(c.dynamic, gvr, metav1.NamespaceAll, 0, toolscache.Indexers{}, nil).Informer()
-		if err := informer.SetTransform(trimClassParams); err != nil {
-			classesLog.Error(err, "setting the cache transform of IngressClassParams")
-			return
-		}
-		informerCtx, stop := context.WithCancel(ctx)
-		go informer.RunWithContext(informerCtx)
-		c.informer, c.stop = informer, stop
-		classesLog.Info("watching IngressClassParams")
-	case !served && c.informer != nil:
-		c.stop()
-		c.informer, c.stop = nil, nil
-		classesLog.Info("stopped watching IngressClassParams: no longer served")
-	}
-}
 
 // trimClassParams keeps the name and the spec fields ClassParamsFrom reads.
 func trimClassParams(obj any) (any, error) {

@@ -5,11 +5,11 @@ import (
 	"fmt"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/eksguard/eksguard/internal/served"
 )
 
 // Webhook paths served by this package.
@@ -19,18 +19,18 @@ const (
 )
 
 // SetupWithManager adds the Ingress indexes the Ingress validator reads
-// (group name and class name) and the runnable that watches
-// IngressClassParams where served, and returns the Classes and the Ingress
-// reader the validator reads (RBAC: list and watch Ingresses, IngressClasses
-// and IngressClassParams cluster-wide). The validators themselves are
-// routes of the webhook package.
-func SetupWithManager(mgr manager.Manager, disc discovery.DiscoveryInterface, dyn dynamic.Interface) (*ClusterClasses, client.Reader, error) {
+// (group name and class name), has watcher watch IngressClassParams where
+// served, and returns the Classes and the Ingress reader the validator
+// reads (RBAC: list and watch Ingresses, IngressClasses and
+// IngressClassParams cluster-wide). The caller adds watcher to mgr. The
+// validators themselves are routes of the webhook package.
+func SetupWithManager(mgr manager.Manager, watcher *served.Watcher) (*ClusterClasses, client.Reader, error) {
 	ctx := context.Background()
 	reader, err := indexIngresses(ctx, mgr)
 	if err != nil {
 		return nil, nil, err
 	}
-	classes := NewClusterClasses(mgr.GetCache(), disc, dyn)
+	classes := NewClusterClasses(mgr.GetCache())
 	informer, err := mgr.GetCache().GetInformer(ctx, &networkingv1.IngressClass{}, cache.BlockUntilSynced(false))
 	if err != nil {
 		return nil, nil, fmt.Errorf("getting the IngressClass informer: %w", err)
@@ -38,8 +38,8 @@ func SetupWithManager(mgr manager.Manager, disc discovery.DiscoveryInterface, dy
 	if _, err := informer.AddEventHandler(classes.ClassesChanged()); err != nil {
 		return nil, nil, fmt.Errorf("watching IngressClasses: %w", err)
 	}
-	if err := mgr.Add(classes); err != nil {
-		return nil, nil, fmt.Errorf("adding the IngressClassParams watcher: %w", err)
+	if err := watcher.Watch(classes.paramsKind()); err != nil {
+		return nil, nil, fmt.Errorf("watching IngressClassParams: %w", err)
 	}
 	return classes, reader, nil
 }

@@ -5,14 +5,11 @@ import (
 	"fmt"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/eksguard/eksguard/internal/served"
 	"github.com/eksguard/eksguard/webhook/decision"
 )
 
@@ -21,13 +18,12 @@ import (
 const ReadyCheckName = "networkpolicy-index"
 
 // SetupWithManager feeds the policy index: NetworkPolicies from the
-// manager's cache, the custom kinds from informers that discovery starts
-// and stops (prompted by a metadata-only watch of CRDs). It gates readiness
-// on the index and returns the checker the coverage routes share.
-// apiReader must read live from the API server; disc and dyn discover and
-// watch the custom kinds.
+// manager's cache, the custom kinds from the informers watcher runs while
+// their CRDs are served. It gates readiness on the index and returns the
+// checker the coverage routes share. apiReader must read live from the API
+// server; the caller adds watcher to mgr.
 func SetupWithManager(mgr manager.Manager, decider decision.Decider, apiReader client.Reader,
-	disc discovery.DiscoveryInterface, dyn dynamic.Interface) (*Checker, error) {
+	watcher *served.Watcher) (*Checker, error) {
 	index := NewIndex()
 	servingIndex.Store(index)
 	// Before the manager starts, GetInformer only registers the informer;
@@ -41,18 +37,8 @@ func SetupWithManager(mgr manager.Manager, decider decision.Decider, apiReader c
 	}
 	setKindWatched(KindNetworkPolicy, true)
 
-	watcher := newKindWatcher(index, disc, dyn)
-	if err := mgr.Add(watcher); err != nil {
-		return nil, fmt.Errorf("adding the policy kind watcher: %w", err)
-	}
-	crds := &metav1.PartialObjectMetadata{}
-	crds.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
-	crdInformer, err := mgr.GetCache().GetInformer(context.Background(), crds, cache.BlockUntilSynced(false))
-	if err != nil {
-		return nil, fmt.Errorf("getting the CustomResourceDefinition informer: %w", err)
-	}
-	if _, err := crdInformer.AddEventHandler(watcher.crdHandler()); err != nil {
-		return nil, fmt.Errorf("watching CustomResourceDefinitions: %w", err)
+	if err := watchCustomKinds(watcher, index); err != nil {
+		return nil, fmt.Errorf("watching the custom policy kinds: %w", err)
 	}
 	if err := mgr.AddReadyzCheck(ReadyCheckName, index.ReadyCheck); err != nil {
 		return nil, fmt.Errorf("adding the %s readiness check: %w", ReadyCheckName, err)
