@@ -16,7 +16,7 @@ ARG TARGETOS=linux
 ARG TARGETARCH=amd64
 RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
     go build -trimpath \
-      -ldflags "-s -w -X github.com/eksguard/eksguard/internal/cli.Version=${VERSION}" \
+      -ldflags "-s -w -X github.com/eksguard/eksguard/internal/app/cli.Version=${VERSION}" \
       -o /out/eksguard .
 
 FROM scratch

@@ -29,7 +29,7 @@ help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## Build the server binary into bin/eksguard.
-	CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/eksguard/eksguard/internal/cli.Version=$(VERSION)" -o $(BIN_DIR)/eksguard .
+	CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/eksguard/eksguard/internal/app/cli.Version=$(VERSION)" -o $(BIN_DIR)/eksguard .
 
 image: ## Build the multi-arch (linux/amd64, linux/arm64) OCI image into bin/image/oci, without Docker (hack/image).
 	go run ./hack/image -out $(BIN_DIR)/image -version $(VERSION)
@@ -52,17 +52,17 @@ FUZZTIME ?= 15s
 fuzz: ## Run every fuzz target for FUZZTIME (default 15s) each; crashers land in testdata/fuzz.
 	go test -run '^$$' -fuzz '^FuzzRoutes$$' -fuzztime $(FUZZTIME) ./webhook/fuzz/
 	go test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config/
-	go test -run '^$$' -fuzz '^FuzzFields$$' -fuzztime $(FUZZTIME) ./internal/decode/
-	go test -run '^$$' -fuzz '^FuzzReviewHandler$$' -fuzztime $(FUZZTIME) ./internal/server/
-	go test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./internal/jsonscan/
-	go test -run '^$$' -fuzz '^FuzzProject$$' -fuzztime $(FUZZTIME) ./internal/jsonscan/
+	go test -run '^$$' -fuzz '^FuzzFields$$' -fuzztime $(FUZZTIME) ./internal/lib/decode/
+	go test -run '^$$' -fuzz '^FuzzReviewHandler$$' -fuzztime $(FUZZTIME) ./internal/app/server/
+	go test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./internal/lib/jsonscan/
+	go test -run '^$$' -fuzz '^FuzzProject$$' -fuzztime $(FUZZTIME) ./internal/lib/jsonscan/
 
 soak: ## Soak test: two replicas behind a balancer through cert rotation, SIGTERM, a kube-apiserver restart and policy flapping (about 3 minutes).
 	@assets="$$(hack/build-envtest.sh $(ENVTEST_K8S_VERSION))"; \
 	KUBEBUILDER_ASSETS="$$assets" go test -tags soak -count=1 -v -timeout 10m ./test/soak/
 
 bench: ## Rule benchmarks, then the load test against an allow-all baseline and the memory scale test (about 5 minutes; docs/performance.md).
-	go test -run '^$$' -bench . -benchmem -benchtime 300ms ./webhook/... ./internal/cli/
+	go test -run '^$$' -bench . -benchmem -benchtime 300ms ./webhook/... ./internal/app/cli/
 	@assets="$$(hack/build-envtest.sh $(ENVTEST_K8S_VERSION))"; \
 	KUBEBUILDER_ASSETS="$$assets" go test -tags bench -count=1 -v -timeout 20m ./test/load/
 

@@ -1,12 +1,12 @@
 // Command eksguard runs the eksguard admission webhook server (the default
-// command) and its offline tools; see internal/cli.
+// command) and its offline tools; see internal/app/cli.
 package main
 
 import (
 	"context"
 	"os"
 
-	"github.com/eksguard/eksguard/internal/cli"
+	"github.com/eksguard/eksguard/internal/app/cli"
 )
 
 func main() {

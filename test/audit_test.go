@@ -18,7 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/eksguard/eksguard/internal/cli"
+	"github.com/eksguard/eksguard/internal/app/cli"
 )
 
 // dryRunPolicy lets everything in, with warnings: the objects it admits

@@ -22,7 +22,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/eksguard/eksguard/internal/testbed"
+	"github.com/eksguard/eksguard/internal/testkit/testbed"
 )
 
 // raceEnabled is set by race_test.go; the binary is built the same way as

@@ -30,9 +30,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/eksguard/eksguard/internal/certs"
-	"github.com/eksguard/eksguard/internal/testbed"
-	"github.com/eksguard/eksguard/internal/testbed/testcert"
+	"github.com/eksguard/eksguard/internal/app/certs"
+	"github.com/eksguard/eksguard/internal/testkit/testbed"
+	"github.com/eksguard/eksguard/internal/testkit/testbed/testcert"
 )
 
 // TestChartSelfManagedCertificates runs certificate rotation as the chart

@@ -35,7 +35,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/charttest"
+	"github.com/eksguard/eksguard/internal/testkit/charttest"
 	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
@@ -147,7 +147,7 @@ func TestChartRBAC(t *testing.T) {
 
 	// What the code does, by component.
 	needed := []access{
-		// Informers (internal/server cachedObjects): namespace metadata,
+		// Informers (internal/app/server cachedObjects): namespace metadata,
 		// NetworkPolicies, the one policy ConfigMap (field selector on its name).
 		{"list", core, "namespaces", "", ""},
 		{"watch", core, "namespaces", "", ""},
@@ -167,7 +167,7 @@ func TestChartRBAC(t *testing.T) {
 		// config watcher: Events on the policy ConfigMap (events.k8s.io/v1 recorder).
 		{"create", events, "events", ns, ""},
 		{"patch", events, "events", ns, ""},
-		// internal/certs (cert-controller): Secret informer in its namespace,
+		// internal/app/certs (cert-controller): Secret informer in its namespace,
 		// Secret update, webhook configuration informers and updates.
 		{"list", core, "secrets", ns, ""},
 		{"watch", core, "secrets", ns, ""},
@@ -178,7 +178,7 @@ func TestChartRBAC(t *testing.T) {
 		{"watch", admission, "mutatingwebhookconfigurations", "", ""},
 		{"update", admission, "validatingwebhookconfigurations", "", fullname},
 		{"update", admission, "mutatingwebhookconfigurations", "", fullname},
-		// internal/failurepolicy: read and patch the failure policies of eksguard's own two.
+		// internal/app/failurepolicy: read and patch the failure policies of eksguard's own two.
 		{"get", admission, "validatingwebhookconfigurations", "", fullname},
 		{"get", admission, "mutatingwebhookconfigurations", "", fullname},
 		{"patch", admission, "validatingwebhookconfigurations", "", fullname},

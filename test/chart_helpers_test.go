@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/eksguard/eksguard/internal/charttest"
+	"github.com/eksguard/eksguard/internal/testkit/charttest"
 )
 
 // chart is the chart these envtest suites install.

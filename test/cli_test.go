@@ -19,7 +19,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
-	"github.com/eksguard/eksguard/internal/cli"
+	"github.com/eksguard/eksguard/internal/app/cli"
 	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
 )

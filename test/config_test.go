@@ -12,8 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/eksguard/eksguard/internal/policywatch"
-	"github.com/eksguard/eksguard/internal/testbed"
+	"github.com/eksguard/eksguard/internal/app/policywatch"
+	"github.com/eksguard/eksguard/internal/testkit/testbed"
 )
 
 // configNetpolWarning is the NetworkPolicy rule's warning for a pod named

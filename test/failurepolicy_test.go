@@ -9,8 +9,8 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/eksguard/eksguard/internal/charttest"
-	"github.com/eksguard/eksguard/internal/testbed"
+	"github.com/eksguard/eksguard/internal/testkit/charttest"
+	"github.com/eksguard/eksguard/internal/testkit/testbed"
 )
 
 // failurePolicyTimeout bounds the wait for the reconciler (it looks at the

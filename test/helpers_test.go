@@ -11,8 +11,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/eksguard/eksguard/internal/server"
-	"github.com/eksguard/eksguard/internal/testbed"
+	"github.com/eksguard/eksguard/internal/app/server"
+	"github.com/eksguard/eksguard/internal/testkit/testbed"
 )
 
 const (

@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
-	"github.com/eksguard/eksguard/internal/server"
+	"github.com/eksguard/eksguard/internal/app/server"
 )
 
 // metricName finds the metric names in PromQL: every metric eksguard's

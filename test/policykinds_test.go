@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	eksconfig "github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/cli"
+	"github.com/eksguard/eksguard/internal/app/cli"
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/netpol"
 )

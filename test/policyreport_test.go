@@ -13,8 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/eksguard/eksguard/internal/cli"
-	"github.com/eksguard/eksguard/internal/testbed"
+	"github.com/eksguard/eksguard/internal/app/cli"
+	"github.com/eksguard/eksguard/internal/testkit/testbed"
 )
 
 // TestAuditAppliesBoundedReports: on a generated cluster of 5,000

@@ -3,10 +3,10 @@
 // server over TLS, exactly as in a cluster.
 //
 // TestMain starts the control plane once, installs eksguard's webhook
-// configurations (built from webhook.Routes by internal/testbed) and the
+// configurations (built from webhook.Routes by internal/testkit/testbed) and the
 // test-only ones in testdata/webhooks (each clientConfig.service is
 // rewritten to the local server), and runs the manager built by
-// internal/server.
+// internal/app/server.
 // Tests share one policy ConfigMap, so they must not call t.Parallel.
 //
 // The control plane binaries come from KUBEBUILDER_ASSETS, or else from
@@ -31,8 +31,8 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/eksguard/eksguard/internal/server"
-	"github.com/eksguard/eksguard/internal/testbed"
+	"github.com/eksguard/eksguard/internal/app/server"
+	"github.com/eksguard/eksguard/internal/testkit/testbed"
 	"github.com/eksguard/eksguard/webhook/lbtls"
 )
 

@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/lazylog"
+	"github.com/eksguard/eksguard/internal/lib/lazylog"
 	"github.com/eksguard/eksguard/webhook/admit"
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/lbtls"

@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
-	"github.com/eksguard/eksguard/internal/served"
+	"github.com/eksguard/eksguard/internal/lib/served"
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"

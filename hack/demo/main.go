@@ -31,9 +31,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/cli"
-	"github.com/eksguard/eksguard/internal/server"
-	"github.com/eksguard/eksguard/internal/testbed"
+	"github.com/eksguard/eksguard/internal/app/cli"
+	"github.com/eksguard/eksguard/internal/app/server"
+	"github.com/eksguard/eksguard/internal/testkit/testbed"
 	"github.com/eksguard/eksguard/webhook/netpol"
 )
 

@@ -44,7 +44,7 @@ const (
 	source     = "https://github.com/eksguard/eksguard"
 	module     = "github.com/eksguard/eksguard"
 	// versionVariable is set at link time, as make build does.
-	versionVariable = module + "/internal/cli.Version"
+	versionVariable = module + "/internal/app/cli.Version"
 )
 
 // options say what to build.

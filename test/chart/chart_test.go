@@ -25,7 +25,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/charttest"
+	"github.com/eksguard/eksguard/internal/testkit/charttest"
 	"github.com/eksguard/eksguard/webhook"
 )
 

@@ -46,9 +46,9 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/eksguard/eksguard/internal/server"
-	"github.com/eksguard/eksguard/internal/testbed"
-	"github.com/eksguard/eksguard/internal/testbed/testcert"
+	"github.com/eksguard/eksguard/internal/app/server"
+	"github.com/eksguard/eksguard/internal/testkit/testbed"
+	"github.com/eksguard/eksguard/internal/testkit/testbed/testcert"
 )
 
 // Bounds of the soak.

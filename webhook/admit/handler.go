@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/decode"
+	"github.com/eksguard/eksguard/internal/lib/decode"
 	"github.com/eksguard/eksguard/webhook/decision"
 )
 

@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/decode"
-	"github.com/eksguard/eksguard/internal/ruletest"
+	"github.com/eksguard/eksguard/internal/lib/decode"
+	"github.com/eksguard/eksguard/internal/testkit/ruletest"
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/resource"
 )

@@ -8,7 +8,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/eksguard/eksguard/internal/logkeys"
+	"github.com/eksguard/eksguard/internal/lib/logkeys"
 )
 
 // Record logs and counts every ruling of one admission.

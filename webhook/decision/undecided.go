@@ -9,7 +9,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/logkeys"
+	"github.com/eksguard/eksguard/internal/lib/logkeys"
 )
 
 // OutcomeUndecided is the metrics outcome of an admission a rule could

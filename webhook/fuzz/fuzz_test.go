@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	sigsjson "sigs.k8s.io/json"
 
-	"github.com/eksguard/eksguard/internal/ruletest"
+	"github.com/eksguard/eksguard/internal/testkit/ruletest"
 	"github.com/eksguard/eksguard/webhook"
 	"github.com/eksguard/eksguard/webhook/netpol"
 )

@@ -7,7 +7,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/eksguard/eksguard/internal/decode"
+	"github.com/eksguard/eksguard/internal/lib/decode"
 	"github.com/eksguard/eksguard/webhook/admit"
 )
 

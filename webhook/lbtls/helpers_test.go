@@ -17,7 +17,7 @@ import (
 	"testing"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/ruletest"
+	"github.com/eksguard/eksguard/internal/testkit/ruletest"
 	"github.com/eksguard/eksguard/webhook/resource"
 )
 

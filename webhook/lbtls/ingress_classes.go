@@ -16,7 +16,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/eksguard/eksguard/internal/served"
+	"github.com/eksguard/eksguard/internal/lib/served"
 )
 
 // ingressClassParamsResource is the kind's resource name.

@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
-	"github.com/eksguard/eksguard/internal/served"
+	"github.com/eksguard/eksguard/internal/lib/served"
 )
 
 // Webhook paths served by this package.

@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/ruletest"
+	"github.com/eksguard/eksguard/internal/testkit/ruletest"
 	"github.com/eksguard/eksguard/webhook/decision"
 )
 

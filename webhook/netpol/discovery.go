@@ -6,7 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	toolscache "k8s.io/client-go/tools/cache"
 
-	"github.com/eksguard/eksguard/internal/served"
+	"github.com/eksguard/eksguard/internal/lib/served"
 )
 
 // watchCustomKinds registers every custom kind of Kinds with w: while the

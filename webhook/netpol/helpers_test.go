@@ -22,7 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/ruletest"
+	"github.com/eksguard/eksguard/internal/testkit/ruletest"
 )
 
 func TestMain(m *testing.M) {

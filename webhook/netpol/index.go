@@ -17,7 +17,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/logkeys"
+	"github.com/eksguard/eksguard/internal/lib/logkeys"
 )
 
 var indexLog = logf.Log.WithName("networkpolicy-index")

@@ -16,7 +16,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/logkeys"
+	"github.com/eksguard/eksguard/internal/lib/logkeys"
 )
 
 // coverage answers from the index and, when the index sees a gap, from a

@@ -20,7 +20,7 @@ import (
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/logkeys"
+	"github.com/eksguard/eksguard/internal/lib/logkeys"
 	"github.com/eksguard/eksguard/webhook/admit"
 	"github.com/eksguard/eksguard/webhook/decision"
 )

@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/ruletest"
+	"github.com/eksguard/eksguard/internal/testkit/ruletest"
 )
 
 var netpolKind = metav1.GroupVersionKind{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy"}

@@ -15,8 +15,8 @@ import (
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/internal/decode"
-	"github.com/eksguard/eksguard/internal/jsonscan"
+	"github.com/eksguard/eksguard/internal/lib/decode"
+	"github.com/eksguard/eksguard/internal/lib/jsonscan"
 	"github.com/eksguard/eksguard/webhook/admit"
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/resource"

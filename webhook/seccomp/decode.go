@@ -4,7 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/eksguard/eksguard/internal/decode"
+	"github.com/eksguard/eksguard/internal/lib/decode"
 	"github.com/eksguard/eksguard/webhook/admit"
 )
 
