@@ -19,6 +19,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/eksguard/eksguard/internal/app/cli"
+	"github.com/eksguard/eksguard/internal/app/offline"
+	"github.com/eksguard/eksguard/internal/app/report"
 )
 
 // dryRunPolicy lets everything in, with warnings: the objects it admits
@@ -32,12 +34,12 @@ dryRun: true
 type auditOutput struct {
 	Policy     string `json:"policy"`
 	Namespaces []struct {
-		Namespace string       `json:"namespace"`
-		Summary   cli.Summary  `json:"summary"`
-		Findings  []cli.Result `json:"findings"`
+		Namespace string           `json:"namespace"`
+		Summary   report.Summary   `json:"summary"`
+		Findings  []offline.Result `json:"findings"`
 	} `json:"namespaces"`
-	Summary           cli.Summary `json:"summary"`
-	ControlledObjects int         `json:"controlledObjects"`
+	Summary           report.Summary `json:"summary"`
+	ControlledObjects int            `json:"controlledObjects"`
 }
 
 func podSpec() corev1.PodSpec {
@@ -87,7 +89,7 @@ func TestAudit(t *testing.T) {
 
 	web := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: uncovered, Name: "web"},
 		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: podTemplate("web")}}
-	report := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: uncovered, Name: "report"},
+	cronJob := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: uncovered, Name: "report"},
 		Spec: batchv1.CronJobSpec{Schedule: "0 * * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "report"}},
 				Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: podSpec().Containers}}}}}}
@@ -95,7 +97,7 @@ func TestAudit(t *testing.T) {
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 80}}}}
 	debug := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: uncovered, Name: "debug"}, Spec: podSpec()}
 	finished := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: uncovered, Name: "finished"}, Spec: podSpec()}
-	mustCreate(t, web, report, lb, debug, finished)
+	mustCreate(t, web, cronJob, lb, debug, finished)
 	finished.Status.Phase = corev1.PodSucceeded
 	if err := k8sClient.Status().Update(ctx, finished); err != nil {
 		t.Fatalf("marking pod finished: %v", err)
@@ -108,7 +110,7 @@ func TestAudit(t *testing.T) {
 	rsPod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: uncovered, Name: "web-5d4f-x2x", Labels: labels,
 		OwnerReferences: controlledBy(rs, "apps/v1", "ReplicaSet")}, Spec: podSpec()}
 	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: uncovered, Name: "report-2901",
-		OwnerReferences: controlledBy(report, "batch/v1", "CronJob")}, Spec: report.Spec.JobTemplate.Spec}
+		OwnerReferences: controlledBy(cronJob, "batch/v1", "CronJob")}, Spec: cronJob.Spec.JobTemplate.Spec}
 	mustCreate(t, rsPod, job)
 
 	deletePolicy(t)
@@ -159,7 +161,7 @@ func TestAudit(t *testing.T) {
 		if got := findings(out); !slices.Equal(got, want) {
 			t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
-		if want := (cli.Summary{Checked: 4, Denied: 4}); out.Summary != want {
+		if want := (report.Summary{Checked: 4, Denied: 4}); out.Summary != want {
 			t.Errorf("summary %+v, want %+v", out.Summary, want)
 		}
 		// The ReplicaSet, its pod and the CronJob's Job; the finished pod is not listed at all.
@@ -174,7 +176,7 @@ func TestAudit(t *testing.T) {
 		if got := findings(out); !slices.Equal(got, want) {
 			t.Errorf("findings: %q, want %q", got, want)
 		}
-		if want := (cli.Summary{Checked: 3, Admitted: 1, Warned: 1, Mutated: 1}); out.Summary != want {
+		if want := (report.Summary{Checked: 3, Admitted: 1, Warned: 1, Mutated: 1}); out.Summary != want {
 			t.Errorf("summary %+v, want %+v", out.Summary, want)
 		}
 	})
@@ -185,7 +187,7 @@ func TestAudit(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := audit(t, cli.ExitClean, "-n", uncovered, "--policy", policy)
-		if want := (cli.Summary{Checked: 4, Warned: 4}); out.Summary != want {
+		if want := (report.Summary{Checked: 4, Warned: 4}); out.Summary != want {
 			t.Errorf("summary %+v, want %+v", out.Summary, want)
 		}
 	})

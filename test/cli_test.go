@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/eksguard/eksguard/internal/app/cli"
+	"github.com/eksguard/eksguard/internal/app/offline"
 	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
 )
@@ -147,12 +148,12 @@ func deleteWhenDone(t *testing.T, obj *unstructured.Unstructured) {
 
 // checkOutput is the part of check's JSON report this test reads.
 type checkOutput struct {
-	Results []cli.Result `json:"results"`
+	Results []offline.Result `json:"results"`
 }
 
 // observed is what the API server did with a create.
 type observed struct {
-	verdict  cli.Verdict
+	verdict  offline.Verdict
 	denial   string
 	warnings []string
 }
@@ -164,19 +165,19 @@ func createAndObserve(t *testing.T, obj *unstructured.Unstructured) observed {
 	c, rec := newWarningClient(t)
 	sent := obj.DeepCopy()
 	err := c.Create(context.Background(), obj)
-	got := observed{verdict: cli.VerdictAdmitted, warnings: rec.Messages()}
+	got := observed{verdict: offline.VerdictAdmitted, warnings: rec.Messages()}
 	var status apierrors.APIStatus
 	switch {
 	case apierrors.IsForbidden(err) && errors.As(err, &status):
 		// "admission webhook "<name>" denied the request: <message>"
 		_, got.denial, _ = strings.Cut(status.Status().Message, " denied the request: ")
-		got.verdict = cli.VerdictDenied
+		got.verdict = offline.VerdictDenied
 	case err != nil:
 		t.Fatalf("creating %s %s: %v", obj.GetKind(), obj.GetName(), err)
 	case seccompProfileType(sent) != seccompProfileType(obj):
-		got.verdict = cli.VerdictMutated
+		got.verdict = offline.VerdictMutated
 	case len(got.warnings) > 0:
-		got.verdict = cli.VerdictWarned
+		got.verdict = offline.VerdictWarned
 	}
 	return got
 }
@@ -212,12 +213,12 @@ func TestCheckAgreesWithWebhook(t *testing.T) {
 			if err := json.Unmarshal([]byte(stdout), &report); err != nil {
 				t.Fatalf("decoding check's report: %v", err)
 			}
-			checked := map[string]cli.Result{}
+			checked := map[string]offline.Result{}
 			for _, r := range report.Results {
 				checked[r.Kind+" "+r.Namespace+"/"+r.Name] = r
 			}
 
-			verdicts := map[cli.Verdict]int{}
+			verdicts := map[offline.Verdict]int{}
 			for _, f := range files {
 				for _, obj := range f.objects {
 					key := obj.GetKind() + " " + obj.GetNamespace() + "/" + obj.GetName()
@@ -230,8 +231,8 @@ func TestCheckAgreesWithWebhook(t *testing.T) {
 						continue
 					}
 					got := createAndObserve(t, obj)
-					if want.Verdict == cli.VerdictSkipped {
-						if got.verdict != cli.VerdictAdmitted || len(got.warnings) > 0 {
+					if want.Verdict == offline.VerdictSkipped {
+						if got.verdict != offline.VerdictAdmitted || len(got.warnings) > 0 {
 							t.Errorf("%s: check skipped it, the API server answered %+v", key, got)
 						}
 						continue
@@ -253,7 +254,7 @@ func TestCheckAgreesWithWebhook(t *testing.T) {
 				}
 			}
 			// Every verdict occurs, so the comparison covers each of them.
-			for _, v := range []cli.Verdict{cli.VerdictAdmitted, cli.VerdictMutated, cli.VerdictWarned, cli.VerdictDenied} {
+			for _, v := range []offline.Verdict{offline.VerdictAdmitted, offline.VerdictMutated, offline.VerdictWarned, offline.VerdictDenied} {
 				if verdicts[v] == 0 {
 					t.Errorf("no example was %s: %v", v, verdicts)
 				}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-logr/logr"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -156,6 +157,20 @@ var LoadBalancerTLSIngresses = &Route{
 var Routes = []*Route{
 	SeccompPods, NetworkPolicyPods, NetworkPolicyWorkloads, NetworkPolicyChanges,
 	SeccompEphemeralContainers, LoadBalancerTLSServices, LoadBalancerTLSIngresses,
+}
+
+// CreatedResources maps each kind a route admits on CREATE to its
+// resource, as admission requests name it: what the offline engine can judge.
+func CreatedResources() map[schema.GroupVersionKind]string {
+	out := map[schema.GroupVersionKind]string{}
+	for _, r := range Routes {
+		for _, k := range r.Kinds {
+			if r.Admits(k.GVK) {
+				out[k.GVK] = k.Resource
+			}
+		}
+	}
+	return out
 }
 
 // PathTable is the README's table of webhook paths, rendered from Routes.

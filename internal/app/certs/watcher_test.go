@@ -4,11 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"github.com/eksguard/eksguard/internal/testkit/testbed/testcert"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/eksguard/eksguard/internal/testkit/testbed/testcert"
 )
 
 // publishLikeKubelet writes the files the way kubelet updates a Secret

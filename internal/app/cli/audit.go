@@ -25,6 +25,9 @@ import (
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/app/manifest"
+	"github.com/eksguard/eksguard/internal/app/offline"
+	"github.com/eksguard/eksguard/internal/app/report"
 	"github.com/eksguard/eksguard/internal/app/server"
 	"github.com/eksguard/eksguard/webhook"
 	"github.com/eksguard/eksguard/webhook/lbtls"
@@ -50,7 +53,7 @@ type auditOptions struct {
 }
 
 func newAuditCommand(streams Streams) *cobra.Command {
-	opts := auditOptions{pageSize: auditPageSize, maxResults: DefaultMaxReportResults}
+	opts := auditOptions{pageSize: auditPageSize, maxResults: report.DefaultMaxReportResults}
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Judge what a cluster already runs, as the webhook would admit it today",
@@ -81,8 +84,8 @@ denied, 2 when the cluster or the policy cannot be read.`,
   eksguard audit -o openreports --apply-reports`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			reportFormat := opts.output == outputOpenReports || opts.output == outputPolicyReport
-			if opts.output != outputTable && opts.output != outputJSON && !reportFormat {
+			reportFormat := opts.output == report.FormatOpenReports || opts.output == report.FormatPolicyReport
+			if opts.output != report.FormatTable && opts.output != report.FormatJSON && !reportFormat {
 				return usageError(fmt.Errorf("--output %q: use table, json, openreports or policyreport", opts.output))
 			}
 			if opts.applyReports && !reportFormat {
@@ -114,9 +117,9 @@ denied, 2 when the cluster or the policy cannot be read.`,
 	flags.StringVar(&opts.ownNamespace, "eksguard-namespace", server.DefaultNamespace,
 		"Namespace eksguard runs in; the policy always excludes it.")
 	flags.StringVarP(&opts.namespace, "namespace", "n", "", "Audit only this namespace (default: all namespaces).")
-	flags.StringVarP(&opts.output, "output", "o", outputTable,
+	flags.StringVarP(&opts.output, "output", "o", report.FormatTable,
 		"Output format: table, json, openreports (openreports.io/v1alpha1 Reports, one per namespace with a finding) or policyreport (wgpolicyk8s.io/v1alpha2 PolicyReports).")
-	flags.IntVar(&opts.maxResults, "max-results", DefaultMaxReportResults,
+	flags.IntVar(&opts.maxResults, "max-results", report.DefaultMaxReportResults,
 		"Results kept per policy report (findings first); its summary still counts every result.")
 	flags.BoolVar(&opts.applyReports, "apply-reports", false,
 		"Write the policy reports to the cluster with server-side apply, and delete eksguard's reports of namespaces that are now clean.")
@@ -206,55 +209,55 @@ func coveredByController(obj metav1.Object, kinds []schema.GroupKind) bool {
 // namespaceAudit is what the audit found in one namespace. Admitted objects
 // are only counted, so memory grows with findings, not with the cluster.
 type namespaceAudit struct {
-	Namespace string   `json:"namespace"`
-	Summary   Summary  `json:"summary"`
-	Findings  []Result `json:"findings,omitempty"`
+	Namespace string           `json:"namespace"`
+	Summary   report.Summary   `json:"summary"`
+	Findings  []offline.Result `json:"findings,omitempty"`
 }
 
 // auditReport is the JSON form of an audit.
 type auditReport struct {
 	Policy     string            `json:"policy"`
 	Namespaces []*namespaceAudit `json:"namespaces"`
-	Summary    Summary           `json:"summary"`
+	Summary    report.Summary    `json:"summary"`
 	// ControlledObjects counts objects judged through their controller.
 	ControlledObjects int `json:"controlledObjects"`
 	// reports gathers policy-report results, when asked for.
-	reports *reportSet
+	reports *report.PolicyReports
 }
 
 func runAudit(ctx context.Context, cfg *rest.Config, opts auditOptions, out io.Writer) error {
-	scheme := newScheme()
+	scheme := manifest.NewScheme()
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return &exitError{code: ExitUnusable, err: fmt.Errorf("creating the client: %w", err)}
 	}
-	report, err := audit(ctx, c, scheme, opts)
+	rep, err := audit(ctx, c, scheme, opts)
 	if err != nil {
 		return &exitError{code: ExitUnusable, err: err}
 	}
-	if report.reports != nil {
-		objs, err := report.reports.objects(opts.output)
+	if rep.reports != nil {
+		objs, err := rep.reports.Objects(opts.output)
 		if err != nil {
 			return err
 		}
 		if opts.applyReports {
-			if err := applyReports(ctx, c, objs, opts); err != nil {
+			if err := report.ApplyPolicyReports(ctx, c, objs, opts.output, opts.namespace); err != nil {
 				return &exitError{code: ExitUnusable, err: err}
 			}
 		}
-		if err := writeYAMLDocuments(out, objs); err != nil {
+		if err := report.WriteYAMLDocuments(out, objs); err != nil {
 			return err
 		}
-		return exitFor(report.Summary)
+		return exitFor(rep.Summary)
 	}
-	if opts.output == outputJSON {
-		if err := writeJSON(out, report); err != nil {
+	if opts.output == report.FormatJSON {
+		if err := report.WriteJSON(out, rep); err != nil {
 			return err
 		}
 	} else {
-		writeAuditTable(out, report)
+		writeAuditTable(out, rep)
 	}
-	return exitFor(report.Summary)
+	return exitFor(rep.Summary)
 }
 
 // audit judges the cluster's objects, page by page.
@@ -267,10 +270,10 @@ func audit(ctx context.Context, c client.Reader, scheme *runtime.Scheme, opts au
 	if err != nil {
 		return nil, err
 	}
-	engine := newEngine(policy, store)
-	report := &auditReport{Policy: policy.Source}
-	if opts.output == outputOpenReports || opts.output == outputPolicyReport {
-		report.reports = newReportSet(opts.maxResults, time.Now())
+	engine := offline.New(policy, store)
+	rep := &auditReport{Policy: policy.Source}
+	if opts.output == report.FormatOpenReports || opts.output == report.FormatPolicyReport {
+		rep.reports = report.NewPolicyReports(opts.maxResults, time.Now())
 	}
 	byNamespace := map[string]*namespaceAudit{}
 	for _, kind := range auditKinds(scheme) {
@@ -280,7 +283,7 @@ func audit(ctx context.Context, c client.Reader, scheme *runtime.Scheme, opts au
 				return
 			}
 			if coveredByController(obj, kind.coveredBy) {
-				report.ControlledObjects++
+				rep.ControlledObjects++
 				return
 			}
 			r := engine.Evaluate(ctx, kind.gvk, obj)
@@ -289,11 +292,11 @@ func audit(ctx context.Context, c client.Reader, scheme *runtime.Scheme, opts au
 				ns = &namespaceAudit{Namespace: r.Namespace}
 				byNamespace[r.Namespace] = ns
 			}
-			ns.Summary.add(r.Verdict)
-			if report.reports != nil {
-				report.reports.add(kind.gvk, r)
+			ns.Summary.Add(r.Verdict)
+			if rep.reports != nil {
+				rep.reports.Add(kind.gvk, r)
 			}
-			if r.Verdict != VerdictAdmitted {
+			if r.Verdict != offline.VerdictAdmitted {
 				ns.Findings = append(ns.Findings, r)
 			}
 		})
@@ -302,11 +305,11 @@ func audit(ctx context.Context, c client.Reader, scheme *runtime.Scheme, opts au
 		}
 	}
 	for _, ns := range byNamespace {
-		report.Summary.merge(ns.Summary)
-		report.Namespaces = append(report.Namespaces, ns)
+		rep.Summary.Merge(ns.Summary)
+		rep.Namespaces = append(rep.Namespaces, ns)
 	}
-	slices.SortFunc(report.Namespaces, func(a, b *namespaceAudit) int { return cmp.Compare(a.Namespace, b.Namespace) })
-	return report, nil
+	slices.SortFunc(rep.Namespaces, func(a, b *namespaceAudit) int { return cmp.Compare(a.Namespace, b.Namespace) })
+	return rep, nil
 }
 
 func auditPolicy(ctx context.Context, c client.Reader, opts auditOptions) (*config.Policy, error) {
@@ -324,21 +327,21 @@ func auditPolicy(ctx context.Context, c client.Reader, opts auditOptions) (*conf
 // loadAuditContext reads what the rules look up: namespace labels, the
 // NetworkPolicies of the audited namespaces, and every Ingress (ALB groups
 // span namespaces).
-func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (*objectStore, error) {
-	store := newObjectStore()
+func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (*offline.Store, error) {
+	store := offline.NewStore()
 	namespaces := func() client.ObjectList {
 		l := &metav1.PartialObjectMetadataList{}
 		l.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
 		return l
 	}
 	err := listPages(ctx, c, namespaces, auditOptions{pageSize: opts.pageSize}, nil, func(obj client.Object) {
-		store.addNamespace(obj.GetName(), obj.GetLabels())
+		store.AddNamespace(obj.GetName(), obj.GetLabels())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing Namespaces: %w", err)
 	}
 	err = listPages(ctx, c, func() client.ObjectList { return &networkingv1.NetworkPolicyList{} }, opts, nil, func(obj client.Object) {
-		store.addNetworkPolicy(obj.(*networkingv1.NetworkPolicy))
+		store.AddNetworkPolicy(obj.(*networkingv1.NetworkPolicy))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing NetworkPolicies: %w", err)
@@ -359,7 +362,7 @@ func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (
 		err := listPages(ctx, c, newList, kindOpts, nil, func(obj client.Object) {
 			u := obj.(*unstructured.Unstructured)
 			u.SetGroupVersionKind(kind.GVK)
-			store.addPolicyObject(u)
+			store.AddPolicyObject(u)
 		})
 		// A kind whose CRD the cluster does not serve has no objects.
 		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
@@ -370,7 +373,7 @@ func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (
 		}
 	}
 	err = listPages(ctx, c, func() client.ObjectList { return &networkingv1.IngressClassList{} }, auditOptions{pageSize: opts.pageSize}, nil,
-		func(obj client.Object) { store.addIngressClass(obj.(*networkingv1.IngressClass)) })
+		func(obj client.Object) { store.AddIngressClass(obj.(*networkingv1.IngressClass)) })
 	if err != nil {
 		return nil, fmt.Errorf("listing IngressClasses: %w", err)
 	}
@@ -386,7 +389,7 @@ func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (
 			paramsErr = errors.Join(paramsErr, err)
 			return
 		}
-		store.addClassParams(params)
+		store.AddClassParams(params)
 	})
 	// A cluster without the LBC's CRD has no IngressClassParams.
 	if err != nil && !meta.IsNoMatchError(err) && !apierrors.IsNotFound(err) {
@@ -396,7 +399,7 @@ func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (
 		return nil, paramsErr
 	}
 	err = listPages(ctx, c, func() client.ObjectList { return &networkingv1.IngressList{} }, auditOptions{pageSize: opts.pageSize}, nil,
-		func(obj client.Object) { store.addIngress(obj.(*networkingv1.Ingress)) })
+		func(obj client.Object) { store.AddIngress(obj.(*networkingv1.Ingress)) })
 	if err != nil {
 		return nil, fmt.Errorf("listing Ingresses: %w", err)
 	}
@@ -437,39 +440,39 @@ func listPages(ctx context.Context, c client.Reader, newList func() client.Objec
 	}
 }
 
-func writeAuditTable(w io.Writer, report *auditReport) {
-	fmt.Fprintf(w, "Policy: %s\n", report.Policy)
-	fmt.Fprintln(w, "Verdicts say what eksguard would answer if each object were created now.")
+func writeAuditTable(w io.Writer, rep *auditReport) {
+	fmt.Fprintf(w, "Policy: %s\n", rep.Policy)
+	fmt.Fprintln(w, "offline.Verdicts say what eksguard would answer if each object were created now.")
 	withFindings := 0
-	for _, ns := range report.Namespaces {
+	for _, ns := range rep.Namespaces {
 		if len(ns.Findings) == 0 {
 			continue
 		}
 		withFindings++
 		fmt.Fprintf(w, "\nNamespace %s: %s\n", ns.Namespace, ns.Summary)
-		t := table{header: []string{"RESULT", "KIND", "NAME"}}
+		t := report.Table{Header: []string{"RESULT", "KIND", "NAME"}}
 		for _, r := range ns.Findings {
-			t.add([]string{string(r.Verdict), r.Kind, r.Name}, details(r))
+			t.Add([]string{string(r.Verdict), r.Kind, r.Name}, report.Details(r))
 		}
-		t.write(w, "  ")
+		t.Write(w, "  ")
 	}
-	s := report.Summary
-	fmt.Fprintf(w, "\nAudited %d objects in %d namespaces: %s.", s.Checked, len(report.Namespaces), s)
-	if report.ControlledObjects > 0 {
-		fmt.Fprintf(w, " %d more judged through their controller.", report.ControlledObjects)
+	s := rep.Summary
+	fmt.Fprintf(w, "\nAudited %d objects in %d namespaces: %s.", s.Checked, len(rep.Namespaces), s)
+	if rep.ControlledObjects > 0 {
+		fmt.Fprintf(w, " %d more judged through their controller.", rep.ControlledObjects)
 	}
 	fmt.Fprintln(w)
 	if withFindings > 0 {
 		fmt.Fprintln(w)
-		t := table{header: []string{"NAMESPACE", "CHECKED", "ADMITTED", "MUTATED", "WARNED", "DENIED"}}
-		for _, ns := range report.Namespaces {
+		t := report.Table{Header: []string{"NAMESPACE", "CHECKED", "ADMITTED", "MUTATED", "WARNED", "DENIED"}}
+		for _, ns := range rep.Namespaces {
 			if len(ns.Findings) == 0 {
 				continue
 			}
 			c := ns.Summary
-			t.add([]string{ns.Namespace, fmt.Sprint(c.Checked), fmt.Sprint(c.Admitted), fmt.Sprint(c.Mutated),
+			t.Add([]string{ns.Namespace, fmt.Sprint(c.Checked), fmt.Sprint(c.Admitted), fmt.Sprint(c.Mutated),
 				fmt.Sprint(c.Warned), fmt.Sprint(c.Denied)}, nil)
 		}
-		t.write(w, "")
+		t.Write(w, "")
 	}
 }

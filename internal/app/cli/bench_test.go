@@ -3,6 +3,9 @@ package cli
 import (
 	"context"
 	"testing"
+
+	"github.com/eksguard/eksguard/internal/app/manifest"
+	"github.com/eksguard/eksguard/internal/app/offline"
 )
 
 // BenchmarkCheckExamples measures a whole check of examples/manifests:
@@ -17,11 +20,11 @@ func BenchmarkCheckExamples(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		objects, inputErrs, err := loadInput(opts, Streams{})
+		objects, inputErrs, err := manifest.Load(opts.input(nil))
 		if err != nil || len(inputErrs) > 0 {
 			b.Fatal(err, inputErrs)
 		}
-		engine := newEngine(policy, storeFor(objects))
+		engine := offline.New(policy, storeFor(objects))
 		for _, obj := range objects {
 			if obj.Obj != nil {
 				engine.Evaluate(ctx, obj.GVK, obj.Obj)
@@ -37,16 +40,16 @@ func BenchmarkEvaluatePod(b *testing.B) {
 	opts := checkOptions{files: []string{examplesDir + "/11-shop-pods.yaml", examplesDir + "/01-shop-networkpolicies.yaml"},
 		namespace: "default", ownNamespace: "eksguard-system"}
 	policy, _ := checkPolicy(opts)
-	objects, _, err := loadInput(opts, Streams{})
+	objects, _, err := manifest.Load(opts.input(nil))
 	if err != nil {
 		b.Fatal(err)
 	}
-	engine := newEngine(policy, storeFor(objects))
+	engine := offline.New(policy, storeFor(objects))
 	pod := objects[0]
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if r := engine.Evaluate(ctx, pod.GVK, pod.Obj); r.Verdict != VerdictMutated {
+		if r := engine.Evaluate(ctx, pod.GVK, pod.Obj); r.Verdict != offline.VerdictMutated {
 			b.Fatalf("verdict %s", r.Verdict)
 		}
 	}

@@ -13,14 +13,11 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/app/manifest"
+	"github.com/eksguard/eksguard/internal/app/offline"
+	"github.com/eksguard/eksguard/internal/app/report"
 	"github.com/eksguard/eksguard/internal/app/server"
 	"github.com/eksguard/eksguard/webhook/lbtls"
-)
-
-// Output formats.
-const (
-	outputTable = "table"
-	outputJSON  = "json"
 )
 
 type checkOptions struct {
@@ -66,8 +63,8 @@ denied, 2 when the input or the policy cannot be used.`,
 			if len(opts.files) == 0 {
 				return usageError(errors.New("check needs -f PATH (a file, a directory, or - for standard input)"))
 			}
-			if !validOutput(opts.output) {
-				return usageError(fmt.Errorf("--output %q: use %s", opts.output, strings.Join(outputs, ", ")))
+			if !report.ValidFormat(opts.output) {
+				return usageError(fmt.Errorf("--output %q: use %s", opts.output, strings.Join(report.Formats, ", ")))
 			}
 			discardLogs()
 			return runCheck(cmd.Context(), opts, streams)
@@ -79,7 +76,7 @@ denied, 2 when the input or the policy cannot be used.`,
 	flags.BoolVarP(&opts.recursive, "recursive", "R", false, "Also read the subdirectories of directories given with -f.")
 	flags.StringVar(&opts.policyFile, "policy", "",
 		"Policy file: a PolicyConfig document or a ConfigMap manifest holding one under config.yaml (default: the built-in defaults).")
-	flags.StringVarP(&opts.output, "output", "o", outputTable,
+	flags.StringVarP(&opts.output, "output", "o", report.FormatTable,
 		"Output format: table, json, sarif (SARIF 2.1.0, for code scanning) or junit (JUnit XML, for CI test reports).")
 	flags.StringVarP(&opts.namespace, "namespace", "n", corev1.NamespaceDefault, "Namespace of objects that name none.")
 	flags.StringVar(&opts.ownNamespace, "eksguard-namespace", server.DefaultNamespace,
@@ -89,19 +86,10 @@ denied, 2 when the input or the policy cannot be used.`,
 	return cmd
 }
 
-// checkReport is the JSON form of a check.
-type checkReport struct {
-	Policy  string        `json:"policy"`
-	Results []Result      `json:"results"`
-	Errors  []reportError `json:"errors,omitempty"`
-	// Assumptions are what check took for granted because the input did not say.
-	Assumptions []string `json:"assumptions,omitempty"`
-	Summary     Summary  `json:"summary"`
-}
-
-type reportError struct {
-	Source  *Source `json:"source,omitempty"`
-	Message string  `json:"message"`
+// input is what check reads.
+func (opts checkOptions) input(stdin io.Reader) manifest.Options {
+	return manifest.Options{Paths: opts.files, Recursive: opts.recursive, Stdin: stdin,
+		Namespace: opts.namespace, IgnoreUnknownKinds: opts.ignoreUnknownKinds}
 }
 
 func runCheck(ctx context.Context, opts checkOptions, streams Streams) error {
@@ -109,19 +97,19 @@ func runCheck(ctx context.Context, opts checkOptions, streams Streams) error {
 	if err != nil {
 		return &exitError{code: ExitUnusable, err: err}
 	}
-	objects, inputErrs, err := loadInput(opts, streams)
+	objects, inputErrs, err := manifest.Load(opts.input(streams.In))
 	if err != nil {
 		return &exitError{code: ExitUnusable, err: err}
 	}
-	report := checkReport{Policy: policy.Source}
+	rep := report.Check{Policy: policy.Source}
 	if len(inputErrs) > 0 {
 		// A partial input could change coverage and groups: judge nothing.
 		for _, e := range inputErrs {
 			src := e.Source
-			report.Errors = append(report.Errors, reportError{Source: &src, Message: e.Err.Error()})
+			rep.Errors = append(rep.Errors, report.Error{Source: &src, Message: e.Err.Error()})
 		}
-		if opts.output != outputTable {
-			if err := writeReport(streams.Out, opts.output, report); err != nil {
+		if opts.output != report.FormatTable {
+			if err := report.WriteCheck(streams.Out, opts.output, Version, rep); err != nil {
 				return err
 			}
 		}
@@ -132,39 +120,25 @@ func runCheck(ctx context.Context, opts checkOptions, streams Streams) error {
 	}
 
 	store := storeFor(objects)
-	report.Assumptions = assumptions(objects, store, policy)
-	engine := newEngine(policy, store)
+	rep.Assumptions = assumptions(objects, store, policy)
+	engine := offline.New(policy, store)
 	for _, obj := range objects {
-		var r Result
+		var r offline.Result
 		if obj.Obj == nil {
-			r = Result{APIVersion: obj.GVK.GroupVersion().String(), Kind: obj.GVK.Kind,
-				Namespace: obj.Namespace, Name: obj.Name, Verdict: VerdictSkipped}
+			r = offline.Result{APIVersion: obj.GVK.GroupVersion().String(), Kind: obj.GVK.Kind,
+				Namespace: obj.Namespace, Name: obj.Name, Verdict: offline.VerdictSkipped}
 		} else {
 			r = engine.Evaluate(ctx, obj.GVK, obj.Obj)
 		}
 		src := obj.Source
 		r.Source = &src
-		report.Results = append(report.Results, r)
-		report.Summary.add(r.Verdict)
+		rep.Results = append(rep.Results, r)
+		rep.Summary.Add(r.Verdict)
 	}
-	if err := writeReport(streams.Out, opts.output, report); err != nil {
+	if err := report.WriteCheck(streams.Out, opts.output, Version, rep); err != nil {
 		return err
 	}
-	return exitFor(report.Summary)
-}
-
-// writeReport writes report in format.
-func writeReport(w io.Writer, format string, report checkReport) error {
-	switch format {
-	case outputJSON:
-		return writeJSON(w, report)
-	case outputSARIF:
-		return writeSARIF(w, report)
-	case outputJUnit:
-		return writeJUnit(w, report)
-	}
-	writeCheckTable(w, report)
-	return nil
+	return exitFor(rep.Summary)
 }
 
 func checkPolicy(opts checkOptions) (*config.Policy, error) {
@@ -181,61 +155,20 @@ func checkPolicy(opts checkOptions) (*config.Policy, error) {
 	return p, nil
 }
 
-// loadInput reads and decodes every -f argument. Problems with single
-// documents are returned as InputErrors; an unreadable path is an error.
-func loadInput(opts checkOptions, streams Streams) ([]*Object, []*InputError, error) {
-	files, err := expandPaths(opts.files, opts.recursive)
-	if err != nil {
-		return nil, nil, err
-	}
-	docs, err := readDocuments(files, streams.In)
-	if err != nil {
-		return nil, nil, err
-	}
-	scheme := newScheme()
-	var objects []*Object
-	var errs []*InputError
-	for _, doc := range docs {
-		u, err := decodeDocument(doc)
-		if err != nil {
-			errs = append(errs, &InputError{Source: doc.source, Err: err})
-			continue
-		}
-		if u == nil {
-			continue
-		}
-		objs, objErrs := decodeObjects(u, doc.source, scheme, opts.namespace)
-		for _, e := range objErrs {
-			if opts.ignoreUnknownKinds && errors.Is(e.Err, errUnknownKind) {
-				continue
-			}
-			if errors.Is(e.Err, errUnknownKind) {
-				e.Err = fmt.Errorf("%w (pass --ignore-unknown-kinds to skip custom resources)", e.Err)
-			}
-			errs = append(errs, e)
-		}
-		objects = append(objects, objs...)
-	}
-	if len(objects) == 0 && len(errs) == 0 {
-		return nil, nil, errors.New("the input holds no Kubernetes object")
-	}
-	return objects, errs, nil
-}
-
 // storeFor is the cluster the input describes: its namespaces,
 // NetworkPolicies, IngressClasses and ALB group members. A new Ingress
 // that names no class gets the default IngressClass first, as the API
 // server's DefaultIngressClass admission plugin gives it before webhooks run.
-func storeFor(objects []*Object) *objectStore {
-	store := newObjectStore()
+func storeFor(objects []*manifest.Object) *offline.Store {
+	store := offline.NewStore()
 	for _, obj := range objects {
 		switch o := obj.Obj.(type) {
 		case *networkingv1.IngressClass:
-			store.addIngressClass(o)
+			store.AddIngressClass(o)
 		case *unstructured.Unstructured:
 			if o.GroupVersionKind() == lbtls.IngressClassParamsGVK {
 				params, _ := lbtls.ClassParamsFrom(o) // decodeObject has read it
-				store.addClassParams(params)
+				store.AddClassParams(params)
 			}
 		}
 	}
@@ -243,18 +176,18 @@ func storeFor(objects []*Object) *objectStore {
 	for _, obj := range objects {
 		switch o := obj.Obj.(type) {
 		case *corev1.Namespace:
-			store.addNamespace(o.Name, o.Labels)
+			store.AddNamespace(o.Name, o.Labels)
 		case *networkingv1.NetworkPolicy:
-			store.addNetworkPolicy(o)
+			store.AddNetworkPolicy(o)
 		case *networkingv1.Ingress:
 			_, annotated := o.Annotations[lbtls.AnnotationIngressClass]
 			if def := classes.Default(); o.Spec.IngressClassName == nil && !annotated && def != "" {
 				o.Spec.IngressClassName = &def
 			}
-			store.addIngress(o)
+			store.AddIngress(o)
 		case *unstructured.Unstructured:
 			if o.GroupVersionKind() != lbtls.IngressClassParamsGVK {
-				store.addPolicyObject(o)
+				store.AddPolicyObject(o)
 			}
 		}
 	}
@@ -264,8 +197,8 @@ func storeFor(objects []*Object) *objectStore {
 // assumptions are what check takes for granted about the cluster because
 // its input does not say: with Ingresses but no IngressClass, class names
 // decide which Ingresses are ALBs.
-func assumptions(objects []*Object, store *objectStore, policy *config.Policy) []string {
-	if len(store.ingressClasses) > 0 {
+func assumptions(objects []*manifest.Object, store *offline.Store, policy *config.Policy) []string {
+	if store.HasIngressClasses() {
 		return nil
 	}
 	for _, obj := range objects {
@@ -278,7 +211,7 @@ func assumptions(objects []*Object, store *objectStore, policy *config.Policy) [
 }
 
 // exitFor is the exit status of a report.
-func exitFor(s Summary) error {
+func exitFor(s report.Summary) error {
 	switch {
 	case s.Errors > 0:
 		return &exitError{code: ExitUnusable}

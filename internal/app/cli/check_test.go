@@ -8,9 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/app/offline"
+	"github.com/eksguard/eksguard/internal/app/report"
+	"github.com/eksguard/eksguard/webhook/decision"
 )
 
-const examplesDir = "../../examples/manifests"
+const examplesDir = "../../../examples/manifests"
 
 // run runs the command line and returns its exit code and output.
 func run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -95,28 +100,28 @@ func TestCheck(t *testing.T) {
 			wantCode: ExitViolations,
 			wantStdout: []string{
 				"RESULT    KIND        NAMESPACE  NAME                     SOURCE",
-				"admitted  Deployment  shop       storefront               ../../examples/manifests/10-shop-deployment.yaml#1",
-				"mutated   Pod         shop       debug-shell              ../../examples/manifests/11-shop-pods.yaml#1",
+				"admitted  Deployment  shop       storefront               ../../../examples/manifests/10-shop-deployment.yaml#1",
+				"mutated   Pod         shop       debug-shell              ../../../examples/manifests/11-shop-pods.yaml#1",
 				`          patch: add /spec/securityContext/seccompProfile {"type":"RuntimeDefault"}`,
-				"warned    Pod         shop       profiler                 ../../examples/manifests/11-shop-pods.yaml#2",
+				"warned    Pod         shop       profiler                 ../../../examples/manifests/11-shop-pods.yaml#2",
 				"          warning: eksguard [seccomp] ...",
-				"admitted  Pod         shop       iis                      ../../examples/manifests/12-shop-windows-pod.yaml#1",
-				"admitted  Deployment  checkout   payments-api             ../../examples/manifests/13-isolated-deployments.yaml#1",
-				"admitted  Deployment  analytics  events-collector         ../../examples/manifests/13-isolated-deployments.yaml#2",
-				"admitted  Deployment  search     search-api               ../../examples/manifests/13-isolated-deployments.yaml#3",
-				"admitted  Deployment  reports    report-builder           ../../examples/manifests/13-isolated-deployments.yaml#4",
-				"admitted  Deployment  ledger     ledger-writer            ../../examples/manifests/13-isolated-deployments.yaml#5",
-				"denied    Deployment  legacy     billing                  ../../examples/manifests/20-legacy-deployment.yaml#1",
+				"admitted  Pod         shop       iis                      ../../../examples/manifests/12-shop-windows-pod.yaml#1",
+				"admitted  Deployment  checkout   payments-api             ../../../examples/manifests/13-isolated-deployments.yaml#1",
+				"admitted  Deployment  analytics  events-collector         ../../../examples/manifests/13-isolated-deployments.yaml#2",
+				"admitted  Deployment  search     search-api               ../../../examples/manifests/13-isolated-deployments.yaml#3",
+				"admitted  Deployment  reports    report-builder           ../../../examples/manifests/13-isolated-deployments.yaml#4",
+				"admitted  Deployment  ledger     ledger-writer            ../../../examples/manifests/13-isolated-deployments.yaml#5",
+				"denied    Deployment  legacy     billing                  ../../../examples/manifests/20-legacy-deployment.yaml#1",
 				"          eksguard denied this Deployment: [networkPolicy] spec.template.metadata.labels: ...",
-				"admitted  Service     shop       storefront-nlb           ../../examples/manifests/30-shop-nlb-services.yaml#1",
-				"denied    Service     shop       storefront-nlb-wildcard  ../../examples/manifests/30-shop-nlb-services.yaml#2",
+				"admitted  Service     shop       storefront-nlb           ../../../examples/manifests/30-shop-nlb-services.yaml#1",
+				"denied    Service     shop       storefront-nlb-wildcard  ../../../examples/manifests/30-shop-nlb-services.yaml#2",
 				"          eksguard denied this Service: [loadBalancerTLS] metadata.annotations[service.beta.kubernetes.io/aws-load-balancer-ssl-ports]: ...",
-				"admitted  Service     shop       storefront-clb           ../../examples/manifests/30-shop-nlb-services.yaml#3",
-				"admitted  Ingress     shop       storefront-web           ../../examples/manifests/40-shop-alb-ingresses.yaml#1",
-				"admitted  Ingress     shop       storefront-api           ../../examples/manifests/40-shop-alb-ingresses.yaml#2",
-				"denied    Ingress     legacy     billing-admin            ../../examples/manifests/40-shop-alb-ingresses.yaml#3",
+				"admitted  Service     shop       storefront-clb           ../../../examples/manifests/30-shop-nlb-services.yaml#3",
+				"admitted  Ingress     shop       storefront-web           ../../../examples/manifests/40-shop-alb-ingresses.yaml#1",
+				"admitted  Ingress     shop       storefront-api           ../../../examples/manifests/40-shop-alb-ingresses.yaml#2",
+				"denied    Ingress     legacy     billing-admin            ../../../examples/manifests/40-shop-alb-ingresses.yaml#3",
 				"          eksguard denied this Ingress: [loadBalancerTLS] metadata.annotations[alb.ingress.kubernetes.io/certificate-arn]: ...",
-				"admitted  Ingress     shop       partners                 ../../examples/manifests/40-shop-alb-ingresses.yaml#4",
+				"admitted  Ingress     shop       partners                 ../../../examples/manifests/40-shop-alb-ingresses.yaml#4",
 				"",
 				"17 checked under policy built-in defaults: 12 admitted, 1 mutated, 1 warned, 3 denied. 17 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy, ClusterNetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, IngressClass, IngressClassParams).",
 			},
@@ -323,32 +328,37 @@ func TestCheck(t *testing.T) {
 }
 
 func TestCheckJSON(t *testing.T) {
-	code, stdout, _ := run(t, "", "check", "-f", examplesDir, "--policy", "../../examples/policy-configmap.yaml", "-o", "json")
+	code, stdout, _ := run(t, "", "check", "-f", examplesDir, "--policy", "../../../examples/policy-configmap.yaml", "-o", "json")
 	if code != ExitViolations {
 		t.Errorf("exit code %d, want %d", code, ExitViolations)
 	}
-	var report checkReport
-	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
+	var checked report.Check
+	if err := json.Unmarshal([]byte(stdout), &checked); err != nil {
 		t.Fatalf("decoding the JSON report: %v\n%s", err, stdout)
 	}
-	want := Summary{Checked: 17, Admitted: 12, Mutated: 1, Warned: 1, Denied: 3, Skipped: 17}
-	if report.Summary != want {
-		t.Errorf("summary %+v, want %+v", report.Summary, want)
+	want := report.Summary{Checked: 17, Admitted: 12, Mutated: 1, Warned: 1, Denied: 3, Skipped: 17}
+	if checked.Summary != want {
+		t.Errorf("summary %+v, want %+v", checked.Summary, want)
 	}
-	if report.Policy != "../../examples/policy-configmap.yaml" {
-		t.Errorf("policy %q", report.Policy)
+	if checked.Policy != "../../../examples/policy-configmap.yaml" {
+		t.Errorf("policy %q", checked.Policy)
 	}
-	byName := map[string]Result{}
-	for _, r := range report.Results {
+	byName := map[string]offline.Result{}
+	for _, r := range checked.Results {
 		byName[r.Kind+"/"+r.Name] = r
 	}
 	debug := byName["Pod/debug-shell"]
-	if debug.Verdict != VerdictMutated || len(debug.Patches) != 1 || debug.Patches[0].Path != "/spec/securityContext/seccompProfile" {
+	if debug.Verdict != offline.VerdictMutated || len(debug.Patches) != 1 || debug.Patches[0].Path != "/spec/securityContext/seccompProfile" {
 		t.Errorf("Pod debug-shell: %+v", debug)
 	}
 	billing := byName["Deployment/billing"]
-	if billing.Verdict != VerdictDenied || !strings.HasPrefix(billing.Denial, "eksguard denied this Deployment: [networkPolicy] ") {
+	if billing.Verdict != offline.VerdictDenied || !strings.HasPrefix(billing.Denial, "eksguard denied this Deployment: [networkPolicy] ") {
 		t.Errorf("Deployment billing: %+v", billing)
+	}
+	// The JSON carries the findings as data, rendered into the denial.
+	if f := billing.Findings; len(f) != 1 || f[0].Rule != config.RuleNetworkPolicy || f[0].Outcome != decision.OutcomeDenied ||
+		f[0].Field != "spec.template.metadata.labels" || billing.Denial != "eksguard denied this Deployment: "+f[0].DenialText() {
+		t.Errorf("Deployment billing findings: %+v", f)
 	}
 	if src := billing.Source; src == nil || src.File != examplesDir+"/20-legacy-deployment.yaml" || src.Document != 1 {
 		t.Errorf("Deployment billing source: %+v", src)
@@ -361,11 +371,11 @@ func TestCheckJSONReportsInputErrors(t *testing.T) {
 	if code != ExitUnusable {
 		t.Errorf("exit code %d, want %d", code, ExitUnusable)
 	}
-	var report checkReport
-	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
+	var checked report.Check
+	if err := json.Unmarshal([]byte(stdout), &checked); err != nil {
 		t.Fatalf("decoding the JSON report: %v\n%s", err, stdout)
 	}
-	if len(report.Errors) != 1 || report.Errors[0].Message != "missing apiVersion" || report.Errors[0].Source.Document != 1 {
-		t.Errorf("errors: %+v", report.Errors)
+	if len(checked.Errors) != 1 || checked.Errors[0].Message != "missing apiVersion" || checked.Errors[0].Source.Document != 1 {
+		t.Errorf("errors: %+v", checked.Errors)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/app/manifest"
 )
 
 // loadPolicyFile reads a policy from a file holding either the bare
@@ -22,19 +23,19 @@ func loadPolicyFile(path, ownNamespace string) (*config.Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, doc := range splitDocuments(path, data) {
-		u, err := decodeDocument(doc)
+	for _, doc := range manifest.SplitDocuments(path, data) {
+		u, err := manifest.DecodeDocument(doc)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", doc.source.where(), err)
+			return nil, fmt.Errorf("%s: %w", doc.Source.Where(), err)
 		}
 		if u == nil {
 			continue
 		}
 		switch {
 		case u.GetAPIVersion() == config.APIVersion && u.GetKind() == config.Kind:
-			p, err := config.Load(doc.data, ownNamespace)
+			p, err := config.Load(doc.Data, ownNamespace)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", doc.source.where(), err)
+				return nil, fmt.Errorf("%s: %w", doc.Source.Where(), err)
 			}
 			return p, nil
 		case u.GetAPIVersion() == "v1" && u.GetKind() == "ConfigMap":
@@ -44,7 +45,7 @@ func loadPolicyFile(path, ownNamespace string) (*config.Policy, error) {
 			}
 			p, err := config.Load([]byte(policyDoc), ownNamespace)
 			if err != nil {
-				return nil, fmt.Errorf("%s: ConfigMap %s, data.%s: %w", doc.source.where(), u.GetName(), config.ConfigMapKey, err)
+				return nil, fmt.Errorf("%s: ConfigMap %s, data.%s: %w", doc.Source.Where(), u.GetName(), config.ConfigMapKey, err)
 			}
 			return p, nil
 		}

@@ -12,26 +12,28 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/eksguard/eksguard/internal/app/report"
 )
 
 // exampleReports builds the policy reports of the examples' findings
 // under the sample policy.
 func exampleReports(t *testing.T, maxResults int, format string) []*unstructured.Unstructured {
 	t.Helper()
-	_, stdout, _ := run(t, "", "check", "-f", examplesDir, "--policy", "../../examples/policy-configmap.yaml", "-o", "json")
-	var report checkReport
-	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
+	_, stdout, _ := run(t, "", "check", "-f", examplesDir, "--policy", "../../../examples/policy-configmap.yaml", "-o", "json")
+	var checked report.Check
+	if err := json.Unmarshal([]byte(stdout), &checked); err != nil {
 		t.Fatal(err)
 	}
-	set := newReportSet(maxResults, time.Unix(1767225600, 0))
-	for _, r := range report.Results {
+	set := report.NewPolicyReports(maxResults, time.Unix(1767225600, 0))
+	for _, r := range checked.Results {
 		gv, err := schema.ParseGroupVersion(r.APIVersion)
 		if err != nil {
 			t.Fatal(err)
 		}
-		set.add(gv.WithKind(r.Kind), r)
+		set.Add(gv.WithKind(r.Kind), r)
 	}
-	objs, err := set.objects(format)
+	objs, err := set.Objects(format)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,7 @@ func results(t *testing.T, u *unstructured.Unstructured) (reportsv1alpha1.Report
 // TestPolicyReports: one openreports.io Report per namespace with a
 // finding, a result per rule and object (findings first), exact summaries.
 func TestPolicyReports(t *testing.T) {
-	objs := exampleReports(t, DefaultMaxReportResults, outputOpenReports)
+	objs := exampleReports(t, report.DefaultMaxReportResults, report.FormatOpenReports)
 	var names []string
 	for _, o := range objs {
 		names = append(names, o.GetAPIVersion()+" "+o.GetKind()+" "+o.GetNamespace()+"/"+o.GetName())
@@ -87,8 +89,8 @@ func TestPolicyReports(t *testing.T) {
 // TestPolicyReportsCapped: a report keeps maxResults results, findings
 // first, while its summary counts all of them.
 func TestPolicyReportsCapped(t *testing.T) {
-	full := exampleReports(t, DefaultMaxReportResults, outputOpenReports)
-	capped := exampleReports(t, 2, outputOpenReports)
+	full := exampleReports(t, report.DefaultMaxReportResults, report.FormatOpenReports)
+	capped := exampleReports(t, 2, report.FormatOpenReports)
 	wantSummary, _ := results(t, full[1])
 	summary, got := results(t, capped[1])
 	if summary != wantSummary {
@@ -105,13 +107,13 @@ func TestPolicyReportsCapped(t *testing.T) {
 // TestPolicyReportsWGPolicy: the same content as wgpolicyk8s.io/v1alpha2
 // PolicyReports, which have no top-level source or configuration.
 func TestPolicyReportsWGPolicy(t *testing.T) {
-	objs := exampleReports(t, DefaultMaxReportResults, outputPolicyReport)
+	objs := exampleReports(t, report.DefaultMaxReportResults, report.FormatPolicyReport)
 	o := objs[1]
 	if o.GetAPIVersion() != "wgpolicyk8s.io/v1alpha2" || o.GetKind() != "PolicyReport" || o.Object["source"] != nil || o.Object["configuration"] != nil {
 		t.Errorf("PolicyReport: %s %s source %v configuration %v", o.GetAPIVersion(), o.GetKind(), o.Object["source"], o.Object["configuration"])
 	}
 	_, got := results(t, o)
-	_, want := results(t, exampleReports(t, DefaultMaxReportResults, outputOpenReports)[1])
+	_, want := results(t, exampleReports(t, report.DefaultMaxReportResults, report.FormatOpenReports)[1])
 	if !slices.Equal(got, want) {
 		t.Errorf("results differ from the openreports.io report:\n got %q\nwant %q", got, want)
 	}

@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/eksguard/eksguard/internal/testkit/testbed/testcert"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/eksguard/eksguard/internal/testkit/testbed/testcert"
 )
 
 // TestShutdownRetiresConnectionsAndDrainsInFlight starts the webhook server

@@ -1,4 +1,4 @@
-package cli
+package report
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/eksguard/eksguard/internal/app/offline"
 )
 
 // Summary counts verdicts.
@@ -21,27 +23,27 @@ type Summary struct {
 	Skipped int `json:"skipped"`
 }
 
-func (s *Summary) add(v Verdict) {
-	if v == VerdictSkipped {
+func (s *Summary) Add(v offline.Verdict) {
+	if v == offline.VerdictSkipped {
 		s.Skipped++
 		return
 	}
 	s.Checked++
 	switch v {
-	case VerdictAdmitted:
+	case offline.VerdictAdmitted:
 		s.Admitted++
-	case VerdictMutated:
+	case offline.VerdictMutated:
 		s.Mutated++
-	case VerdictWarned:
+	case offline.VerdictWarned:
 		s.Warned++
-	case VerdictDenied:
+	case offline.VerdictDenied:
 		s.Denied++
-	case VerdictError:
+	case offline.VerdictError:
 		s.Errors++
 	}
 }
 
-func (s *Summary) merge(o Summary) {
+func (s *Summary) Merge(o Summary) {
 	s.Checked += o.Checked
 	s.Admitted += o.Admitted
 	s.Mutated += o.Mutated
@@ -65,7 +67,7 @@ func (s Summary) String() string {
 	return strings.Join(parts, ", ")
 }
 
-func writeJSON(w io.Writer, v any) error {
+func WriteJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
@@ -73,7 +75,7 @@ func writeJSON(w io.Writer, v any) error {
 
 // details are the lines under a result row: why it was denied, what the
 // patch does, the warnings.
-func details(r Result) []string {
+func Details(r offline.Result) []string {
 	var lines []string
 	if r.Denial != "" {
 		lines = append(lines, r.Denial)
@@ -93,20 +95,20 @@ func details(r Result) []string {
 
 // table writes aligned columns; detail lines go under their row, indented
 // to the second column.
-type table struct {
-	header []string
+type Table struct {
+	Header []string
 	rows   [][]string
 	notes  [][]string
 }
 
-func (t *table) add(row []string, notes []string) {
+func (t *Table) Add(row []string, notes []string) {
 	t.rows = append(t.rows, row)
 	t.notes = append(t.notes, notes)
 }
 
-func (t *table) write(w io.Writer, indent string) {
-	widths := make([]int, len(t.header))
-	for _, row := range append([][]string{t.header}, t.rows...) {
+func (t *Table) Write(w io.Writer, indent string) {
+	widths := make([]int, len(t.Header))
+	for _, row := range append([][]string{t.Header}, t.rows...) {
 		for i, cell := range row {
 			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
 		}
@@ -122,7 +124,7 @@ func (t *table) write(w io.Writer, indent string) {
 		}
 		fmt.Fprintln(w, b.String())
 	}
-	line(t.header)
+	line(t.Header)
 	noteIndent := indent + strings.Repeat(" ", widths[0]+2)
 	for i, row := range t.rows {
 		line(row)
@@ -132,20 +134,20 @@ func (t *table) write(w io.Writer, indent string) {
 	}
 }
 
-func writeCheckTable(w io.Writer, report checkReport) {
-	t := table{header: []string{"RESULT", "KIND", "NAMESPACE", "NAME", "SOURCE"}}
+func writeCheckTable(w io.Writer, report Check) {
+	t := Table{Header: []string{"RESULT", "KIND", "NAMESPACE", "NAME", "SOURCE"}}
 	var skippedKinds []string
 	for _, r := range report.Results {
-		if r.Verdict == VerdictSkipped {
+		if r.Verdict == offline.VerdictSkipped {
 			if !slices.Contains(skippedKinds, r.Kind) {
 				skippedKinds = append(skippedKinds, r.Kind)
 			}
 			continue
 		}
-		t.add([]string{string(r.Verdict), r.Kind, r.Namespace, r.Name, r.Source.String()}, details(r))
+		t.Add([]string{string(r.Verdict), r.Kind, r.Namespace, r.Name, r.Source.String()}, Details(r))
 	}
 	if len(t.rows) > 0 {
-		t.write(w, "")
+		t.Write(w, "")
 		fmt.Fprintln(w)
 	}
 	s := report.Summary

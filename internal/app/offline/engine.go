@@ -1,4 +1,4 @@
-package cli
+package offline
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/app/manifest"
 	"github.com/eksguard/eksguard/webhook"
 	"github.com/eksguard/eksguard/webhook/admit"
 	"github.com/eksguard/eksguard/webhook/decision"
@@ -41,12 +42,12 @@ const (
 // Result is eksguard's answer for one object, read from the admission
 // responses of its webhooks.
 type Result struct {
-	Source     *Source `json:"source,omitempty"`
-	APIVersion string  `json:"apiVersion"`
-	Kind       string  `json:"kind"`
-	Namespace  string  `json:"namespace,omitempty"`
-	Name       string  `json:"name"`
-	Verdict    Verdict `json:"verdict"`
+	Source     *manifest.Source `json:"source,omitempty"`
+	APIVersion string           `json:"apiVersion"`
+	Kind       string           `json:"kind"`
+	Namespace  string           `json:"namespace,omitempty"`
+	Name       string           `json:"name"`
+	Verdict    Verdict          `json:"verdict"`
 	// Denial is the 403 message, as kubectl shows it after "denied the request: ".
 	Denial   string   `json:"denial,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
@@ -69,17 +70,17 @@ type hook struct {
 // Engine runs eksguard's admission handlers in-process, exactly as the
 // webhook server registers them, on objects that are not (yet) in a
 // cluster. The context the rules read (namespace labels, NetworkPolicies,
-// ALB group members) comes from an objectStore instead of the informer
+// ALB group members) comes from an Store instead of the informer
 // cache and the API server.
 type Engine struct {
 	policy *config.Policy
 	hooks  map[schema.GroupVersionKind][]hook
 }
 
-// newEngine wires the handlers of every route under policy, reading
+// New wires the handlers of every route under policy, reading
 // context from store. The store must hold every policy object before the
 // call: the coverage index is built from it here.
-func newEngine(policy *config.Policy, store *objectStore) *Engine {
+func New(policy *config.Policy, store *Store) *Engine {
 	decider := decision.Decider{Policy: config.NewStore(policy), Namespaces: store}
 	index := netpol.NewIndex()
 	store.indexPolicies(index)
@@ -172,10 +173,13 @@ func (r Result) failed(err error) Result {
 	return r
 }
 
+// createdResources name the resource of each kind a route admits on CREATE.
+var createdResources = webhook.CreatedResources()
+
 // admissionRequest is the request the API server sends for a CREATE of obj.
 func admissionRequest(gvk schema.GroupVersionKind, obj client.Object, raw []byte) admission.Request {
 	kind := metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind}
-	resource := metav1.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: checkedResources[gvk]}
+	resource := metav1.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: createdResources[gvk]}
 	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
 		UID:             types.UID("eksguard-offline"),
 		Kind:            kind,

@@ -1,4 +1,4 @@
-package cli
+package manifest
 
 import (
 	"bufio"
@@ -20,8 +20,8 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// stdinName is how the command line names standard input.
-const stdinName = "-"
+// StdinName is how the command line names standard input.
+const StdinName = "-"
 
 // Source locates one object of the input: a document of a file and, for a
 // List, an item of it.
@@ -38,7 +38,7 @@ type Source struct {
 
 // displayFile is the file as messages name it.
 func (s Source) displayFile() string {
-	if s.File == stdinName {
+	if s.File == StdinName {
 		return "<stdin>"
 	}
 	return s.File
@@ -54,8 +54,8 @@ func (s Source) String() string {
 	return out
 }
 
-// where is the long form used in error messages.
-func (s Source) where() string {
+// Where is the long form used in error messages.
+func (s Source) Where() string {
 	out := fmt.Sprintf("%s: document %d (line %d)", s.displayFile(), s.Document, s.Line)
 	if s.Item != nil {
 		out += fmt.Sprintf(", items[%d]", *s.Item)
@@ -69,14 +69,14 @@ type InputError struct {
 	Err    error
 }
 
-func (e *InputError) Error() string { return e.Source.where() + ": " + e.Err.Error() }
+func (e *InputError) Error() string { return e.Source.Where() + ": " + e.Err.Error() }
 
 func (e *InputError) Unwrap() error { return e.Err }
 
-// document is one YAML or JSON document of a file.
-type document struct {
-	source Source
-	data   []byte
+// Document is one YAML or JSON document of a file.
+type Document struct {
+	Source Source
+	Data   []byte
 }
 
 // manifestExtensions are the files a directory contributes.
@@ -88,7 +88,7 @@ var manifestExtensions = []string{".yaml", ".yml", ".json"}
 func expandPaths(paths []string, recursive bool) ([]string, error) {
 	var files []string
 	for _, p := range paths {
-		if p == stdinName {
+		if p == StdinName {
 			files = append(files, p)
 			continue
 		}
@@ -124,23 +124,23 @@ func expandPaths(paths []string, recursive bool) ([]string, error) {
 
 // readFile reads a file, or standard input for "-".
 func readFile(name string, stdin io.Reader) ([]byte, error) {
-	if name == stdinName {
+	if name == StdinName {
 		return io.ReadAll(stdin)
 	}
 	return os.ReadFile(name)
 }
 
-// splitDocuments splits a YAML stream at "---" lines as kubectl does (a
+// SplitDocuments splits a YAML stream at "---" lines as kubectl does (a
 // separator line may carry a trailing comment). Every document is returned,
 // empty ones included, so that document numbers match the file.
-func splitDocuments(file string, data []byte) []document {
-	var docs []document
+func SplitDocuments(file string, data []byte) []Document {
+	var docs []Document
 	var current bytes.Buffer
 	start, lineNo := 1, 0
 	flush := func() {
-		docs = append(docs, document{
-			source: Source{File: file, Document: len(docs) + 1, Line: start},
-			data:   bytes.Clone(current.Bytes()),
+		docs = append(docs, Document{
+			Source: Source{File: file, Document: len(docs) + 1, Line: start},
+			Data:   bytes.Clone(current.Bytes()),
 		})
 		current.Reset()
 	}
@@ -185,21 +185,21 @@ func isBlank(data []byte) bool {
 // the start of the document.
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
-// decodeDocument reads one document into an object: JSON when it starts
+// DecodeDocument reads one document into an object: JSON when it starts
 // with "{", YAML otherwise (strictly, in both: a key given twice is an
 // error, as kubectl's strict field validation has it). A blank document yields nil.
-func decodeDocument(doc document) (*unstructured.Unstructured, error) {
-	if isBlank(doc.data) {
+func DecodeDocument(doc Document) (*unstructured.Unstructured, error) {
+	if isBlank(doc.Data) {
 		return nil, nil
 	}
-	data := bytes.TrimSpace(doc.data)
+	data := bytes.TrimSpace(doc.Data)
 	if data[0] != '{' {
-		converted, err := yaml.YAMLToJSONStrict(doc.data)
+		converted, err := yaml.YAMLToJSONStrict(doc.Data)
 		if err != nil {
 			// Report file lines, not document lines.
 			msg := yamlLine.ReplaceAllStringFunc(err.Error(), func(m string) string {
 				n, _ := strconv.Atoi(yamlLine.FindStringSubmatch(m)[1])
-				return fmt.Sprintf("line %d", n+doc.source.Line-1)
+				return fmt.Sprintf("line %d", n+doc.Source.Line-1)
 			})
 			return nil, errors.New(strings.ReplaceAll(msg, "\n  ", " "))
 		}
@@ -222,14 +222,68 @@ func decodeDocument(doc document) (*unstructured.Unstructured, error) {
 }
 
 // readDocuments reads every file into documents, in order.
-func readDocuments(files []string, stdin io.Reader) ([]document, error) {
-	var docs []document
+func readDocuments(files []string, stdin io.Reader) ([]Document, error) {
+	var docs []Document
 	for _, f := range files {
 		data, err := readFile(f, stdin)
 		if err != nil {
 			return nil, err
 		}
-		docs = append(docs, splitDocuments(f, data)...)
+		docs = append(docs, SplitDocuments(f, data)...)
 	}
 	return docs, nil
+}
+
+// Options say what Load reads.
+type Options struct {
+	// Paths are files, directories (their .yaml, .yml and .json files) or
+	// StdinName; Recursive also reads subdirectories.
+	Paths     []string
+	Recursive bool
+	Stdin     io.Reader
+	// Namespace is given to namespaced objects that name none.
+	Namespace string
+	// IgnoreUnknownKinds skips kinds not built into Kubernetes.
+	IgnoreUnknownKinds bool
+}
+
+// Load reads and decodes every path. Problems with single documents are
+// returned as InputErrors; an unreadable path is an error.
+func Load(opts Options) ([]*Object, []*InputError, error) {
+	files, err := expandPaths(opts.Paths, opts.Recursive)
+	if err != nil {
+		return nil, nil, err
+	}
+	docs, err := readDocuments(files, opts.Stdin)
+	if err != nil {
+		return nil, nil, err
+	}
+	scheme := NewScheme()
+	var objects []*Object
+	var errs []*InputError
+	for _, doc := range docs {
+		u, err := DecodeDocument(doc)
+		if err != nil {
+			errs = append(errs, &InputError{Source: doc.Source, Err: err})
+			continue
+		}
+		if u == nil {
+			continue
+		}
+		objs, objErrs := decodeObjects(u, doc.Source, scheme, opts.Namespace)
+		for _, e := range objErrs {
+			if opts.IgnoreUnknownKinds && errors.Is(e.Err, ErrUnknownKind) {
+				continue
+			}
+			if errors.Is(e.Err, ErrUnknownKind) {
+				e.Err = fmt.Errorf("%w (pass --ignore-unknown-kinds to skip custom resources)", e.Err)
+			}
+			errs = append(errs, e)
+		}
+		objects = append(objects, objs...)
+	}
+	if len(objects) == 0 && len(errs) == 0 {
+		return nil, nil, errors.New("the input holds no Kubernetes object")
+	}
+	return objects, errs, nil
 }

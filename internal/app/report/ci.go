@@ -1,4 +1,4 @@
-package cli
+package report
 
 // CI reports of check: SARIF 2.1.0 (code-scanning views of pull requests)
 // and JUnit XML (test-result views of CI systems). Both carry the same
@@ -15,15 +15,13 @@ import (
 	"strings"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/app/manifest"
+	"github.com/eksguard/eksguard/internal/app/offline"
 	"github.com/eksguard/eksguard/webhook/decision"
 )
 
-const (
-	outputSARIF = "sarif"
-	outputJUnit = "junit"
-	// informationURI is where SARIF viewers link the tool.
-	informationURI = "https://github.com/eksguard/eksguard"
-)
+// informationURI is where SARIF viewers link the tool.
+const informationURI = "https://github.com/eksguard/eksguard"
 
 // ruleHelp describes each rule for SARIF viewers.
 var ruleHelp = map[config.RuleName]struct{ short, help string }{
@@ -61,7 +59,7 @@ var levels = map[string]string{
 }
 
 // reportedFindings lists the findings of r for the reports.
-func reportedFindings(r Result) []reported {
+func reportedFindings(r offline.Result) []reported {
 	var out []reported
 	for _, f := range r.Findings {
 		switch f.Outcome {
@@ -84,8 +82,8 @@ func reportedFindings(r Result) []reported {
 	return out
 }
 
-// sarifLog is the subset of SARIF 2.1.0 check writes.
-type sarifLog struct {
+// SARIFLog is the subset of SARIF 2.1.0 check writes.
+type SARIFLog struct {
 	Schema  string     `json:"$schema"`
 	Version string     `json:"version"`
 	Runs    []sarifRun `json:"runs"`
@@ -160,12 +158,12 @@ type sarifRegion struct {
 	StartLine int `json:"startLine"`
 }
 
-func sarifLocationOf(s *Source) []sarifLocation {
+func sarifLocationOf(s *manifest.Source) []sarifLocation {
 	if s == nil {
 		return nil
 	}
 	uri := filepath.ToSlash(s.File)
-	if s.File == stdinName {
+	if s.File == manifest.StdinName {
 		uri = "stdin"
 	}
 	return []sarifLocation{{Physical: sarifPhysical{Artifact: sarifArtifact{URI: uri}, Region: sarifRegion{StartLine: max(1, s.Line)}}}}
@@ -173,8 +171,8 @@ func sarifLocationOf(s *Source) []sarifLocation {
 
 // writeSARIF writes report as a SARIF 2.1.0 log: one result per finding,
 // at the file and line of its document.
-func writeSARIF(w io.Writer, report checkReport) error {
-	driver := sarifDriver{Name: "eksguard", Version: Version, InformationURI: informationURI}
+func writeSARIF(w io.Writer, version string, report Check) error {
+	driver := sarifDriver{Name: "eksguard", Version: version, InformationURI: informationURI}
 	index := map[config.RuleName]int{}
 	for i, rule := range config.Rules {
 		help := ruleHelp[rule]
@@ -190,7 +188,7 @@ func writeSARIF(w io.Writer, report checkReport) error {
 	}
 	for _, r := range report.Results {
 		subject := fmt.Sprintf("%s %s", r.Kind, objectName(r))
-		if r.Verdict == VerdictError {
+		if r.Verdict == offline.VerdictError {
 			invocation.ExecutionSuccessful = false
 			invocation.Notifications = append(invocation.Notifications, sarifNotification{Level: "error",
 				Message: sarifMessage{subject + ": " + r.Error}, Locations: sarifLocationOf(r.Source)})
@@ -205,18 +203,18 @@ func writeSARIF(w io.Writer, report checkReport) error {
 		}
 	}
 	run.Invocations = []sarifInvocation{invocation}
-	return writeJSON(w, sarifLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
+	return WriteJSON(w, SARIFLog{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}})
 }
 
-func objectName(r Result) string {
+func objectName(r offline.Result) string {
 	if r.Namespace == "" {
 		return r.Name
 	}
 	return r.Namespace + "/" + r.Name
 }
 
-// junitSuites is the JUnit XML that CI systems read.
-type junitSuites struct {
+// JUnitSuites is the JUnit XML that CI systems read.
+type JUnitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
@@ -256,7 +254,7 @@ type junitProblem struct {
 // failure for a denial, an error for an object eksguard could not judge or
 // an input error, a skip for kinds no webhook admits; warnings and patches
 // go to the case's output.
-func writeJUnit(w io.Writer, report checkReport) error {
+func writeJUnit(w io.Writer, report Check) error {
 	suite := junitSuite{Name: "eksguard check (policy " + report.Policy + ")"}
 	for _, e := range report.Errors {
 		c := junitCase{Name: "input", Classname: "eksguard.input", Error: &junitProblem{Message: e.Message, Type: "InputError"}}
@@ -280,20 +278,20 @@ func writeJUnit(w io.Writer, report checkReport) error {
 		}
 		c.SystemOut = strings.Join(out, "\n")
 		switch r.Verdict {
-		case VerdictDenied:
+		case offline.VerdictDenied:
 			c.Failure = &junitProblem{Message: r.Denial, Type: "Denied", Text: r.Denial}
 			suite.Failures++
-		case VerdictError:
+		case offline.VerdictError:
 			c.Error = &junitProblem{Message: r.Error, Type: "Error"}
 			suite.Errors++
-		case VerdictSkipped:
+		case offline.VerdictSkipped:
 			c.Skipped = &junitProblem{Message: "no eksguard webhook admits " + r.Kind}
 			suite.Skipped++
 		}
 		suite.Cases = append(suite.Cases, c)
 	}
 	suite.Tests = len(suite.Cases)
-	suites := junitSuites{Name: "eksguard", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors,
+	suites := JUnitSuites{Name: "eksguard", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors,
 		Skipped: suite.Skipped, Suites: []junitSuite{suite}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
@@ -307,7 +305,7 @@ func writeJUnit(w io.Writer, report checkReport) error {
 	return err
 }
 
-// outputs are the formats check writes.
-var outputs = []string{outputTable, outputJSON, outputSARIF, outputJUnit}
+// Formats are the formats check writes.
+var Formats = []string{FormatTable, FormatJSON, FormatSARIF, FormatJUnit}
 
-func validOutput(o string) bool { return slices.Contains(outputs, o) }
+func ValidFormat(o string) bool { return slices.Contains(Formats, o) }

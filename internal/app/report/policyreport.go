@@ -1,4 +1,4 @@
-package cli
+package report
 
 // Policy reports of an audit, for Policy Reporter and the other tools that
 // read them: openreports.io/v1alpha1 Reports (one per namespace; a
@@ -26,12 +26,14 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/app/offline"
 	"github.com/eksguard/eksguard/webhook"
 )
 
 const (
-	outputOpenReports  = "openreports"
-	outputPolicyReport = "policyreport"
+	// FormatOpenReports and FormatPolicyReport are audit's report formats.
+	FormatOpenReports  = "openreports"
+	FormatPolicyReport = "policyreport"
 	// reportSource is every result's and report's source.
 	reportSource = "eksguard"
 	// reportName names eksguard's report in each namespace.
@@ -70,8 +72,8 @@ func rulesFor(gvk schema.GroupVersionKind) []config.RuleName {
 	return out
 }
 
-// reportSet gathers the results of an audit into reports.
-type reportSet struct {
+// PolicyReports gathers the results of an audit into reports.
+type PolicyReports struct {
 	maxResults int
 	now        metav1.Timestamp
 	reports    map[string]*reportsv1alpha1.Report
@@ -79,13 +81,13 @@ type reportSet struct {
 	findings map[string]int
 }
 
-func newReportSet(maxResults int, now time.Time) *reportSet {
-	return &reportSet{maxResults: maxResults, now: metav1.Timestamp{Seconds: now.Unix()},
+func NewPolicyReports(maxResults int, now time.Time) *PolicyReports {
+	return &PolicyReports{maxResults: maxResults, now: metav1.Timestamp{Seconds: now.Unix()},
 		reports: map[string]*reportsv1alpha1.Report{}, findings: map[string]int{}}
 }
 
 // add records the per-rule results of one judged object.
-func (s *reportSet) add(gvk schema.GroupVersionKind, r Result) {
+func (s *PolicyReports) Add(gvk schema.GroupVersionKind, r offline.Result) {
 	rules := rulesFor(gvk)
 	if len(rules) == 0 {
 		return
@@ -99,9 +101,9 @@ func (s *reportSet) add(gvk schema.GroupVersionKind, r Result) {
 		result := reportsv1alpha1.ReportResult{Source: reportSource, Policy: string(rule), Rule: string(rule),
 			Severity: ruleSeverity[rule], Timestamp: s.now, Subjects: []corev1.ObjectReference{subject}}
 		switch fs := byRule[rule]; {
-		case r.Verdict == VerdictError:
+		case r.Verdict == offline.VerdictError:
 			result.Result, result.Description = resultError, r.Error
-		case r.Verdict == VerdictSkipped:
+		case r.Verdict == offline.VerdictSkipped:
 			result.Result = resultSkip
 		case len(fs) == 0:
 			result.Result = resultPass
@@ -120,7 +122,7 @@ func (s *reportSet) add(gvk schema.GroupVersionKind, r Result) {
 
 // put adds result to its namespace's report, within the cap: a finding
 // takes the place of a pass when the report is full.
-func (s *reportSet) put(namespace string, result reportsv1alpha1.ReportResult) {
+func (s *PolicyReports) put(namespace string, result reportsv1alpha1.ReportResult) {
 	rep := s.reports[namespace]
 	if rep == nil {
 		rep = &reportsv1alpha1.Report{Source: reportSource, Configuration: &reportsv1alpha1.ReportConfiguration{
@@ -156,7 +158,7 @@ func (s *reportSet) put(namespace string, result reportsv1alpha1.ReportResult) {
 
 // objects are the reports in format, in namespace order: only namespaces
 // with a finding; the one of cluster-scoped subjects as a cluster report.
-func (s *reportSet) objects(format string) ([]*unstructured.Unstructured, error) {
+func (s *PolicyReports) Objects(format string) ([]*unstructured.Unstructured, error) {
 	var namespaces []string
 	for ns := range s.reports {
 		if s.findings[ns] > 0 {
@@ -187,8 +189,8 @@ func resultRank(r reportsv1alpha1.Result) int {
 
 // reportKinds are the kinds of each format: namespaced, cluster-scoped.
 var reportKinds = map[string][2]schema.GroupVersionKind{
-	outputOpenReports: {reportsv1alpha1.SchemeGroupVersion.WithKind("Report"), reportsv1alpha1.SchemeGroupVersion.WithKind("ClusterReport")},
-	outputPolicyReport: {{Group: "wgpolicyk8s.io", Version: "v1alpha2", Kind: "PolicyReport"},
+	FormatOpenReports: {reportsv1alpha1.SchemeGroupVersion.WithKind("Report"), reportsv1alpha1.SchemeGroupVersion.WithKind("ClusterReport")},
+	FormatPolicyReport: {{Group: "wgpolicyk8s.io", Version: "v1alpha2", Kind: "PolicyReport"},
 		{Group: "wgpolicyk8s.io", Version: "v1alpha2", Kind: "ClusterPolicyReport"}},
 }
 
@@ -214,18 +216,18 @@ func reportObject(rep *reportsv1alpha1.Report, format string) (*unstructured.Uns
 	u := &unstructured.Unstructured{Object: content}
 	u.SetGroupVersionKind(gvk)
 	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-	if format == outputPolicyReport {
+	if format == FormatPolicyReport {
 		unstructured.RemoveNestedField(u.Object, "source")
 		unstructured.RemoveNestedField(u.Object, "configuration")
 	}
 	return u, nil
 }
 
-// applyReports writes objs with server-side apply (field owner eksguard)
-// and deletes eksguard's reports, of the same format, in the audited
-// namespaces that no longer have one.
-func applyReports(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, opts auditOptions) error {
-	kinds := reportKinds[opts.output]
+// ApplyPolicyReports writes objs, reports of format, with server-side
+// apply (field owner eksguard) and deletes eksguard's reports of that
+// format that the audit of namespace ("": every one) no longer made.
+func ApplyPolicyReports(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, format, namespace string) error {
+	kinds := reportKinds[format]
 	current := map[string]bool{}
 	for _, obj := range objs {
 		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(reportSource), client.ForceOwnership); err != nil {
@@ -237,11 +239,11 @@ func applyReports(ctx context.Context, c client.Client, objs []*unstructured.Uns
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 		listOpts := []client.ListOption{client.MatchingLabels(reportManagedBy)}
-		if opts.namespace != "" {
+		if namespace != "" {
 			if gvk == kinds[1] {
 				continue // a one-namespace audit says nothing of cluster-scoped subjects
 			}
-			listOpts = append(listOpts, client.InNamespace(opts.namespace))
+			listOpts = append(listOpts, client.InNamespace(namespace))
 		}
 		if err := c.List(ctx, list, listOpts...); err != nil {
 			return fmt.Errorf("listing eksguard's %ss: %w", gvk.Kind, err)
@@ -260,7 +262,7 @@ func applyReports(ctx context.Context, c client.Client, objs []*unstructured.Uns
 }
 
 // writeYAMLDocuments writes objs as a multi-document YAML stream.
-func writeYAMLDocuments(w io.Writer, objs []*unstructured.Unstructured) error {
+func WriteYAMLDocuments(w io.Writer, objs []*unstructured.Unstructured) error {
 	for _, obj := range objs {
 		data, err := yaml.Marshal(obj.Object)
 		if err != nil {

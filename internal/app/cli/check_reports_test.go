@@ -11,10 +11,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	jsonpatch "gomodules.xyz/jsonpatch/v2"
 
-	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/webhook/decision"
+	"github.com/eksguard/eksguard/internal/app/report"
 )
 
 // sarifSchema is the OASIS SARIF 2.1.0 schema (errata 01), from
@@ -24,12 +22,12 @@ const sarifSchema = "testdata/sarif-schema-2.1.0.json"
 // TestCheckSARIF: the examples' findings as SARIF 2.1.0, valid against the
 // published schema, one result per finding at its document's file and line.
 func TestCheckSARIF(t *testing.T) {
-	code, stdout, stderr := run(t, "", "check", "-f", examplesDir, "--policy", "../../examples/policy-configmap.yaml", "-o", "sarif")
+	code, stdout, stderr := run(t, "", "check", "-f", examplesDir, "--policy", "../../../examples/policy-configmap.yaml", "-o", "sarif")
 	if code != ExitViolations || stderr != "" {
 		t.Fatalf("exit code %d, want %d; stderr: %s", code, ExitViolations, stderr)
 	}
 	validateSARIF(t, stdout)
-	var log sarifLog
+	var log report.SARIFLog
 	if err := json.Unmarshal([]byte(stdout), &log); err != nil {
 		t.Fatal(err)
 	}
@@ -43,11 +41,11 @@ func TestCheckSARIF(t *testing.T) {
 		}
 	}
 	want := []string{
-		"note seccomp ../../examples/manifests/11-shop-pods.yaml:1 Pod shop/debug-shell",
-		"warning seccomp ../../examples/manifests/11-shop-pods.yaml:15 Pod shop/profiler",
-		"error networkPolicy ../../examples/manifests/20-legacy-deployment.yaml:1 Deployment legacy/billing",
-		"error loadBalancerTLS ../../examples/manifests/30-shop-nlb-services.yaml:24 Service shop/storefront-nlb-wildcard",
-		"error loadBalancerTLS ../../examples/manifests/40-shop-alb-ingresses.yaml:56 Ingress legacy/billing-admin",
+		"note seccomp ../../../examples/manifests/11-shop-pods.yaml:1 Pod shop/debug-shell",
+		"warning seccomp ../../../examples/manifests/11-shop-pods.yaml:15 Pod shop/profiler",
+		"error networkPolicy ../../../examples/manifests/20-legacy-deployment.yaml:1 Deployment legacy/billing",
+		"error loadBalancerTLS ../../../examples/manifests/30-shop-nlb-services.yaml:24 Service shop/storefront-nlb-wildcard",
+		"error loadBalancerTLS ../../../examples/manifests/40-shop-alb-ingresses.yaml:56 Ingress legacy/billing-admin",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("results:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
@@ -69,7 +67,7 @@ func TestCheckSARIFInputError(t *testing.T) {
 		t.Fatalf("exit code %d, want %d", code, ExitUnusable)
 	}
 	validateSARIF(t, stdout)
-	var log sarifLog
+	var log report.SARIFLog
 	if err := json.Unmarshal([]byte(stdout), &log); err != nil {
 		t.Fatal(err)
 	}
@@ -115,11 +113,11 @@ func TestSARIFSchemaRejects(t *testing.T) {
 // TestCheckJUnit: one test case per object, failures for denials, skips
 // for kinds no webhook admits, warnings and patches in the case's output.
 func TestCheckJUnit(t *testing.T) {
-	code, stdout, stderr := run(t, "", "check", "-f", examplesDir, "--policy", "../../examples/policy-configmap.yaml", "-o", "junit")
+	code, stdout, stderr := run(t, "", "check", "-f", examplesDir, "--policy", "../../../examples/policy-configmap.yaml", "-o", "junit")
 	if code != ExitViolations || stderr != "" {
 		t.Fatalf("exit code %d, want %d; stderr: %s", code, ExitViolations, stderr)
 	}
-	var suites junitSuites
+	var suites report.JUnitSuites
 	if err := xml.NewDecoder(bytes.NewReader([]byte(stdout))).Decode(&suites); err != nil {
 		t.Fatalf("not JUnit XML: %v\n%s", err, stdout)
 	}
@@ -137,41 +135,18 @@ func TestCheckJUnit(t *testing.T) {
 		}
 	}
 	wantFailed := []string{
-		"Deployment legacy/billing (../../examples/manifests/20-legacy-deployment.yaml#1)",
-		"Service shop/storefront-nlb-wildcard (../../examples/manifests/30-shop-nlb-services.yaml#2)",
-		"Ingress legacy/billing-admin (../../examples/manifests/40-shop-alb-ingresses.yaml#3)",
+		"Deployment legacy/billing (../../../examples/manifests/20-legacy-deployment.yaml#1)",
+		"Service shop/storefront-nlb-wildcard (../../../examples/manifests/30-shop-nlb-services.yaml#2)",
+		"Ingress legacy/billing-admin (../../../examples/manifests/40-shop-alb-ingresses.yaml#3)",
 	}
 	if !slices.Equal(failed, wantFailed) {
 		t.Errorf("failed cases:\n got %q\nwant %q", failed, wantFailed)
 	}
 	wantOut := []string{
-		`Pod shop/debug-shell (../../examples/manifests/11-shop-pods.yaml#1): note [seccomp] eksguard will add /spec/securityContext/seccompProfile {"type":"RuntimeDefault"}`,
-		"Pod shop/profiler (../../examples/manifests/11-shop-pods.yaml#2): warning [seccomp] pod runs Unconfined; use RuntimeDefault or a Localhost profile",
+		`Pod shop/debug-shell (../../../examples/manifests/11-shop-pods.yaml#1): note [seccomp] eksguard will add /spec/securityContext/seccompProfile {"type":"RuntimeDefault"}`,
+		"Pod shop/profiler (../../../examples/manifests/11-shop-pods.yaml#2): warning [seccomp] pod runs Unconfined; use RuntimeDefault or a Localhost profile",
 	}
 	if !slices.Equal(out, wantOut) {
 		t.Errorf("case output:\n got %q\nwant %q", out, wantOut)
-	}
-}
-
-// TestReportedFindings: reports take findings as data: a denied finding
-// with its field path, even when its detail holds "; "; a warning whole,
-// beyond the 120 characters a kubectl warning is cut to; one note per patch
-// operation, attributed to the rule that made it.
-func TestReportedFindings(t *testing.T) {
-	long := strings.Repeat("w", 200)
-	r := Result{Findings: []decision.Finding{
-		{Rule: config.RuleLoadBalancerTLS, Outcome: decision.OutcomeDenied, Field: "spec.ports[0]", Detail: "plaintext TCP listener; add it"},
-		{Rule: config.RuleNetworkPolicy, Outcome: decision.OutcomeWarned, Detail: long},
-		{Rule: config.RuleLoadBalancerTLS, Outcome: decision.OutcomeMutated, Detail: "d", Patches: []jsonpatch.JsonPatchOperation{
-			jsonpatch.NewOperation("add", "/a", 1), jsonpatch.NewOperation("remove", "/b", nil)}},
-	}}
-	want := []reported{
-		{rule: config.RuleLoadBalancerTLS, level: "error", message: "spec.ports[0]: plaintext TCP listener; add it"},
-		{rule: config.RuleNetworkPolicy, level: "warning", message: long},
-		{rule: config.RuleLoadBalancerTLS, level: "note", message: "eksguard will add /a 1"},
-		{rule: config.RuleLoadBalancerTLS, level: "note", message: "eksguard will remove /b "},
-	}
-	if got := reportedFindings(r); !slices.Equal(got, want) {
-		t.Errorf("reportedFindings:\n got %+v\nwant %+v", got, want)
 	}
 }

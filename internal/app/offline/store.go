@@ -1,4 +1,4 @@
-package cli
+package offline
 
 import (
 	"context"
@@ -18,13 +18,13 @@ import (
 	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
-// objectStore is the in-memory client.Reader the rule handlers read when
+// Store is the in-memory client.Reader the rule handlers read when
 // eksguard runs outside the webhook: namespace labels, the NetworkPolicies
 // of a namespace and the Ingresses of an ALB group, each kept in the map the
 // reads need, so a check costs what the webhook's would. It serves exactly
 // the reads the handlers make and fails loudly on any other, so a handler
 // that starts reading something new cannot be answered wrongly.
-type objectStore struct {
+type Store struct {
 	namespaceLabels map[string]labels.Set
 	policies        map[string][]networkingv1.NetworkPolicy
 	// policyObjects are the objects of the other policy kinds (netpol.Kinds), by kind.
@@ -40,12 +40,12 @@ type objectStore struct {
 }
 
 var (
-	_ client.Reader = &objectStore{}
-	_ lbtls.Classes = &objectStore{}
+	_ client.Reader = &Store{}
+	_ lbtls.Classes = &Store{}
 )
 
-func newObjectStore() *objectStore {
-	return &objectStore{
+func NewStore() *Store {
+	return &Store{
 		namespaceLabels:  map[string]labels.Set{},
 		policies:         map[string][]networkingv1.NetworkPolicy{},
 		policyObjects:    map[schema.GroupVersionKind][]*unstructured.Unstructured{},
@@ -55,7 +55,7 @@ func newObjectStore() *objectStore {
 	}
 }
 
-func (s *objectStore) ensureUID(obj metav1.Object) {
+func (s *Store) ensureUID(obj metav1.Object) {
 	if obj.GetUID() == "" {
 		s.nextUID++
 		obj.SetUID(types.UID(fmt.Sprintf("eksguard-offline-%d", s.nextUID)))
@@ -64,7 +64,7 @@ func (s *objectStore) ensureUID(obj metav1.Object) {
 
 // addNamespace records a namespace's labels, with the name label that the
 // API server sets on every namespace.
-func (s *objectStore) addNamespace(name string, set map[string]string) {
+func (s *Store) AddNamespace(name string, set map[string]string) {
 	merged := labels.Set{corev1.LabelMetadataName: name}
 	for k, v := range set {
 		merged[k] = v
@@ -72,20 +72,20 @@ func (s *objectStore) addNamespace(name string, set map[string]string) {
 	s.namespaceLabels[name] = merged
 }
 
-func (s *objectStore) addNetworkPolicy(np *networkingv1.NetworkPolicy) {
+func (s *Store) AddNetworkPolicy(np *networkingv1.NetworkPolicy) {
 	s.ensureUID(np)
 	s.policies[np.Namespace] = append(s.policies[np.Namespace], *np)
 }
 
 // addPolicyObject records an object of a custom policy kind.
-func (s *objectStore) addPolicyObject(u *unstructured.Unstructured) {
+func (s *Store) AddPolicyObject(u *unstructured.Unstructured) {
 	s.ensureUID(u)
 	gvk := u.GroupVersionKind()
 	s.policyObjects[gvk] = append(s.policyObjects[gvk], u)
 }
 
 // indexPolicies feeds ix with every policy object of the store.
-func (s *objectStore) indexPolicies(ix *netpol.Index) {
+func (s *Store) indexPolicies(ix *netpol.Index) {
 	for ns := range s.policies {
 		for i := range s.policies[ns] {
 			ix.OnAdd(&s.policies[ns][i], true)
@@ -101,7 +101,7 @@ func (s *objectStore) indexPolicies(ix *netpol.Index) {
 
 // addIngress records an Ingress by its explicit ALB group and by its class,
 // the two ways the Ingress rule looks up the other members of a group.
-func (s *objectStore) addIngress(ing *networkingv1.Ingress) {
+func (s *Store) AddIngress(ing *networkingv1.Ingress) {
 	group, class := lbtls.IndexIngressGroupName(ing), lbtls.IndexIngressClassName(ing)
 	if len(group) == 0 && len(class) == 0 {
 		return
@@ -116,18 +116,18 @@ func (s *objectStore) addIngress(ing *networkingv1.Ingress) {
 }
 
 // addIngressClass records an IngressClass.
-func (s *objectStore) addIngressClass(class *networkingv1.IngressClass) {
+func (s *Store) AddIngressClass(class *networkingv1.IngressClass) {
 	s.ingressClasses = append(s.ingressClasses, *class)
 }
 
 // addClassParams records an IngressClassParams.
-func (s *objectStore) addClassParams(p *lbtls.ClassParams) {
+func (s *Store) AddClassParams(p *lbtls.ClassParams) {
 	s.classParams[p.Name] = p
 }
 
 // IngressClasses implements lbtls.Classes: the input's IngressClasses, or,
 // when it holds none, nothing known (class names then decide).
-func (s *objectStore) IngressClasses(context.Context) (lbtls.IngressClasses, error) {
+func (s *Store) IngressClasses(context.Context) (lbtls.IngressClasses, error) {
 	if len(s.ingressClasses) == 0 {
 		return lbtls.IngressClasses{}, nil
 	}
@@ -135,19 +135,22 @@ func (s *objectStore) IngressClasses(context.Context) (lbtls.IngressClasses, err
 }
 
 // ClassParams implements lbtls.Classes.
-func (s *objectStore) ClassParams(_ context.Context, name string) (*lbtls.ClassParams, error) {
+func (s *Store) ClassParams(_ context.Context, name string) (*lbtls.ClassParams, error) {
 	if p, ok := s.classParams[name]; ok {
 		return p, nil
 	}
 	return nil, fmt.Errorf("%w %q in the input", lbtls.ErrNoClassParams, name)
 }
 
+// HasIngressClasses reports whether the store holds any IngressClass.
+func (s *Store) HasIngressClasses() bool { return len(s.ingressClasses) > 0 }
+
 // Get serves namespace metadata. A namespace the store has not seen has just
 // its name label: the input did not describe it, and an object's namespace
 // always exists on the server.
-func (s *objectStore) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+func (s *Store) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
 	meta, ok := obj.(*metav1.PartialObjectMetadata)
-	if !ok || meta.GroupVersionKind() != gvkNamespace {
+	if !ok || meta.GroupVersionKind() != corev1.SchemeGroupVersion.WithKind("Namespace") {
 		return fmt.Errorf("offline reader: reading %T is not supported", obj)
 	}
 	set, known := s.namespaceLabels[key.Name]
@@ -161,7 +164,7 @@ func (s *objectStore) Get(_ context.Context, key client.ObjectKey, obj client.Ob
 
 // List serves the NetworkPolicies of one namespace and the Ingresses of one
 // ALB group or class (the lbtls field indexes).
-func (s *objectStore) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {
+func (s *Store) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {
 	var lo client.ListOptions
 	lo.ApplyOptions(opts)
 	if lo.LabelSelector != nil && !lo.LabelSelector.Empty() {

@@ -1,4 +1,4 @@
-package cli
+package manifest
 
 import (
 	"errors"
@@ -27,22 +27,11 @@ var (
 	gvkIngressClass  = networkingv1.SchemeGroupVersion.WithKind("IngressClass")
 )
 
-// checkedResources maps each kind a route admits on CREATE to its
-// resource, as admission requests name it (from webhook.Routes).
-var checkedResources = func() map[schema.GroupVersionKind]string {
-	out := map[schema.GroupVersionKind]string{}
-	for _, r := range webhook.Routes {
-		for _, k := range r.Kinds {
-			if r.Admits(k.GVK) {
-				out[k.GVK] = k.Resource
-			}
-		}
-	}
-	return out
-}()
+// checkedResources are the kinds a route admits on CREATE.
+var checkedResources = webhook.CreatedResources()
 
-// newScheme knows the built-in kinds.
-func newScheme() *runtime.Scheme {
+// NewScheme knows the built-in kinds.
+func NewScheme() *runtime.Scheme {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		panic("building the client-go scheme: " + err.Error())
@@ -61,8 +50,8 @@ type Object struct {
 	Namespace, Name string
 }
 
-// errUnknownKind marks a kind that is not built into Kubernetes.
-var errUnknownKind = errors.New("unknown kind")
+// ErrUnknownKind marks a kind that is not built into Kubernetes.
+var ErrUnknownKind = errors.New("unknown kind")
 
 // servedVersion names the version the API server serves for a checked
 // kind whose manifest uses a removed version (apps/v1beta2 Deployment,
@@ -160,7 +149,7 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 			return nil, fail("%s %s is not served by the API server: use apiVersion %s", u.GetAPIVersion(), gvk.Kind, served.GroupVersion())
 		}
 		if !scheme.Recognizes(gvk) {
-			return nil, &InputError{Source: src, Err: fmt.Errorf("%w %q of apiVersion %s: not a built-in Kubernetes kind", errUnknownKind, gvk.Kind, u.GetAPIVersion())}
+			return nil, &InputError{Source: src, Err: fmt.Errorf("%w %q of apiVersion %s: not a built-in Kubernetes kind", ErrUnknownKind, gvk.Kind, u.GetAPIVersion())}
 		}
 		return obj, nil
 	}
