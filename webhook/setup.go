@@ -1,6 +1,3 @@
-// Package webhook registers eksguard's admission webhooks with a
-// controller-runtime manager, from the route table (Routes). Each rule lives
-// in its own package with pure rule functions and thin handlers.
 package webhook
 
 import (
