@@ -53,7 +53,7 @@ const discoveryTimeout = 30 * time.Second
 
 // createPolicyObject creates an object of a custom policy kind and deletes
 // it when the test ends (cluster-scoped ones would cover other tests' pods).
-func createPolicyObject(t *testing.T, kind *netpol.Kind, namespace, name string, spec map[string]any) *unstructured.Unstructured {
+func createPolicyObject(t *testing.T, kind *netpol.PolicyKind, namespace, name string, spec map[string]any) *unstructured.Unstructured {
 	t.Helper()
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
 	u.SetGroupVersionKind(kind.GVK)

@@ -52,13 +52,13 @@ func NewClusterClasses(reader client.Reader) *ClusterClasses {
 
 // paramsKind is IngressClassParams for a served.Watcher: ClassParams reads
 // the store of the informer it runs.
-func (c *ClusterClasses) paramsKind() served.Kind {
+func (c *ClusterClasses) paramsKind() served.Target {
 	set := func(informer toolscache.SharedIndexInformer) {
 		c.mu.Lock()
 		c.informer = informer
 		c.mu.Unlock()
 	}
-	return served.Kind{
+	return served.Target{
 		GVR:       IngressClassParamsGVK.GroupVersion().WithResource(ingressClassParamsResource),
 		Kind:      IngressClassParamsGVK.Kind,
 		Transform: trimClassParams,

@@ -16,7 +16,7 @@ import (
 // benchKindObject is the i-th object of a kind, selecting app=svc-i, in
 // namespace (ignored for cluster-scoped kinds), the way each kind is
 // typically written.
-func benchKindObject(kind *Kind, namespace string, i int) runtimeobj.Object {
+func benchKindObject(kind *PolicyKind, namespace string, i int) runtimeobj.Object {
 	app := fmt.Sprintf("svc-%d", i)
 	podSel := selector(map[string]any{"app": app, "team": "payments"})
 	var obj *unstructured.Unstructured
@@ -44,7 +44,7 @@ func benchKindObject(kind *Kind, namespace string, i int) runtimeobj.Object {
 // in shop and in each of others other namespaces, and clusterScoped of the
 // cluster-scoped kinds: none selects the benchmark pod.
 func mixedIndex(perNamespace, others, clusterScoped int) *Index {
-	var namespaced, cluster []*Kind
+	var namespaced, cluster []*PolicyKind
 	for _, k := range Kinds {
 		if k.Namespaced {
 			namespaced = append(namespaced, k)

@@ -23,7 +23,7 @@ func watchCustomKinds(w *served.Watcher, index *Index) error {
 		setKindWatched(k, false)
 		// The watcher calls OnStart and OnStop one at a time.
 		var f *feed
-		err := w.Watch(served.Kind{
+		err := w.Watch(served.Target{
 			GVR:       k.GVR(),
 			Kind:      k.GVK.Kind,
 			Transform: trimPolicyObject,

@@ -35,7 +35,7 @@ type Index struct {
 	// synced holds, per watched kind, whether its informer delivered its
 	// initial list; discovering is true until the first discovery of the
 	// custom kinds has run (never for an index without discovery).
-	synced      map[*Kind]func() bool
+	synced      map[*PolicyKind]func() bool
 	discovering bool
 }
 
@@ -62,7 +62,7 @@ type PolicyEntry struct {
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{namespaces: map[string]*bucket{}, synced: map[*Kind]func() bool{}}
+	return &Index{namespaces: map[string]*bucket{}, synced: map[*PolicyKind]func() bool{}}
 }
 
 // Len is the number of policies the index holds.
@@ -150,7 +150,7 @@ func (f *feed) OnDelete(obj interface{}) {
 
 // watch feeds the index from the informer of kind; readiness then follows
 // the handler registration's sync.
-func (ix *Index) watch(kind *Kind, informer eventSource) (*feed, error) {
+func (ix *Index) watch(kind *PolicyKind, informer eventSource) (*feed, error) {
 	f := &feed{index: ix}
 	reg, err := informer.AddEventHandler(f)
 	if err != nil {
@@ -164,10 +164,10 @@ func (ix *Index) watch(kind *Kind, informer eventSource) (*feed, error) {
 
 // Watched lists the kinds whose objects can exist, in Kinds order: the
 // built-in NetworkPolicy and the custom kinds the API server serves.
-func (ix *Index) Watched() []*Kind {
+func (ix *Index) Watched() []*PolicyKind {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	var kinds []*Kind
+	var kinds []*PolicyKind
 	for _, k := range Kinds {
 		if _, ok := ix.synced[k]; ok || k.BuiltIn() {
 			kinds = append(kinds, k)
@@ -381,7 +381,7 @@ func (ix *Index) removeLocked(namespace string, uid types.UID) {
 
 // forget drops every policy of kind and stops waiting for its informer:
 // its CRD is gone.
-func (ix *Index) forget(kind *Kind, f *feed) {
+func (ix *Index) forget(kind *PolicyKind, f *feed) {
 	f.stopped.Store(true)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()

@@ -11,15 +11,15 @@ import (
 	"github.com/eksguard/eksguard/webhook/resource"
 )
 
-// Kind is one policy kind that can isolate pods. Every kind is keyed by
+// PolicyKind is one policy kind that can isolate pods. Every kind is keyed by
 // group and version: three different kinds are named ClusterNetworkPolicy.
-type Kind struct {
+type PolicyKind struct {
 	resource.Kind
 	// Name is how messages name the kind; unique across Kinds (kubectl's
 	// kind.group form where the bare kind is ambiguous).
 	Name string
 	// compile turns a stored object of this kind into its selections.
-	compile func(kind *Kind, obj runtime.Object) (*Compiled, error)
+	compile func(kind *PolicyKind, obj runtime.Object) (*Compiled, error)
 	// bit is the kind's bit in Coverage.Kinds: its position in Kinds.
 	bit uint
 }
@@ -31,43 +31,43 @@ func init() {
 }
 
 // BuiltIn reports whether every API server serves the kind (no CRD).
-func (k *Kind) BuiltIn() bool { return k == KindNetworkPolicy }
+func (k *PolicyKind) BuiltIn() bool { return k == KindNetworkPolicy }
 
 // The policy kinds eksguard counts. PolicyEndpoint and ClusterPolicyEndpoint
 // (controller output), Calico's Staged* kinds (they never enforce) and
 // anything else are never counted.
 var (
-	KindNetworkPolicy = &Kind{
+	KindNetworkPolicy = &PolicyKind{
 		Kind:    resource.Kind{GVK: networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"), Resource: "networkpolicies", Namespaced: true},
 		Name:    "NetworkPolicy",
 		compile: compileNetworkPolicy,
 	}
 	// KindApplicationNetworkPolicy is EKS's namespaced kind
 	// (aws/amazon-network-policy-controller-k8s api/v1alpha1).
-	KindApplicationNetworkPolicy = &Kind{
+	KindApplicationNetworkPolicy = &PolicyKind{
 		Kind:    resource.Kind{GVK: schema.GroupVersionKind{Group: "networking.k8s.aws", Version: "v1alpha1", Kind: "ApplicationNetworkPolicy"}, Resource: "applicationnetworkpolicies", Namespaced: true},
 		Name:    "ApplicationNetworkPolicy",
 		compile: compileApplicationNetworkPolicy,
 	}
 	// KindAWSClusterNetworkPolicy is EKS's cluster-scoped admin kind.
-	KindAWSClusterNetworkPolicy = &Kind{
+	KindAWSClusterNetworkPolicy = &PolicyKind{
 		Kind:    resource.Kind{GVK: schema.GroupVersionKind{Group: "networking.k8s.aws", Version: "v1alpha1", Kind: "ClusterNetworkPolicy"}, Resource: "clusternetworkpolicies"},
 		Name:    "ClusterNetworkPolicy.networking.k8s.aws",
 		compile: compileAWSClusterNetworkPolicy,
 	}
-	KindCiliumNetworkPolicy = &Kind{
+	KindCiliumNetworkPolicy = &PolicyKind{
 		Kind:    resource.Kind{GVK: schema.GroupVersionKind{Group: "cilium.io", Version: "v2", Kind: "CiliumNetworkPolicy"}, Resource: "ciliumnetworkpolicies", Namespaced: true},
 		Name:    "CiliumNetworkPolicy",
 		compile: compileCiliumPolicy,
 	}
-	KindCiliumClusterwideNetworkPolicy = &Kind{
+	KindCiliumClusterwideNetworkPolicy = &PolicyKind{
 		Kind:    resource.Kind{GVK: schema.GroupVersionKind{Group: "cilium.io", Version: "v2", Kind: "CiliumClusterwideNetworkPolicy"}, Resource: "ciliumclusterwidenetworkpolicies"},
 		Name:    "CiliumClusterwideNetworkPolicy",
 		compile: compileCiliumPolicy,
 	}
 	// KindClusterNetworkPolicy is SIG Network's kind (network-policy-api
 	// v1alpha2), implemented by Calico 3.32+ and Cilium 1.20+, not by EKS.
-	KindClusterNetworkPolicy = &Kind{
+	KindClusterNetworkPolicy = &PolicyKind{
 		Kind:    resource.Kind{GVK: schema.GroupVersionKind{Group: "policy.networking.k8s.io", Version: "v1alpha2", Kind: "ClusterNetworkPolicy"}, Resource: "clusternetworkpolicies"},
 		Name:    "ClusterNetworkPolicy.policy.networking.k8s.io",
 		compile: compileSIGClusterNetworkPolicy,
@@ -76,7 +76,7 @@ var (
 
 // Kinds lists every counted kind, NetworkPolicy first; messages and
 // discovery follow this order.
-var Kinds = []*Kind{
+var Kinds = []*PolicyKind{
 	KindNetworkPolicy,
 	KindApplicationNetworkPolicy,
 	KindAWSClusterNetworkPolicy,
@@ -86,7 +86,7 @@ var Kinds = []*Kind{
 }
 
 // KindFor returns the counted kind of gvk, or nil.
-func KindFor(gvk schema.GroupVersionKind) *Kind {
+func KindFor(gvk schema.GroupVersionKind) *PolicyKind {
 	for _, k := range Kinds {
 		if k.GVK == gvk {
 			return k
@@ -97,7 +97,7 @@ func KindFor(gvk schema.GroupVersionKind) *Kind {
 
 // kindOf returns the counted kind of a stored object: a typed
 // NetworkPolicy, or an unstructured object of one of Kinds.
-func kindOf(obj runtime.Object) *Kind {
+func kindOf(obj runtime.Object) *PolicyKind {
 	switch o := obj.(type) {
 	case *networkingv1.NetworkPolicy:
 		return KindNetworkPolicy

@@ -101,7 +101,7 @@ func (c *Checker) livePolicies(ctx context.Context, namespace string) ([]*Compil
 
 // listPolicies lists the objects of kind in namespace (every one, for a
 // cluster-scoped kind).
-func listPolicies(ctx context.Context, r client.Reader, kind *Kind, namespace string) ([]runtime.Object, error) {
+func listPolicies(ctx context.Context, r client.Reader, kind *PolicyKind, namespace string) ([]runtime.Object, error) {
 	var opts []client.ListOption
 	if kind.Namespaced {
 		opts = append(opts, client.InNamespace(namespace))

@@ -39,7 +39,7 @@ func init() {
 	metrics.Registry.MustRegister(kindWatched, indexPolicies)
 }
 
-func setKindWatched(kind *Kind, watched bool) {
+func setKindWatched(kind *PolicyKind, watched bool) {
 	v := 0.0
 	if watched {
 		v = 1

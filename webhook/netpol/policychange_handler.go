@@ -230,7 +230,7 @@ func selectsAny(p *Compiled, pod *Pod) bool {
 
 // decodePolicyObject decodes a stored object of kind, case-sensitively as
 // the API server does.
-func decodePolicyObject(kind *Kind, raw []byte) (runtime.Object, error) {
+func decodePolicyObject(kind *PolicyKind, raw []byte) (runtime.Object, error) {
 	if kind == KindNetworkPolicy {
 		var np networkingv1.NetworkPolicy
 		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &np); err != nil {

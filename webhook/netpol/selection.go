@@ -8,7 +8,7 @@ import (
 // Compiled is one stored policy object of a counted kind, reduced to what
 // coverage needs.
 type Compiled struct {
-	Kind      *Kind
+	Kind      *PolicyKind
 	Namespace string
 	Name      string
 	// Tier is "Admin" or "Baseline" for the ClusterNetworkPolicy kinds.

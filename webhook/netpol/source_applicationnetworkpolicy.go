@@ -24,7 +24,7 @@ type applicationNetworkPolicy struct {
 // agent isolates a direction that is listed there or has rules
 // (aws-network-policy-agent controllers/policyendpoints_controller.go
 // deriveDefaultPodIsolation).
-func compileApplicationNetworkPolicy(kind *Kind, obj runtime.Object) (*Compiled, error) {
+func compileApplicationNetworkPolicy(kind *PolicyKind, obj runtime.Object) (*Compiled, error) {
 	var anp applicationNetworkPolicy
 	u, err := fromUnstructured(obj, &anp)
 	if err != nil {

@@ -59,7 +59,7 @@ func defaultDeny(set *bool, hasRules bool) bool {
 // (ParseToCiliumRule in pkg/k8s/apis/cilium.io/utils adds the namespace
 // match, replacing a k8s: namespace match of the user's); in a
 // CiliumClusterwideNetworkPolicy {} selects every endpoint of the cluster.
-func compileCiliumPolicy(kind *Kind, obj runtime.Object) (*Compiled, error) {
+func compileCiliumPolicy(kind *PolicyKind, obj runtime.Object) (*Compiled, error) {
 	var cp ciliumPolicy
 	u, err := fromUnstructured(obj, &cp)
 	if err != nil {

@@ -68,7 +68,7 @@ type awsClusterNetworkPolicy struct {
 	} `json:"spec"`
 }
 
-func compileAWSClusterNetworkPolicy(kind *Kind, obj runtime.Object) (*Compiled, error) {
+func compileAWSClusterNetworkPolicy(kind *PolicyKind, obj runtime.Object) (*Compiled, error) {
 	var cnp awsClusterNetworkPolicy
 	u, err := fromUnstructured(obj, &cnp)
 	if err != nil {
@@ -86,7 +86,7 @@ func compileAWSClusterNetworkPolicy(kind *Kind, obj runtime.Object) (*Compiled, 
 
 // compileSIGClusterNetworkPolicy reads the typed API of
 // sigs.k8s.io/network-policy-api.
-func compileSIGClusterNetworkPolicy(kind *Kind, obj runtime.Object) (*Compiled, error) {
+func compileSIGClusterNetworkPolicy(kind *PolicyKind, obj runtime.Object) (*Compiled, error) {
 	var cnp policyv1alpha2.ClusterNetworkPolicy
 	u, err := fromUnstructured(obj, &cnp)
 	if err != nil {
@@ -127,7 +127,7 @@ func sigPods(p *policyv1alpha2.NamespacedPod) *namespacedPods {
 
 // compile turns the subject into a selection isolated in the directions
 // that a catch-all Deny covers.
-func (cp *clusterPolicy) compile(kind *Kind, name string) (*Compiled, error) {
+func (cp *clusterPolicy) compile(kind *PolicyKind, name string) (*Compiled, error) {
 	sel := Selection{Isolation: Isolation{Ingress: denyCatchesAll(cp.ingress, catchesAllIngress), Egress: denyCatchesAll(cp.egress, nil)}}
 	var err error
 	switch {

@@ -10,7 +10,7 @@ import (
 
 // compileNetworkPolicy: the pods of the policy's namespace that
 // spec.podSelector selects, isolated as PolicyIsolation says.
-func compileNetworkPolicy(kind *Kind, obj runtime.Object) (*Compiled, error) {
+func compileNetworkPolicy(kind *PolicyKind, obj runtime.Object) (*Compiled, error) {
 	np, ok := obj.(*networkingv1.NetworkPolicy)
 	if !ok {
 		return nil, fmt.Errorf("expected a NetworkPolicy, got %T", obj)

@@ -15,7 +15,7 @@ import (
 )
 
 // object builds a stored object of a custom kind.
-func object(kind *Kind, namespace, name string, spec map[string]any) *unstructured.Unstructured {
+func object(kind *PolicyKind, namespace, name string, spec map[string]any) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
 	u.SetGroupVersionKind(kind.GVK)
 	u.SetNamespace(namespace)

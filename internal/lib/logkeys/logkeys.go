@@ -5,7 +5,7 @@ const (
 	// Rule is an eksguard rule name (config.RuleName).
 	Rule = "rule"
 	// Kind is a kind's name: of the admitted object, of a policy kind
-	// (netpol.Kind.Name), or of a kind watched while served (served.Kind).
+	// (netpol.PolicyKind.Name), or of a kind watched while served (served.Target).
 	Kind = "kind"
 	// Mode is a rule's effective mode.
 	Mode = "mode"

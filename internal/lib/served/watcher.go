@@ -36,8 +36,8 @@ const (
 	rediscoverAfterChange = 2 * time.Second
 )
 
-// Kind is a kind a rule watches while the API server serves it.
-type Kind struct {
+// Target is a kind a rule watches while the API server serves it.
+type Target struct {
 	// GVR is what the informer lists and watches, cluster-wide.
 	GVR schema.GroupVersionResource
 	// Kind is the kind discovery must list for GVR.
@@ -55,7 +55,7 @@ type Kind struct {
 	OnStop func()
 }
 
-// Watcher runs an informer for each registered Kind while discovery finds
+// Watcher runs an informer for each registered Target while discovery finds
 // it served. It is a manager.Runnable; OnStart and OnStop are called from
 // its goroutine only, one at a time.
 type Watcher struct {
@@ -73,9 +73,9 @@ type Watcher struct {
 	onDiscovered []func()
 }
 
-// watched is a registered Kind and its informer while it runs.
+// watched is a registered Target and its informer while it runs.
 type watched struct {
-	kind    Kind
+	kind    Target
 	running *running
 }
 
@@ -99,7 +99,7 @@ func NewWatcher(disc discovery.DiscoveryInterface, dyn dynamic.Interface) *Watch
 }
 
 // Watch registers k; it must come before the Watcher starts.
-func (w *Watcher) Watch(k Kind) error {
+func (w *Watcher) Watch(k Target) error {
 	if k.GVR.Resource == "" || k.GVR.Version == "" || k.Kind == "" || k.OnStart == nil || k.OnStop == nil {
 		return fmt.Errorf("watching %s %s: the resource, the kind and both callbacks are required", k.Kind, resourceOf(k.GVR))
 	}
@@ -243,7 +243,7 @@ func (w *Watcher) reconcile(ctx context.Context) {
 	}
 }
 
-func servedIn(resources *metav1.APIResourceList, k Kind) bool {
+func servedIn(resources *metav1.APIResourceList, k Target) bool {
 	if resources == nil {
 		return false
 	}

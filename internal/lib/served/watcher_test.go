@@ -153,8 +153,8 @@ type recorder struct {
 	informers []toolscache.SharedIndexInformer // accepted by OnStart
 }
 
-func (r *recorder) kind(gvr schema.GroupVersionResource) Kind {
-	return Kind{GVR: gvr, Kind: kindOf(gvr), Transform: trim,
+func (r *recorder) kind(gvr schema.GroupVersionResource) Target {
+	return Target{GVR: gvr, Kind: kindOf(gvr), Transform: trim,
 		OnStart: func(informer toolscache.SharedIndexInformer) error {
 			r.mu.Lock()
 			defer r.mu.Unlock()
@@ -502,7 +502,7 @@ func TestWatch(t *testing.T) {
 	noCallback.OnStop = nil
 	noKind := r.kind(gadgets)
 	noKind.Kind = ""
-	for name, k := range map[string]Kind{"twice": r.kind(widgets), "without OnStop": noCallback, "without a kind": noKind} {
+	for name, k := range map[string]Target{"twice": r.kind(widgets), "without OnStop": noCallback, "without a kind": noKind} {
 		if err := w.Watch(k); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
