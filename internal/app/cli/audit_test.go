@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	"github.com/eksguard/eksguard/internal/app/manifest"
+	"github.com/eksguard/eksguard/internal/app/report"
+)
+
+// pagedReader is a cluster for audit: it serves the typed objects it holds
+// a page at a time (Limit and Continue as the API server reads them),
+// filters by namespace and by the pods' status.phase field selector, and
+// answers NoKindMatch for a kind it holds none of that the scheme does not
+// know (a CRD the cluster does not serve).
+type pagedReader struct {
+	scheme  *runtime.Scheme
+	objects []client.Object
+	// lists records each list: kind, namespace, field selector.
+	lists []string
+}
+
+func (r *pagedReader) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+	return apierrors.NewNotFound(schema.GroupResource{}, key.Name)
+}
+
+func (r *pagedReader) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	o := (&client.ListOptions{}).ApplyOptions(opts)
+	gvk := list.GetObjectKind().GroupVersionKind()
+	if gvk.Empty() {
+		var err error
+		if gvk, err = apiutil.GVKForObject(list, r.scheme); err != nil {
+			return err
+		}
+	}
+	gvk.Kind = gvk.Kind[:len(gvk.Kind)-len("List")]
+	r.lists = append(r.lists, fmt.Sprintf("%s ns=%q fields=%v", gvk.Kind, o.Namespace, o.FieldSelector))
+	if _, unstructuredList := list.(*unstructured.UnstructuredList); unstructuredList && !r.scheme.Recognizes(gvk) {
+		return &meta.NoKindMatchError{GroupKind: gvk.GroupKind()}
+	}
+	var items []runtime.Object
+	for _, obj := range r.objects {
+		objGVK, _ := apiutil.GVKForObject(obj, r.scheme)
+		if objGVK != gvk || (o.Namespace != "" && obj.GetNamespace() != o.Namespace) {
+			continue
+		}
+		if pod, ok := obj.(*corev1.Pod); ok && o.FieldSelector != nil &&
+			!o.FieldSelector.Matches(fields.Set{"status.phase": string(pod.Status.Phase)}) {
+			continue
+		}
+		if _, partial := list.(*metav1.PartialObjectMetadataList); partial {
+			m := &metav1.PartialObjectMetadata{ObjectMeta: *obj.(metav1.ObjectMetaAccessor).GetObjectMeta().(*metav1.ObjectMeta)}
+			items = append(items, m)
+			continue
+		}
+		items = append(items, obj.DeepCopyObject())
+	}
+	start, _ := strconv.Atoi(o.Continue)
+	end := len(items)
+	if o.Limit > 0 && start+int(o.Limit) < end {
+		end = start + int(o.Limit)
+		list.SetContinue(strconv.Itoa(end))
+	}
+	return meta.SetList(list, items[start:end])
+}
+
+// TestAudit: audit judges what runs, a page at a time: an uncovered
+// Deployment is denied and stands for its ReplicaSet and pods (judged
+// through their controller), a pod being deleted and a finished pod are not
+// judged, a pod the seccomp rule mutates is listed, namespaces come sorted
+// with their summaries, and kinds the cluster does not serve are skipped.
+func TestAudit(t *testing.T) {
+	policyFile := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(policyFile, []byte("apiVersion: eksguard.io/v1alpha1\nkind: PolicyConfig\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	meta := func(ns, name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("uid-" + ns + "-" + name)} }
+	controlled := func(m metav1.ObjectMeta, apiVersion, kind, name string) metav1.ObjectMeta {
+		m.OwnerReferences = []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: name, UID: "owner", Controller: ptr.To(true)}}
+		return m
+	}
+	podSpec := corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}}}
+	template := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "billing"}}, Spec: podSpec}
+	deleting := meta("legacy", "debug")
+	deleting.DeletionTimestamp = &metav1.Time{}
+	objects := []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "legacy"}},
+		&networkingv1.NetworkPolicy{ObjectMeta: meta("shop", "default-deny"), Spec: networkingv1.NetworkPolicySpec{
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}},
+		&appsv1.Deployment{ObjectMeta: meta("legacy", "billing"), Spec: appsv1.DeploymentSpec{Template: template}},
+		&appsv1.ReplicaSet{ObjectMeta: controlled(meta("legacy", "billing-1"), "apps/v1", "Deployment", "billing"), Spec: appsv1.ReplicaSetSpec{Template: template}},
+		&corev1.Pod{ObjectMeta: controlled(meta("legacy", "billing-1-a"), "apps/v1", "ReplicaSet", "billing-1"), Spec: podSpec},
+		&corev1.Pod{ObjectMeta: deleting, Spec: podSpec},
+		&corev1.Pod{ObjectMeta: meta("shop", "web"), Spec: podSpec},
+		&corev1.Pod{ObjectMeta: meta("shop", "done"), Spec: podSpec, Status: corev1.PodStatus{Phase: corev1.PodSucceeded}},
+	}
+	scheme := manifest.NewScheme()
+	reader := &pagedReader{scheme: scheme, objects: objects}
+	rep, err := audit(context.Background(), reader, scheme, auditOptions{policyFile: policyFile, ownNamespace: "eksguard-system", pageSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type judged struct {
+		namespace string
+		summary   report.Summary
+		findings  []string
+	}
+	var got []judged
+	for _, ns := range rep.Namespaces {
+		j := judged{namespace: ns.Namespace, summary: ns.Summary}
+		for _, r := range ns.Findings {
+			j.findings = append(j.findings, fmt.Sprintf("%s %s %s", r.Verdict, r.Kind, r.Name))
+		}
+		got = append(got, j)
+	}
+	want := []judged{
+		{namespace: "legacy", summary: report.Summary{Checked: 1, Denied: 1}, findings: []string{"denied Deployment billing"}},
+		{namespace: "shop", summary: report.Summary{Checked: 1, Mutated: 1}, findings: []string{"mutated Pod web"}},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("namespaces:\n got %+v\nwant %+v", got, want)
+	}
+	if rep.ControlledObjects != 2 || rep.Summary != (report.Summary{Checked: 2, Mutated: 1, Denied: 1}) {
+		t.Errorf("controlled objects %d, summary %+v; want 2 and 2 checked, 1 mutated, 1 denied", rep.ControlledObjects, rep.Summary)
+	}
+	// Every list is paged and pods are listed without the finished ones.
+	podLists := 0
+	for _, l := range reader.lists {
+		if l == `Pod ns="" fields=status.phase!=Succeeded,status.phase!=Failed` {
+			podLists++
+		}
+	}
+	if podLists != 3 { // three running pods, a page each
+		t.Errorf("pod lists %d, want 3 pages:\n%s", podLists, strings.Join(reader.lists, "\n"))
+	}
+	if err := exitFor(rep.Summary); err == nil || err.(*exitError).code != ExitViolations {
+		t.Errorf("exit: %v, want %d", err, ExitViolations)
+	}
+}
