@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sigsjson "sigs.k8s.io/json"
 )
 
@@ -144,13 +143,10 @@ func TestFieldsConcurrently(t *testing.T) {
 	}
 }
 
-// Meta is the metadata the rules read (as admit.Meta), so that decode
-// errors name the field as they do in the handlers.
+// Meta stands for the metadata struct handlers embed (admit.Meta), so that
+// decode errors name the field as they do in the handlers.
 type Meta struct {
-	Name              string            `json:"name,omitempty"`
-	GenerateName      string            `json:"generateName,omitempty"`
-	Namespace         string            `json:"namespace,omitempty"`
-	Labels            map[string]string `json:"labels,omitempty"`
-	Annotations       map[string]string `json:"annotations,omitempty"`
-	DeletionTimestamp *metav1.Time      `json:"deletionTimestamp,omitempty"`
+	Name      string            `json:"name,omitempty"`
+	Namespace string            `json:"namespace,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
 }
