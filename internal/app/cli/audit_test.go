@@ -94,7 +94,9 @@ func TestAudit(t *testing.T) {
 	if err := os.WriteFile(policyFile, []byte("apiVersion: eksguard.io/v1alpha1\nkind: PolicyConfig\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	meta := func(ns, name string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("uid-" + ns + "-" + name)} }
+	meta := func(ns, name string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("uid-" + ns + "-" + name)}
+	}
 	controlled := func(m metav1.ObjectMeta, apiVersion, kind, name string) metav1.ObjectMeta {
 		m.OwnerReferences = []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: name, UID: "owner", Controller: ptr.To(true)}}
 		return m
