@@ -56,6 +56,7 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 15s) each; crashers land in
 	go test -run '^$$' -fuzz '^FuzzReviewHandler$$' -fuzztime $(FUZZTIME) ./internal/app/server/
 	go test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./internal/lib/jsonscan/
 	go test -run '^$$' -fuzz '^FuzzProject$$' -fuzztime $(FUZZTIME) ./internal/lib/jsonscan/
+	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./webhook/netpol/calicoselector/
 
 soak: ## Soak test: two replicas behind a balancer through cert rotation, SIGTERM, a kube-apiserver restart and policy flapping (about 3 minutes).
 	@assets="$$(hack/build-envtest.sh $(ENVTEST_K8S_VERSION))"; \

@@ -142,7 +142,11 @@ func (p *Policy) Summary(now time.Time) string {
 	fmt.Fprintf(&b, "%s (hash %.12s): seccomp=%s (unconfined=%s), networkPolicy=%s (coverage=%s), loadBalancerTLS=%s",
 		p.Source, p.Hash, r.Seccomp.Mode, r.Seccomp.Unconfined, r.NetworkPolicy.Mode, r.NetworkPolicy.Coverage, r.LoadBalancerTLS.Mode)
 	if dd := r.NetworkPolicy.ClusterDefaultDeny; dd.Declared() {
-		fmt.Fprintf(&b, ", declared cluster default-deny (ingress=%t, egress=%t)", dd.Ingress, dd.Egress)
+		fmt.Fprintf(&b, ", declared cluster default-deny (ingress=%t, egress=%t", dd.Ingress, dd.Egress)
+		if dd.Engine != "" {
+			fmt.Fprintf(&b, ", engine=%s", dd.Engine)
+		}
+		b.WriteString(")")
 	}
 	if p.Config.DryRun {
 		b.WriteString(", dryRun (enforce acts as warn)")

@@ -136,7 +136,27 @@ type ClusterDefaultDeny struct {
 	Egress  bool `json:"egress"`
 	// Reason names the mechanism, for messages ("VPC CNI strict mode").
 	Reason string `json:"reason,omitempty"`
+	// Engine names the data plane that provides the default-deny (one of
+	// DefaultDenyEngines; empty: not said), so that a declaration for an
+	// engine eksguard cannot see (Calico's or Cilium's own default-deny)
+	// keeps its meaning when eksguard learns more of the VPC CNI's.
+	Engine DefaultDenyEngine `json:"engine,omitempty"`
 }
+
+// DefaultDenyEngine is the data plane that provides a declared default-deny.
+type DefaultDenyEngine string
+
+// The engines a declared default-deny can name.
+const (
+	EngineVPCCNI   DefaultDenyEngine = "vpc-cni"
+	EngineAutoMode DefaultDenyEngine = "auto-mode"
+	EngineCalico   DefaultDenyEngine = "calico"
+	EngineCilium   DefaultDenyEngine = "cilium"
+	EngineOther    DefaultDenyEngine = "other"
+)
+
+// DefaultDenyEngines are the valid engines.
+var DefaultDenyEngines = []DefaultDenyEngine{EngineVPCCNI, EngineAutoMode, EngineCalico, EngineCilium, EngineOther}
 
 // Declared reports whether the operator declared any default-deny.
 func (d ClusterDefaultDeny) Declared() bool { return d.Ingress || d.Egress }

@@ -130,6 +130,13 @@ func validateRules(r *RuleSettings, path *field.Path) field.ErrorList {
 		errs = append(errs, field.Invalid(netpol.Child("clusterDefaultDeny", "reason"), dd.Reason,
 			"a reason without ingress or egress declares nothing"))
 	}
+	if dd := r.NetworkPolicy.ClusterDefaultDeny; dd.Engine != "" {
+		errs = append(errs, validateEnum(netpol.Child("clusterDefaultDeny", "engine"), dd.Engine, DefaultDenyEngines)...)
+		if !dd.Declared() {
+			errs = append(errs, field.Invalid(netpol.Child("clusterDefaultDeny", "engine"), dd.Engine,
+				"an engine without ingress or egress declares nothing"))
+		}
+	}
 
 	lb := path.Child(string(RuleLoadBalancerTLS))
 	tls := &r.LoadBalancerTLS

@@ -53,6 +53,14 @@ func TestLoadValidationErrors(t *testing.T) {
 		doc:  header + "rules:\n  seccomp:\n    unconfined: deny\n",
 		want: `line 5: rules.seccomp.unconfined: Unsupported value: "deny": supported values: "enforce", "warn", "off"`,
 	}, {
+		name: "default-deny engine",
+		doc:  header + "rules:\n  networkPolicy:\n    clusterDefaultDeny:\n      ingress: true\n      engine: weave\n",
+		want: `line 7: rules.networkPolicy.clusterDefaultDeny.engine: Unsupported value: "weave": supported values: "vpc-cni", "auto-mode", "calico", "cilium", "other"`,
+	}, {
+		name: "default-deny engine without a direction",
+		doc:  header + "rules:\n  networkPolicy:\n    clusterDefaultDeny:\n      engine: calico\n",
+		want: `line 6: rules.networkPolicy.clusterDefaultDeny.engine: Invalid value: "calico": an engine without ingress or egress declares nothing`,
+	}, {
 		name: "empty mode",
 		doc:  header + "rules:\n  networkPolicy:\n    mode: \"\"\n",
 		want: `line 5: rules.networkPolicy.mode: Required value`,

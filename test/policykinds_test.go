@@ -11,6 +11,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -150,17 +151,33 @@ func TestPolicyKindsCilium(t *testing.T) {
 // runs stops counting, and counts again once the CRD is installed anew,
 // without a restart. (The suite starts with every policy kind's CRD.)
 func TestPolicyKindsCRDInstalledLater(t *testing.T) {
+	for _, tt := range []struct {
+		crd    string
+		kind   *netpol.PolicyKind
+		policy func(ns string) (namespace string, spec map[string]any)
+	}{
+		{crd: "policy.networking.k8s.io_clusternetworkpolicies.yaml", kind: netpol.KindClusterNetworkPolicy,
+			policy: func(ns string) (string, map[string]any) {
+				return "", map[string]any{
+					"tier": "Admin", "priority": int64(5),
+					"subject": map[string]any{"namespaces": map[string]any{"matchLabels": map[string]any{corev1.LabelMetadataName: ns}}},
+					"egress": []any{map[string]any{"action": "Deny", "to": []any{map[string]any{
+						"networks": []any{"0.0.0.0/0", "::/0"},
+					}}}},
+				}
+			}},
+		{crd: "projectcalico.org_networkpolicies.yaml", kind: netpol.KindCalicoNetworkPolicy,
+			policy: func(ns string) (string, map[string]any) {
+				return ns, map[string]any{"selector": "app == 'web'", "types": []any{"Ingress"}}
+			}},
+	} {
+		t.Run(tt.kind.Name, func(t *testing.T) { crdInstalledLater(t, tt.crd, tt.kind, tt.policy) })
+	}
+}
+
+func crdInstalledLater(t *testing.T, crd string, kind *netpol.PolicyKind, policy func(ns string) (string, map[string]any)) {
 	ctx := context.Background()
-	crdOptions := envtest.CRDInstallOptions{
-		Paths:              []string{filepath.Join("crds", "served", "policy.networking.k8s.io_clusternetworkpolicies.yaml")},
-		ErrorIfPathMissing: true,
-	}
-	reinstall := func() {
-		t.Helper()
-		if _, err := envtest.InstallCRDs(restConfig, crdOptions); err != nil {
-			t.Fatalf("installing the SIG Network ClusterNetworkPolicy CRD: %v", err)
-		}
-	}
+	crdOptions := envtest.CRDInstallOptions{Paths: []string{filepath.Join("crds", "served", crd)}, ErrorIfPathMissing: true}
 	uninstallOptions := crdOptions
 	if err := envtest.ReadCRDFiles(&uninstallOptions); err != nil {
 		t.Fatal(err)
@@ -174,12 +191,12 @@ func TestPolicyKindsCRDInstalledLater(t *testing.T) {
 			t.Errorf("reinstalling the CRD: %v", err)
 		}
 	})
-	ns := newNamespace(t, map[string]string{"eksguard.io/test-sig-cnp": "admin"})
+	ns := newNamespace(t, nil)
 	pod := func() error {
 		return k8sClient.Create(ctx, netpolPod(ns, "web", map[string]string{"app": "web"}), client.DryRunAll)
 	}
 	eventually(t, discoveryTimeout, func() error {
-		if kinds := testServerWatchedKinds(); slices.Contains(kinds, netpol.KindClusterNetworkPolicy.Name) {
+		if kinds := testServerWatchedKinds(); slices.Contains(kinds, kind.Name) {
 			return fmt.Errorf("still watched after its CRD is gone: %v", kinds)
 		}
 		return nil
@@ -188,22 +205,19 @@ func TestPolicyKindsCRDInstalledLater(t *testing.T) {
 		t.Fatalf("with no policy: got %v, want a denial", err)
 	}
 
-	reinstall()
-	createPolicyObject(t, netpol.KindClusterNetworkPolicy, "", "test-admin-deny", map[string]any{
-		"tier": "Admin", "priority": int64(5),
-		"subject": map[string]any{"namespaces": map[string]any{"matchLabels": map[string]any{"eksguard.io/test-sig-cnp": "admin"}}},
-		"egress": []any{map[string]any{"action": "Deny", "to": []any{map[string]any{
-			"networks": []any{"0.0.0.0/0", "::/0"},
-		}}}},
-	})
+	if _, err := envtest.InstallCRDs(restConfig, crdOptions); err != nil {
+		t.Fatalf("installing the %s CRD: %v", kind.Name, err)
+	}
+	namespace, spec := policy(ns)
+	createPolicyObject(t, kind, namespace, "test-"+ns, spec)
 	eventually(t, discoveryTimeout, func() error {
 		if err := pod(); err != nil {
-			return fmt.Errorf("a pod under the reinstalled kind's Admin deny: %w", err)
+			return fmt.Errorf("a pod under the reinstalled kind's policy: %w", err)
 		}
 		return nil
 	})
-	if kinds := testServerWatchedKinds(); !slices.Contains(kinds, netpol.KindClusterNetworkPolicy.Name) {
-		t.Errorf("watched kinds %v lack %s", kinds, netpol.KindClusterNetworkPolicy.Name)
+	if kinds := testServerWatchedKinds(); !slices.Contains(kinds, kind.Name) {
+		t.Errorf("watched kinds %v lack %s", kinds, kind.Name)
 	}
 }
 

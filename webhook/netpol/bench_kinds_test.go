@@ -31,6 +31,12 @@ func benchKindObject(kind *PolicyKind, namespace string, i int) runtimeobj.Objec
 	case KindCiliumClusterwideNetworkPolicy:
 		obj = object(kind, "", app, map[string]any{"endpointSelector": selector(map[string]any{"k8s:app": app,
 			"io.cilium.k8s.namespace.labels.team": "payments"}), "egressDeny": list(map[string]any{})})
+	case KindCalicoNetworkPolicy:
+		obj = object(kind, namespace, app, map[string]any{"selector": fmt.Sprintf("app == '%s' && team == 'payments'", app),
+			"types": list("Ingress", "Egress"), "ingress": list(map[string]any{"action": "Allow", "source": map[string]any{"selector": "role == 'frontend'"}})})
+	case KindCalicoGlobalNetworkPolicy:
+		obj = object(kind, "", app, map[string]any{"namespaceSelector": "team == 'payments'", "selector": fmt.Sprintf("app == '%s'", app),
+			"types": list("Ingress"), "ingress": list(map[string]any{"action": "Deny"})})
 	case KindAWSClusterNetworkPolicy, KindClusterNetworkPolicy:
 		obj = object(kind, "", app, map[string]any{"tier": "Baseline", "priority": int64(i % 1000),
 			"subject": map[string]any{"pods": map[string]any{"namespaceSelector": selector(map[string]any{"team": "payments"}), "podSelector": podSel}},

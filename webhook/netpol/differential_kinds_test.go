@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,6 +42,18 @@ type refPolicy struct {
 	ciliumDefaultDeny map[string]bool
 	// awscnp rules: (action, catches all peers, has ports), per direction.
 	awsIngress, awsEgress []refClusterRule
+	// calico: the tier passes what the policy does not take; its rules in
+	// order, per direction; calicoGlobal selects namespaces by selector.
+	calicoPassTier              bool
+	calicoIngress, calicoEgress []refCalicoRule
+	calicoGlobal                bool
+}
+
+// refCalicoRule is a Calico rule: its action, and whether it has no match
+// criteria.
+type refCalicoRule struct {
+	action   string
+	catchAll bool
 }
 
 type refClusterRule struct {
@@ -77,6 +90,30 @@ func (p refPolicy) directions() (ingress, egress bool) {
 			egress = v
 		}
 		return ingress, egress
+	case "calico":
+		// Calico's types default (networkpolicy.mdx): Ingress, plus Egress
+		// with egress rules, or Egress alone with only egress rules.
+		in, out := listed("Ingress"), listed("Egress")
+		if len(p.types) == 0 {
+			in, out = len(p.calicoIngress) > 0 || len(p.calicoEgress) == 0, len(p.calicoEgress) > 0
+		}
+		// A tier that drops what its policies do not take isolates unless a
+		// catch-all Pass goes first; one that passes isolates only with a
+		// catch-all Deny or Allow first (tiered-policy.mdx).
+		decides := func(rules []refCalicoRule) bool {
+			first := ""
+			for _, r := range rules {
+				if r.catchAll && r.action != "Log" {
+					first = r.action
+					break
+				}
+			}
+			if p.calicoPassTier {
+				return first == "Deny" || first == "Allow"
+			}
+			return first != "Pass"
+		}
+		return in && decides(p.calicoIngress), out && decides(p.calicoEgress)
 	case "awscnp":
 		for _, r := range p.awsIngress {
 			ingress = ingress || (r.deny && r.catchAll && !r.ports)
@@ -92,7 +129,7 @@ func (p refPolicy) directions() (ingress, egress bool) {
 func refCoveredKinds(policies []refPolicy, namespace string, nsLabels, podLabels map[string]string, coverage string) bool {
 	ingress, egress := false, false
 	for _, p := range policies {
-		if p.kind == "awscnp" {
+		if p.kind == "awscnp" || (p.kind == "calico" && p.calicoGlobal) {
 			if !referenceSelects(p.selector, nsLabels) {
 				continue
 			}
@@ -108,7 +145,9 @@ func refCoveredKinds(policies []refPolicy, namespace string, nsLabels, podLabels
 // mixedPolicy generates one policy of a random kind: its reference form and
 // its stored object.
 func (g *generator) mixedPolicy(i int) (refPolicy, runtime.Object) {
-	switch g.rnd.Intn(4) {
+	switch g.rnd.Intn(5) {
+	case 4:
+		return g.calicoPolicy(i)
 	case 0:
 		np := g.policy(i)
 		return refPolicy{kind: "np", namespace: np.Namespace, selector: np.Spec.PodSelector,
@@ -174,6 +213,93 @@ func (g *generator) mixedPolicy(i int) (refPolicy, runtime.Object) {
 		}
 		return ref, object(KindAWSClusterNetworkPolicy, "", fmt.Sprintf("awscnp-%d", i), spec)
 	}
+}
+
+// calicoPolicy generates a Calico NetworkPolicy selecting pods, or a
+// GlobalNetworkPolicy selecting namespaces, in the default tier or in
+// "platform" (which passes), with rules that may or may not catch all.
+func (g *generator) calicoPolicy(i int) (refPolicy, runtime.Object) {
+	ref := refPolicy{kind: "calico", types: g.someTypes(), calicoPassTier: g.rnd.Intn(2) == 0, calicoGlobal: g.rnd.Intn(3) == 0}
+	spec := map[string]any{}
+	if ref.calicoGlobal {
+		ref.selector = g.namespaceSelector()
+		spec["namespaceSelector"] = calicoExpression(ref.selector, g.rnd.Intn(2) == 0)
+	} else {
+		ref.namespace, ref.selector = g.pick(g.namespaces), g.policy(i).Spec.PodSelector
+		spec["selector"] = calicoExpression(ref.selector, g.rnd.Intn(2) == 0)
+	}
+	if ref.types != nil {
+		spec["types"] = anySlice(ref.types)
+	}
+	if ref.calicoPassTier {
+		spec["tier"] = "platform"
+	}
+	for _, dir := range []string{"ingress", "egress"} {
+		var rules []any
+		for range g.rnd.Intn(3) {
+			r := refCalicoRule{action: g.pick([]string{"Allow", "Deny", "Pass", "Log"}), catchAll: g.rnd.Intn(2) == 0}
+			rule := map[string]any{"action": r.action}
+			if !r.catchAll {
+				rule["protocol"] = "TCP"
+			}
+			rules = append(rules, rule)
+			if dir == "ingress" {
+				ref.calicoIngress = append(ref.calicoIngress, r)
+			} else {
+				ref.calicoEgress = append(ref.calicoEgress, r)
+			}
+		}
+		if rules != nil {
+			spec[dir] = rules
+		}
+	}
+	kind, name := KindCalicoNetworkPolicy, fmt.Sprintf("calico-%d", i)
+	if ref.calicoGlobal {
+		kind = KindCalicoGlobalNetworkPolicy
+	}
+	return ref, object(kind, ref.namespace, name, spec)
+}
+
+// calicoExpression writes a label selector in Calico's selector language
+// (selector.mdx), by hand: each term joined with &&; the empty selector is
+// all(), or an empty string.
+func calicoExpression(sel metav1.LabelSelector, explicitAll bool) string {
+	var terms []string
+	for _, k := range sortedKeys(sel.MatchLabels) {
+		terms = append(terms, fmt.Sprintf("%s == '%s'", k, sel.MatchLabels[k]))
+	}
+	quoted := func(values []string) string {
+		var q []string
+		for _, v := range values {
+			q = append(q, `"`+v+`"`)
+		}
+		return strings.Join(q, ", ")
+	}
+	for _, e := range sel.MatchExpressions {
+		switch e.Operator {
+		case metav1.LabelSelectorOpIn:
+			terms = append(terms, fmt.Sprintf("%s in {%s}", e.Key, quoted(e.Values)))
+		case metav1.LabelSelectorOpNotIn:
+			terms = append(terms, fmt.Sprintf("%s not in {%s}", e.Key, quoted(e.Values)))
+		case metav1.LabelSelectorOpExists:
+			terms = append(terms, fmt.Sprintf("has(%s)", e.Key))
+		case metav1.LabelSelectorOpDoesNotExist:
+			terms = append(terms, fmt.Sprintf("!has(%s)", e.Key))
+		}
+	}
+	if len(terms) == 0 && explicitAll {
+		return "all()"
+	}
+	return strings.Join(terms, " && ")
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func (g *generator) someTypes() []string {
@@ -287,7 +413,9 @@ func (r *kindsReader) List(_ context.Context, list client.ObjectList, opts ...cl
 
 // TestDifferentialPolicyKinds compares eksguard's verdicts with the
 // reference over random mixes of NetworkPolicies, ApplicationNetworkPolicies,
-// CiliumNetworkPolicies and EKS ClusterNetworkPolicies: through the index,
+// CiliumNetworkPolicies, EKS ClusterNetworkPolicies and Calico
+// NetworkPolicies and GlobalNetworkPolicies (in a tier that drops and one
+// that passes): through the index,
 // and through the pod handler with an empty index (its live read).
 func TestDifferentialPolicyKinds(t *testing.T) {
 	g := newGenerator(20261201)
@@ -308,6 +436,10 @@ func TestDifferentialPolicyKinds(t *testing.T) {
 			live.objects = append(live.objects, obj)
 		}
 		full, empty := NewIndex(), NewIndex()
+		// The tier the generated Calico policies name besides the default.
+		platform := TiersFrom([]*unstructured.Unstructured{tier("platform", "Pass")})
+		full.SetTiers(platform)
+		empty.SetTiers(platform)
 		for _, obj := range live.objects {
 			full.OnAdd(obj, true)
 		}

@@ -45,7 +45,51 @@ func watchCustomKinds(w *served.Watcher, index *Index) error {
 			return err
 		}
 	}
-	return nil
+	return watchCalicoTiers(w, index)
+}
+
+// watchCalicoTiers keeps index's Calico tiers current while the API
+// server serves projectcalico.org/v3 Tiers: every Tier event reads the
+// informer's store again (tiers are few and change rarely).
+func watchCalicoTiers(w *served.Watcher, index *Index) error {
+	return w.Watch(served.Target{
+		GVR:       CalicoTierGVK.GroupVersion().WithResource("tiers"),
+		Kind:      CalicoTierGVK.Kind,
+		Transform: trimTier,
+		OnStart: func(informer toolscache.SharedIndexInformer) error {
+			reread := func() {
+				var tiers []*unstructured.Unstructured
+				for _, obj := range informer.GetStore().List() {
+					if u, ok := obj.(*unstructured.Unstructured); ok {
+						tiers = append(tiers, u)
+					}
+				}
+				index.SetTiers(TiersFrom(tiers))
+			}
+			_, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+				AddFunc:    func(any) { reread() },
+				UpdateFunc: func(any, any) { reread() },
+				DeleteFunc: func(any) { reread() },
+			})
+			return err
+		},
+		OnStop: func() { index.SetTiers(nil) },
+	})
+}
+
+// trimTier keeps a Tier's name and default action.
+func trimTier(obj any) (any, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return obj, nil
+	}
+	trimmed := &unstructured.Unstructured{Object: map[string]any{}}
+	trimmed.SetName(u.GetName())
+	trimmed.SetResourceVersion(u.GetResourceVersion())
+	if action, found, _ := unstructured.NestedString(u.Object, "spec", "defaultAction"); found {
+		_ = unstructured.SetNestedField(trimmed.Object, action, "spec", "defaultAction")
+	}
+	return trimmed, nil
 }
 
 // trimPolicyObject is the cache transform of the custom kinds: it keeps

@@ -134,13 +134,13 @@ func lookup(ix *Index, namespace string, podLabels labels.Set, coverage config.C
 // covers is the pure rule's answer for a pod with podLabels in the
 // policies' own namespace.
 func covers(policies []*Compiled, podLabels labels.Set, coverage config.Coverage) bool {
-	return CheckCoverage(&Pod{Namespace: policyNamespace(policies), Labels: podLabels}, policies, coverage, Isolation{}).Covered
+	return CheckCoverage(&Pod{Namespace: policyNamespace(policies), Labels: podLabels}, policies, coverage, Isolation{}, nil).Covered
 }
 
 // isolate is the isolation the pure rule finds for such a pod, asking for
 // both directions so that it never stops early.
 func isolate(policies []*Compiled, podLabels labels.Set) Isolation {
-	return CheckCoverage(&Pod{Namespace: policyNamespace(policies), Labels: podLabels}, policies, config.CoverageBoth, Isolation{}).Isolation
+	return CheckCoverage(&Pod{Namespace: policyNamespace(policies), Labels: podLabels}, policies, config.CoverageBoth, Isolation{}, nil).Isolation
 }
 
 func policyNamespace(policies []*Compiled) string {

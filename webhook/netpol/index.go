@@ -37,6 +37,9 @@ type Index struct {
 	// custom kinds has run (never for an index without discovery).
 	synced      map[*PolicyKind]func() bool
 	discovering bool
+
+	// tiers are Calico's tiers, read whole on every Tier event.
+	tiers atomic.Pointer[Tiers]
 }
 
 // bucket keeps compiled policies contiguous for fast scans; keys and
@@ -186,10 +189,16 @@ func (ix *Index) AssumeServed() {
 	}
 }
 
+// Tiers are the Calico tiers in the cluster (nil: none seen, Calico's defaults).
+func (ix *Index) Tiers() *Tiers { return ix.tiers.Load() }
+
+// SetTiers replaces the Calico tiers (a Tier informer's store, or the input of check and audit).
+func (ix *Index) SetTiers(t *Tiers) { ix.tiers.Store(t) }
+
 // CheckCoverage runs the coverage rule for pod over the indexed policies of its
 // namespace and the cluster-scoped ones.
 func (ix *Index) CheckCoverage(pod *Pod, want config.Coverage, declared Isolation) Coverage {
-	e := newEvaluation(pod, want, declared)
+	e := newEvaluation(pod, want, declared, ix.Tiers())
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if ns := ix.namespaces[pod.Namespace]; ns != nil {

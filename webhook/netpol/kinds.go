@@ -72,6 +72,19 @@ var (
 		Name:    "ClusterNetworkPolicy.policy.networking.k8s.io",
 		compile: compileSIGClusterNetworkPolicy,
 	}
+	// KindCalicoNetworkPolicy and KindCalicoGlobalNetworkPolicy are
+	// Calico's enforcing kinds, read from projectcalico.org/v3 (its API
+	// server, or its native v3 CRDs), never crd.projectcalico.org.
+	KindCalicoNetworkPolicy = &PolicyKind{
+		Kind:    resource.Kind{GVK: schema.GroupVersionKind{Group: "projectcalico.org", Version: "v3", Kind: "NetworkPolicy"}, Resource: "networkpolicies", Namespaced: true},
+		Name:    "NetworkPolicy.projectcalico.org",
+		compile: compileCalicoPolicy,
+	}
+	KindCalicoGlobalNetworkPolicy = &PolicyKind{
+		Kind:    resource.Kind{GVK: schema.GroupVersionKind{Group: "projectcalico.org", Version: "v3", Kind: "GlobalNetworkPolicy"}, Resource: "globalnetworkpolicies"},
+		Name:    "GlobalNetworkPolicy",
+		compile: compileCalicoPolicy,
+	}
 )
 
 // Kinds lists every counted kind, NetworkPolicy first; messages and
@@ -83,6 +96,8 @@ var Kinds = []*PolicyKind{
 	KindCiliumNetworkPolicy,
 	KindCiliumClusterwideNetworkPolicy,
 	KindClusterNetworkPolicy,
+	KindCalicoNetworkPolicy,
+	KindCalicoGlobalNetworkPolicy,
 }
 
 // KindFor returns the counted kind of gvk, or nil.

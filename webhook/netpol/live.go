@@ -46,7 +46,7 @@ func (c *Checker) coverage(ctx context.Context, namespaces namespaceLabels, pod 
 			return cached, &liveReadError{err}
 		}
 	}
-	return CheckCoverage(pod, policies, settings.Coverage, declared), nil
+	return CheckCoverage(pod, policies, settings.Coverage, declared, c.Index.Tiers()), nil
 }
 
 // liveReadError is a failed live read made after the index had answered.

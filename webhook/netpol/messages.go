@@ -48,6 +48,9 @@ func gapDetail(s subject, r Coverage, settings config.NetworkPolicySettings, mod
 			r.Applying, s.Namespace, strings.Join(kindNames(r.Kinds), ", "), verb, object)
 	}
 	gap += partialDetail(r, settings)
+	if p := r.Passed; p != nil {
+		gap += fmt.Sprintf("; %s selects it, but its tier passes what the policy does not take (defaultAction: Pass)", p)
+	}
 	if u := r.Uncertain; u != nil {
 		gap += fmt.Sprintf("; %s is not counted: it selects on %s, and %s", u.Policy, u.Key, u.Why)
 	}
@@ -60,8 +63,13 @@ func partialDetail(r Coverage, settings config.NetworkPolicySettings) string {
 	var parts []string
 	if !r.Declared.none() {
 		what := "the cluster default-deny declared in the eksguard policy"
-		if reason := settings.ClusterDefaultDeny.Reason; reason != "" {
-			what += " (" + reason + ")"
+		switch dd := settings.ClusterDefaultDeny; {
+		case dd.Reason != "" && dd.Engine != "":
+			what += " (" + dd.Reason + ", by " + string(dd.Engine) + ")"
+		case dd.Reason != "":
+			what += " (" + dd.Reason + ")"
+		case dd.Engine != "":
+			what += " (by " + string(dd.Engine) + ")"
 		}
 		parts = append(parts, what+" isolates it for "+r.Declared.String())
 	}

@@ -152,7 +152,7 @@ func exposedDetail(action string, p *Compiled, e exposure) string {
 // no longer cover with updated (nil: deleted). The other policies come
 // from the index.
 func (c *Checker) exposedPods(ctx context.Context, namespaces namespaceLabels, uid types.UID, old, updated *Compiled, settings config.NetworkPolicySettings) (exposure, error) {
-	declared := declaredIsolation(settings)
+	declared, tiers := declaredIsolation(settings), c.Index.Tiers()
 	type scope struct {
 		before, after []*Compiled
 		labels        labels.Set
@@ -206,7 +206,7 @@ func (c *Checker) exposedPods(ctx context.Context, namespaces namespaceLabels, u
 			if !selectsAny(old, pod) {
 				continue
 			}
-			if CheckCoverage(pod, s.before, settings.Coverage, declared).Covered && !CheckCoverage(pod, s.after, settings.Coverage, declared).Covered {
+			if CheckCoverage(pod, s.before, settings.Coverage, declared, tiers).Covered && !CheckCoverage(pod, s.after, settings.Coverage, declared, tiers).Covered {
 				e.pods++
 				e.namespaces[item.Namespace] = true
 			}

@@ -191,7 +191,7 @@ func TestPolicyChangeHandler(t *testing.T) {
 			},
 			want: ruletest.Errored(400, "unsupported kind networking.k8s.io/v1, Kind=Ingress: this webhook serves networking.k8s.io/v1 networkpolicies, networking.k8s.aws/v1alpha1 applicationnetworkpolicies, "+
 				"networking.k8s.aws/v1alpha1 clusternetworkpolicies, cilium.io/v2 ciliumnetworkpolicies, cilium.io/v2 ciliumclusterwidenetworkpolicies, "+
-				"policy.networking.k8s.io/v1alpha2 clusternetworkpolicies"),
+				"policy.networking.k8s.io/v1alpha2 clusternetworkpolicies, projectcalico.org/v3 networkpolicies, projectcalico.org/v3 globalnetworkpolicies"),
 		},
 	}
 	for _, tt := range tests {

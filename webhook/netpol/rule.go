@@ -16,6 +16,9 @@ type Coverage struct {
 	// Uncertain, when set, is a policy that would isolate the pod further
 	// if a label whose value is not known yet matched: it is not counted.
 	Uncertain *Uncertainty
+	// Passed, when set, is a Calico policy that selects the pod but isolates
+	// nothing because its tier passes what the policy does not take.
+	Passed *Compiled
 	// Applying counts the policy objects that apply in the pod's namespace
 	// (its namespace's own, and the cluster-scoped ones whose namespace
 	// selection takes it in); Kinds has a bit per kind among them
@@ -35,8 +38,8 @@ type Uncertainty struct {
 // CheckCoverage is the coverage rule: policies add up, each isolating the pods it
 // selects in its directions, on top of what the operator declared. It is
 // pure; the index runs the same evaluation over its cached policies.
-func CheckCoverage(pod *Pod, policies []*Compiled, want config.Coverage, declared Isolation) Coverage {
-	e := newEvaluation(pod, want, declared)
+func CheckCoverage(pod *Pod, policies []*Compiled, want config.Coverage, declared Isolation, tiers *Tiers) Coverage {
+	e := newEvaluation(pod, want, declared, tiers)
 	for _, p := range policies {
 		if e.add(p) {
 			break
@@ -49,11 +52,12 @@ func CheckCoverage(pod *Pod, policies []*Compiled, want config.Coverage, declare
 type evaluation struct {
 	pod    *Pod
 	want   config.Coverage
+	tiers  *Tiers
 	result Coverage
 }
 
-func newEvaluation(pod *Pod, want config.Coverage, declared Isolation) *evaluation {
-	return &evaluation{pod: pod, want: want, result: Coverage{
+func newEvaluation(pod *Pod, want config.Coverage, declared Isolation, tiers *Tiers) *evaluation {
+	return &evaluation{pod: pod, want: want, tiers: tiers, result: Coverage{
 		Isolation: declared, Declared: declared, Covered: declared.Satisfies(want),
 	}}
 }
@@ -71,8 +75,13 @@ func (e *evaluation) add(p *Compiled) bool {
 			continue
 		}
 		applies = true
-		gained := r.Isolation.union(s.Isolation)
+		gained := r.Isolation.union(s.isolation(e.tiers))
 		if gained == r.Isolation {
+			if r.Passed == nil && s.tier != "" && !s.Isolation.none() && e.tiers.passes(s.tier) {
+				if m, _ := s.matchPod(e.pod); m == matches {
+					r.Passed = p
+				}
+			}
 			continue
 		}
 		switch m, key := s.matchPod(e.pod); m {

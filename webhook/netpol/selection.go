@@ -39,12 +39,29 @@ type Selection struct {
 	Namespace string
 	// Namespaces selects the pods' namespaces by their labels; nil is any.
 	Namespaces labels.Selector
-	// Pods selects pods by their labels.
-	Pods      labels.Selector
+	// Pods selects pods by their labels (nil when calico does).
+	Pods labels.Selector
+	// Isolation is what the selection isolates; for a Calico policy, in a
+	// tier whose default action is Deny.
 	Isolation Isolation
 	// attributes: Pods has requirements on the pod attributes of
 	// Cilium's special keys, answered by podView.
 	attributes bool
+	// calico selects pods with Calico's selectors (Pods is then unused).
+	calico *calicoPods
+	// tier is a Calico policy's tier, whose default action decides between
+	// Isolation and passIsolation (what its catch-all rules isolate when
+	// the tier passes what they do not take).
+	tier          string
+	passIsolation Isolation
+}
+
+// isolation is what s isolates, given the Calico tiers.
+func (s *Selection) isolation(tiers *Tiers) Isolation {
+	if s.tier != "" && tiers.passes(s.tier) {
+		return s.passIsolation
+	}
+	return s.Isolation
 }
 
 // Pod is what coverage knows of a pod, or of the pods a template will make.
@@ -97,6 +114,9 @@ func (s *Selection) match(pod *Pod) (match, string) {
 
 // matchPod is match for a pod of a namespace s can select.
 func (s *Selection) matchPod(pod *Pod) (match, string) {
+	if s.calico != nil {
+		return s.calico.match(pod)
+	}
 	if len(pod.Unknown) == 0 && !s.attributes {
 		if s.Pods.Matches(pod.Labels) {
 			return matches, ""
@@ -142,6 +162,9 @@ func (pod *Pod) unknownReason(key string) string {
 	}
 	if key == ciliumClusterKey {
 		return ciliumClusterUnknownText
+	}
+	if why, ok := calicoUnknown[key]; ok {
+		return why
 	}
 	return ""
 }

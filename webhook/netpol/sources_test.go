@@ -171,7 +171,7 @@ func TestSourceIsolation(t *testing.T) {
 			if tt.pod != nil {
 				tt.pod(pod)
 			}
-			got := CheckCoverage(pod, []*Compiled{p}, config.CoverageBoth, Isolation{})
+			got := CheckCoverage(pod, []*Compiled{p}, config.CoverageBoth, Isolation{}, nil)
 			if got.Isolation != tt.want {
 				t.Errorf("%s: isolation %+v, want %+v", tt.upstream, got.Isolation, tt.want)
 			}

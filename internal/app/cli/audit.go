@@ -372,6 +372,18 @@ func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (
 			return nil, fmt.Errorf("listing %s objects: %w", kind.Name, err)
 		}
 	}
+	newTierList := func() client.ObjectList {
+		l := &unstructured.UnstructuredList{}
+		l.SetGroupVersionKind(netpol.CalicoTierGVK.GroupVersion().WithKind(netpol.CalicoTierGVK.Kind + "List"))
+		return l
+	}
+	err = listPages(ctx, c, newTierList, auditOptions{pageSize: opts.pageSize}, nil, func(obj client.Object) {
+		store.AddCalicoTier(obj.(*unstructured.Unstructured))
+	})
+	// A cluster without Calico's API has no tiers.
+	if err != nil && !meta.IsNoMatchError(err) && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("listing Calico Tiers: %w", err)
+	}
 	err = listPages(ctx, c, func() client.ObjectList { return &networkingv1.IngressClassList{} }, auditOptions{pageSize: opts.pageSize}, nil,
 		func(obj client.Object) { store.AddIngressClass(obj.(*networkingv1.IngressClass)) })
 	if err != nil {

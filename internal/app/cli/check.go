@@ -18,6 +18,7 @@ import (
 	"github.com/eksguard/eksguard/internal/app/report"
 	"github.com/eksguard/eksguard/internal/app/server"
 	"github.com/eksguard/eksguard/webhook/lbtls"
+	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
 type checkOptions struct {
@@ -186,7 +187,11 @@ func storeFor(objects []*manifest.Object) *offline.Store {
 			}
 			store.AddIngress(o)
 		case *unstructured.Unstructured:
-			if o.GroupVersionKind() != lbtls.IngressClassParamsGVK {
+			switch o.GroupVersionKind() {
+			case lbtls.IngressClassParamsGVK:
+			case netpol.CalicoTierGVK:
+				store.AddCalicoTier(o)
+			default:
 				store.AddPolicyObject(o)
 			}
 		}

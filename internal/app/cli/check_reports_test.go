@@ -122,7 +122,7 @@ func TestCheckJUnit(t *testing.T) {
 		t.Fatalf("not JUnit XML: %v\n%s", err, stdout)
 	}
 	s := suites.Suites[0]
-	if s.Tests != 34 || s.Failures != 3 || s.Errors != 0 || s.Skipped != 17 || len(s.Cases) != 34 || suites.Failures != 3 {
+	if s.Tests != 37 || s.Failures != 3 || s.Errors != 0 || s.Skipped != 19 || len(s.Cases) != 37 || suites.Failures != 3 {
 		t.Errorf("suite counts tests=%d failures=%d errors=%d skipped=%d cases=%d", s.Tests, s.Failures, s.Errors, s.Skipped, len(s.Cases))
 	}
 	var failed, out []string

@@ -111,6 +111,7 @@ func TestCheck(t *testing.T) {
 				"admitted  Deployment  search     search-api               ../../../examples/manifests/13-isolated-deployments.yaml#3",
 				"admitted  Deployment  reports    report-builder           ../../../examples/manifests/13-isolated-deployments.yaml#4",
 				"admitted  Deployment  ledger     ledger-writer            ../../../examples/manifests/13-isolated-deployments.yaml#5",
+				"admitted  Deployment  inventory  stock-api                ../../../examples/manifests/13-isolated-deployments.yaml#6",
 				"denied    Deployment  legacy     billing                  ../../../examples/manifests/20-legacy-deployment.yaml#1",
 				"          eksguard denied this Deployment: [networkPolicy] spec.template.metadata.labels: ...",
 				"admitted  Service     shop       storefront-nlb           ../../../examples/manifests/30-shop-nlb-services.yaml#1",
@@ -123,7 +124,7 @@ func TestCheck(t *testing.T) {
 				"          eksguard denied this Ingress: [loadBalancerTLS] metadata.annotations[alb.ingress.kubernetes.io/certificate-arn]: ...",
 				"admitted  Ingress     shop       partners                 ../../../examples/manifests/40-shop-alb-ingresses.yaml#4",
 				"",
-				"17 checked under policy built-in defaults: 12 admitted, 1 mutated, 1 warned, 3 denied. 17 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy, ClusterNetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, IngressClass, IngressClassParams).",
+				"18 checked under policy built-in defaults: 13 admitted, 1 mutated, 1 warned, 3 denied. 19 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy, ClusterNetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, GlobalNetworkPolicy, IngressClass, IngressClassParams).",
 			},
 		},
 		{
@@ -192,6 +193,34 @@ func TestCheck(t *testing.T) {
 				"admitted  Service  team       api   <stdin>#1.items[1]",
 				"",
 				"1 checked under policy built-in defaults: 1 admitted. 1 not checked (NetworkPolicy).",
+			},
+		},
+		{
+			// Calico: a policy in a tier whose defaultAction is Pass isolates
+			// nothing by itself (tiered-policy.mdx); the input's Tier says so.
+			name: "Calico policies count, with their tier's default action",
+			stdin: `{"apiVersion": "v1", "kind": "List", "items": [
+				{"apiVersion": "projectcalico.org/v3", "kind": "Tier", "metadata": {"name": "platform"}, "spec": {"defaultAction": "Pass"}},
+				{"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy", "metadata": {"name": "passes"},
+				 "spec": {"tier": "platform", "selector": "app == 'api'", "types": ["Ingress"]}},
+				{"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy", "metadata": {"name": "web-deny"},
+				 "spec": {"selector": "app in {'web'}", "types": ["Ingress"]}},
+				{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": {"app": "web"}},
+				 "spec": {"securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}, "containers": [{"name": "c", "image": "i"}]}},
+				{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "api", "labels": {"app": "api"}},
+				 "spec": {"securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}, "containers": [{"name": "c", "image": "i"}]}}]}`,
+			args:     []string{"check", "-f", "-", "-n", "team"},
+			wantCode: ExitViolations,
+			wantStdout: []string{
+				"RESULT    KIND  NAMESPACE  NAME  SOURCE",
+				"admitted  Pod   team       web   <stdin>#1.items[3]",
+				"denied    Pod   team       api   <stdin>#1.items[4]",
+				"          eksguard denied this Pod: [networkPolicy] metadata.labels: None of the 2 policies that apply in namespace team " +
+					"(NetworkPolicy.projectcalico.org) selects Pod api (labels app=api); NetworkPolicy.projectcalico.org team/passes (platform tier) " +
+					"selects it, but its tier passes what the policy does not take (defaultAction: Pass); add one that selects it, e.g. a default-deny policy: " +
+					"podSelector: {}, policyTypes: [Ingress, Egress]",
+				"",
+				"2 checked under policy built-in defaults: 1 admitted, 1 denied. 3 not checked (Tier, NetworkPolicy).",
 			},
 		},
 		{
@@ -336,7 +365,7 @@ func TestCheckJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &checked); err != nil {
 		t.Fatalf("decoding the JSON report: %v\n%s", err, stdout)
 	}
-	want := report.Summary{Checked: 17, Admitted: 12, Mutated: 1, Warned: 1, Denied: 3, Skipped: 17}
+	want := report.Summary{Checked: 18, Admitted: 13, Mutated: 1, Warned: 1, Denied: 3, Skipped: 19}
 	if checked.Summary != want {
 		t.Errorf("summary %+v, want %+v", checked.Summary, want)
 	}

@@ -133,6 +133,13 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 		obj.Namespace, obj.Obj = policy.GetNamespace(), policy
 		return obj, nil
 	}
+	if gvk == netpol.CalicoTierGVK {
+		// Context for coverage: a Calico tier's default action.
+		tier := u.DeepCopy()
+		tier.SetNamespace("")
+		obj.Namespace, obj.Obj = "", tier
+		return obj, nil
+	}
 	if gvk == lbtls.IngressClassParamsGVK {
 		// Context for the Ingress rule, read as the webhook reads it.
 		if _, err := lbtls.ClassParamsFrom(u); err != nil {

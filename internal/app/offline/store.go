@@ -34,6 +34,8 @@ type Store struct {
 	ingressesByClass map[string][]networkingv1.Ingress
 	ingressClasses   []networkingv1.IngressClass
 	classParams      map[string]*lbtls.ClassParams
+	// calicoTiers are Calico's Tier objects.
+	calicoTiers []*unstructured.Unstructured
 	// nextUID names objects that have no UID yet (input manifests): the
 	// NetworkPolicy index tells policies apart by UID.
 	nextUID int
@@ -84,6 +86,11 @@ func (s *Store) AddPolicyObject(u *unstructured.Unstructured) {
 	s.policyObjects[gvk] = append(s.policyObjects[gvk], u)
 }
 
+// AddCalicoTier records a Calico Tier, whose default action coverage reads.
+func (s *Store) AddCalicoTier(u *unstructured.Unstructured) {
+	s.calicoTiers = append(s.calicoTiers, u)
+}
+
 // indexPolicies feeds ix with every policy object of the store.
 func (s *Store) indexPolicies(ix *netpol.Index) {
 	for ns := range s.policies {
@@ -95,6 +102,9 @@ func (s *Store) indexPolicies(ix *netpol.Index) {
 		for _, u := range objs {
 			ix.OnAdd(u, true)
 		}
+	}
+	if len(s.calicoTiers) > 0 {
+		ix.SetTiers(netpol.TiersFrom(s.calicoTiers))
 	}
 	ix.AssumeServed()
 }
