@@ -144,25 +144,7 @@ func (c *ClusterClasses) paramsOf(u *unstructured.Unstructured) (*ClassParams, e
 const maxParamsMemo = 1024
 
 // trimClassParams keeps the name and the spec fields ClassParamsFrom reads.
-func trimClassParams(obj any) (any, error) {
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok {
-		return obj, nil
-	}
-	trimmed := &unstructured.Unstructured{Object: map[string]any{}}
-	trimmed.SetName(u.GetName())
-	trimmed.SetResourceVersion(u.GetResourceVersion())
-	if spec, ok := u.Object["spec"].(map[string]any); ok {
-		kept := map[string]any{}
-		for _, k := range classParamsFields {
-			if v, ok := spec[k]; ok {
-				kept[k] = v
-			}
-		}
-		trimmed.Object["spec"] = kept
-	}
-	return trimmed, nil
-}
+var trimClassParams = served.KeepSpec(classParamsFields...)
 
 // classParamsFields are the spec fields of classParamsSpec.
 var classParamsFields = []string{"sslPolicy", "certificateArn", "sslRedirectPort", "group", "scheme", "namespaceSelector"}

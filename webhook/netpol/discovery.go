@@ -78,19 +78,7 @@ func watchCalicoTiers(w *served.Watcher, index *Index) error {
 }
 
 // trimTier keeps a Tier's name and default action.
-func trimTier(obj any) (any, error) {
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok {
-		return obj, nil
-	}
-	trimmed := &unstructured.Unstructured{Object: map[string]any{}}
-	trimmed.SetName(u.GetName())
-	trimmed.SetResourceVersion(u.GetResourceVersion())
-	if action, found, _ := unstructured.NestedString(u.Object, "spec", "defaultAction"); found {
-		_ = unstructured.SetNestedField(trimmed.Object, action, "spec", "defaultAction")
-	}
-	return trimmed, nil
-}
+var trimTier = served.KeepSpec("defaultAction")
 
 // trimPolicyObject is the cache transform of the custom kinds: it keeps
 // only what compiling and indexing read (identity and spec), dropping

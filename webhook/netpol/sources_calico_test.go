@@ -6,8 +6,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-
-	"github.com/eksguard/eksguard/config"
 )
 
 func calicoNP(namespace string, spec map[string]any) *unstructured.Unstructured {
@@ -34,15 +32,7 @@ func TestCalicoIsolation(t *testing.T) {
 	allow := map[string]any{"action": "Allow"}
 	pass := map[string]any{"action": "Pass"}
 	fromWeb := map[string]any{"action": "Allow", "source": map[string]any{"selector": "app == 'api'"}}
-	tests := []struct {
-		name     string
-		upstream string
-		obj      *unstructured.Unstructured
-		tiers    []*unstructured.Unstructured
-		pod      func(*Pod)
-		want     Isolation
-		wantKey  string
-	}{
+	runSourceCases(t, []sourceCase{
 		// Selection (docs reference/resources/networkpolicy.mdx, globalnetworkpolicy.mdx).
 		{name: "NP: empty selector is all() in its namespace", upstream: "networkpolicy.mdx: selector default all()",
 			obj: calicoNP("shop", map[string]any{"types": []any{"Ingress"}}), want: Isolation{Ingress: true}},
@@ -115,34 +105,7 @@ func TestCalicoIsolation(t *testing.T) {
 		{name: "a catch-all Pass first hands everything on", upstream: "Pass goes to the next tier",
 			obj:  calicoNP("shop", map[string]any{"ingress": []any{pass, deny}, "egress": []any{allow}, "types": []any{"Ingress", "Egress"}}),
 			want: Isolation{Egress: true}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := Compile(tt.obj)
-			if err != nil {
-				t.Fatalf("Compile: %v", err)
-			}
-			pod := webPod()
-			if tt.pod != nil {
-				tt.pod(pod)
-			}
-			var tiers *Tiers
-			if tt.tiers != nil {
-				tiers = TiersFrom(tt.tiers)
-			}
-			got := CheckCoverage(pod, []*Compiled{p}, config.CoverageBoth, Isolation{}, tiers)
-			if got.Isolation != tt.want {
-				t.Errorf("%s: isolation %+v, want %+v", tt.upstream, got.Isolation, tt.want)
-			}
-			var key string
-			if got.Uncertain != nil {
-				key = got.Uncertain.Key
-			}
-			if key != tt.wantKey {
-				t.Errorf("%s: uncertain key %q, want %q", tt.upstream, key, tt.wantKey)
-			}
-		})
-	}
+	})
 }
 
 // TestCalicoCompileErrors: selectors Calico refuses select no pod, with

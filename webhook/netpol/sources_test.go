@@ -47,13 +47,7 @@ func TestSourceIsolation(t *testing.T) {
 	allIngress := map[string]any{"namespaces": map[string]any{}}
 	everywhere := map[string]any{"networks": list("0.0.0.0/0", "::/0")}
 	shopSubject := map[string]any{"namespaces": selector(map[string]any{"team": "a"})}
-	tests := []struct {
-		name     string
-		upstream string
-		obj      runtime.Object
-		pod      func(*Pod)
-		want     Isolation
-	}{
+	runSourceCases(t, []sourceCase{
 		// ApplicationNetworkPolicy (aws-network-policy-agent deriveDefaultPodIsolation;
 		// controller pkg/policyendpoints/manager.go copies policyTypes verbatim).
 		{name: "ANP: listed type isolates", upstream: "deriveDefaultPodIsolation: d in podIsolation",
@@ -160,8 +154,25 @@ func TestSourceIsolation(t *testing.T) {
 			obj: object(KindCiliumClusterwideNetworkPolicy, "", "e", map[string]any{"endpointSelector": selector(map[string]any{"io.cilium.k8s.namespace.labels.team": "a"}),
 				"ingress": list(map[string]any{})}),
 			want: Isolation{Ingress: true}},
-	}
-	for _, tt := range tests {
+	})
+}
+
+// sourceCase is one object of a kind, compiled, and what it isolates for
+// webPod (changed by pod) under the Calico tiers given.
+type sourceCase struct {
+	name     string
+	upstream string
+	obj      runtime.Object
+	tiers    []*unstructured.Unstructured
+	pod      func(*Pod)
+	want     Isolation
+	// wantKey is the label key of an uncounted, uncertain selection.
+	wantKey string
+}
+
+func runSourceCases(t *testing.T, cases []sourceCase) {
+	t.Helper()
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := Compile(tt.obj)
 			if err != nil {
@@ -171,9 +182,20 @@ func TestSourceIsolation(t *testing.T) {
 			if tt.pod != nil {
 				tt.pod(pod)
 			}
-			got := CheckCoverage(pod, []*Compiled{p}, config.CoverageBoth, Isolation{}, nil)
+			var tiers *Tiers
+			if tt.tiers != nil {
+				tiers = TiersFrom(tt.tiers)
+			}
+			got := CheckCoverage(pod, []*Compiled{p}, config.CoverageBoth, Isolation{}, tiers)
 			if got.Isolation != tt.want {
 				t.Errorf("%s: isolation %+v, want %+v", tt.upstream, got.Isolation, tt.want)
+			}
+			var key string
+			if got.Uncertain != nil {
+				key = got.Uncertain.Key
+			}
+			if key != tt.wantKey {
+				t.Errorf("%s: uncertain key %q, want %q", tt.upstream, key, tt.wantKey)
 			}
 		})
 	}
