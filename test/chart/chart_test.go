@@ -159,6 +159,8 @@ func TestChartDeployment(t *testing.T) {
 		"--cert-dir=/etc/eksguard/tls",
 		"--tls-min-version=1.2",
 		"--enable-http2=false",
+		"--max-connections=512",
+		"--drain-period=5s",
 		"--metrics-bind-address=:8080",
 		"--health-probe-bind-address=:8081",
 		"--policy-configmap-namespace=eksguard-system",

@@ -119,6 +119,8 @@ func DefaultOptions() Options {
 		MetricsBindAddress:       DefaultMetricsBindAddress,
 		HealthProbeBindAddress:   DefaultHealthProbeBindAddress,
 		PprofBindAddress:         "0",
+		MaxConnections:           DefaultMaxConnections,
+		DrainPeriod:              DefaultDrainPeriod,
 		GracefulShutdownTimeout:  DefaultGracefulShutdownTimeout,
 		CacheSyncCheckTimeout:    DefaultCacheSyncCheckTimeout,
 		WebhookConfigurationName: DefaultWebhookConfigurationName,
@@ -173,7 +175,7 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("building the scheme: %w", err)
 	}
 
-	webhookServer := withCertWatcher(newWebhookServer(opts), opts.CertDir)
+	webhookServer := withCertWatcher(NewWebhookServer(opts), opts.CertDir)
 	mgr, err := manager.New(cfg, manager.Options{
 		Scheme:                  scheme,
 		Cache:                   cacheOptions(opts),
@@ -365,11 +367,12 @@ func cacheSyncedChecker(c cache.Cache, timeout time.Duration) healthz.Checker {
 	}
 }
 
-// newWebhookServer configures TLS for the webhook server. Certificates are
-// read from CertDir by a certs.Watcher (see withCertWatcher), which reloads
+// NewWebhookServer is the webhook server New starts: TLS as opts say, the
+// connection cap and the SIGTERM drain period. New reads its certificates
+// from CertDir through a certs.Watcher (see withCertWatcher), which reloads
 // them on file change (fsnotify) and every 10 seconds, so rotated
 // certificates are served without a restart.
-func newWebhookServer(opts Options) crwebhook.Server {
+func NewWebhookServer(opts Options) crwebhook.Server {
 	tlsOpts := []func(*tls.Config){func(c *tls.Config) { c.MinVersion = opts.TLSMinVersion }}
 	if !opts.EnableHTTP2 {
 		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })

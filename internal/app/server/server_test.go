@@ -101,7 +101,7 @@ func TestWebhookServerTLS(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := DefaultOptions()
 			opts.TLSMinVersion, opts.EnableHTTP2 = tt.minVersion, tt.http2
-			srv := newWebhookServer(opts).(*drainingServer)
+			srv := NewWebhookServer(opts).(*drainingServer)
 			// controller-runtime starts from NextProtos ["h2"] and applies TLSOpts in order.
 			cfg := &tls.Config{NextProtos: []string{"h2"}}
 			for _, apply := range srv.Options.TLSOpts {
