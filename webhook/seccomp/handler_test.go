@@ -27,10 +27,7 @@ import (
 
 const ownNamespace = ruletest.OwnNamespace
 
-var (
-	podKind = schema.GroupVersionKind{Version: "v1", Kind: "Pod"}
-	podGVK  = metav1.GroupVersionKind(podKind)
-)
+var podKind = schema.GroupVersionKind{Version: "v1", Kind: "Pod"}
 
 // apiServerPod is a pod as the API server sends it to a mutating webhook:
 // defaulted (securityContext {} included), several containers, env, volumes.

@@ -84,7 +84,7 @@ func checkKleene(t *testing.T, s *Selector, l Map, k string, values []string) {
 			}
 		}
 		if truth(s.Matches(filled)) != got {
-			t.Fatalf("%q with %q unknown on %v: Evaluate %v, but with %s=%q Matches %v", s.String(), k, l, got, k, v, !(got == True))
+			t.Fatalf("%q with %q unknown on %v: Evaluate %v, but with %s=%q Matches %v", s.String(), k, l, got, k, v, got != True)
 		}
 	}
 }

@@ -178,7 +178,7 @@ func TestLabelRestrictions(t *testing.T) {
 			}
 			possible := true
 			for _, r := range c.res {
-				possible = possible && !(r.present && r.absent) && (r.oneOf == nil || len(r.oneOf) > 0)
+				possible = possible && (!r.present || !r.absent) && (r.oneOf == nil || len(r.oneOf) > 0)
 			}
 			if possible && matched == 0 {
 				t.Errorf("%s: %q matched none of the probes", src, sel)
