@@ -454,7 +454,7 @@ func listPages(ctx context.Context, c client.Reader, newList func() client.Objec
 
 func writeAuditTable(w io.Writer, rep *auditReport) {
 	fmt.Fprintf(w, "Policy: %s\n", rep.Policy)
-	fmt.Fprintln(w, "offline.Verdicts say what eksguard would answer if each object were created now.")
+	fmt.Fprintln(w, "Verdicts say what eksguard would answer if each object were created now.")
 	withFindings := 0
 	for _, ns := range rep.Namespaces {
 		if len(ns.Findings) == 0 {

@@ -156,6 +156,12 @@ func TestAudit(t *testing.T) {
 	if podLists != 3 { // three running pods, a page each
 		t.Errorf("pod lists %d, want 3 pages:\n%s", podLists, strings.Join(reader.lists, "\n"))
 	}
+	var table strings.Builder
+	writeAuditTable(&table, rep)
+	if lines := strings.Split(table.String(), "\n"); len(lines) < 4 || lines[1] != "Verdicts say what eksguard would answer if each object were created now." ||
+		lines[3] != "Namespace legacy: 0 admitted, 1 denied" {
+		t.Errorf("audit table:\n%s", table.String())
+	}
 	if err := exitFor(rep.Summary); err == nil || err.(*exitError).code != ExitViolations {
 		t.Errorf("exit: %v, want %d", err, ExitViolations)
 	}
