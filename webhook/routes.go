@@ -48,8 +48,9 @@ type Handlers struct {
 	Decider decision.Decider
 	// Coverage is the NetworkPolicy coverage checker.
 	Coverage *netpol.Checker
-	// Ingresses reads the members of an ALB group (lbtls).
-	Ingresses client.Reader
+	// Ingresses reads the members of an ALB group (lbtls) from the cache;
+	// LiveIngresses from the API server, to confirm a denial (nil: never).
+	Ingresses, LiveIngresses client.Reader
 	// IngressClasses reads IngressClasses and IngressClassParams (lbtls).
 	IngressClasses lbtls.Classes
 }
@@ -148,7 +149,7 @@ var LoadBalancerTLSIngresses = &Route{
 	Name: "loadbalancertls.ingresses.eksguard.io", Path: "/validate-networking-v1-ingress-lbtls",
 	Spec: lbtls.Ingresses,
 	handler: func(h Handlers) admit.Answerer {
-		return lbtls.NewIngressHandler(h.Decider, h.Ingresses, h.IngressClasses)
+		return lbtls.NewIngressHandler(h.Decider, h.Ingresses, h.LiveIngresses, h.IngressClasses)
 	},
 }
 

@@ -48,7 +48,7 @@ func SetupWithManager(mgr manager.Manager, opts Options) error {
 	if err := watcher.AddToManager(mgr); err != nil {
 		return err
 	}
-	h := Handlers{Decider: opts.Decider, Coverage: coverage, Ingresses: ingresses, IngressClasses: classes}
+	h := Handlers{Decider: opts.Decider, Coverage: coverage, Ingresses: ingresses, LiveIngresses: opts.APIReader, IngressClasses: classes}
 	server := mgr.GetWebhookServer()
 	for _, r := range Routes {
 		hook := r.Webhook(h)

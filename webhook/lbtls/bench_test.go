@@ -78,7 +78,7 @@ func BenchmarkIngressHandler(b *testing.B) {
 	self := albIngress("web", "front", ann(map[string]string{AnnotationListenPorts: bothPorts, AnnotationSSLRedirect: "443"}), "www.example.com")
 	cached := []networkingv1.Ingress{*albIngress("api", "back", ann(nil), "api.example.com"), *albIngress("admin", "console", ann(nil), "admin.example.com")}
 	reader := groupIndex{byField: map[string][]networkingv1.Ingress{IngressGroupNameField + "=shared": cached}}
-	h := NewIngressHandler(ruletest.Decider(ruletest.CompilePolicy(b, nil)), reader, albClasses())
+	h := NewIngressHandler(ruletest.Decider(ruletest.CompilePolicy(b, nil)), reader, nil, albClasses())
 	raw, err := json.Marshal(self)
 	if err != nil {
 		b.Fatal(err)

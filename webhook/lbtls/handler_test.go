@@ -3,6 +3,7 @@ package lbtls
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"reflect"
 	"testing"
@@ -188,7 +189,7 @@ func TestIngressHandler(t *testing.T) {
 			p.Policy = config.NewStore(pol)
 			// Listed through the cache, and taken from the informer's indexes.
 			for readerName, reader := range map[string]client.Reader{"listed": reader, "indexed": indexed} {
-				v := apiServer{NewIngressHandler(p, reader, albClasses())}
+				v := apiServer{NewIngressHandler(p, reader, nil, albClasses())}
 				ctx := context.Background()
 				if got := answer(t)(v.Create(ctx, tt.ing)); !reflect.DeepEqual(got, tt.want) {
 					t.Errorf("%s: create: got %+v, want %+v", readerName, got, tt.want)
@@ -213,7 +214,7 @@ func (failingReader) List(context.Context, client.ObjectList, ...client.ListOpti
 }
 
 func TestIngressHandlerGroupLookupFailure(t *testing.T) {
-	v := apiServer{NewIngressHandler(policies(t, config.ModeEnforce), failingReader{}, albClasses())}
+	v := apiServer{NewIngressHandler(policies(t, config.ModeEnforce), failingReader{}, nil, albClasses())}
 	ing := albIngress("web", "front", map[string]string{AnnotationGroupName: "shared"})
 	_, err := v.Create(context.Background(), ing)
 	var status *apierrors.StatusError
@@ -251,7 +252,7 @@ func TestUndecidedLoadBalancerTLS(t *testing.T) {
 		{
 			name: "Ingress group unreadable",
 			validate: func(mode config.Mode) (admission.Warnings, error) {
-				return (apiServer{NewIngressHandler(policies(t, mode), failingReader{}, albClasses())}).Create(ctx, ing)
+				return (apiServer{NewIngressHandler(policies(t, mode), failingReader{}, nil, albClasses())}).Create(ctx, ing)
 			},
 			wantWarning: `eksguard [loadBalancerTLS] could not decide on load-balancer TLS: listing the Ingresses of ALB group "shared": cache ...`,
 			wantError:   `eksguard could not decide on load-balancer TLS: listing the Ingresses of ALB group "shared": cache unavailable`,
@@ -285,7 +286,7 @@ func TestUndecidedLoadBalancerTLS(t *testing.T) {
 func TestUpdateUnchanged(t *testing.T) {
 	ctx := context.Background()
 	svcs := apiServer{NewServiceHandler(policies(t, config.ModeEnforce))}
-	ings := apiServer{NewIngressHandler(policies(t, config.ModeEnforce), fake.NewClientBuilder().Build(), albClasses())}
+	ings := apiServer{NewIngressHandler(policies(t, config.ModeEnforce), fake.NewClientBuilder().Build(), nil, albClasses())}
 
 	oldSvc := service(corev1.ServiceTypeLoadBalancer, lbcAnnotations(nil), port("http", 80, corev1.ProtocolTCP))
 	finalized := oldSvc.DeepCopy()
@@ -319,4 +320,54 @@ func TestUpdateUnchanged(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIngressGroupDenialConfirmedLive: a member that gets its TLS policy
+// from another member the cache does not hold yet (the group applied in one
+// kubectl apply) is admitted once the API server, read live, shows that
+// member; a denial the live read confirms stands, a failed live read
+// leaves the cache's answer, and warn mode never reads live.
+func TestIngressGroupDenialConfirmedLive(t *testing.T) {
+	group := map[string]string{AnnotationGroupName: "storefront", AnnotationListenPorts: `[{"HTTPS":443}]`, AnnotationCertificateARN: certARN}
+	web := albIngress("shop", "web", referenceALBAnnotations(group)) // carries the group's TLS policy
+	api := albIngress("shop", "api", maps.Clone(group))              // relies on it
+	stale := fake.NewClientBuilder().WithIndex(&networkingv1.Ingress{}, IngressGroupNameField, IndexIngressGroupName).
+		WithIndex(&networkingv1.Ingress{}, IngressClassNameField, IndexIngressClassName).Build()
+	const denial = "eksguard denied this Ingress: [loadBalancerTLS] metadata.annotations[alb.ingress.kubernetes.io/ssl-policy]: " +
+		"HTTPS:443: default policy ELBSecurityPolicy-2016-08 is not allowed: set one, e.g. ELBSecurityPolicy-TLS13-1-2-2021-06"
+	for _, tt := range []struct {
+		name string
+		mode config.Mode
+		live *countingLister
+		want verdict
+	}{
+		{name: "the live read finds the member", mode: config.ModeEnforce, live: &countingLister{Reader: fake.NewClientBuilder().WithObjects(web).Build()}},
+		{name: "the live read confirms the denial", mode: config.ModeEnforce, live: &countingLister{Reader: fake.NewClientBuilder().Build()},
+			want: verdict{denial: denial}},
+		{name: "a failed live read leaves the cache's answer", mode: config.ModeEnforce, live: &countingLister{Reader: failingReader{}},
+			want: verdict{denial: denial}},
+		{name: "warn mode does not read live", mode: config.ModeWarn, live: &countingLister{Reader: failingReader{}},
+			want: verdict{warnings: admission.Warnings{"eksguard [loadBalancerTLS] HTTPS:443: default policy ELBSecurityPolicy-2016-08 is not allowed: set one, e.g. ELBSecur..."}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v := apiServer{NewIngressHandler(policies(t, tt.mode), stale, tt.live, albClasses())}
+			if got := answer(t)(v.Create(context.Background(), api)); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+			if wantLists := map[bool]int{true: 1, false: 0}[tt.mode == config.ModeEnforce]; tt.live.lists != wantLists {
+				t.Errorf("%d live lists, want %d (one for the whole admission)", tt.live.lists, wantLists)
+			}
+		})
+	}
+}
+
+// countingLister counts the lists it serves.
+type countingLister struct {
+	client.Reader
+	lists int
+}
+
+func (c *countingLister) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	c.lists++
+	return c.Reader.List(ctx, list, opts...)
 }

@@ -37,17 +37,20 @@ var ErrNoClassParams = errors.New("no such IngressClassParams")
 // NewIngressHandler judges Ingresses on CREATE and UPDATE (see unchanged),
 // each with the other members of its ALB group, which groups reads (the
 // manager's cache, indexed by IngressGroupNameField and
-// IngressClassNameField), and with its class, which classes reads.
-func NewIngressHandler(decider decision.Decider, groups client.Reader, classes Classes) admit.Answerer {
+// IngressClassNameField), and with its class, which classes reads. live,
+// when set, reads Ingresses from the API server to confirm a denial that
+// depends on a group: the cache can be a moment behind, as when a group's
+// Ingresses are applied together.
+func NewIngressHandler(decider decision.Decider, groups, live client.Reader, classes Classes) admit.Answerer {
 	return newHandler(Ingresses, decider, decodeIngress,
 		func(i *networkingv1.Ingress) (*metav1.ObjectMeta, any) { return &i.ObjectMeta, i.Spec },
-		ingressJudge{groups: groups, classes: classes}.judge)
+		ingressJudge{groups: groups, live: live, classes: classes}.judge)
 }
 
 // ingressJudge judges an Ingress with its group.
 type ingressJudge struct {
-	groups  client.Reader
-	classes Classes
+	groups, live client.Reader
+	classes      Classes
 }
 
 // namespaceLabels reads a namespace's labels (decision.Snapshot).
@@ -86,11 +89,20 @@ func (j ingressJudge) judge(ctx context.Context, r *admit.Review[networkingv1.In
 	case !class.ALB:
 		ruling.Errs = IngressTLSCoverage(ing, class.Class)
 	default:
-		members, err := j.groupMembers(ctx, r.Snapshot, self, classes, settings)
+		members, err := j.groupMembers(ctx, j.groups, r.Snapshot, self, classes, settings)
 		if err != nil {
 			return r.Undecided(ctx, err, ruling.Decision)
 		}
 		result := CheckIngressGroup(members, settings)
+		if len(result.Errs) > 0 && ruling.Decision.Mode == config.ModeEnforce && self.GroupName() != "" && j.live != nil {
+			// Confirm the denial with the group as the API server has it.
+			live := &liveIngresses{api: j.live}
+			if members, err := j.groupMembers(ctx, live, r.Snapshot, self, classes, settings); err != nil {
+				logf.FromContext(ctx).Error(err, "could not confirm an ALB group live; answering from the cache", logkeys.IngressGroup, self.GroupName())
+			} else {
+				result = CheckIngressGroup(members, settings)
+			}
+		}
 		ruling.Errs = result.Errs
 		if result.SkippedInternal {
 			logf.FromContext(ctx).V(1).Info("skipping internal ALB", logkeys.IngressGroup, self.GroupName())
@@ -137,20 +149,20 @@ func (j ingressJudge) member(ctx context.Context, namespaces namespaceLabels, in
 // namespace/name: those whose group.name annotation names it and those
 // whose class's IngressClassParams does, each kept only if its own class
 // puts it in the group. Ingresses being deleted have left the group.
-func (j ingressJudge) groupMembers(ctx context.Context, namespaces namespaceLabels, self Member,
+func (j ingressJudge) groupMembers(ctx context.Context, groups client.Reader, namespaces namespaceLabels, self Member,
 	classes IngressClasses, settings config.LoadBalancerTLSSettings) ([]Member, error) {
 	members := []Member{self}
 	group := self.GroupName()
 	if group == "" {
 		return members, nil
 	}
-	candidates, err := listIngresses(ctx, j.groups, IngressGroupNameField, group)
+	candidates, err := listIngresses(ctx, groups, IngressGroupNameField, group)
 	if err != nil {
 		return nil, fmt.Errorf("listing the Ingresses of ALB group %q: %w", group, err)
 	}
 	byParams := classesOfGroup(ctx, j.classes, classes, group)
 	for _, name := range byParams {
-		byClass, err := listIngresses(ctx, j.groups, IngressClassNameField, name)
+		byClass, err := listIngresses(ctx, groups, IngressClassNameField, name)
 		if err != nil {
 			return nil, fmt.Errorf("listing the Ingresses of IngressClass %q: %w", name, err)
 		}

@@ -3,6 +3,7 @@ package lbtls
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -64,11 +65,21 @@ func NewIndexedIngresses(reader client.Reader, informer cache.Informer) (*Indexe
 	return &IndexedIngresses{Reader: reader, indexer: store.GetIndexer()}, nil
 }
 
-// ingressIndexers are the informer indexes of IndexedIngresses.
-var ingressIndexers = toolscache.Indexers{
-	IngressGroupNameField: indexFunc(IndexIngressGroupName),
-	IngressClassNameField: indexFunc(IndexIngressClassName),
+// ingressIndexes are the Ingress index fields and their functions: the
+// informer's indexes, the cache's field indexes, and the live lookups.
+var ingressIndexes = map[string]client.IndexerFunc{
+	IngressGroupNameField: IndexIngressGroupName,
+	IngressClassNameField: IndexIngressClassName,
 }
+
+// ingressIndexers are the informer indexes of IndexedIngresses.
+var ingressIndexers = func() toolscache.Indexers {
+	out := toolscache.Indexers{}
+	for field, index := range ingressIndexes {
+		out[field] = indexFunc(index)
+	}
+	return out
+}()
 
 func indexFunc(f func(client.Object) []string) toolscache.IndexFunc {
 	return func(obj any) ([]string, error) {
@@ -106,4 +117,68 @@ func listIngresses(ctx context.Context, reader client.Reader, field, value strin
 		out[i] = &list.Items[i]
 	}
 	return out, nil
+}
+
+// liveIngresses answers listIngresses' index lookups from one live list of
+// every Ingress (the API server has no field selector on annotations),
+// read once per admission, a page at a time, and trimmed as the cache is.
+type liveIngresses struct {
+	api    client.Reader
+	all    []*networkingv1.Ingress
+	loaded bool
+}
+
+// liveIngressPage bounds each page of the live list.
+const liveIngressPage = 500
+
+var _ client.Reader = &liveIngresses{}
+
+// Get implements client.Reader; the group lookups never get one object.
+func (l *liveIngresses) Get(context.Context, client.ObjectKey, client.Object, ...client.GetOption) error {
+	return fmt.Errorf("live Ingress reader: no Get")
+}
+
+// List implements client.Reader for an IngressList matching one index field.
+func (l *liveIngresses) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	out, ok := list.(*networkingv1.IngressList)
+	o := (&client.ListOptions{}).ApplyOptions(opts)
+	if !ok || o.FieldSelector == nil {
+		return fmt.Errorf("live Ingress reader: only index lookups of Ingresses")
+	}
+	reqs := o.FieldSelector.Requirements()
+	if len(reqs) != 1 || ingressIndexes[reqs[0].Field] == nil {
+		return fmt.Errorf("live Ingress reader: unsupported selector %s", o.FieldSelector)
+	}
+	if err := l.load(ctx); err != nil {
+		return err
+	}
+	index, value := ingressIndexes[reqs[0].Field], reqs[0].Value
+	for _, ing := range l.all {
+		if slices.Contains(index(ing), value) {
+			out.Items = append(out.Items, *ing)
+		}
+	}
+	return nil
+}
+
+func (l *liveIngresses) load(ctx context.Context) error {
+	if l.loaded {
+		return nil
+	}
+	opts := &client.ListOptions{Limit: liveIngressPage}
+	for {
+		var page networkingv1.IngressList
+		if err := l.api.List(ctx, &page, opts); err != nil {
+			return fmt.Errorf("listing Ingresses live: %w", err)
+		}
+		for i := range page.Items {
+			trimmed, _ := TrimIngress(&page.Items[i])
+			l.all = append(l.all, trimmed.(*networkingv1.Ingress))
+		}
+		if page.Continue == "" {
+			l.loaded = true
+			return nil
+		}
+		opts.Continue = page.Continue
+	}
 }

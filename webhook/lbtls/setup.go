@@ -59,7 +59,7 @@ func indexIngresses(ctx context.Context, mgr manager.Manager) (client.Reader, er
 	case indexed != nil:
 		return indexed, nil
 	}
-	for field, index := range map[string]client.IndexerFunc{IngressGroupNameField: IndexIngressGroupName, IngressClassNameField: IndexIngressClassName} {
+	for field, index := range ingressIndexes {
 		if err := mgr.GetFieldIndexer().IndexField(ctx, &networkingv1.Ingress{}, field, index); err != nil {
 			return nil, fmt.Errorf("indexing Ingresses by %s: %w", field, err)
 		}
