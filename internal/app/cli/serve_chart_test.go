@@ -19,6 +19,7 @@ import (
 
 	"github.com/eksguard/eksguard/internal/app/server"
 	"github.com/eksguard/eksguard/internal/testkit/charttest"
+	"github.com/eksguard/eksguard/internal/testkit/testbed"
 	"github.com/eksguard/eksguard/internal/testkit/testbed/testcert"
 )
 
@@ -57,8 +58,15 @@ func TestServeAsTheChartStartsIt(t *testing.T) {
 
 	certPEM, keyPEM := testcert.Issue(t, testcert.Request{CommonName: "eksguard-test", Hosts: []string{"127.0.0.1"}})
 	opts.CertDir = testcert.WriteKeyPair(t, certPEM, keyPEM)
-	opts.WebhookHost, opts.WebhookPort = "127.0.0.1", freePort(t)
-	addr := net.JoinHostPort(opts.WebhookHost, strconv.Itoa(opts.WebhookPort))
+	addr, err := testbed.FreeLocalAddress()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	opts.WebhookHost = host
+	if opts.WebhookPort, err = strconv.Atoi(port); err != nil {
+		t.Fatal(err)
+	}
 	srv := server.NewWebhookServer(opts)
 	srv.Register("/admit", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -127,16 +135,6 @@ func TestServeAsTheChartStartsIt(t *testing.T) {
 	case <-time.After(opts.DrainPeriod + 10*time.Second):
 		t.Error("the server did not stop after its drain period")
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // TestDocumentedDefaults holds each default the chart README documents for
