@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/resource"
 )
 
@@ -28,16 +29,7 @@ type Spec struct {
 // MayDeny reports whether the route can deny under pol: one of its modes
 // enforces and no dry run is on.
 func (s *Spec) MayDeny(pol *config.Policy) bool {
-	return s.Modes != nil && !pol.Config.DryRun && containsEnforce(s.Modes(pol.Config.Rules))
-}
-
-func containsEnforce(modes []config.Mode) bool {
-	for _, m := range modes {
-		if m == config.ModeEnforce {
-			return true
-		}
-	}
-	return false
+	return s.Modes != nil && decision.MayDeny(pol, s.Modes(pol.Config.Rules)...)
 }
 
 // WarnOnly reports a route that never denies, whatever the mode.

@@ -96,7 +96,7 @@ type Failure struct {
 
 // Compose combines rulings: enforced violations deny unless their ruling
 // carries patches (then they mutate), warn-mode violations warn, everything
-// else is silent. It is pure; Record counts the rulings.
+// else is silent. It is pure; Respond also records the rulings in metrics and logs.
 func Compose(kind string, rulings ...Ruling) Answer {
 	a := Answer{Kind: kind}
 	for _, r := range rulings {

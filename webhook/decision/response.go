@@ -11,8 +11,8 @@ import (
 	"github.com/eksguard/eksguard/internal/lib/logkeys"
 )
 
-// Record logs and counts every ruling of one admission.
-func Record(ctx context.Context, kind string, rulings ...Ruling) {
+// record logs and counts every ruling of one admission.
+func record(ctx context.Context, kind string, rulings ...Ruling) {
 	// Checked once: building the log arguments costs allocations on every
 	// admission even when the line is not written.
 	log := logf.FromContext(ctx).V(1)
@@ -33,7 +33,7 @@ func Record(ctx context.Context, kind string, rulings ...Ruling) {
 
 // Respond records rulings and composes them: what a rule's handler returns.
 func Respond(ctx context.Context, kind string, rulings ...Ruling) Answer {
-	Record(ctx, kind, rulings...)
+	record(ctx, kind, rulings...)
 	return Compose(kind, rulings...)
 }
 

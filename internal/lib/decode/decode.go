@@ -96,16 +96,3 @@ var projectionBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); 
 
 // maxPooledProjection keeps a huge object's projection out of the pool.
 const maxPooledProjection = 64 << 10
-
-// Object decodes a whole admitted object as the API server does: field
-// names are case-sensitive, and an empty or null object is ErrNoObject.
-func Object[T any](raw []byte) (*T, error) {
-	if NoObject(raw) {
-		return nil, ErrNoObject
-	}
-	var obj T
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &obj); err != nil {
-		return nil, err
-	}
-	return &obj, nil
-}

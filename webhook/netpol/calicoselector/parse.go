@@ -56,15 +56,6 @@ func Parse(expr string) (*Selector, error) {
 	return newSelector(root), nil
 }
 
-// MustParse is Parse for selectors known to be valid; it panics otherwise.
-func MustParse(expr string) *Selector {
-	s, err := Parse(expr)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
 // parser is a recursive descent over the tokens, shaped like Calico's
 // parseOrExpression / parseAndExpression / parseOperation.
 type parser struct {

@@ -276,15 +276,6 @@ func (s *Selector) String() string {
 	return s.str
 }
 
-// Equal reports whether s and o are the same selector, as their canonical
-// forms; a nil Selector equals only nil (Calico's Selector.Equal).
-func (s *Selector) Equal(o *Selector) bool {
-	if s == nil || o == nil {
-		return s == o
-	}
-	return s.String() == o.String()
-}
-
 func (n *node) write(b *strings.Builder) {
 	switch n.op {
 	case opAll:
