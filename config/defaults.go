@@ -79,6 +79,11 @@ func Defaults() Config {
 				ControllerDefaultSSLPolicy: LBCDefaultSSLPolicy,
 				ALBIngressClasses:          []string{"alb"},
 				OtherIngressClasses:        OtherIngressIgnore,
+				UnknownClasses:             UnknownClasses{AWS: ModeWarn, Other: ModeOff},
+				AutoMode: AutoModeSettings{
+					DefaultSSLPolicy: AWSDefaultSSLPolicy,
+					DefaultScheme:    SchemeInternetFacing,
+				},
 			},
 		},
 	}

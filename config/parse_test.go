@@ -49,7 +49,15 @@ rules:
     requireBackendTLS: true
     skipInternal: true
     albIngressClasses: [alb, alb-internal]
+    lbcClasslessIngresses: true
+    lbcCertificateManagement: true
     otherIngressClasses: requireTLS
+    unknownClasses: {aws: enforce, other: warn}
+    autoMode:
+      defaultSSLPolicy: ELBSecurityPolicy-TLS13-1-2-2021-06
+      sslPolicyAnnotations: true
+      defaultScheme: internal
+      serviceDefaulting: true
 `
 	want := Config{
 		APIVersion: APIVersion,
@@ -85,7 +93,12 @@ rules:
 				RequireBackendTLS:          true,
 				SkipInternal:               true,
 				ALBIngressClasses:          []string{"alb", "alb-internal"},
+				LBCClasslessIngresses:      true,
+				LBCCertificateManagement:   true,
 				OtherIngressClasses:        OtherIngressRequireTLS,
+				UnknownClasses:             UnknownClasses{AWS: ModeEnforce, Other: ModeWarn},
+				AutoMode: AutoModeSettings{DefaultSSLPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06", SSLPolicyAnnotations: true,
+					DefaultScheme: SchemeInternal, ServiceDefaulting: true},
 			},
 		},
 	}

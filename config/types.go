@@ -218,6 +218,72 @@ type LoadBalancerTLSSettings struct {
 	// values the LBC manages (its --ingress-class); an IngressClass is the
 	// LBC's by its spec.controller, and these names stand for classes only
 	// in check, when its input holds no IngressClass.
-	ALBIngressClasses   []string            `json:"albIngressClasses"`
-	OtherIngressClasses OtherIngressClasses `json:"otherIngressClasses"`
+	ALBIngressClasses []string `json:"albIngressClasses"`
+	// LBCClasslessIngresses says the LBC runs with --ingress-class="", so
+	// it also manages Ingresses without any class, and those whose
+	// annotation is "alb" or "" (classifyIngress in
+	// pkg/ingress/group_loader.go). Default false.
+	LBCClasslessIngresses bool `json:"lbcClasslessIngresses"`
+	// LBCCertificateManagement says the LBC runs with its
+	// EnableCertificateManagement feature gate (v3.3.0+, off by default):
+	// an Ingress annotated create-acm-cert gets a certificate the LBC
+	// requests from ACM, so its default listener is HTTPS:443
+	// (buildACMCertificates, computeIngressListenPorts). Default false.
+	LBCCertificateManagement bool                `json:"lbcCertificateManagement"`
+	OtherIngressClasses      OtherIngressClasses `json:"otherIngressClasses"`
+	// UnknownClasses is what happens to load balancers that eksguard
+	// cannot judge because it does not model what builds them.
+	UnknownClasses UnknownClasses `json:"unknownClasses"`
+	// AutoMode describes EKS Auto Mode's load balancing. Its controller is
+	// closed source: each setting stands for something its user guide does
+	// not say, with the default that cannot admit a weak listener.
+	AutoMode AutoModeSettings `json:"autoMode"`
 }
+
+// UnknownClasses sets the finding mode (off, warn or enforce, never
+// stronger than the rule's mode) for a LoadBalancer Service whose
+// spec.loadBalancerClass, or an Ingress whose IngressClass controller,
+// eksguard does not model: its listeners are never judged, so the finding
+// says that, instead of a silent admit.
+type UnknownClasses struct {
+	// AWS: classes and controllers in an AWS domain (k8s.aws,
+	// amazonaws.com), which likely build an AWS load balancer.
+	AWS Mode `json:"aws"`
+	// Other: every other Service class (Ingresses of other controllers
+	// follow otherIngressClasses).
+	Other Mode `json:"other"`
+}
+
+// AutoModeSettings are the unknowns of EKS Auto Mode's load balancing
+// (https://docs.aws.amazon.com/eks/latest/userguide/auto-configure-nlb.html,
+// auto-configure-alb.html).
+type AutoModeSettings struct {
+	// DefaultSSLPolicy is the policy Auto Mode gives TLS listeners. The
+	// guide does not name it (aws/containers-roadmap#2715 asks for a way
+	// to drop TLS 1.0); ELBSecurityPolicy-2016-08, the LBC's and the ELB
+	// API's default, unless you know better.
+	DefaultSSLPolicy string `json:"defaultSSLPolicy"`
+	// SSLPolicyAnnotations says Auto Mode honours the ssl-negotiation-policy
+	// (Service) and ssl-policy (Ingress) annotations, which its guide does
+	// not list. Default false: listeners get DefaultSSLPolicy.
+	SSLPolicyAnnotations bool `json:"sslPolicyAnnotations"`
+	// DefaultScheme is the scheme of an Auto Mode load balancer that sets
+	// none, which the guide does not state: internet-facing (default, so
+	// skipInternal never skips on a guess) or internal.
+	DefaultScheme string `json:"defaultScheme"`
+	// ServiceDefaulting says Auto Mode gives every new type LoadBalancer
+	// Service without a class its class eks.amazonaws.com/nlb, as the
+	// guide says it does on clusters where it owns load balancing: such a
+	// Service is judged as Auto Mode's. Like lbcServiceMutator, for check
+	// and for Services the webhook sees before that defaulting.
+	ServiceDefaulting bool `json:"serviceDefaulting"`
+}
+
+// Load balancer schemes.
+const (
+	SchemeInternal       = "internal"
+	SchemeInternetFacing = "internet-facing"
+)
+
+// Schemes lists the load balancer schemes.
+var Schemes = []string{SchemeInternetFacing, SchemeInternal}

@@ -172,6 +172,18 @@ func validateRules(r *RuleSettings, path *field.Path) field.ErrorList {
 		}
 	}
 	errs = append(errs, validateEnum(lb.Child("otherIngressClasses"), tls.OtherIngressClasses, OtherIngressClassesValues)...)
+	unknown := lb.Child("unknownClasses")
+	errs = append(errs, validateEnum(unknown.Child("aws"), tls.UnknownClasses.AWS, Modes)...)
+	errs = append(errs, validateEnum(unknown.Child("other"), tls.UnknownClasses.Other, Modes)...)
+	auto := lb.Child("autoMode")
+	if strings.TrimSpace(tls.AutoMode.DefaultSSLPolicy) == "" {
+		errs = append(errs, field.Required(auto.Child("defaultSSLPolicy"), "the policy EKS Auto Mode gives TLS listeners"))
+	}
+	errs = append(errs, validateEnum(auto.Child("defaultScheme"), tls.AutoMode.DefaultScheme, Schemes)...)
+	if tls.AutoMode.ServiceDefaulting && tls.LBCServiceMutator {
+		errs = append(errs, field.Invalid(auto.Child("serviceDefaulting"), true,
+			"lbcServiceMutator is also set: only one controller can give classless Services its class"))
+	}
 	return errs
 }
 

@@ -3,6 +3,7 @@ package fuzz
 import (
 	"context"
 	"errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -26,6 +27,6 @@ func (unreachable) IngressClasses(context.Context) (lbtls.IngressClasses, error)
 	return lbtls.IngressClasses{}, errUnreachable
 }
 
-func (unreachable) ClassParams(context.Context, string) (*lbtls.ClassParams, error) {
+func (unreachable) ClassParams(context.Context, schema.GroupVersionKind, string) (*lbtls.ClassParams, error) {
 	return nil, errUnreachable
 }

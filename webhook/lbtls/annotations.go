@@ -3,6 +3,8 @@ package lbtls
 import (
 	"strings"
 
+	"github.com/eksguard/eksguard/config"
+
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -24,8 +26,8 @@ const (
 	loadBalancerTypeExternal   = "external"
 	loadBalancerTypeNLBIP      = "nlb-ip"
 	loadBalancerTypeInTreeNLB  = "nlb"
-	schemeInternal             = "internal"
-	schemeInternetFacing       = "internet-facing"
+	schemeInternal             = config.SchemeInternal
+	schemeInternetFacing       = config.SchemeInternetFacing
 	inTreeAllSSLPorts          = "*"
 	inTreeInternalFalse        = "false"
 	backendProtocolSSL         = "ssl"
@@ -49,6 +51,7 @@ const (
 	AnnotationSSLPolicy      = "alb.ingress.kubernetes.io/ssl-policy"
 	AnnotationGroupName      = "alb.ingress.kubernetes.io/group.name"
 	AnnotationALBScheme      = "alb.ingress.kubernetes.io/scheme"
+	AnnotationCreateACMCert  = "alb.ingress.kubernetes.io/create-acm-cert"
 )
 
 // short drops the well-known prefix of an annotation so that messages stay

@@ -18,12 +18,14 @@ import (
 type serviceFields struct {
 	admit.Meta `json:"metadata"`
 	Spec       struct {
-		Type              corev1.ServiceType `json:"type"`
-		LoadBalancerClass *string            `json:"loadBalancerClass"`
-		Ports             []struct {
+		Type                          corev1.ServiceType `json:"type"`
+		LoadBalancerClass             *string            `json:"loadBalancerClass"`
+		AllocateLoadBalancerNodePorts *bool              `json:"allocateLoadBalancerNodePorts"`
+		Ports                         []struct {
 			Name     string          `json:"name"`
 			Protocol corev1.Protocol `json:"protocol"`
 			Port     int32           `json:"port"`
+			NodePort int32           `json:"nodePort"`
 		} `json:"ports"`
 	} `json:"spec"`
 }
@@ -37,10 +39,11 @@ func decodeService(_ schema.GroupVersionKind, raw []byte) (*corev1.Service, erro
 	}
 	svc := &corev1.Service{ObjectMeta: f.ObjectMeta()}
 	svc.Spec.Type, svc.Spec.LoadBalancerClass = f.Spec.Type, f.Spec.LoadBalancerClass
+	svc.Spec.AllocateLoadBalancerNodePorts = f.Spec.AllocateLoadBalancerNodePorts
 	if f.Spec.Ports != nil {
 		svc.Spec.Ports = make([]corev1.ServicePort, len(f.Spec.Ports))
 		for i, p := range f.Spec.Ports {
-			svc.Spec.Ports[i] = corev1.ServicePort{Name: p.Name, Protocol: p.Protocol, Port: p.Port}
+			svc.Spec.Ports[i] = corev1.ServicePort{Name: p.Name, Protocol: p.Protocol, Port: p.Port, NodePort: p.NodePort}
 		}
 	}
 	return svc, nil

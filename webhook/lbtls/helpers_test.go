@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -93,11 +94,19 @@ type staticClasses struct {
 
 func (c staticClasses) IngressClasses(context.Context) (IngressClasses, error) { return c.classes, nil }
 
-func (c staticClasses) ClassParams(_ context.Context, name string) (*ClassParams, error) {
-	if p, ok := c.params[name]; ok {
+func (c staticClasses) ClassParams(_ context.Context, kind schema.GroupVersionKind, name string) (*ClassParams, error) {
+	if p, ok := c.params[name]; ok && ClassParamsKinds[ownerOfParams(p)] == kind {
 		return p, nil
 	}
 	return nil, fmt.Errorf("%w %q", ErrNoClassParams, name)
+}
+
+// ownerOfParams is p's owner; tables leave the LBC's unset.
+func ownerOfParams(p *ClassParams) Owner {
+	if p.Owner == OwnerNone {
+		return OwnerLBC
+	}
+	return p.Owner
 }
 
 // ingressClass is an IngressClass of controller, with parameters naming
@@ -105,8 +114,12 @@ func (c staticClasses) ClassParams(_ context.Context, name string) (*ClassParams
 func ingressClass(name, controller, params string) networkingv1.IngressClass {
 	c := networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: networkingv1.IngressClassSpec{Controller: controller}}
 	if params != "" {
+		kind := IngressClassParamsGVK
+		if controller == IngressClassControllerAutoMode {
+			kind = AutoModeIngressClassParamsGVK
+		}
 		c.Spec.Parameters = &networkingv1.IngressClassParametersReference{
-			APIGroup: ptr.To(IngressClassParamsGVK.Group), Kind: IngressClassParamsGVK.Kind, Name: params}
+			APIGroup: ptr.To(kind.Group), Kind: kind.Kind, Name: params}
 	}
 	return c
 }
@@ -127,11 +140,11 @@ func mustMarshal(t *testing.T, obj any) []byte {
 	return data
 }
 
-// Members makes group members without IngressClassParams.
+// Members makes LBC group members without IngressClassParams.
 func Members(ings ...*networkingv1.Ingress) []Member {
 	out := make([]Member, len(ings))
 	for i, ing := range ings {
-		out[i] = Member{Ingress: ing}
+		out[i] = Member{Ingress: ing, Owner: OwnerLBC}
 	}
 	return out
 }

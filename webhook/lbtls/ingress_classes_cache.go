@@ -13,6 +13,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,9 +30,9 @@ type ClusterClasses struct {
 	// Reader is the manager's cache, which holds IngressClasses.
 	Reader client.Reader
 
-	// informer is the IngressClassParams informer, nil while not served.
-	mu       sync.Mutex
-	informer toolscache.SharedIndexInformer
+	// informers are the IngressClassParams informers by kind, while served.
+	mu        sync.Mutex
+	informers map[schema.GroupVersionKind]toolscache.SharedIndexInformer
 
 	// classes is the IngressClasses as last listed; changed, set by the
 	// IngressClass informer's events, says to list them again. Classes
@@ -47,21 +48,37 @@ type ClusterClasses struct {
 // NewClusterClasses makes the webhook's Classes; register paramsKind with
 // the served.Watcher to read IngressClassParams.
 func NewClusterClasses(reader client.Reader) *ClusterClasses {
-	return &ClusterClasses{Reader: reader}
+	return &ClusterClasses{Reader: reader, informers: map[schema.GroupVersionKind]toolscache.SharedIndexInformer{}}
 }
 
-// paramsKind is IngressClassParams for a served.Watcher: ClassParams reads
-// the store of the informer it runs.
-func (c *ClusterClasses) paramsKind() served.Target {
+// paramsKinds are the IngressClassParams kinds for a served.Watcher:
+// ClassParams reads the store of the informer it runs for each.
+func (c *ClusterClasses) paramsKinds() []served.Target {
+	var out []served.Target
+	for _, kind := range []schema.GroupVersionKind{IngressClassParamsGVK, AutoModeIngressClassParamsGVK} {
+		out = append(out, c.paramsKind(kind))
+	}
+	return out
+}
+
+func (c *ClusterClasses) paramsKind(kind schema.GroupVersionKind) served.Target {
 	set := func(informer toolscache.SharedIndexInformer) {
 		c.mu.Lock()
-		c.informer = informer
+		if informer == nil {
+			delete(c.informers, kind)
+		} else {
+			c.informers[kind] = informer
+		}
 		c.mu.Unlock()
 	}
+	trim := trimClassParams
+	if kind == AutoModeIngressClassParamsGVK {
+		trim = trimAutoModeClassParams
+	}
 	return served.Target{
-		GVR:       IngressClassParamsGVK.GroupVersion().WithResource(ingressClassParamsResource),
-		Kind:      IngressClassParamsGVK.Kind,
-		Transform: trimClassParams,
+		GVR:       kind.GroupVersion().WithResource(ingressClassParamsResource),
+		Kind:      kind.Kind,
+		Transform: trim,
 		OnStart: func(informer toolscache.SharedIndexInformer) error {
 			set(informer)
 			return nil
@@ -99,15 +116,15 @@ func (c *ClusterClasses) ClassesChanged() toolscache.ResourceEventHandler {
 }
 
 // ClassParams implements Classes.
-func (c *ClusterClasses) ClassParams(_ context.Context, name string) (*ClassParams, error) {
+func (c *ClusterClasses) ClassParams(_ context.Context, kind schema.GroupVersionKind, name string) (*ClassParams, error) {
 	c.mu.Lock()
-	informer := c.informer
+	informer := c.informers[kind]
 	c.mu.Unlock()
 	if informer == nil {
-		return nil, fmt.Errorf("%w: the API server does not serve %s", ErrNoClassParams, IngressClassParamsGVK.GroupVersion())
+		return nil, fmt.Errorf("%w: the API server does not serve %s", ErrNoClassParams, kind.GroupVersion())
 	}
 	if !informer.HasSynced() {
-		return nil, fmt.Errorf("IngressClassParams are not in the cache yet")
+		return nil, fmt.Errorf("%s IngressClassParams are not in the cache yet", kind.Group)
 	}
 	obj, ok, err := informer.GetStore().GetByKey(name)
 	if err != nil {
@@ -123,7 +140,7 @@ func (c *ClusterClasses) ClassParams(_ context.Context, name string) (*ClassPara
 // admission of a group member reads the params of every member's class.
 // The result is shared and must not be modified.
 func (c *ClusterClasses) paramsOf(u *unstructured.Unstructured) (*ClassParams, error) {
-	key := u.GetName() + "/" + u.GetResourceVersion()
+	key := u.GetAPIVersion() + "/" + u.GetName() + "/" + u.GetResourceVersion()
 	if p, ok := c.params.Load(key); ok {
 		return p.(*ClassParams), nil
 	}
@@ -148,6 +165,9 @@ var trimClassParams = served.KeepSpec(classParamsFields...)
 
 // classParamsFields are the spec fields of classParamsSpec.
 var classParamsFields = []string{"sslPolicy", "certificateArn", "sslRedirectPort", "group", "scheme", "namespaceSelector"}
+
+// trimAutoModeClassParams keeps the spec fields of autoModeClassParamsSpec.
+var trimAutoModeClassParams = served.KeepSpec("certificateARNs", "group", "scheme", "namespaceSelector")
 
 // TrimIngressClass is the cache transform of IngressClasses: name, creation
 // time, the default-class annotation and the spec.

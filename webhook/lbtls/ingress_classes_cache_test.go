@@ -55,7 +55,7 @@ func TestClusterClassesSnapshot(t *testing.T) {
 func TestClusterClassesParamsOnce(t *testing.T) {
 	c := NewClusterClasses(nil)
 	params := func(rv, policy string) *unstructured.Unstructured {
-		u := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"sslPolicy": policy}}}
+		u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "IngressClassParams", "spec": map[string]any{"sslPolicy": policy}}}
 		u.SetName("shop")
 		u.SetResourceVersion(rv)
 		return u
@@ -72,7 +72,7 @@ func TestClusterClassesParamsOnce(t *testing.T) {
 	if changed == first || changed.SSLPolicy != "ELBSecurityPolicy-2016-08" {
 		t.Errorf("a new version kept the old params: %+v", changed)
 	}
-	if _, err := c.paramsOf(&unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"sslPolicy": 3}}}); err == nil {
+	if _, err := c.paramsOf(&unstructured.Unstructured{Object: map[string]any{"apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "IngressClassParams", "spec": map[string]any{"sslPolicy": 3}}}); err == nil {
 		t.Error("a malformed IngressClassParams converted")
 	}
 }
@@ -83,15 +83,15 @@ func TestClusterClassesParamsOnce(t *testing.T) {
 func TestClusterClassesParamsWhileServed(t *testing.T) {
 	c := NewClusterClasses(nil)
 	ctx := context.Background()
-	if _, err := c.ClassParams(ctx, "shop"); !errors.Is(err, ErrNoClassParams) {
+	if _, err := c.ClassParams(ctx, IngressClassParamsGVK, "shop"); !errors.Is(err, ErrNoClassParams) {
 		t.Fatalf("before the kind is served: %v, want ErrNoClassParams", err)
 	}
-	kind := c.paramsKind()
+	kind := c.paramsKind(IngressClassParamsGVK)
 	gvr := schema.GroupVersionResource{Group: "elbv2.k8s.aws", Version: "v1beta1", Resource: "ingressclassparams"}
 	if kind.GVR != gvr || kind.Kind != "IngressClassParams" {
 		t.Fatalf("watching %v %s", kind.GVR, kind.Kind)
 	}
-	params := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}}}
+	params := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "elbv2.k8s.aws/v1beta1", "kind": "IngressClassParams", "spec": map[string]any{"sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}}}
 	params.SetGroupVersionKind(IngressClassParamsGVK)
 	params.SetName("shop")
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
@@ -114,15 +114,15 @@ func TestClusterClassesParamsWhileServed(t *testing.T) {
 	if !toolscache.WaitForCacheSync(informerCtx.Done(), informer.HasSynced) {
 		t.Fatal("the informer did not sync")
 	}
-	if got, err := c.ClassParams(ctx, "shop"); err != nil || got.SSLPolicy != "ELBSecurityPolicy-TLS13-1-2-2021-06" {
+	if got, err := c.ClassParams(ctx, IngressClassParamsGVK, "shop"); err != nil || got.SSLPolicy != "ELBSecurityPolicy-TLS13-1-2-2021-06" {
 		t.Errorf("while served: %+v, %v", got, err)
 	}
-	if _, err := c.ClassParams(ctx, "gone"); !errors.Is(err, ErrNoClassParams) {
+	if _, err := c.ClassParams(ctx, IngressClassParamsGVK, "gone"); !errors.Is(err, ErrNoClassParams) {
 		t.Errorf("a missing IngressClassParams: %v, want ErrNoClassParams", err)
 	}
 	stop()
 	kind.OnStop()
-	if _, err := c.ClassParams(ctx, "shop"); !errors.Is(err, ErrNoClassParams) {
+	if _, err := c.ClassParams(ctx, IngressClassParamsGVK, "shop"); !errors.Is(err, ErrNoClassParams) {
 		t.Errorf("once no longer served: %v, want ErrNoClassParams", err)
 	}
 }

@@ -15,6 +15,16 @@ import (
 // LBC serves (pkg/ingress/class_loader.go).
 const IngressClassControllerALB = "ingress.k8s.aws/alb"
 
+// IngressClassControllerAutoMode is the spec.controller of EKS Auto Mode's
+// IngressClasses (auto-configure-alb.html, Step 3).
+const IngressClassControllerAutoMode = "eks.amazonaws.com/alb"
+
+// albControllers are the owners of ALB IngressClasses, by spec.controller.
+var albControllers = map[string]Owner{
+	IngressClassControllerALB:      OwnerLBC,
+	IngressClassControllerAutoMode: OwnerAutoMode,
+}
+
 // IngressClasses is what eksguard knows of the cluster's IngressClasses.
 type IngressClasses struct {
 	// ByName holds every IngressClass, by name.
@@ -66,8 +76,11 @@ func (c IngressClasses) defaults() []*networkingv1.IngressClass {
 // Classification is how the LBC classifies an Ingress (classifyIngress in
 // pkg/ingress/group_loader.go, Load in pkg/ingress/class_loader.go).
 type Classification struct {
-	// ALB: the LBC builds an ALB for the Ingress.
-	ALB bool
+	// ALB: Owner builds an ALB for the Ingress.
+	ALB   bool
+	Owner Owner
+	// Controller is the spec.controller of a class that is not an ALB's.
+	Controller string
 	// Class names the class as messages show it (the annotation's value or
 	// the IngressClass); "" when the Ingress has none.
 	Class string
@@ -78,29 +91,37 @@ type Classification struct {
 	NotBuilt string
 }
 
-// Classify follows the LBC: the kubernetes.io/ingress.class annotation,
-// when present, decides alone, by its value (the LBC's --ingress-class,
-// settings.ALBIngressClasses); otherwise the IngressClass named by
+// Classify follows the LBC (classifyIngress in group_loader.go): the
+// kubernetes.io/ingress.class annotation, when present, decides alone, by
+// its value (the LBC's --ingress-class, settings.ALBIngressClasses; with
+// lbcClasslessIngresses, its --ingress-class="" also takes "alb" and "",
+// defaultClassAnnotationMatcher); otherwise the IngressClass named by
 // spec.ingressClassName (or the cluster's default class, which the LBC
-// looks up itself when the field is empty) decides by its spec.controller.
-// An Ingress with no class at all is not the LBC's (its default
-// --ingress-class=alb does not manage Ingresses without one).
+// looks up itself when the field is empty) decides by its spec.controller:
+// the LBC's or EKS Auto Mode's. An Ingress with no class at all is the
+// LBC's only with lbcClasslessIngresses (its default --ingress-class=alb
+// does not manage Ingresses without one). Auto Mode does not read the
+// annotation (auto-configure-alb.html), so an annotated Ingress is
+// classified by the LBC's reading alone.
 func Classify(ing *networkingv1.Ingress, classes IngressClasses, settings config.LoadBalancerTLSSettings) Classification {
 	if class, ok := ing.Annotations[AnnotationIngressClass]; ok {
-		return Classification{ALB: slices.Contains(settings.ALBIngressClasses, class), Class: class}
+		alb := slices.Contains(settings.ALBIngressClasses, class) ||
+			(settings.LBCClasslessIngresses && (class == "" || class == lbcDefaultIngressClass))
+		return Classification{ALB: alb, Owner: ownerIf(alb), Class: class}
 	}
+	classless := Classification{ALB: settings.LBCClasslessIngresses, Owner: ownerIf(settings.LBCClasslessIngresses)}
 	var name string
 	switch {
 	case ing.Spec.IngressClassName != nil:
 		name = *ing.Spec.IngressClassName
 	case !classes.Known:
-		return Classification{}
+		return classless
 	default:
 		// GetDefaultIngressClass in class_loader.go refuses more than one.
 		defaults := classes.defaults()
 		switch len(defaults) {
 		case 0:
-			return Classification{}
+			return classless
 		case 1:
 			name = defaults[0].Name
 		default:
@@ -109,38 +130,59 @@ func Classify(ing *networkingv1.Ingress, classes IngressClasses, settings config
 		}
 	}
 	if !classes.Known {
-		return Classification{ALB: slices.Contains(settings.ALBIngressClasses, name), Class: name}
+		alb := slices.Contains(settings.ALBIngressClasses, name)
+		return Classification{ALB: alb, Owner: ownerIf(alb), Class: name}
 	}
 	class, ok := classes.ByName[name]
 	if !ok {
 		return Classification{Class: name, NotBuilt: fmt.Sprintf("IngressClass %q does not exist", name)}
 	}
-	if class.Spec.Controller != IngressClassControllerALB {
-		return Classification{Class: name}
+	owner, ok := albControllers[class.Spec.Controller]
+	if !ok {
+		return Classification{Class: name, Controller: class.Spec.Controller}
 	}
-	out := Classification{ALB: true, Class: name}
+	out := Classification{ALB: true, Owner: owner, Class: name}
 	if p := class.Spec.Parameters; p != nil {
-		if p.APIGroup == nil || *p.APIGroup != IngressClassParamsGVK.Group || p.Kind != IngressClassParamsGVK.Kind {
-			return Classification{Class: name, NotBuilt: fmt.Sprintf("IngressClass %q references unknown parameters", name)}
+		kind := ClassParamsKinds[owner]
+		if p.APIGroup == nil || *p.APIGroup != kind.Group || p.Kind != kind.Kind {
+			return Classification{Class: name, Owner: owner, NotBuilt: fmt.Sprintf("IngressClass %q references unknown parameters", name)}
 		}
 		out.Params = p.Name
 	}
 	return out
 }
 
-// Member is one Ingress of an ALB group with the IngressClassParams of its
-// class (nil for none), whose settings win over the Ingress's annotations.
+// lbcDefaultIngressClass is the LBC's default --ingress-class, which its
+// --ingress-class="" still takes in the annotation.
+const lbcDefaultIngressClass = "alb"
+
+// ownerIf is the LBC when the annotation or classless rule makes an ALB.
+func ownerIf(alb bool) Owner {
+	if alb {
+		return OwnerLBC
+	}
+	return OwnerNone
+}
+
+// Member is one Ingress of an ALB group with the owner of its class and the
+// IngressClassParams of the class (nil for none), whose settings win over
+// the Ingress's annotations.
 type Member struct {
 	*networkingv1.Ingress
+	Owner  Owner
 	Params *ClassParams
 }
 
 // GroupName is the member's explicit ALB group: its IngressClassParams'
 // group wins over the group.name annotation (loadGroupID in
-// group_loader.go); "" means a group of its own.
+// group_loader.go), which Auto Mode does not read ("Specify groups in
+// IngressClass only", auto-configure-alb.html); "" means a group of its own.
 func (m Member) GroupName() string {
 	if m.Params != nil && m.Params.Group != "" {
 		return m.Params.Group
+	}
+	if m.Owner == OwnerAutoMode {
+		return ""
 	}
 	return m.Annotations[AnnotationGroupName]
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -25,10 +27,10 @@ import (
 // manager's cache in the webhook, the input in check.
 type Classes interface {
 	IngressClasses(ctx context.Context) (IngressClasses, error)
-	// ClassParams returns the named IngressClassParams, or an error
-	// wrapping ErrNoClassParams when there is none (or the kind is not
-	// served).
-	ClassParams(ctx context.Context, name string) (*ClassParams, error)
+	// ClassParams returns the named IngressClassParams of kind (one of
+	// ClassParamsKinds), or an error wrapping ErrNoClassParams when there
+	// is none (or the kind is not served).
+	ClassParams(ctx context.Context, kind schema.GroupVersionKind, name string) (*ClassParams, error)
 }
 
 // ErrNoClassParams: the IngressClassParams does not exist.
@@ -70,7 +72,8 @@ func (j ingressJudge) judge(ctx context.Context, r *admit.Review[networkingv1.In
 		return r.Undecided(ctx, err)
 	}
 	requireTLS := settings.OtherIngressClasses == config.OtherIngressRequireTLS
-	if !class.ALB && class.NotBuilt == "" && !requireTLS {
+	unknown := !class.ALB && class.NotBuilt == "" && AWSMade(class.Controller)
+	if !class.ALB && class.NotBuilt == "" && !requireTLS && (!unknown || settings.UnknownClasses.AWS == config.ModeOff) {
 		return r.Respond(ctx)
 	}
 	d, err := r.Decide(ctx, ing, config.RuleLoadBalancerTLS)
@@ -80,6 +83,9 @@ func (j ingressJudge) judge(ctx context.Context, r *admit.Review[networkingv1.In
 	ruling := decision.Ruling{Rule: config.RuleLoadBalancerTLS, Decision: d.For(settings.Mode)}
 	switch {
 	case ruling.Decision.Mode == config.ModeOff:
+	case unknown:
+		ruling = unknownClassRuling(d, settings, settings.UnknownClasses.AWS, ingressClassNamePath,
+			"IngressClass "+strconv.Quote(class.Class)+" has controller", class.Controller)
 	case class.NotBuilt != "" && !requireTLS:
 		// Nothing listens, so nothing to deny; the LBC's own webhook
 		// refuses most of these. Say it, and judge when it changes.
@@ -116,11 +122,11 @@ func (j ingressJudge) judge(ctx context.Context, r *admit.Review[networkingv1.In
 func (j ingressJudge) member(ctx context.Context, namespaces namespaceLabels, ing *networkingv1.Ingress,
 	classes IngressClasses, settings config.LoadBalancerTLSSettings) (Member, Classification, error) {
 	class := Classify(ing, classes, settings)
-	m := Member{Ingress: ing}
+	m := Member{Ingress: ing, Owner: class.Owner}
 	if !class.ALB || class.Params == "" {
 		return m, class, nil
 	}
-	params, err := j.classes.ClassParams(ctx, class.Params)
+	params, err := j.classes.ClassParams(ctx, ClassParamsKinds[class.Owner], class.Params)
 	if errors.Is(err, ErrNoClassParams) {
 		class.ALB, class.NotBuilt = false, fmt.Sprintf("IngressClass %q names IngressClassParams %q, which does not exist", class.Class, class.Params)
 		return m, class, nil
@@ -160,7 +166,7 @@ func (j ingressJudge) groupMembers(ctx context.Context, groups client.Reader, na
 	if err != nil {
 		return nil, fmt.Errorf("listing the Ingresses of ALB group %q: %w", group, err)
 	}
-	byParams := classesOfGroup(ctx, j.classes, classes, group)
+	byParams := classesOfGroup(ctx, j.classes, classes, self.Owner, group)
 	for _, name := range byParams {
 		byClass, err := listIngresses(ctx, groups, IngressClassNameField, name)
 		if err != nil {
@@ -188,7 +194,8 @@ func (j ingressJudge) groupMembers(ctx context.Context, groups client.Reader, na
 		if err != nil {
 			return nil, err
 		}
-		if class.ALB && m.GroupName() == group {
+		// Another controller's group of the same name is another ALB.
+		if class.ALB && m.Owner == self.Owner && m.GroupName() == group {
 			members = append(members, m)
 		}
 	}
@@ -199,14 +206,15 @@ func (j ingressJudge) groupMembers(ctx context.Context, groups client.Reader, na
 // classesOfGroup names the ALB IngressClasses whose IngressClassParams put
 // their Ingresses in group. A class whose params cannot be read has no
 // Ingress the LBC builds, so it adds no member.
-func classesOfGroup(ctx context.Context, reader Classes, classes IngressClasses, group string) []string {
+func classesOfGroup(ctx context.Context, reader Classes, classes IngressClasses, owner Owner, group string) []string {
 	var out []string
+	kind := ClassParamsKinds[owner]
 	for name, class := range classes.ByName {
 		p := class.Spec.Parameters
-		if class.Spec.Controller != IngressClassControllerALB || p == nil || p.Kind != IngressClassParamsGVK.Kind {
+		if albControllers[class.Spec.Controller] != owner || p == nil || p.Kind != kind.Kind {
 			continue
 		}
-		if params, err := reader.ClassParams(ctx, p.Name); err == nil && params.Group == group {
+		if params, err := reader.ClassParams(ctx, kind, p.Name); err == nil && params.Group == group {
 			out = append(out, name)
 		}
 	}

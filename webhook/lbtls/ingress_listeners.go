@@ -145,9 +145,23 @@ type memberListenConfig struct {
 // HTTP:80. Certificates found by ACM discovery (spec.tls and rule hosts) do
 // not switch that default: the LBC discovers only for Ingresses that already
 // have an HTTPS port.
-func memberListeners(m Member) (memberListenConfig, string) {
+//
+// With lbcCertificateManagement, an LBC member annotated create-acm-cert and
+// without explicit certificates or a certificate-arn annotation gets the
+// certificate the LBC requests for its hosts (buildACMCertificates in
+// model_build_certificates.go, which refuses an Ingress without a host).
+func memberListeners(m Member, settings config.LoadBalancerTLSSettings) (memberListenConfig, string) {
 	certs, _ := m.certificates()
-	cfg := memberListenConfig{certs: certs, sslPolicy: m.sslPolicy()}
+	cfg := memberListenConfig{certs: certs, sslPolicy: m.sslPolicy(settings)}
+	if len(certs) == 0 && m.Owner == OwnerLBC && settings.LBCCertificateManagement && m.Annotations[AnnotationCertificateARN] == "" {
+		if create, err := strconv.ParseBool(m.Annotations[AnnotationCreateACMCert]); err == nil && create {
+			hosts := discoveryHosts(m.Ingress)
+			if len(hosts) == 0 {
+				return cfg, "create-acm-cert is on but the Ingress has no host in spec.rules[].host or spec.tls[].hosts: the LBC cannot request a certificate"
+			}
+			cfg.certs = []string{"ACM certificate the LBC requests for " + strings.Join(hosts, ", ")}
+		}
+	}
 	if raw, ok := m.Annotations[AnnotationListenPorts]; ok {
 		ports, overrides, problem := parseListenPorts(raw)
 		if problem != "" {
@@ -190,10 +204,14 @@ func IngressGroupListeners(members []Member, settings config.LoadBalancerTLSSett
 	var errs field.ErrorList
 	configs := make([]memberListenConfig, len(members))
 	for i, m := range members {
-		cfg, problem := memberListeners(m)
+		cfg, problem := memberListeners(m, settings)
 		if problem != "" {
-			path, who := memberPath(members, i, AnnotationListenPorts, setting{})
-			errs = append(errs, field.Invalid(path, m.Annotations[AnnotationListenPorts], who+problem))
+			annotation := AnnotationListenPorts
+			if _, ok := m.Annotations[annotation]; !ok && m.Annotations[AnnotationCreateACMCert] != "" {
+				annotation = AnnotationCreateACMCert
+			}
+			path, who := memberPath(members, i, annotation, setting{})
+			errs = append(errs, field.Invalid(path, m.Annotations[annotation], who+problem))
 		}
 		configs[i] = cfg
 	}
@@ -231,8 +249,8 @@ func IngressGroupListeners(members []Member, settings config.LoadBalancerTLSSett
 					who = "" // the message names both members
 				}
 				errs = append(errs, field.Invalid(path, cfg.sslPolicy.value,
-					fmt.Sprintf("%sport %d has ssl-policy %s in %s but %s in %s: the LBC rejects the group",
-						who, pp.port, l.SSLPolicy, ingressKey(members[first].Ingress), cfg.sslPolicy.value, ingressKey(members[i].Ingress))))
+					fmt.Sprintf("%sport %d has ssl-policy %s in %s but %s in %s: the LBC rejects the group (mergeListenPortConfigs)",
+						who, pp.port, policyName(l.SSLPolicy), ingressKey(members[first].Ingress), policyName(cfg.sslPolicy.value), ingressKey(members[i].Ingress))))
 				continue
 			}
 			policyOwner[pp.port], l.SSLPolicy = i, cfg.sslPolicy.value
@@ -241,8 +259,10 @@ func IngressGroupListeners(members []Member, settings config.LoadBalancerTLSSett
 
 	listeners := make([]Listener, 0, len(byPort))
 	for _, l := range byPort {
+		// A lone empty ssl-policy reaches AWS as "" (the LBC defaults only
+		// a missing one); it is judged as the default.
 		if l.TLS && l.SSLPolicy == "" {
-			l.SSLPolicy, l.DefaultSSLPolicy = settings.ControllerDefaultSSLPolicy, true
+			l.SSLPolicy, l.DefaultSSLPolicy = defaultSSLPolicy(members[0].Owner, settings), true
 		}
 		listeners = append(listeners, *l)
 	}
@@ -333,4 +353,20 @@ func union(a, b []string) []string {
 		return a
 	}
 	return sets.List(sets.New(a...).Insert(b...))
+}
+
+// defaultSSLPolicy is the policy owner gives a TLS listener that names none.
+func defaultSSLPolicy(owner Owner, settings config.LoadBalancerTLSSettings) string {
+	if owner == OwnerAutoMode {
+		return settings.AutoMode.DefaultSSLPolicy
+	}
+	return settings.ControllerDefaultSSLPolicy
+}
+
+// policyName is a policy as messages show it: an empty one as "".
+func policyName(p string) string {
+	if p == "" {
+		return `""`
+	}
+	return p
 }

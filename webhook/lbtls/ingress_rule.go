@@ -18,7 +18,7 @@ func CheckIngressGroupListeners(members []Member, listeners []Listener, settings
 	var errs field.ErrorList
 	self := members[0]
 	selfKey := ingressKey(self.Ingress)
-	selfConfig, _ := memberListeners(self)
+	selfConfig, _ := memberListeners(self, settings)
 	var httpsPort int32
 	for _, l := range listeners {
 		if l.TLS {
@@ -62,7 +62,7 @@ func CheckIngressGroupListeners(members []Member, listeners []Listener, settings
 		case selfConfig.sslPolicy.paramsField != "":
 			subject = fmt.Sprintf("%s (IngressClassParams %s spec.sslPolicy)", subject, self.Params.Name)
 		}
-		if err := tlsPolicyError(path, config.LoadBalancerALB, sslPolicy, use.isDefault, subject, settings); err != nil {
+		if err := tlsPolicyError(path, self.Owner, config.LoadBalancerALB, sslPolicy, use.isDefault, subject, settings); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -315,7 +315,55 @@ func TestJudgeIngressGroup(t *testing.T) {
 			},
 			wantListeners: []Listener{httpsListener(443, weakPolicy, false, certs, nil, "web/front", "api/back")},
 			wantErrs: []string{groupNameField + ": port 443 has ssl-policy ELBSecurityPolicy-2016-08 in web/front but " +
-				strongPolicy + " in api/back: the LBC rejects the group"},
+				strongPolicy + " in api/back: the LBC rejects the group (mergeListenPortConfigs)"},
+		},
+		{
+			name: "mergeListenPortConfigs: an empty ssl-policy is present (ParseStringAnnotation) and conflicts with another",
+			members: []*networkingv1.Ingress{
+				albIngress("web", "front", map[string]string{AnnotationGroupName: "shared", AnnotationCertificateARN: certARN,
+					AnnotationSSLPolicy: ""}),
+				albIngress("api", "back", referenceALBAnnotations(map[string]string{AnnotationGroupName: "shared"})),
+			},
+			wantListeners: []Listener{httpsListener(443, weakPolicy, true, certs, nil, "web/front", "api/back")},
+			wantErrs: []string{groupNameField + `: port 443 has ssl-policy "" in web/front but ` +
+				strongPolicy + " in api/back: the LBC rejects the group (mergeListenPortConfigs)"},
+		},
+		{
+			name: "a lone empty ssl-policy is judged as the default",
+			members: []*networkingv1.Ingress{albIngress("web", "front", map[string]string{AnnotationCertificateARN: certARN,
+				AnnotationSSLPolicy: ""})},
+			wantListeners: []Listener{httpsListener(443, weakPolicy, true, certs, nil, "web/front")},
+			wantErrs:      []string{groupNameOrPolicy(sslPolicyField, "HTTPS:443", weakPolicy)},
+		},
+		{
+			name:     "buildACMCertificates (EnableCertificateManagement): create-acm-cert makes the default listener HTTPS:443",
+			settings: func(s *config.LoadBalancerTLSSettings) { s.LBCCertificateManagement = true },
+			members: []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationCreateACMCert: "true",
+				AnnotationSSLPolicy: strongPolicy}, "shop.example.com")},
+			wantListeners: []Listener{httpsListener(443, strongPolicy, false,
+				[]string{"ACM certificate the LBC requests for shop.example.com"}, nil, "shop/web")},
+		},
+		{
+			name: "without the gate, create-acm-cert does nothing: HTTP:80",
+			members: []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationCreateACMCert: "true",
+				AnnotationSSLPolicy: strongPolicy}, "shop.example.com")},
+			wantListeners: []Listener{httpListener(80, 0, "shop/web")},
+			wantErrs:      []string{certificateField + ": default listener HTTP:80 is plaintext: set certificate-arn or an HTTPS listen port"},
+		},
+		{
+			name:     "buildACMCertificates: no host, no certificate, nothing built",
+			settings: func(s *config.LoadBalancerTLSSettings) { s.LBCCertificateManagement = true },
+			members:  []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationCreateACMCert: "true"})},
+			wantErrs: []string{"metadata.annotations[alb.ingress.kubernetes.io/create-acm-cert]: create-acm-cert is on " +
+				"but the Ingress has no host in spec.rules[].host or spec.tls[].hosts: the LBC cannot request a certificate"},
+		},
+		{
+			name:     "run (model_builder.go): a create-acm-cert that is no bool is false",
+			settings: func(s *config.LoadBalancerTLSSettings) { s.LBCCertificateManagement = true },
+			members: []*networkingv1.Ingress{albIngress("shop", "web", map[string]string{AnnotationCreateACMCert: "yes"},
+				"shop.example.com")},
+			wantListeners: []Listener{httpListener(80, 0, "shop/web")},
+			wantErrs:      []string{certificateField + ": default listener HTTP:80 is plaintext: set certificate-arn or an HTTPS listen port"},
 		},
 		{
 			name: "group conflicting ssl-redirect ports",
@@ -492,38 +540,71 @@ func TestClassify(t *testing.T) {
 	withParams := ingressClass("edge-params", IngressClassControllerALB, "strict")
 	unknownParams := ingressClass("edge-odd", IngressClassControllerALB, "")
 	unknownParams.Spec.Parameters = &networkingv1.IngressClassParametersReference{APIGroup: ptr.To("example.com"), Kind: "Params", Name: "x"}
-	cluster := NewIngressClasses([]networkingv1.IngressClass{edge, nginx, withParams, unknownParams})
-	for _, tt := range []struct {
+	auto := ingressClass("auto", IngressClassControllerAutoMode, "")
+	autoParams := ingressClass("auto-params", IngressClassControllerAutoMode, "auto")
+	autoLBCParams := ingressClass("auto-lbc-params", IngressClassControllerAutoMode, "")
+	autoLBCParams.Spec.Parameters = &networkingv1.IngressClassParametersReference{
+		APIGroup: ptr.To(IngressClassParamsGVK.Group), Kind: IngressClassParamsGVK.Kind, Name: "strict"}
+	lattice := ingressClass("lattice", "application-networking.k8s.aws/ingress", "")
+	cluster := NewIngressClasses([]networkingv1.IngressClass{edge, nginx, withParams, unknownParams, auto, autoParams, autoLBCParams, lattice})
+	type classifyCase struct {
 		name    string
 		ing     *networkingv1.Ingress
 		classes IngressClasses
 		want    Classification
-	}{
+	}
+	cases := []classifyCase{
 		{"classifyIngress: the annotation decides alone, by the --ingress-class value",
-			withClass("nginx", map[string]string{AnnotationIngressClass: "alb"}), cluster, Classification{ALB: true, Class: "alb"}},
+			withClass("nginx", map[string]string{AnnotationIngressClass: "alb"}), cluster, Classification{ALB: true, Owner: OwnerLBC, Class: "alb"}},
 		{"classifyIngress: an annotation of another value is not the LBC's",
 			withClass("edge", map[string]string{AnnotationIngressClass: "nginx"}), cluster, Classification{Class: "nginx"}},
 		{"classifyIngress: a custom-named class with controller ingress.k8s.aws/alb is ALB",
-			withClass("edge", nil), cluster, Classification{ALB: true, Class: "edge"}},
+			withClass("edge", nil), cluster, Classification{ALB: true, Owner: OwnerLBC, Class: "edge"}},
 		{"classifyIngress: the class name alb means nothing without its IngressClass",
 			withClass("alb", nil), cluster, Classification{Class: "alb", NotBuilt: `IngressClass "alb" does not exist`}},
-		{"classifyIngress: another controller's class", withClass("nginx", nil), cluster, Classification{Class: "nginx"}},
+		{"classifyIngress: another controller's class", withClass("nginx", nil), cluster, Classification{Class: "nginx", Controller: "k8s.io/ingress-nginx"}},
 		{"Load: the IngressClassParams of the class",
-			withClass("edge-params", nil), cluster, Classification{ALB: true, Class: "edge-params", Params: "strict"}},
+			withClass("edge-params", nil), cluster, Classification{ALB: true, Owner: OwnerLBC, Class: "edge-params", Params: "strict"}},
 		{"Load: parameters of another kind make the class invalid",
-			withClass("edge-odd", nil), cluster, Classification{Class: "edge-odd", NotBuilt: `IngressClass "edge-odd" references unknown parameters`}},
+			withClass("edge-odd", nil), cluster, Classification{Class: "edge-odd", Owner: OwnerLBC, NotBuilt: `IngressClass "edge-odd" references unknown parameters`}},
 		{"Load: no class, the default IngressClass is ALB",
-			withClass("", nil), NewIngressClasses([]networkingv1.IngressClass{markDefault(edge, older), nginx}), Classification{ALB: true, Class: "edge"}},
+			withClass("", nil), NewIngressClasses([]networkingv1.IngressClass{markDefault(edge, older), nginx}), Classification{ALB: true, Owner: OwnerLBC, Class: "edge"}},
 		{"Load: no class and no default: --ingress-class=alb manages none",
 			withClass("", nil), cluster, Classification{}},
 		{"GetDefaultIngressClass: two defaults make the LBC refuse",
 			withClass("", nil), NewIngressClasses([]networkingv1.IngressClass{markDefault(edge, older), markDefault(nginx, newer)}),
 			Classification{NotBuilt: "2 IngressClasses are marked default (nginx, edge): the LBC refuses to pick one"}},
-		{"check without IngressClasses: class names in albIngressClasses", withClass("alb", nil), IngressClasses{}, Classification{ALB: true, Class: "alb"}},
+		{"check without IngressClasses: class names in albIngressClasses", withClass("alb", nil), IngressClasses{}, Classification{ALB: true, Owner: OwnerLBC, Class: "alb"}},
 		{"check without IngressClasses: other names", withClass("edge", nil), IngressClasses{}, Classification{Class: "edge"}},
-	} {
+		{"auto-configure-alb.html: a class of controller eks.amazonaws.com/alb is Auto Mode's ALB",
+			withClass("auto", nil), cluster, Classification{ALB: true, Owner: OwnerAutoMode, Class: "auto"}},
+		{"auto-configure-alb.html: its parameters are eks.amazonaws.com IngressClassParams",
+			withClass("auto-params", nil), cluster, Classification{ALB: true, Owner: OwnerAutoMode, Class: "auto-params", Params: "auto"}},
+		{"auto-configure-alb.html: the LBC's parameters kind is unknown to Auto Mode",
+			withClass("auto-lbc-params", nil), cluster, Classification{Class: "auto-lbc-params", Owner: OwnerAutoMode,
+				NotBuilt: `IngressClass "auto-lbc-params" references unknown parameters`}},
+		{"a controller in an AWS domain eksguard does not model", withClass("lattice", nil), cluster,
+			Classification{Class: "lattice", Controller: "application-networking.k8s.aws/ingress"}},
+	}
+	// lbcClasslessIngresses: the LBC runs with --ingress-class="".
+	classless := []classifyCase{
+		{"classifyIngress with --ingress-class=\"\": no class and no default is the LBC's",
+			withClass("", nil), cluster, Classification{ALB: true, Owner: OwnerLBC}},
+		{"defaultClassAnnotationMatcher with --ingress-class=\"\": annotation \"\" is the LBC's",
+			withClass("", map[string]string{AnnotationIngressClass: ""}), cluster, Classification{ALB: true, Owner: OwnerLBC}},
+		{"defaultClassAnnotationMatcher with --ingress-class=\"\": annotation alb is the LBC's",
+			withClass("", map[string]string{AnnotationIngressClass: "alb"}), cluster, Classification{ALB: true, Owner: OwnerLBC, Class: "alb"}},
+		{"defaultClassAnnotationMatcher with --ingress-class=\"\": another annotation is not",
+			withClass("", map[string]string{AnnotationIngressClass: "nginx"}), cluster, Classification{Class: "nginx"}},
+		{"Load with --ingress-class=\"\": a default IngressClass of another controller wins",
+			withClass("", nil), NewIngressClasses([]networkingv1.IngressClass{markDefault(nginx, older)}),
+			Classification{Class: "nginx", Controller: "k8s.io/ingress-nginx"}},
+	}
+	for i, tt := range append(cases, classless...) {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Classify(tt.ing, tt.classes, defaultSettings()); got != tt.want {
+			settings := defaultSettings()
+			settings.LBCClasslessIngresses = i >= len(cases)
+			if got := Classify(tt.ing, tt.classes, settings); got != tt.want {
 				t.Errorf("Classify = %+v, want %+v", got, tt.want)
 			}
 		})

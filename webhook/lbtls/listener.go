@@ -76,7 +76,7 @@ func (l Listener) String() string {
 // effective policy, isDefault reports that it is the controller's default
 // because none was named, and subject (may be empty) says which listeners
 // use it.
-func tlsPolicyError(path *field.Path, lbType config.LoadBalancerType, sslPolicy string, isDefault bool, subject string,
+func tlsPolicyError(path *field.Path, owner Owner, lbType config.LoadBalancerType, sslPolicy string, isDefault bool, subject string,
 	settings config.LoadBalancerTLSSettings) *field.Error {
 	allowed := settings.AllowedSSLPoliciesFor(lbType)
 	if slices.Contains(allowed, sslPolicy) {
@@ -87,6 +87,16 @@ func tlsPolicyError(path *field.Path, lbType config.LoadBalancerType, sslPolicy 
 	}
 	if len(allowed) == 0 {
 		return field.Forbidden(path, subject+"no TLS policy is allowed (eksguard allowedSSLPolicies is empty)")
+	}
+	if isDefault && owner == OwnerAutoMode {
+		// Auto Mode documents no way to name a policy (containers-roadmap#2715).
+		lbc := "loadBalancerClass " + LBCLoadBalancerClass
+		if lbType == config.LoadBalancerALB {
+			lbc = "an IngressClass of controller " + IngressClassControllerALB
+		}
+		return field.Forbidden(path, fmt.Sprintf("%sEKS Auto Mode's default policy %s is not allowed, and Auto Mode documents no way to set one: "+
+			"use the AWS Load Balancer Controller (%s) and set e.g. %s (or set autoMode.defaultSSLPolicy if yours differs)",
+			subject, sslPolicy, lbc, allowed[0]))
 	}
 	if isDefault {
 		return field.Required(path, fmt.Sprintf("%sdefault policy %s is not allowed: set one, e.g. %s",

@@ -6,6 +6,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/eksguard/eksguard/config"
@@ -23,21 +24,31 @@ func NewServiceHandler(decider decision.Decider) admit.Answerer {
 func judgeService(ctx context.Context, r *admit.Review[corev1.Service]) decision.Answer {
 	svc := r.Object
 	settings := r.Policy.Config.Rules.LoadBalancerTLS
-	if settings.LBCServiceMutator && r.Operation == admissionv1.Create {
-		svc = WithLBCServiceMutator(svc)
+	if r.Operation == admissionv1.Create {
+		svc = WithDefaultClass(svc, settings)
 	}
 	log := logf.FromContext(ctx)
 	owner := OwnerOf(svc)
+	var unknown config.Mode
 	switch owner {
 	case OwnerNone:
 		return r.Respond(ctx)
 	case OwnerOtherClass:
-		log.V(1).Info("skipping Service of another load balancer class", logkeys.LoadBalancerClass, *svc.Spec.LoadBalancerClass)
-		return r.Respond(ctx)
+		unknown = settings.UnknownClasses.Other
+		if AWSMade(*svc.Spec.LoadBalancerClass) {
+			unknown = settings.UnknownClasses.AWS
+		}
+		if unknown == config.ModeOff {
+			log.V(1).Info("skipping Service of another load balancer class", logkeys.LoadBalancerClass, *svc.Spec.LoadBalancerClass)
+			return r.Respond(ctx)
+		}
 	}
 	d, err := r.Decide(ctx, svc, config.RuleLoadBalancerTLS)
 	if err != nil {
 		return r.Undecided(ctx, err)
+	}
+	if owner == OwnerOtherClass {
+		return r.Respond(ctx, unknownClassRuling(d, settings, unknown, loadBalancerClassPath, "load balancer class", *svc.Spec.LoadBalancerClass))
 	}
 	ruling := decision.Ruling{Rule: config.RuleLoadBalancerTLS, Decision: d.For(settings.Mode)}
 	if ruling.Decision.Mode != config.ModeOff {
@@ -49,3 +60,5 @@ func judgeService(ctx context.Context, r *admit.Review[corev1.Service]) decision
 	}
 	return r.Respond(ctx, ruling)
 }
+
+var loadBalancerClassPath = field.NewPath("spec", "loadBalancerClass")

@@ -18,7 +18,7 @@ import (
 func ServiceListeners(svc *corev1.Service, settings config.LoadBalancerTLSSettings) ([]Listener, field.ErrorList) {
 	svc = withDefaultProtocols(svc)
 	switch OwnerOf(svc) {
-	case OwnerLBC:
+	case OwnerLBC, OwnerAutoMode:
 		return lbcServiceListeners(svc, settings)
 	case OwnerInTreeNLB:
 		return inTreeNLBListeners(svc, settings)
@@ -57,12 +57,17 @@ func ApplyServerDefaults(svc *corev1.Service) {
 
 // serviceSSLPolicy is the negotiation policy of the Service's TLS listeners. An
 // empty annotation counts as none: the LBC applies its --default-ssl-policy;
-// the in-tree provider sets no policy, so AWS applies its own default.
-func serviceSSLPolicy(svc *corev1.Service, owner ServiceOwner, settings config.LoadBalancerTLSSettings) (sslPolicy string, isDefault bool) {
-	if p := svc.Annotations[AnnotationSSLNegotiation]; p != "" {
+// the in-tree provider sets no policy, so AWS applies its own default; Auto
+// Mode applies its own, and reads the annotation only when settings say it
+// does (autoMode.sslPolicyAnnotations).
+func serviceSSLPolicy(svc *corev1.Service, owner Owner, settings config.LoadBalancerTLSSettings) (sslPolicy string, isDefault bool) {
+	p := svc.Annotations[AnnotationSSLNegotiation]
+	switch {
+	case owner == OwnerAutoMode && (p == "" || !settings.AutoMode.SSLPolicyAnnotations):
+		return settings.AutoMode.DefaultSSLPolicy, true
+	case p != "":
 		return p, false
-	}
-	if owner == OwnerLBC {
+	case owner == OwnerLBC:
 		return settings.ControllerDefaultSSLPolicy, true
 	}
 	return config.AWSDefaultSSLPolicy, true
@@ -74,16 +79,27 @@ func portsPath(i int) *field.Path { return field.NewPath("spec", "ports").Index(
 // set, it is neither UDP nor a merged TCP_UDP port, and ssl-ports is empty or
 // names it (by name or number). An ssl-ports entry that names no port ("*"
 // is an ordinary entry) makes the LBC refuse the whole Service.
+//
+// Auto Mode is read the same way with two differences, both where its guide
+// is silent: an ssl-ports entry that names no port is not taken for a
+// refusal (its listeners are judged instead), and quic-enabled-ports, which
+// its guide does not list, is not honoured (a UDP port stays UDP).
 func lbcServiceListeners(svc *corev1.Service, settings config.LoadBalancerTLSSettings) ([]Listener, field.ErrorList) {
 	ann := svc.Annotations
+	owner := OwnerOf(svc)
 	certs := splitList(ann[AnnotationSSLCert])
-	if err := unusedSSLPorts(svc); err != nil {
-		return nil, field.ErrorList{err}
+	if owner == OwnerLBC {
+		if err := unusedSSLPorts(svc); err != nil {
+			return nil, field.ErrorList{err}
+		}
 	}
 	tlsPorts := sets.New(splitList(ann[AnnotationSSLPorts])...)
-	quicPorts := sets.New(splitList(ann[AnnotationQUICEnabledPorts])...)
+	var quicPorts sets.Set[string]
+	if owner == OwnerLBC {
+		quicPorts = sets.New(splitList(ann[AnnotationQUICEnabledPorts])...)
+	}
 	backendTLS := ann[AnnotationBackendProtocol] == backendProtocolSSL
-	sslPolicy, isDefault := serviceSSLPolicy(svc, OwnerOf(svc), settings)
+	sslPolicy, isDefault := serviceSSLPolicy(svc, owner, settings)
 
 	groups, errs := lbcPortGroups(svc)
 	listeners := make([]Listener, 0, len(groups))
@@ -228,6 +244,9 @@ func inTreeNLBListeners(svc *corev1.Service, settings config.LoadBalancerTLSSett
 	var errs field.ErrorList
 	listeners := make([]Listener, 0, len(svc.Spec.Ports))
 	for i, port := range svc.Spec.Ports {
+		if withoutNodePort(svc, port) {
+			continue
+		}
 		if port.Protocol != corev1.ProtocolTCP && port.Protocol != corev1.ProtocolUDP {
 			errs = append(errs, field.Invalid(portsPath(i).Child("protocol"), port.Protocol,
 				"the in-tree NLB supports only TCP and UDP ports"))
@@ -260,6 +279,9 @@ func inTreeCLBListeners(svc *corev1.Service, settings config.LoadBalancerTLSSett
 	var errs field.ErrorList
 	listeners := make([]Listener, 0, len(svc.Spec.Ports))
 	for i, port := range svc.Spec.Ports {
+		if withoutNodePort(svc, port) {
+			continue
+		}
 		if port.Protocol != corev1.ProtocolTCP {
 			errs = append(errs, field.Invalid(portsPath(i).Child("protocol"), port.Protocol,
 				"the in-tree Classic Load Balancer supports only TCP ports"))
@@ -280,6 +302,16 @@ func inTreeCLBListeners(svc *corev1.Service, settings config.LoadBalancerTLSSett
 		listeners = append(listeners, l)
 	}
 	return listeners, errs
+}
+
+// withoutNodePort reports a port the in-tree provider skips: EnsureLoadBalancer
+// (cloud-provider-aws pkg/providers/v1/aws.go) ignores ports without a node
+// port ("Ignoring port without NodePort defined"), for NLBs and CLBs alike.
+// The API server allocates node ports before validating webhooks run unless
+// spec.allocateLoadBalancerNodePorts is false, so only then can one be 0.
+func withoutNodePort(svc *corev1.Service, port corev1.ServicePort) bool {
+	allocate := svc.Spec.AllocateLoadBalancerNodePorts
+	return port.NodePort == 0 && allocate != nil && !*allocate
 }
 
 // clbTLSProtocols maps the in-tree backend-protocol of a TLS port to its

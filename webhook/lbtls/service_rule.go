@@ -41,7 +41,7 @@ func CheckServiceListeners(svc *corev1.Service, listeners []Listener, settings c
 	}
 	if len(tls) > 0 {
 		sslPolicy, isDefault := serviceSSLPolicy(svc, owner, settings)
-		if err := tlsPolicyError(annotationsPath.Key(AnnotationSSLNegotiation), owner.LoadBalancerType(), sslPolicy, isDefault, "", settings); err != nil {
+		if err := tlsPolicyError(annotationsPath.Key(AnnotationSSLNegotiation), owner, owner.LoadBalancerType(), sslPolicy, isDefault, "", settings); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -51,7 +51,7 @@ func CheckServiceListeners(svc *corev1.Service, listeners []Listener, settings c
 // plaintextPortDetail says why a Service port gets a plaintext listener and
 // what to change, including the in-tree provider's untrimmed ssl-ports
 // entries (the LBC's entries that name no port are refused before this).
-func plaintextPortDetail(svc *corev1.Service, owner ServiceOwner, l Listener) string {
+func plaintextPortDetail(svc *corev1.Service, owner Owner, l Listener) string {
 	label := fmt.Sprintf("port %d", l.Port)
 	if l.PortName != "" {
 		label += " (" + l.PortName + ")"
@@ -61,9 +61,12 @@ func plaintextPortDetail(svc *corev1.Service, owner ServiceOwner, l Listener) st
 	switch {
 	case l.Protocol == ProtocolUDP || l.Protocol == ProtocolTCPUDP || l.Protocol == ProtocolTCPQUIC:
 		return what + "an NLB cannot terminate TLS on " + l.Protocol
-	case strings.TrimSpace(ann[AnnotationSSLCert]) == "":
+	case owner.lbcSemantics() && len(splitList(ann[AnnotationSSLCert])) == 0:
+		// The LBC reads the parsed list (a value of only separators is none).
 		return what + "set " + short(AnnotationSSLCert)
-	case owner != OwnerLBC && hasUntrimmedEntry(ann[AnnotationSSLPorts], l):
+	case !owner.lbcSemantics() && ann[AnnotationSSLCert] == "":
+		return what + "set " + short(AnnotationSSLCert)
+	case !owner.lbcSemantics() && hasUntrimmedEntry(ann[AnnotationSSLPorts], l):
 		return what + "in-tree ssl-ports entries must not contain spaces"
 	}
 	return what + "add it to " + short(AnnotationSSLPorts)
@@ -86,7 +89,7 @@ func hasUntrimmedEntry(raw string, l Listener) bool {
 // skipped when settings ask for it, and the listeners are judged.
 func CheckService(svc *corev1.Service, settings config.LoadBalancerTLSSettings) Violations {
 	return check(settings,
-		func() (bool, field.ErrorList) { return ServiceInternal(svc) },
+		func() (bool, field.ErrorList) { return ServiceInternal(svc, settings) },
 		func() ([]Listener, field.ErrorList) { return ServiceListeners(svc, settings) },
 		func(ls []Listener) field.ErrorList { return CheckServiceListeners(svc, ls, settings) })
 }

@@ -55,7 +55,7 @@ func TestServiceOwner(t *testing.T) {
 	tests := []struct {
 		name string
 		svc  *corev1.Service
-		want ServiceOwner
+		want Owner
 	}{
 		{"LBC class", func() *corev1.Service {
 			s := service(corev1.ServiceTypeLoadBalancer, nil)
@@ -448,6 +448,48 @@ func TestJudgeService(t *testing.T) {
 		{
 			name: "ClusterIP Service is not a load balancer",
 			svc:  service(corev1.ServiceTypeClusterIP, nil, http),
+		},
+		{
+			name:          "buildListenerCertificates: an ssl-cert of only separators is no certificate, so the advice is to set one",
+			svc:           service(lb, lbcAnnotations(map[string]string{AnnotationSSLCert: " , "}), https),
+			wantListeners: []Listener{plain(0, "https", 443, ProtocolTCP)},
+			wantErrs:      []string{"spec.ports[0]: port 443 (https): plaintext TCP listener; set aws-load-balancer-ssl-cert"},
+		},
+		{
+			name: "EnsureLoadBalancer (cloud-provider-aws): a port without a node port is ignored when none are allocated",
+			svc: func() *corev1.Service {
+				s := service(lb, map[string]string{AnnotationSSLCert: certARN, AnnotationSSLPorts: "https"}, http, https)
+				s.Spec.AllocateLoadBalancerNodePorts = ptr.To(false)
+				s.Spec.Ports[1].NodePort = 30443
+				return s
+			}(),
+			wantListeners: []Listener{{Port: 443, Protocol: ProtocolSSL, TLS: true, BackendProtocol: ProtocolTCP, SSLPolicy: weakPolicy,
+				DefaultSSLPolicy: true, Certificates: []string{certARN}, PortIndex: 1, PortName: "https"}},
+			wantErrs: []string{classicDefaultPolicyErr},
+		},
+		{
+			name: "EnsureLoadBalancer: the in-tree NLB ignores it too",
+			svc: func() *corev1.Service {
+				s := service(lb, map[string]string{AnnotationLoadBalancerType: "nlb"}, http)
+				s.Spec.AllocateLoadBalancerNodePorts = ptr.To(false)
+				return s
+			}(),
+		},
+		{
+			name: "the LBC has no such skip (its IP targets need no node port)",
+			svc: func() *corev1.Service {
+				s := service(lb, lbcAnnotations(nil), http)
+				s.Spec.AllocateLoadBalancerNodePorts = ptr.To(false)
+				return s
+			}(),
+			wantListeners: []Listener{plain(0, "http", 80, ProtocolTCP)},
+			wantErrs:      []string{"spec.ports[0]: port 80 (http): plaintext TCP listener; set aws-load-balancer-ssl-cert"},
+		},
+		{
+			name:          "a node port still to be allocated (check's input) is judged",
+			svc:           service(lb, nil, http),
+			wantListeners: []Listener{plain(0, "http", 80, ProtocolTCP)},
+			wantErrs:      []string{"spec.ports[0]: port 80 (http): plaintext TCP listener; set aws-load-balancer-ssl-cert"},
 		},
 	}
 	for _, tt := range tests {

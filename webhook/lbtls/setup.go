@@ -38,8 +38,10 @@ func SetupWithManager(mgr manager.Manager, watcher *served.Watcher) (*ClusterCla
 	if _, err := informer.AddEventHandler(classes.ClassesChanged()); err != nil {
 		return nil, nil, fmt.Errorf("watching IngressClasses: %w", err)
 	}
-	if err := watcher.Watch(classes.paramsKind()); err != nil {
-		return nil, nil, fmt.Errorf("watching IngressClassParams: %w", err)
+	for _, kind := range classes.paramsKinds() {
+		if err := watcher.Watch(kind); err != nil {
+			return nil, nil, fmt.Errorf("watching %s: %w", kind.GVR, err)
+		}
 	}
 	return classes, reader, nil
 }

@@ -33,7 +33,8 @@ type Store struct {
 	// ingressesByClass are the Ingresses by spec.ingressClassName (lbtls.IngressClassNameField).
 	ingressesByClass map[string][]networkingv1.Ingress
 	ingressClasses   []networkingv1.IngressClass
-	classParams      map[string]*lbtls.ClassParams
+	// classParams are the IngressClassParams by owner and name.
+	classParams map[lbtls.Owner]map[string]*lbtls.ClassParams
 	// calicoTiers are Calico's Tier objects.
 	calicoTiers []*unstructured.Unstructured
 	// nextUID names objects that have no UID yet (input manifests): the
@@ -53,7 +54,7 @@ func NewStore() *Store {
 		policyObjects:    map[schema.GroupVersionKind][]*unstructured.Unstructured{},
 		ingressGroups:    map[string][]networkingv1.Ingress{},
 		ingressesByClass: map[string][]networkingv1.Ingress{},
-		classParams:      map[string]*lbtls.ClassParams{},
+		classParams:      map[lbtls.Owner]map[string]*lbtls.ClassParams{},
 	}
 }
 
@@ -132,7 +133,10 @@ func (s *Store) AddIngressClass(class *networkingv1.IngressClass) {
 
 // addClassParams records an IngressClassParams.
 func (s *Store) AddClassParams(p *lbtls.ClassParams) {
-	s.classParams[p.Name] = p
+	if s.classParams[p.Owner] == nil {
+		s.classParams[p.Owner] = map[string]*lbtls.ClassParams{}
+	}
+	s.classParams[p.Owner][p.Name] = p
 }
 
 // IngressClasses implements lbtls.Classes: the input's IngressClasses, or,
@@ -145,11 +149,13 @@ func (s *Store) IngressClasses(context.Context) (lbtls.IngressClasses, error) {
 }
 
 // ClassParams implements lbtls.Classes.
-func (s *Store) ClassParams(_ context.Context, name string) (*lbtls.ClassParams, error) {
-	if p, ok := s.classParams[name]; ok {
-		return p, nil
+func (s *Store) ClassParams(_ context.Context, kind schema.GroupVersionKind, name string) (*lbtls.ClassParams, error) {
+	for owner, k := range lbtls.ClassParamsKinds {
+		if p, ok := s.classParams[owner][name]; ok && k == kind {
+			return p, nil
+		}
 	}
-	return nil, fmt.Errorf("%w %q in the input", lbtls.ErrNoClassParams, name)
+	return nil, fmt.Errorf("%w %q (%s) in the input", lbtls.ErrNoClassParams, name, kind.GroupVersion())
 }
 
 // HasIngressClasses reports whether the store holds any IngressClass.

@@ -16,6 +16,9 @@ func KeepSpec(fields ...string) toolscache.TransformFunc {
 			return obj, nil
 		}
 		trimmed := &unstructured.Unstructured{Object: map[string]any{}}
+		// The kind stays: readers of several kinds tell them apart by it.
+		trimmed.SetAPIVersion(u.GetAPIVersion())
+		trimmed.SetKind(u.GetKind())
 		trimmed.SetName(u.GetName())
 		trimmed.SetResourceVersion(u.GetResourceVersion())
 		if spec, ok := u.Object["spec"].(map[string]any); ok {

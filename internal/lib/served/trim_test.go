@@ -7,7 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// TestKeepSpec: name, resourceVersion and the listed spec fields stay;
+// TestKeepSpec: the kind, name, resourceVersion and the listed spec fields stay;
 // everything else goes; other types pass through.
 func TestKeepSpec(t *testing.T) {
 	u := &unstructured.Unstructured{Object: map[string]any{
@@ -21,6 +21,7 @@ func TestKeepSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{
+		"apiVersion": "projectcalico.org/v3", "kind": "Tier",
 		"metadata": map[string]any{"name": "platform", "resourceVersion": "7"},
 		"spec":     map[string]any{"defaultAction": "Pass"},
 	}
