@@ -1,11 +1,15 @@
 package lbtls
 
 import (
+	"context"
+	"reflect"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/testkit/ruletest"
@@ -260,5 +264,69 @@ func TestAutoModeGroupName(t *testing.T) {
 	}
 	if got := (Member{Ingress: ing, Owner: OwnerLBC}).GroupName(); got != "annotated" {
 		t.Errorf("LBC member: group %q, want annotated", got)
+	}
+}
+
+// TestUnknownClasses: a LoadBalancer Service of a class, or an Ingress of
+// an IngressClass controller, that eksguard does not model gets the
+// unknownClasses finding instead of a silent admit, never stronger than the
+// rule's mode; classes outside AWS's domains follow unknownClasses.other
+// (Services) and otherIngressClasses (Ingresses).
+func TestUnknownClasses(t *testing.T) {
+	svcOf := func(class string) *corev1.Service {
+		svc := service(corev1.ServiceTypeLoadBalancer, nil, port("http", 80, corev1.ProtocolTCP))
+		svc.Spec.LoadBalancerClass = ptr.To(class)
+		return svc
+	}
+	lattice := albIngress("shop", "web", nil, "shop.example.com")
+	lattice.Spec.IngressClassName = ptr.To("lattice")
+	classes := staticClasses{classes: NewIngressClasses([]networkingv1.IngressClass{
+		ingressClass("lattice", "application-networking.k8s.aws/ingress", ""), ingressClass("nginx", "k8s.io/ingress-nginx", "")})}
+	nginx := lattice.DeepCopy()
+	nginx.Spec.IngressClassName = ptr.To("nginx")
+	const (
+		svcDetail   = `class "service.k8s.aws/alb-future" unknown: listeners not judged (unknownClasses.aws)`
+		otherDetail = `class "metallb.io/l2" unknown: listeners not judged (unknownClasses.other)`
+		ingDetail   = `controller "application-networking.k8s.aws/ingress" unknown: listeners not judged (unknownClasses.aws)`
+	)
+	tests := []struct {
+		name    string
+		mode    config.Mode
+		unknown config.UnknownClasses
+		obj     client.Object
+		want    verdict
+	}{
+		{"an AWS class warns by default, under enforce", config.ModeEnforce, config.UnknownClasses{AWS: config.ModeWarn, Other: config.ModeOff},
+			svcOf("service.k8s.aws/alb-future"), verdict{warnings: admission.Warnings{"eksguard [loadBalancerTLS] " + svcDetail}}},
+		{"aws: enforce denies", config.ModeEnforce, config.UnknownClasses{AWS: config.ModeEnforce, Other: config.ModeOff},
+			svcOf("service.k8s.aws/alb-future"),
+			verdict{denial: "eksguard denied this Service: [loadBalancerTLS] spec.loadBalancerClass: " + svcDetail}},
+		{"aws: enforce under a warn rule only warns", config.ModeWarn, config.UnknownClasses{AWS: config.ModeEnforce, Other: config.ModeOff},
+			svcOf("service.k8s.aws/alb-future"), verdict{warnings: admission.Warnings{"eksguard [loadBalancerTLS] " + svcDetail}}},
+		{"aws: off admits", config.ModeEnforce, config.UnknownClasses{AWS: config.ModeOff, Other: config.ModeOff},
+			svcOf("service.k8s.aws/alb-future"), verdict{}},
+		{"another domain is off by default", config.ModeEnforce, config.UnknownClasses{AWS: config.ModeWarn, Other: config.ModeOff},
+			svcOf("metallb.io/l2"), verdict{}},
+		{"other: warn", config.ModeEnforce, config.UnknownClasses{AWS: config.ModeWarn, Other: config.ModeWarn},
+			svcOf("metallb.io/l2"), verdict{warnings: admission.Warnings{"eksguard [loadBalancerTLS] " + otherDetail}}},
+		{"an Ingress of an AWS controller eksguard does not model", config.ModeEnforce,
+			config.UnknownClasses{AWS: config.ModeEnforce, Other: config.ModeOff}, lattice,
+			verdict{denial: "eksguard denied this Ingress: [loadBalancerTLS] spec.ingressClassName: " + ingDetail}},
+		{"an Ingress of another controller follows otherIngressClasses", config.ModeEnforce,
+			config.UnknownClasses{AWS: config.ModeEnforce, Other: config.ModeEnforce}, nginx, verdict{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			decider := ruletest.Decider(ruletest.CompilePolicy(t, func(c *config.Config) {
+				c.Rules.LoadBalancerTLS.Mode, c.Rules.LoadBalancerTLS.UnknownClasses = tt.mode, tt.unknown
+			}))
+			v := apiServer{NewServiceHandler(decider)}
+			if _, ok := tt.obj.(*networkingv1.Ingress); ok {
+				v = apiServer{NewIngressHandler(decider, failingReader{}, nil, classes)}
+			}
+			if got := answer(t)(v.Create(context.Background(), tt.obj)); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v\nwant %+v", got, tt.want)
+			}
+		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -85,7 +84,7 @@ func (j ingressJudge) judge(ctx context.Context, r *admit.Review[networkingv1.In
 	case ruling.Decision.Mode == config.ModeOff:
 	case unknown:
 		ruling = unknownClassRuling(d, settings, settings.UnknownClasses.AWS, ingressClassNamePath,
-			"IngressClass "+strconv.Quote(class.Class)+" has controller", class.Controller)
+			"controller", class.Controller)
 	case class.NotBuilt != "" && !requireTLS:
 		// Nothing listens, so nothing to deny; the LBC's own webhook
 		// refuses most of these. Say it, and judge when it changes.

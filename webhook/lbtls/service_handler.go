@@ -48,7 +48,7 @@ func judgeService(ctx context.Context, r *admit.Review[corev1.Service]) decision
 		return r.Undecided(ctx, err)
 	}
 	if owner == OwnerOtherClass {
-		return r.Respond(ctx, unknownClassRuling(d, settings, unknown, loadBalancerClassPath, "load balancer class", *svc.Spec.LoadBalancerClass))
+		return r.Respond(ctx, unknownClassRuling(d, settings, unknown, loadBalancerClassPath, "class", *svc.Spec.LoadBalancerClass))
 	}
 	ruling := decision.Ruling{Rule: config.RuleLoadBalancerTLS, Decision: d.For(settings.Mode)}
 	if ruling.Decision.Mode != config.ModeOff {

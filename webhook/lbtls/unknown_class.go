@@ -43,9 +43,9 @@ func unknownClassRuling(d decision.Decisions, settings config.LoadBalancerTLSSet
 	return decision.Ruling{
 		Rule:     config.RuleLoadBalancerTLS,
 		Decision: d.For(weaker(mode, settings.Mode)),
+		// Short: a warning is cut at decision.MaxWarningLength.
 		Errs: field.ErrorList{field.Forbidden(path, fmt.Sprintf(
-			"%s %q is not one eksguard models, so its listeners are not judged: "+
-				"use a class it knows (README, load balancers) or set unknownClasses.%s", what, name, setting))},
+			"%s %q unknown: listeners not judged (unknownClasses.%s)", what, name, setting))},
 	}
 }
 
