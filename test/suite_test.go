@@ -72,10 +72,15 @@ func runSuite(m *testing.M) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	upstream, err := testbed.UpstreamCRDPaths()
+	if err != nil {
+		return 1, err
+	}
 	testEnv = &envtest.Environment{
 		BinaryAssetsDirectory: assets,
-		// The CRDs of the other policy kinds eksguard counts (test/crds).
-		CRDDirectoryPaths:     []string{filepath.Join("crds", "served")},
+		// The CRDs of the other policy kinds eksguard counts (test/crds),
+		// and the real ones of the kinds whose owners ship them.
+		CRDDirectoryPaths:     append([]string{filepath.Join("crds", "served")}, upstream...),
 		ErrorIfCRDPathMissing: true,
 		WebhookInstallOptions: testbed.WebhookInstallOptions(filepath.Join("testdata", "webhooks")),
 	}

@@ -53,6 +53,8 @@ type Handlers struct {
 	Ingresses, LiveIngresses client.Reader
 	// IngressClasses reads IngressClasses and IngressClassParams (lbtls).
 	IngressClasses lbtls.Classes
+	// ACKLoadBalancers reads the LoadBalancers ACK Listeners reference (lbtls).
+	ACKLoadBalancers lbtls.ACKLoadBalancers
 }
 
 // Handler builds the route's handler over h.
@@ -153,11 +155,21 @@ var LoadBalancerTLSIngresses = &Route{
 	},
 }
 
+// LoadBalancerTLSACKListeners denies ELB listeners made through ACK that
+// would be plaintext or weak TLS.
+var LoadBalancerTLSACKListeners = &Route{
+	Name: "loadbalancertls.acklisteners.eksguard.io", Path: "/validate-ack-elbv2-listener-lbtls",
+	Spec: lbtls.ACKListeners,
+	handler: func(h Handlers) admit.Answerer {
+		return lbtls.NewACKListenerHandler(h.Decider, h.ACKLoadBalancers)
+	},
+}
+
 // Routes are every webhook eksguard serves, mutating first (the API server
 // calls mutating webhooks before validating ones).
 var Routes = []*Route{
 	SeccompPods, NetworkPolicyPods, NetworkPolicyWorkloads, NetworkPolicyChanges,
-	SeccompEphemeralContainers, LoadBalancerTLSServices, LoadBalancerTLSIngresses,
+	SeccompEphemeralContainers, LoadBalancerTLSServices, LoadBalancerTLSIngresses, LoadBalancerTLSACKListeners,
 }
 
 // CreatedResources maps each kind a route admits on CREATE to its

@@ -97,7 +97,8 @@ func TestFailurePolicy(t *testing.T) {
 	const fail, ignore = admissionregistrationv1.Fail, admissionregistrationv1.Ignore
 	all := func(p admissionregistrationv1.FailurePolicyType) map[*Route]admissionregistrationv1.FailurePolicyType {
 		return map[*Route]admissionregistrationv1.FailurePolicyType{SeccompPods: ignore, NetworkPolicyPods: p, NetworkPolicyWorkloads: p,
-			NetworkPolicyChanges: ignore, SeccompEphemeralContainers: p, LoadBalancerTLSServices: p, LoadBalancerTLSIngresses: p}
+			NetworkPolicyChanges: ignore, SeccompEphemeralContainers: p, LoadBalancerTLSServices: p, LoadBalancerTLSIngresses: p,
+			LoadBalancerTLSACKListeners: p}
 	}
 	for _, tt := range []struct {
 		name string
@@ -121,7 +122,8 @@ func TestFailurePolicy(t *testing.T) {
 			c.Rules.Seccomp.Unconfined, c.Rules.LoadBalancerTLS.Mode = config.ModeWarn, config.ModeWarn
 			c.Rules.NetworkPolicy.Mode, c.Rules.NetworkPolicy.HostNetwork = config.ModeWarn, config.ModeEnforce
 		}, want: map[*Route]admissionregistrationv1.FailurePolicyType{SeccompPods: ignore, NetworkPolicyPods: fail, NetworkPolicyWorkloads: fail,
-			NetworkPolicyChanges: ignore, SeccompEphemeralContainers: ignore, LoadBalancerTLSServices: ignore, LoadBalancerTLSIngresses: ignore}},
+			NetworkPolicyChanges: ignore, SeccompEphemeralContainers: ignore, LoadBalancerTLSServices: ignore, LoadBalancerTLSIngresses: ignore,
+			LoadBalancerTLSACKListeners: ignore}},
 		// The Unconfined setting, not the seccomp mode, decides ephemeral containers.
 		{name: "seccomp enforces, Unconfined warns", edit: func(c *config.Config) {
 			c.Rules.Seccomp.Mode, c.Rules.Seccomp.Unconfined = config.ModeEnforce, config.ModeWarn

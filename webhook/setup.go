@@ -23,7 +23,8 @@ type Options struct {
 }
 
 // SetupWithManager prepares what the rules read from the manager (the
-// policy index and its informers, the Ingress indexes, IngressClassParams)
+// policy index and its informers, the Ingress indexes, IngressClassParams,
+// ACK LoadBalancers)
 // and registers every route on mgr's webhook server.
 func SetupWithManager(mgr manager.Manager, opts Options) error {
 	// Rules watch their custom kinds only while the API server serves them,
@@ -41,14 +42,15 @@ func SetupWithManager(mgr manager.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
-	classes, ingresses, err := lbtls.SetupWithManager(mgr, watcher)
+	lb, err := lbtls.SetupWithManager(mgr, watcher)
 	if err != nil {
 		return err
 	}
 	if err := watcher.AddToManager(mgr); err != nil {
 		return err
 	}
-	h := Handlers{Decider: opts.Decider, Coverage: coverage, Ingresses: ingresses, LiveIngresses: opts.APIReader, IngressClasses: classes}
+	h := Handlers{Decider: opts.Decider, Coverage: coverage, Ingresses: lb.Ingresses, LiveIngresses: opts.APIReader,
+		IngressClasses: lb.Classes, ACKLoadBalancers: lb.ACKLoadBalancers}
 	server := mgr.GetWebhookServer()
 	for _, r := range Routes {
 		hook := r.Webhook(h)

@@ -62,11 +62,16 @@ func run(examples string) error {
 	if err != nil {
 		return err
 	}
+	upstream, err := testbed.UpstreamCRDPaths()
+	if err != nil {
+		return err
+	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
 		WebhookInstallOptions: testbed.WebhookInstallOptions(),
-		// The policy kinds' CRDs, so the examples' ApplicationNetworkPolicy applies.
-		CRDDirectoryPaths:     []string{filepath.Join("test", "crds", "served")},
+		// The policy kinds' and load balancer kinds' CRDs, so that every
+		// example applies.
+		CRDDirectoryPaths:     append([]string{filepath.Join("test", "crds", "served")}, upstream...),
 		ErrorIfCRDPathMissing: true,
 	}
 	cfg, err := env.Start()

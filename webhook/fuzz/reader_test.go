@@ -3,6 +3,7 @@ package fuzz
 import (
 	"context"
 	"errors"
+
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,5 +29,9 @@ func (unreachable) IngressClasses(context.Context) (lbtls.IngressClasses, error)
 }
 
 func (unreachable) ClassParams(context.Context, schema.GroupVersionKind, string) (*lbtls.ClassParams, error) {
+	return nil, errUnreachable
+}
+
+func (unreachable) ACKLoadBalancer(context.Context, string) (*lbtls.ACKLoadBalancer, error) {
 	return nil, errUnreachable
 }

@@ -1,8 +1,15 @@
-// Package lbtls validates that AWS load balancers created from Services and
-// Ingresses accept only TLS. It works out, from the AWS annotations, exactly
-// which listeners the AWS Load Balancer Controller (LBC) or the legacy
-// in-tree provider would create, then denies plaintext listeners and TLS
-// policies outside the configured allow-list.
+// Package lbtls validates that AWS load balancers created from Services,
+// Ingresses and ACK elbv2 Listeners accept only TLS. It works out, from the
+// AWS annotations, exactly which listeners the AWS Load Balancer Controller
+// (LBC), EKS Auto Mode or the legacy in-tree provider would create (an ACK
+// Listener is the listener itself), then denies plaintext listeners and TLS
+// policies outside the configured allow-list. Classes and controllers it
+// does not model get the unknownClasses finding, never a silent admit.
+//
+// EKS Auto Mode's controller is closed source: it is read as its user
+// guide documents it (an LBC derivative), and each thing the guide leaves
+// unsaid is a setting with the default that admits no weak listener
+// (config.AutoModeSettings).
 //
 // The computation follows the LBC source (pkg/service/model_build_listener.go,
 // pkg/ingress/model_build_listener.go and model_builder.go) and the in-tree

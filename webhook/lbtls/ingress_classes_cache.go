@@ -7,6 +7,7 @@ package lbtls
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -24,15 +25,14 @@ import (
 const ingressClassParamsResource = "ingressclassparams"
 
 // ClusterClasses reads IngressClasses from a cache and IngressClassParams
-// from the informer a served.Watcher runs while the kind is served
-// (paramsKind).
+// of both kinds from the informers a served.Watcher runs while each kind is
+// served (paramsKinds).
 type ClusterClasses struct {
 	// Reader is the manager's cache, which holds IngressClasses.
 	Reader client.Reader
 
-	// informers are the IngressClassParams informers by kind, while served.
-	mu        sync.Mutex
-	informers map[schema.GroupVersionKind]toolscache.SharedIndexInformer
+	// paramsStores hold the IngressClassParams of each kind, while served.
+	paramsStores map[schema.GroupVersionKind]*served.Store
 
 	// classes is the IngressClasses as last listed; changed, set by the
 	// IngressClass informer's events, says to list them again. Classes
@@ -45,46 +45,24 @@ type ClusterClasses struct {
 	paramsSize atomic.Int64
 }
 
-// NewClusterClasses makes the webhook's Classes; register paramsKind with
+// NewClusterClasses makes the webhook's Classes; register paramsKinds with
 // the served.Watcher to read IngressClassParams.
 func NewClusterClasses(reader client.Reader) *ClusterClasses {
-	return &ClusterClasses{Reader: reader, informers: map[schema.GroupVersionKind]toolscache.SharedIndexInformer{}}
+	return &ClusterClasses{Reader: reader, paramsStores: map[schema.GroupVersionKind]*served.Store{
+		IngressClassParamsGVK: served.NewStore(IngressClassParamsGVK.GroupVersion().WithResource(ingressClassParamsResource),
+			IngressClassParamsGVK.Kind, trimClassParams),
+		AutoModeIngressClassParamsGVK: served.NewStore(AutoModeIngressClassParamsGVK.GroupVersion().WithResource(ingressClassParamsResource),
+			AutoModeIngressClassParamsGVK.Kind, trimAutoModeClassParams),
+	}}
 }
 
-// paramsKinds are the IngressClassParams kinds for a served.Watcher:
-// ClassParams reads the store of the informer it runs for each.
+// paramsKinds are the IngressClassParams kinds for a served.Watcher.
 func (c *ClusterClasses) paramsKinds() []served.Target {
-	var out []served.Target
-	for _, kind := range []schema.GroupVersionKind{IngressClassParamsGVK, AutoModeIngressClassParamsGVK} {
-		out = append(out, c.paramsKind(kind))
-	}
-	return out
+	return []served.Target{c.paramsKind(IngressClassParamsGVK), c.paramsKind(AutoModeIngressClassParamsGVK)}
 }
 
 func (c *ClusterClasses) paramsKind(kind schema.GroupVersionKind) served.Target {
-	set := func(informer toolscache.SharedIndexInformer) {
-		c.mu.Lock()
-		if informer == nil {
-			delete(c.informers, kind)
-		} else {
-			c.informers[kind] = informer
-		}
-		c.mu.Unlock()
-	}
-	trim := trimClassParams
-	if kind == AutoModeIngressClassParamsGVK {
-		trim = trimAutoModeClassParams
-	}
-	return served.Target{
-		GVR:       kind.GroupVersion().WithResource(ingressClassParamsResource),
-		Kind:      kind.Kind,
-		Transform: trim,
-		OnStart: func(informer toolscache.SharedIndexInformer) error {
-			set(informer)
-			return nil
-		},
-		OnStop: func() { set(nil) },
-	}
+	return c.paramsStores[kind].Target()
 }
 
 // IngressClasses implements Classes.
@@ -117,20 +95,18 @@ func (c *ClusterClasses) ClassesChanged() toolscache.ResourceEventHandler {
 
 // ClassParams implements Classes.
 func (c *ClusterClasses) ClassParams(_ context.Context, kind schema.GroupVersionKind, name string) (*ClassParams, error) {
-	c.mu.Lock()
-	informer := c.informers[kind]
-	c.mu.Unlock()
-	if informer == nil {
-		return nil, fmt.Errorf("%w: the API server does not serve %s", ErrNoClassParams, kind.GroupVersion())
+	store, ok := c.paramsStores[kind]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s is no IngressClassParams kind", ErrNoClassParams, kind)
 	}
-	if !informer.HasSynced() {
-		return nil, fmt.Errorf("%s IngressClassParams are not in the cache yet", kind.Group)
+	obj, found, err := store.Get(name)
+	if errors.Is(err, served.ErrNotServed) {
+		return nil, fmt.Errorf("%w: %w", ErrNoClassParams, err)
 	}
-	obj, ok, err := informer.GetStore().GetByKey(name)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
+	if !found {
 		return nil, fmt.Errorf("%w %q", ErrNoClassParams, name)
 	}
 	return c.paramsOf(obj.(*unstructured.Unstructured))

@@ -18,32 +18,44 @@ const (
 	IngressPath = "/validate-networking-v1-ingress-lbtls"
 )
 
+// Readers are what the rule's handlers read in the webhook.
+type Readers struct {
+	// Classes reads IngressClasses and IngressClassParams.
+	Classes *ClusterClasses
+	// Ingresses reads the members of an ALB group.
+	Ingresses client.Reader
+	// ACKLoadBalancers reads ACK LoadBalancers.
+	ACKLoadBalancers ACKLoadBalancers
+}
+
 // SetupWithManager adds the Ingress indexes the Ingress validator reads
-// (group name and class name), has watcher watch IngressClassParams where
-// served, and returns the Classes and the Ingress reader the validator
-// reads (RBAC: list and watch Ingresses, IngressClasses and
-// IngressClassParams cluster-wide). The caller adds watcher to mgr. The
-// validators themselves are routes of the webhook package.
-func SetupWithManager(mgr manager.Manager, watcher *served.Watcher) (*ClusterClasses, client.Reader, error) {
+// (group name and class name), has watcher watch both IngressClassParams
+// kinds and ACK LoadBalancers where served, and returns the readers the
+// validators read (RBAC: list and watch Ingresses, IngressClasses,
+// IngressClassParams and ACK LoadBalancers cluster-wide). The caller adds
+// watcher to mgr. The validators themselves are routes of the webhook
+// package.
+func SetupWithManager(mgr manager.Manager, watcher *served.Watcher) (Readers, error) {
 	ctx := context.Background()
 	reader, err := indexIngresses(ctx, mgr)
 	if err != nil {
-		return nil, nil, err
+		return Readers{}, err
 	}
 	classes := NewClusterClasses(mgr.GetCache())
 	informer, err := mgr.GetCache().GetInformer(ctx, &networkingv1.IngressClass{}, cache.BlockUntilSynced(false))
 	if err != nil {
-		return nil, nil, fmt.Errorf("getting the IngressClass informer: %w", err)
+		return Readers{}, fmt.Errorf("getting the IngressClass informer: %w", err)
 	}
 	if _, err := informer.AddEventHandler(classes.ClassesChanged()); err != nil {
-		return nil, nil, fmt.Errorf("watching IngressClasses: %w", err)
+		return Readers{}, fmt.Errorf("watching IngressClasses: %w", err)
 	}
-	for _, kind := range classes.paramsKinds() {
+	lbs := NewACKLoadBalancerStore()
+	for _, kind := range append(classes.paramsKinds(), lbs.Target()) {
 		if err := watcher.Watch(kind); err != nil {
-			return nil, nil, fmt.Errorf("watching %s: %w", kind.GVR, err)
+			return Readers{}, fmt.Errorf("watching %s: %w", kind.GVR, err)
 		}
 	}
-	return classes, reader, nil
+	return Readers{Classes: classes, Ingresses: reader, ACKLoadBalancers: lbs}, nil
 }
 
 // indexIngresses indexes Ingresses by IngressGroupNameField and

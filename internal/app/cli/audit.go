@@ -139,6 +139,8 @@ type auditKind struct {
 	// coveredBy lists the controllers whose own audit covers an object.
 	coveredBy []schema.GroupKind
 	listOpts  []client.ListOption
+	// custom: a kind the scheme does not know, listed where served.
+	custom bool
 }
 
 // Controllers whose objects stand for those they create (an audited object
@@ -185,6 +187,10 @@ func auditKinds(scheme *runtime.Scheme) []auditKind {
 			}
 			return list.(client.ObjectList)
 		}}
+		if !scheme.Recognizes(listGVK) {
+			// A custom kind (ACK's Listener): listed where served.
+			kind.newList, kind.custom = unstructuredList(gvk), true
+		}
 		if gvk.GroupKind() == (schema.GroupKind{Kind: "Pod"}) {
 			kind.listOpts = []client.ListOption{client.MatchingFieldsSelector{Selector: runningPods}}
 		}
@@ -300,6 +306,9 @@ func audit(ctx context.Context, c client.Reader, scheme *runtime.Scheme, opts au
 				ns.Findings = append(ns.Findings, r)
 			}
 		})
+		if kind.custom && (meta.IsNoMatchError(err) || apierrors.IsNotFound(err)) {
+			continue // the cluster does not serve it
+		}
 		if err != nil {
 			return nil, fmt.Errorf("listing %ss: %w", kind.gvk.Kind, err)
 		}
@@ -354,34 +363,20 @@ func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (
 		if !kind.Namespaced {
 			kindOpts = auditOptions{pageSize: opts.pageSize}
 		}
-		newList := func() client.ObjectList {
-			l := &unstructured.UnstructuredList{}
-			l.SetGroupVersionKind(kind.GVK.GroupVersion().WithKind(kind.GVK.Kind + "List"))
-			return l
-		}
-		err := listPages(ctx, c, newList, kindOpts, nil, func(obj client.Object) {
-			u := obj.(*unstructured.Unstructured)
-			u.SetGroupVersionKind(kind.GVK)
+		err := listServed(ctx, c, kind.GVK, kindOpts, func(u *unstructured.Unstructured) error {
 			store.AddPolicyObject(u)
+			return nil
 		})
-		// A kind whose CRD the cluster does not serve has no objects.
-		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
-			continue
-		}
 		if err != nil {
 			return nil, fmt.Errorf("listing %s objects: %w", kind.Name, err)
 		}
 	}
-	newTierList := func() client.ObjectList {
-		l := &unstructured.UnstructuredList{}
-		l.SetGroupVersionKind(netpol.CalicoTierGVK.GroupVersion().WithKind(netpol.CalicoTierGVK.Kind + "List"))
-		return l
-	}
-	err = listPages(ctx, c, newTierList, auditOptions{pageSize: opts.pageSize}, nil, func(obj client.Object) {
-		store.AddCalicoTier(obj.(*unstructured.Unstructured))
+	// Calico's tiers, whose default action decides what a policy isolates.
+	err = listServed(ctx, c, netpol.CalicoTierGVK, auditOptions{pageSize: opts.pageSize}, func(u *unstructured.Unstructured) error {
+		store.AddCalicoTier(u)
+		return nil
 	})
-	// A cluster without Calico's API has no tiers.
-	if err != nil && !meta.IsNoMatchError(err) && !apierrors.IsNotFound(err) {
+	if err != nil {
 		return nil, fmt.Errorf("listing Calico Tiers: %w", err)
 	}
 	err = listPages(ctx, c, func() client.ObjectList { return &networkingv1.IngressClassList{} }, auditOptions{pageSize: opts.pageSize}, nil,
@@ -389,26 +384,28 @@ func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("listing IngressClasses: %w", err)
 	}
-	newParamsList := func() client.ObjectList {
-		l := &unstructured.UnstructuredList{}
-		l.SetGroupVersionKind(lbtls.IngressClassParamsGVK.GroupVersion().WithKind(lbtls.IngressClassParamsGVK.Kind + "List"))
-		return l
-	}
-	var paramsErr error
-	err = listPages(ctx, c, newParamsList, auditOptions{pageSize: opts.pageSize}, nil, func(obj client.Object) {
-		params, err := lbtls.ClassParamsFrom(obj.(*unstructured.Unstructured))
+	for _, kind := range lbtls.ClassParamsKinds {
+		err = listServed(ctx, c, kind, auditOptions{pageSize: opts.pageSize}, func(u *unstructured.Unstructured) error {
+			params, err := lbtls.ClassParamsFrom(u)
+			if err == nil {
+				store.AddClassParams(params)
+			}
+			return err
+		})
 		if err != nil {
-			paramsErr = errors.Join(paramsErr, err)
-			return
+			return nil, fmt.Errorf("listing %s IngressClassParams: %w", kind.Group, err)
 		}
-		store.AddClassParams(params)
-	})
-	// A cluster without the LBC's CRD has no IngressClassParams.
-	if err != nil && !meta.IsNoMatchError(err) && !apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("listing IngressClassParams: %w", err)
 	}
-	if paramsErr != nil {
-		return nil, paramsErr
+	// The load balancers ACK Listeners reference (their scheme).
+	err = listServed(ctx, c, lbtls.ACKLoadBalancerGVK, auditOptions{pageSize: opts.pageSize}, func(u *unstructured.Unstructured) error {
+		lb, err := lbtls.ACKLoadBalancerFrom(u)
+		if err == nil {
+			store.AddACKLoadBalancer(u.GetNamespace(), u.GetName(), lb)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing ACK LoadBalancers: %w", err)
 	}
 	err = listPages(ctx, c, func() client.ObjectList { return &networkingv1.IngressList{} }, auditOptions{pageSize: opts.pageSize}, nil,
 		func(obj client.Object) { store.AddIngress(obj.(*networkingv1.Ingress)) })
@@ -416,6 +413,37 @@ func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (
 		return nil, fmt.Errorf("listing Ingresses: %w", err)
 	}
 	return store, nil
+}
+
+// listServed lists the objects of a custom kind with listPages and hands
+// each, with its kind set, to fn; a cluster that does not serve the kind
+// has none. The first error of fn is the result.
+func listServed(ctx context.Context, c client.Reader, gvk schema.GroupVersionKind, opts auditOptions,
+	fn func(*unstructured.Unstructured) error) error {
+	var fnErr error
+	err := listPages(ctx, c, unstructuredList(gvk), opts, nil, func(obj client.Object) {
+		u := obj.(*unstructured.Unstructured)
+		u.SetGroupVersionKind(gvk)
+		if err := fn(u); err != nil && fnErr == nil {
+			fnErr = err
+		}
+	})
+	if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return fnErr
+}
+
+// unstructuredList makes lists of a kind the scheme does not know.
+func unstructuredList(gvk schema.GroupVersionKind) func() client.ObjectList {
+	return func() client.ObjectList {
+		l := &unstructured.UnstructuredList{}
+		l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		return l
+	}
 }
 
 // listPages lists a kind (in opts.namespace, or everywhere) a page at a

@@ -167,9 +167,14 @@ func storeFor(objects []*manifest.Object) *offline.Store {
 		case *networkingv1.IngressClass:
 			store.AddIngressClass(o)
 		case *unstructured.Unstructured:
-			if o.GroupVersionKind() == lbtls.IngressClassParamsGVK {
-				params, _ := lbtls.ClassParamsFrom(o) // decodeObject has read it
+			// decodeObject has read these.
+			switch gvk := o.GroupVersionKind(); {
+			case lbtls.IsClassParams(gvk):
+				params, _ := lbtls.ClassParamsFrom(o)
 				store.AddClassParams(params)
+			case gvk == lbtls.ACKLoadBalancerGVK:
+				lb, _ := lbtls.ACKLoadBalancerFrom(o)
+				store.AddACKLoadBalancer(o.GetNamespace(), o.GetName(), lb)
 			}
 		}
 	}
@@ -187,9 +192,9 @@ func storeFor(objects []*manifest.Object) *offline.Store {
 			}
 			store.AddIngress(o)
 		case *unstructured.Unstructured:
-			switch o.GroupVersionKind() {
-			case lbtls.IngressClassParamsGVK:
-			case netpol.CalicoTierGVK:
+			switch gvk := o.GroupVersionKind(); {
+			case lbtls.IsClassParams(gvk), gvk == lbtls.ACKLoadBalancerGVK, gvk == lbtls.ACKListenerGVK:
+			case gvk == netpol.CalicoTierGVK:
 				store.AddCalicoTier(o)
 			default:
 				store.AddPolicyObject(o)

@@ -140,7 +140,7 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 		obj.Namespace, obj.Obj = "", tier
 		return obj, nil
 	}
-	if gvk == lbtls.IngressClassParamsGVK {
+	if lbtls.IsClassParams(gvk) {
 		// Context for the Ingress rule, read as the webhook reads it.
 		if _, err := lbtls.ClassParamsFrom(u); err != nil {
 			return nil, fail("%v", err)
@@ -148,6 +148,32 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 		params := u.DeepCopy()
 		params.SetNamespace("")
 		obj.Namespace, obj.Obj = "", params
+		return obj, nil
+	}
+	switch {
+	case gvk == lbtls.ACKListenerGVK || gvk == lbtls.ACKLoadBalancerGVK:
+		// Checked (Listener), or context for it (LoadBalancer), read as
+		// the webhook reads them.
+		data, err := u.MarshalJSON()
+		if err != nil {
+			return nil, fail("%v", err)
+		}
+		if gvk == lbtls.ACKListenerGVK {
+			_, err = lbtls.DecodeACKListener(gvk, data)
+		} else {
+			_, err = lbtls.ACKLoadBalancerFrom(u)
+		}
+		if err != nil {
+			return nil, fail("%s: %v", gvk.Kind, err)
+		}
+		custom := u.DeepCopy()
+		if custom.GetNamespace() == "" {
+			custom.SetNamespace(defaultNamespace)
+		}
+		obj.Namespace, obj.Obj = custom.GetNamespace(), custom
+		return obj, nil
+	case gvk.Group == lbtls.ACKListenerGVK.Group:
+		// ACK's other elbv2 kinds (TargetGroup, Rule) make no listener.
 		return obj, nil
 	}
 	_, checked := checkedResources[gvk]

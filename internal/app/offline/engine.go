@@ -85,10 +85,11 @@ func New(policy *config.Policy, store *Store) *Engine {
 	index := netpol.NewIndex()
 	store.indexPolicies(index)
 	handlers := webhook.Handlers{
-		Decider:        decider,
-		Coverage:       &netpol.Checker{Decider: decider, Index: index, Live: store},
-		Ingresses:      store,
-		IngressClasses: store,
+		Decider:          decider,
+		Coverage:         &netpol.Checker{Decider: decider, Index: index, Live: store},
+		Ingresses:        store,
+		IngressClasses:   store,
+		ACKLoadBalancers: store,
 	}
 	hooks := map[schema.GroupVersionKind][]hook{}
 	// Routes lists mutating webhooks first, as the API server calls them.

@@ -35,6 +35,8 @@ type Store struct {
 	ingressClasses   []networkingv1.IngressClass
 	// classParams are the IngressClassParams by owner and name.
 	classParams map[lbtls.Owner]map[string]*lbtls.ClassParams
+	// ackLoadBalancers are ACK LoadBalancers by namespace/name.
+	ackLoadBalancers map[string]*lbtls.ACKLoadBalancer
 	// calicoTiers are Calico's Tier objects.
 	calicoTiers []*unstructured.Unstructured
 	// nextUID names objects that have no UID yet (input manifests): the
@@ -43,8 +45,9 @@ type Store struct {
 }
 
 var (
-	_ client.Reader = &Store{}
-	_ lbtls.Classes = &Store{}
+	_ client.Reader          = &Store{}
+	_ lbtls.Classes          = &Store{}
+	_ lbtls.ACKLoadBalancers = &Store{}
 )
 
 func NewStore() *Store {
@@ -55,6 +58,7 @@ func NewStore() *Store {
 		ingressGroups:    map[string][]networkingv1.Ingress{},
 		ingressesByClass: map[string][]networkingv1.Ingress{},
 		classParams:      map[lbtls.Owner]map[string]*lbtls.ClassParams{},
+		ackLoadBalancers: map[string]*lbtls.ACKLoadBalancer{},
 	}
 }
 
@@ -156,6 +160,16 @@ func (s *Store) ClassParams(_ context.Context, kind schema.GroupVersionKind, nam
 		}
 	}
 	return nil, fmt.Errorf("%w %q (%s) in the input", lbtls.ErrNoClassParams, name, kind.GroupVersion())
+}
+
+// AddACKLoadBalancer records an ACK LoadBalancer.
+func (s *Store) AddACKLoadBalancer(namespace, name string, lb *lbtls.ACKLoadBalancer) {
+	s.ackLoadBalancers[namespace+"/"+name] = lb
+}
+
+// ACKLoadBalancer implements lbtls.ACKLoadBalancers.
+func (s *Store) ACKLoadBalancer(_ context.Context, key string) (*lbtls.ACKLoadBalancer, error) {
+	return s.ackLoadBalancers[key], nil
 }
 
 // HasIngressClasses reports whether the store holds any IngressClass.

@@ -19,6 +19,7 @@ func KeepSpec(fields ...string) toolscache.TransformFunc {
 		// The kind stays: readers of several kinds tell them apart by it.
 		trimmed.SetAPIVersion(u.GetAPIVersion())
 		trimmed.SetKind(u.GetKind())
+		trimmed.SetNamespace(u.GetNamespace())
 		trimmed.SetName(u.GetName())
 		trimmed.SetResourceVersion(u.GetResourceVersion())
 		if spec, ok := u.Object["spec"].(map[string]any); ok {
