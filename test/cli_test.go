@@ -97,7 +97,7 @@ func isolateExamples(t *testing.T, files []exampleFile) (dir string) {
 			kind := netpol.KindFor(obj.GroupVersionKind())
 			if obj.GetKind() == "Namespace" {
 				obj.SetName(renamed[obj.GetName()])
-			} else if obj.GetKind() == "IngressClass" || obj.GroupVersionKind() == lbtls.IngressClassParamsGVK {
+			} else if obj.GetKind() == "IngressClass" || lbtls.IsClassParams(obj.GroupVersionKind()) {
 				// Cluster-scoped context of the Ingress rule: renamed, with
 				// the references to it.
 				obj.SetName(obj.GetName() + "-" + suffix)

@@ -45,7 +45,11 @@ func TestCheckSARIF(t *testing.T) {
 		"warning seccomp ../../../examples/manifests/11-shop-pods.yaml:15 Pod shop/profiler",
 		"error networkPolicy ../../../examples/manifests/20-legacy-deployment.yaml:1 Deployment legacy/billing",
 		"error loadBalancerTLS ../../../examples/manifests/30-shop-nlb-services.yaml:24 Service shop/storefront-nlb-wildcard",
+		"error loadBalancerTLS ../../../examples/manifests/31-automode-nlb-services.yaml:1 Service shop/storefront-auto-tls",
+		"error loadBalancerTLS ../../../examples/manifests/31-automode-nlb-services.yaml:27 Service legacy/billing-auto",
 		"error loadBalancerTLS ../../../examples/manifests/40-shop-alb-ingresses.yaml:56 Ingress legacy/billing-admin",
+		"error loadBalancerTLS ../../../examples/manifests/41-automode-alb.yaml:29 Ingress shop/storefront-auto",
+		"error loadBalancerTLS ../../../examples/manifests/50-ack-elbv2-listeners.yaml:64 Listener legacy/billing-http",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("results:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
@@ -122,7 +126,7 @@ func TestCheckJUnit(t *testing.T) {
 		t.Fatalf("not JUnit XML: %v\n%s", err, stdout)
 	}
 	s := suites.Suites[0]
-	if s.Tests != 37 || s.Failures != 3 || s.Errors != 0 || s.Skipped != 19 || len(s.Cases) != 37 || suites.Failures != 3 {
+	if s.Tests != 47 || s.Failures != 7 || s.Errors != 0 || s.Skipped != 23 || len(s.Cases) != 47 || suites.Failures != 7 {
 		t.Errorf("suite counts tests=%d failures=%d errors=%d skipped=%d cases=%d", s.Tests, s.Failures, s.Errors, s.Skipped, len(s.Cases))
 	}
 	var failed, out []string
@@ -137,7 +141,11 @@ func TestCheckJUnit(t *testing.T) {
 	wantFailed := []string{
 		"Deployment legacy/billing (../../../examples/manifests/20-legacy-deployment.yaml#1)",
 		"Service shop/storefront-nlb-wildcard (../../../examples/manifests/30-shop-nlb-services.yaml#2)",
+		"Service shop/storefront-auto-tls (../../../examples/manifests/31-automode-nlb-services.yaml#1)",
+		"Service legacy/billing-auto (../../../examples/manifests/31-automode-nlb-services.yaml#2)",
 		"Ingress legacy/billing-admin (../../../examples/manifests/40-shop-alb-ingresses.yaml#3)",
+		"Ingress shop/storefront-auto (../../../examples/manifests/41-automode-alb.yaml#3)",
+		"Listener legacy/billing-http (../../../examples/manifests/50-ack-elbv2-listeners.yaml#5)",
 	}
 	if !slices.Equal(failed, wantFailed) {
 		t.Errorf("failed cases:\n got %q\nwant %q", failed, wantFailed)

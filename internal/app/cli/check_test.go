@@ -118,13 +118,23 @@ func TestCheck(t *testing.T) {
 				"denied    Service     shop       storefront-nlb-wildcard  ../../../examples/manifests/30-shop-nlb-services.yaml#2",
 				"          eksguard denied this Service: [loadBalancerTLS] metadata.annotations[service.beta.kubernetes.io/aws-load-balancer-ssl-ports]: ...",
 				"admitted  Service     shop       storefront-clb           ../../../examples/manifests/30-shop-nlb-services.yaml#3",
+				"denied    Service     shop       storefront-auto-tls      ../../../examples/manifests/31-automode-nlb-services.yaml#1",
+				"          eksguard denied this Service: [loadBalancerTLS] metadata.annotations[service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy]: ...",
+				"denied    Service     legacy     billing-auto             ../../../examples/manifests/31-automode-nlb-services.yaml#2",
+				"          eksguard denied this Service: [loadBalancerTLS] spec.ports[0]: ...",
 				"admitted  Ingress     shop       storefront-web           ../../../examples/manifests/40-shop-alb-ingresses.yaml#1",
 				"admitted  Ingress     shop       storefront-api           ../../../examples/manifests/40-shop-alb-ingresses.yaml#2",
 				"denied    Ingress     legacy     billing-admin            ../../../examples/manifests/40-shop-alb-ingresses.yaml#3",
 				"          eksguard denied this Ingress: [loadBalancerTLS] metadata.annotations[alb.ingress.kubernetes.io/certificate-arn]: ...",
 				"admitted  Ingress     shop       partners                 ../../../examples/manifests/40-shop-alb-ingresses.yaml#4",
+				"denied    Ingress     shop       storefront-auto          ../../../examples/manifests/41-automode-alb.yaml#3",
+				"          eksguard denied this Ingress: [loadBalancerTLS] metadata.annotations[alb.ingress.kubernetes.io/ssl-policy]: ...",
+				"admitted  Listener    shop       edge-http                ../../../examples/manifests/50-ack-elbv2-listeners.yaml#2",
+				"admitted  Listener    shop       edge-https               ../../../examples/manifests/50-ack-elbv2-listeners.yaml#3",
+				"denied    Listener    legacy     billing-http             ../../../examples/manifests/50-ack-elbv2-listeners.yaml#5",
+				"          eksguard denied this Listener: [loadBalancerTLS] spec.protocol: ...",
 				"",
-				"18 checked under policy built-in defaults: 13 admitted, 1 mutated, 1 warned, 3 denied. 19 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy, ClusterNetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, GlobalNetworkPolicy, IngressClass, IngressClassParams).",
+				"24 checked under policy built-in defaults: 15 admitted, 1 mutated, 1 warned, 7 denied. 23 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy, ClusterNetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, GlobalNetworkPolicy, IngressClass, IngressClassParams, LoadBalancer).",
 			},
 		},
 		{
@@ -365,7 +375,7 @@ func TestCheckJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &checked); err != nil {
 		t.Fatalf("decoding the JSON report: %v\n%s", err, stdout)
 	}
-	want := report.Summary{Checked: 18, Admitted: 13, Mutated: 1, Warned: 1, Denied: 3, Skipped: 19}
+	want := report.Summary{Checked: 24, Admitted: 15, Mutated: 1, Warned: 1, Denied: 7, Skipped: 23}
 	if checked.Summary != want {
 		t.Errorf("summary %+v, want %+v", checked.Summary, want)
 	}

@@ -71,17 +71,22 @@ func TestPolicyReports(t *testing.T) {
 	want := []string{
 		"fail networkPolicy high Deployment/billing",
 		"fail loadBalancerTLS high Ingress/billing-admin",
+		"fail loadBalancerTLS high Listener/billing-http",
+		"fail loadBalancerTLS high Service/billing-auto",
 	}
-	if !slices.Equal(got, want) || summary != (reportsv1alpha1.ReportSummary{Fail: 2}) {
+	if !slices.Equal(got, want) || summary != (reportsv1alpha1.ReportSummary{Fail: 4}) {
 		t.Errorf("legacy: %+v %q", summary, got)
 	}
 	summary, got = results(t, objs[1])
-	if got[0] != "fail loadBalancerTLS high Service/storefront-nlb-wildcard" ||
+	if !slices.Contains(got, "fail loadBalancerTLS high Service/storefront-nlb-wildcard") ||
+		!slices.Contains(got, "fail loadBalancerTLS high Service/storefront-auto-tls") ||
+		!slices.Contains(got, "fail loadBalancerTLS high Ingress/storefront-auto") ||
+		!slices.Contains(got, "pass loadBalancerTLS high Listener/edge-http") ||
 		!slices.Contains(got, "warn seccomp medium Pod/profiler") || !slices.Contains(got, "warn seccomp medium Pod/debug-shell") ||
 		!slices.Contains(got, "pass networkPolicy high Deployment/storefront") {
 		t.Errorf("shop results %q", got)
 	}
-	if summary.Fail != 1 || summary.Warn != 2 || summary.Pass+summary.Fail+summary.Warn != len(got) {
+	if summary.Fail != 3 || summary.Warn != 2 || summary.Pass+summary.Fail+summary.Warn != len(got) {
 		t.Errorf("shop summary %+v for %d results", summary, len(got))
 	}
 }
