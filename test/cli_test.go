@@ -327,6 +327,8 @@ func TestCheckExamplesVerdicts(t *testing.T) {
 		"admitted Service shop/storefront-nlb",
 		"denied Service shop/storefront-nlb-wildcard",
 		"admitted Service shop/storefront-clb",
+		"denied Service shop/storefront-auto-tls",
+		"denied Service legacy/billing-auto",
 		"skipped IngressClass /alb",
 		"skipped IngressClass /partner-edge",
 		"skipped IngressClassParams /partner-edge",
@@ -334,6 +336,14 @@ func TestCheckExamplesVerdicts(t *testing.T) {
 		"admitted Ingress shop/storefront-api",
 		"denied Ingress legacy/billing-admin",
 		"admitted Ingress shop/partners",
+		"skipped IngressClassParams /auto-alb",
+		"skipped IngressClass /auto-alb",
+		"denied Ingress shop/storefront-auto",
+		"skipped LoadBalancer shop/edge",
+		"admitted Listener shop/edge-http",
+		"admitted Listener shop/edge-https",
+		"skipped LoadBalancer legacy/billing",
+		"denied Listener legacy/billing-http",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("verdicts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

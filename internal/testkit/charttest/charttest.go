@@ -211,4 +211,5 @@ var (
 	EphemeralWebhook      = webhook.SeccompEphemeralContainers.Name
 	ServiceTLSWebhook     = webhook.LoadBalancerTLSServices.Name
 	IngressTLSWebhook     = webhook.LoadBalancerTLSIngresses.Name
+	ACKListenerTLSWebhook = webhook.LoadBalancerTLSACKListeners.Name
 )
