@@ -55,6 +55,8 @@ type Handlers struct {
 	IngressClasses lbtls.Classes
 	// ACKLoadBalancers reads the LoadBalancers ACK Listeners reference (lbtls).
 	ACKLoadBalancers lbtls.ACKLoadBalancers
+	// Gateways reads the Gateway API objects (lbtls).
+	Gateways lbtls.GatewayAPI
 }
 
 // Handler builds the route's handler over h.
@@ -165,11 +167,36 @@ var LoadBalancerTLSACKListeners = &Route{
 	},
 }
 
+// LoadBalancerTLSGateways denies Gateways of the AWS Load Balancer
+// Controller's classes that would get a plaintext or weak-TLS listener.
+var LoadBalancerTLSGateways = &Route{
+	Name: "loadbalancertls.gateways.eksguard.io", Path: "/validate-gateway-lbtls",
+	Spec:    lbtls.Gateways,
+	handler: func(h Handlers) admit.Answerer { return lbtls.NewGatewayHandler(h.Decider, h.Gateways) },
+}
+
+// LoadBalancerTLSListenerSets judges the listeners ListenerSets add to
+// such Gateways.
+var LoadBalancerTLSListenerSets = &Route{
+	Name: "loadbalancertls.listenersets.eksguard.io", Path: "/validate-listenerset-lbtls",
+	Spec:    lbtls.ListenerSets,
+	handler: func(h Handlers) admit.Answerer { return lbtls.NewListenerSetHandler(h.Decider, h.Gateways) },
+}
+
+// LoadBalancerTLSGatewayRoutes denies routes that would forward over a
+// plaintext listener of such Gateways, or bring a weak-TLS one into use.
+var LoadBalancerTLSGatewayRoutes = &Route{
+	Name: "loadbalancertls.gatewayroutes.eksguard.io", Path: "/validate-gateway-route-lbtls",
+	Spec:    lbtls.GatewayRoutes,
+	handler: func(h Handlers) admit.Answerer { return lbtls.NewGatewayRouteHandler(h.Decider, h.Gateways) },
+}
+
 // Routes are every webhook eksguard serves, mutating first (the API server
 // calls mutating webhooks before validating ones).
 var Routes = []*Route{
 	SeccompPods, NetworkPolicyPods, NetworkPolicyWorkloads, NetworkPolicyChanges,
 	SeccompEphemeralContainers, LoadBalancerTLSServices, LoadBalancerTLSIngresses, LoadBalancerTLSACKListeners,
+	LoadBalancerTLSGateways, LoadBalancerTLSListenerSets, LoadBalancerTLSGatewayRoutes,
 }
 
 // CreatedResources maps each kind a route admits on CREATE to its

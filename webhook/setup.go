@@ -50,7 +50,7 @@ func SetupWithManager(mgr manager.Manager, opts Options) error {
 		return err
 	}
 	h := Handlers{Decider: opts.Decider, Coverage: coverage, Ingresses: lb.Ingresses, LiveIngresses: opts.APIReader,
-		IngressClasses: lb.Classes, ACKLoadBalancers: lb.ACKLoadBalancers}
+		IngressClasses: lb.Classes, ACKLoadBalancers: lb.ACKLoadBalancers, Gateways: lb.Gateways}
 	server := mgr.GetWebhookServer()
 	for _, r := range Routes {
 		hook := r.Webhook(h)

@@ -86,6 +86,7 @@ func FuzzRoutes(f *testing.F) {
 		Ingresses:        unreachable{},
 		IngressClasses:   unreachable{},
 		ACKLoadBalancers: unreachable{},
+		Gateways:         unreachable{},
 	}
 	var hooks []*admission.Webhook
 	for _, r := range webhook.Routes {

@@ -35,3 +35,27 @@ func (unreachable) ClassParams(context.Context, schema.GroupVersionKind, string)
 func (unreachable) ACKLoadBalancer(context.Context, string) (*lbtls.ACKLoadBalancer, error) {
 	return nil, errUnreachable
 }
+
+func (unreachable) GatewayClass(context.Context, string) (*lbtls.GatewayClass, error) {
+	return nil, errUnreachable
+}
+
+func (unreachable) Gateway(context.Context, string) (*lbtls.Gateway, error) {
+	return nil, errUnreachable
+}
+
+func (unreachable) ListenerSet(context.Context, string) (*lbtls.ListenerSet, error) {
+	return nil, errUnreachable
+}
+
+func (unreachable) ListenerSetsOf(context.Context, string) ([]*lbtls.ListenerSet, error) {
+	return nil, errUnreachable
+}
+
+func (unreachable) RoutesOf(context.Context, string) ([]*lbtls.Route, error) {
+	return nil, errUnreachable
+}
+
+func (unreachable) LoadBalancerConfiguration(context.Context, string) (*lbtls.LoadBalancerConfiguration, error) {
+	return nil, errUnreachable
+}

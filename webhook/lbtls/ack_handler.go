@@ -77,7 +77,7 @@ type ACKLoadBalancerStore struct{ *served.Store }
 // NewACKLoadBalancerStore is an ACKLoadBalancerStore; watch its Target.
 func NewACKLoadBalancerStore() ACKLoadBalancerStore {
 	return ACKLoadBalancerStore{served.NewStore(ACKLoadBalancerGVK.GroupVersion().WithResource("loadbalancers"),
-		ACKLoadBalancerGVK.Kind, served.KeepSpec(ackLoadBalancerFields...))}
+		ACKLoadBalancerGVK.Kind, served.KeepSpec(ackLoadBalancerFields...), nil)}
 }
 
 // ACKLoadBalancer implements ACKLoadBalancers.

@@ -50,9 +50,9 @@ type ClusterClasses struct {
 func NewClusterClasses(reader client.Reader) *ClusterClasses {
 	return &ClusterClasses{Reader: reader, paramsStores: map[schema.GroupVersionKind]*served.Store{
 		IngressClassParamsGVK: served.NewStore(IngressClassParamsGVK.GroupVersion().WithResource(ingressClassParamsResource),
-			IngressClassParamsGVK.Kind, trimClassParams),
+			IngressClassParamsGVK.Kind, trimClassParams, nil),
 		AutoModeIngressClassParamsGVK: served.NewStore(AutoModeIngressClassParamsGVK.GroupVersion().WithResource(ingressClassParamsResource),
-			AutoModeIngressClassParamsGVK.Kind, trimAutoModeClassParams),
+			AutoModeIngressClassParamsGVK.Kind, trimAutoModeClassParams, nil),
 	}}
 }
 

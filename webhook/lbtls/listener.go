@@ -98,6 +98,10 @@ func tlsPolicyError(path *field.Path, owner Owner, lbType config.LoadBalancerTyp
 			"use the AWS Load Balancer Controller (%s) and set e.g. %s (or set autoMode.defaultSSLPolicy if yours differs)",
 			subject, sslPolicy, lbc, allowed[0]))
 	}
+	if isDefault && (owner == OwnerGatewayALB || owner == OwnerGatewayNLB) {
+		return field.Required(path, fmt.Sprintf("%sdefault policy %s is not allowed: set sslPolicy, e.g. %s, "+
+			"in a LoadBalancerConfiguration listenerConfigurations entry for it", subject, sslPolicy, allowed[0]))
+	}
 	if isDefault {
 		return field.Required(path, fmt.Sprintf("%sdefault policy %s is not allowed: set one, e.g. %s",
 			subject, sslPolicy, allowed[0]))

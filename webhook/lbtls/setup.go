@@ -26,13 +26,15 @@ type Readers struct {
 	Ingresses client.Reader
 	// ACKLoadBalancers reads ACK LoadBalancers.
 	ACKLoadBalancers ACKLoadBalancers
+	// Gateways reads the Gateway API objects and LoadBalancerConfigurations.
+	Gateways GatewayAPI
 }
 
 // SetupWithManager adds the Ingress indexes the Ingress validator reads
 // (group name and class name), has watcher watch both IngressClassParams
-// kinds and ACK LoadBalancers where served, and returns the readers the
-// validators read (RBAC: list and watch Ingresses, IngressClasses,
-// IngressClassParams and ACK LoadBalancers cluster-wide). The caller adds
+// kinds, ACK LoadBalancers, the Gateway API kinds and the LBC's
+// LoadBalancerConfigurations where served, and returns the readers the
+// validators read (RBAC: list and watch each of those cluster-wide). The caller adds
 // watcher to mgr. The validators themselves are routes of the webhook
 // package.
 func SetupWithManager(mgr manager.Manager, watcher *served.Watcher) (Readers, error) {
@@ -50,12 +52,13 @@ func SetupWithManager(mgr manager.Manager, watcher *served.Watcher) (Readers, er
 		return Readers{}, fmt.Errorf("watching IngressClasses: %w", err)
 	}
 	lbs := NewACKLoadBalancerStore()
-	for _, kind := range append(classes.paramsKinds(), lbs.Target()) {
+	gateways := NewGatewayStores()
+	for _, kind := range append(append(classes.paramsKinds(), lbs.Target()), gateways.Targets()...) {
 		if err := watcher.Watch(kind); err != nil {
 			return Readers{}, fmt.Errorf("watching %s: %w", kind.GVR, err)
 		}
 	}
-	return Readers{Classes: classes, Ingresses: reader, ACKLoadBalancers: lbs}, nil
+	return Readers{Classes: classes, Ingresses: reader, ACKLoadBalancers: lbs, Gateways: gateways}, nil
 }
 
 // indexIngresses indexes Ingresses by IngressGroupNameField and

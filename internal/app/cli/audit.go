@@ -396,6 +396,14 @@ func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (
 			return nil, fmt.Errorf("listing %s IngressClassParams: %w", kind.Group, err)
 		}
 	}
+	// The Gateway API objects and LoadBalancerConfigurations: a Gateway is
+	// judged with its routes, a route with its Gateways.
+	for _, kind := range lbtls.GatewayKinds() {
+		err = listServed(ctx, c, kind.GVK, auditOptions{pageSize: opts.pageSize}, store.AddGatewayObject)
+		if err != nil {
+			return nil, fmt.Errorf("listing %ss: %w", kind.GVK.Kind, err)
+		}
+	}
 	// The load balancers ACK Listeners reference (their scheme).
 	err = listServed(ctx, c, lbtls.ACKLoadBalancerGVK, auditOptions{pageSize: opts.pageSize}, func(u *unstructured.Unstructured) error {
 		lb, err := lbtls.ACKLoadBalancerFrom(u)

@@ -175,6 +175,8 @@ func storeFor(objects []*manifest.Object) *offline.Store {
 			case gvk == lbtls.ACKLoadBalancerGVK:
 				lb, _ := lbtls.ACKLoadBalancerFrom(o)
 				store.AddACKLoadBalancer(o.GetNamespace(), o.GetName(), lb)
+			case lbtls.IsGatewayKind(gvk):
+				_ = store.AddGatewayObject(o)
 			}
 		}
 	}
@@ -193,7 +195,7 @@ func storeFor(objects []*manifest.Object) *offline.Store {
 			store.AddIngress(o)
 		case *unstructured.Unstructured:
 			switch gvk := o.GroupVersionKind(); {
-			case lbtls.IsClassParams(gvk), gvk == lbtls.ACKLoadBalancerGVK, gvk == lbtls.ACKListenerGVK:
+			case lbtls.IsClassParams(gvk), gvk == lbtls.ACKLoadBalancerGVK, gvk == lbtls.ACKListenerGVK, lbtls.IsGatewayKind(gvk):
 			case gvk == netpol.CalicoTierGVK:
 				store.AddCalicoTier(o)
 			default:

@@ -172,6 +172,21 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 		}
 		obj.Namespace, obj.Obj = custom.GetNamespace(), custom
 		return obj, nil
+	case lbtls.IsGatewayKind(gvk):
+		// Checked (Gateway, ListenerSet, routes), or context for them
+		// (GatewayClass, LoadBalancerConfiguration), read as the webhook
+		// reads them.
+		if _, err := lbtls.GatewayObjectFrom(u); err != nil {
+			return nil, fail("%v", err)
+		}
+		custom := u.DeepCopy()
+		if !lbtls.GatewayKindNamespaced(gvk) {
+			custom.SetNamespace("")
+		} else if custom.GetNamespace() == "" {
+			custom.SetNamespace(defaultNamespace)
+		}
+		obj.Namespace, obj.Obj = custom.GetNamespace(), custom
+		return obj, nil
 	case gvk.Group == lbtls.ACKListenerGVK.Group:
 		// ACK's other elbv2 kinds (TargetGroup, Rule) make no listener.
 		return obj, nil

@@ -90,6 +90,7 @@ func New(policy *config.Policy, store *Store) *Engine {
 		Ingresses:        store,
 		IngressClasses:   store,
 		ACKLoadBalancers: store,
+		Gateways:         store,
 	}
 	hooks := map[schema.GroupVersionKind][]hook{}
 	// Routes lists mutating webhooks first, as the API server calls them.

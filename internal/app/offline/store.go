@@ -37,6 +37,7 @@ type Store struct {
 	classParams map[lbtls.Owner]map[string]*lbtls.ClassParams
 	// ackLoadBalancers are ACK LoadBalancers by namespace/name.
 	ackLoadBalancers map[string]*lbtls.ACKLoadBalancer
+	gatewayObjects   gatewayObjects
 	// calicoTiers are Calico's Tier objects.
 	calicoTiers []*unstructured.Unstructured
 	// nextUID names objects that have no UID yet (input manifests): the

@@ -212,4 +212,7 @@ var (
 	ServiceTLSWebhook     = webhook.LoadBalancerTLSServices.Name
 	IngressTLSWebhook     = webhook.LoadBalancerTLSIngresses.Name
 	ACKListenerTLSWebhook = webhook.LoadBalancerTLSACKListeners.Name
+	GatewayTLSWebhook     = webhook.LoadBalancerTLSGateways.Name
+	ListenerSetTLSWebhook = webhook.LoadBalancerTLSListenerSets.Name
+	RouteTLSWebhook       = webhook.LoadBalancerTLSGatewayRoutes.Name
 )
