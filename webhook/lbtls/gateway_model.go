@@ -411,6 +411,7 @@ func wildcardMatches(pattern, host string) bool {
 // returns a problem that fails the Gateway's whole build.
 func (m GatewayModel) buildPort(p *GatewayPort, hostnames sets.Set[string], settings config.LoadBalancerTLSSettings) string {
 	protocol := ""
+	p.Built = len(p.Routes) > 0
 	for _, e := range p.Entries {
 		switch ep := e.elbProtocol(); {
 		case protocol == "" || protocol == ep:
@@ -418,11 +419,11 @@ func (m GatewayModel) buildPort(p *GatewayPort, hostnames sets.Set[string], sett
 		case isTCPUDPPair(protocol, ep):
 			protocol = ProtocolTCPUDP
 		default:
+			p.Protocol = protocol
 			return fmt.Sprintf("port %d has listeners of protocols %s and %s: the LBC fails to build the Gateway (mergeProtocols)", p.Port, protocol, ep)
 		}
 	}
 	p.Protocol, p.BackendProtocol = protocol, protocol
-	p.Built = len(p.Routes) > 0
 	entry := m.configEntry(protocol, p.Port)
 	if entry != nil && entry.QuicEnabled != nil && *entry.QuicEnabled {
 		switch protocol {

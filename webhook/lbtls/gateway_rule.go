@@ -144,9 +144,10 @@ func l4Fix(l Listener) string {
 func unbuiltWarning(path *field.Path, owner Owner, lbType config.LoadBalancerType, p *GatewayPort, settings config.LoadBalancerTLSSettings) field.ErrorList {
 	switch {
 	case p.Protocol == ProtocolHTTP:
-		return field.ErrorList{field.Forbidden(path, fmt.Sprintf("%s has no route yet: it will be plaintext unless every rule of its routes redirects to https", p.Listener))}
+		// Short: a warning is cut at decision.MaxWarningLength.
+		return field.ErrorList{field.Forbidden(path, fmt.Sprintf("%s has no route yet: plaintext unless its routes only redirect to https", p.Listener))}
 	case p.Plaintext():
-		return field.ErrorList{field.Forbidden(path, fmt.Sprintf("%s has no route yet: once one attaches it is plaintext (%s)", p.Listener, l4Fix(p.Listener)))}
+		return field.ErrorList{field.Forbidden(path, fmt.Sprintf("%s has no route yet: plaintext once one attaches", p.Listener))}
 	case p.TLS:
 		if err := tlsPolicyError(path, owner, lbType, p.SSLPolicy, p.DefaultSSLPolicy, p.Listener.String()+" (no route yet)", settings); err != nil {
 			return field.ErrorList{err}

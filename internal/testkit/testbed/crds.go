@@ -21,7 +21,7 @@ type ModuleCRDs struct {
 }
 
 // UpstreamCRDs are the CRDs of the load balancer kinds eksguard judges.
-var UpstreamCRDs = []ModuleCRDs{{
+var UpstreamCRDs = []ModuleCRDs{GatewayAPICRDs, {
 	// ACK's elbv2 controller: its Listener and LoadBalancer (v1.5.2; the
 	// v1.6 CRDs of these kinds are identical).
 	Module: "github.com/aws-controllers-k8s/elbv2-controller", Version: "v1.5.2",
@@ -67,4 +67,31 @@ func downloadModule(m ModuleCRDs) (string, error) {
 		return "", fmt.Errorf("%s@%s has sum %s, want %s", m.Module, m.Version, info.Sum, m.Sum)
 	}
 	return info.Dir, nil
+}
+
+// GatewayAPICRDs are the Gateway API's standard channel (v1.6.3: TCPRoute,
+// UDPRoute, TLSRoute and ListenerSet at v1 included), the one the AWS Load
+// Balancer Controller's guide installs, for the kinds eksguard reads.
+var GatewayAPICRDs = ModuleCRDs{
+	Module: "sigs.k8s.io/gateway-api", Version: "v1.6.3",
+	Sum: "h1:lKpJa5bGlraC/QeACvCpsHLdmO6y0iKfzVl6gzaFEYc=",
+	Files: []string{
+		"config/crd/standard/gateway.networking.k8s.io_gatewayclasses.yaml",
+		"config/crd/standard/gateway.networking.k8s.io_gateways.yaml",
+		"config/crd/standard/gateway.networking.k8s.io_listenersets.yaml",
+		"config/crd/standard/gateway.networking.k8s.io_httproutes.yaml",
+		"config/crd/standard/gateway.networking.k8s.io_grpcroutes.yaml",
+		"config/crd/standard/gateway.networking.k8s.io_tcproutes.yaml",
+		"config/crd/standard/gateway.networking.k8s.io_tlsroutes.yaml",
+		"config/crd/standard/gateway.networking.k8s.io_udproutes.yaml",
+	},
+}
+
+// GatewayAPICRDDir is the directory of GatewayAPICRDs' files.
+func GatewayAPICRDDir() (string, error) {
+	dir, err := downloadModule(GatewayAPICRDs)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "config", "crd", "standard"), nil
 }
