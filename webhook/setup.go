@@ -49,6 +49,10 @@ func SetupWithManager(mgr manager.Manager, opts Options) error {
 	if err := watcher.AddToManager(mgr); err != nil {
 		return err
 	}
+	// Ready once every served kind's informer has synced.
+	if err := mgr.AddReadyzCheck("served-kinds", watcher.ReadyCheck); err != nil {
+		return fmt.Errorf("adding the served kinds readiness check: %w", err)
+	}
 	h := Handlers{Decider: opts.Decider, Coverage: coverage, Ingresses: lb.Ingresses, LiveIngresses: opts.APIReader,
 		IngressClasses: lb.Classes, ACKLoadBalancers: lb.ACKLoadBalancers, Gateways: lb.Gateways}
 	server := mgr.GetWebhookServer()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -71,6 +73,12 @@ type Watcher struct {
 	kinds        []*watched
 	groups       map[string]bool
 	onDiscovered []func()
+
+	// readyMu guards what ReadyCheck reads: whether the first discovery
+	// is done, and the synced function of each running informer.
+	readyMu    sync.Mutex
+	discovered bool
+	synced     map[*watched]func() bool
 }
 
 // watched is a registered Target and its informer while it runs.
@@ -95,7 +103,30 @@ func NewWatcher(disc discovery.DiscoveryInterface, dyn dynamic.Interface) *Watch
 		afterChange: rediscoverAfterChange,
 		changed:     make(chan struct{}, 1),
 		groups:      map[string]bool{},
+		synced:      map[*watched]func() bool{},
 	}
+}
+
+// ReadyCheck is a readiness check: the first discovery is done, and every
+// informer it started has synced, so that a rule never answers from an
+// empty store.
+func (w *Watcher) ReadyCheck(_ *http.Request) error {
+	w.readyMu.Lock()
+	defer w.readyMu.Unlock()
+	if !w.discovered {
+		return errors.New("the served kinds have not been discovered yet")
+	}
+	var pending []string
+	for k, synced := range w.synced {
+		if !synced() {
+			pending = append(pending, resourceOf(k.kind.GVR))
+		}
+	}
+	if len(pending) > 0 {
+		slices.Sort(pending)
+		return fmt.Errorf("served kinds not in the cache yet: %s", strings.Join(pending, ", "))
+	}
+	return nil
 }
 
 // Watch registers k; it must come before the Watcher starts.
@@ -169,6 +200,9 @@ func (w *Watcher) Start(ctx context.Context) error {
 
 	defer w.stopAll()
 	w.reconcile(ctx)
+	w.readyMu.Lock()
+	w.discovered = true
+	w.readyMu.Unlock()
 	for _, f := range onDiscovered {
 		f()
 	}
@@ -278,6 +312,9 @@ func (w *Watcher) start(ctx context.Context, k *watched) {
 		informer.RunWithContext(informerCtx)
 	}()
 	k.running = &running{stop: stop, done: done}
+	w.readyMu.Lock()
+	w.synced[k] = informer.HasSynced
+	w.readyMu.Unlock()
 	log.Info("watching a kind the API server serves", logkeys.Kind, k.kind.Kind, logkeys.Resource, resourceOf(k.kind.GVR))
 }
 
@@ -290,6 +327,9 @@ func (w *Watcher) stop(k *watched, message string) {
 	k.running.stop()
 	<-k.running.done
 	k.running = nil
+	w.readyMu.Lock()
+	delete(w.synced, k)
+	w.readyMu.Unlock()
 	k.kind.OnStop()
 	log.Info(message, logkeys.Kind, k.kind.Kind, logkeys.Resource, resourceOf(k.kind.GVR))
 }

@@ -372,6 +372,9 @@ func TestServedAtStart(t *testing.T) {
 	}
 	startsAtDiscovery := -1
 	w.OnDiscovered(func() { startsAtDiscovery, _ = r.counts() })
+	if err := w.ReadyCheck(nil); err == nil {
+		t.Error("ready before the first discovery")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Start(ctx) }()
@@ -380,6 +383,7 @@ func TestServedAtStart(t *testing.T) {
 	if !toolscache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
 		t.Fatal("the informer did not sync")
 	}
+	eventually(t, "ready once discovered and synced", func() bool { return w.ReadyCheck(nil) == nil })
 	items := informer.GetStore().List()
 	if len(items) != 1 {
 		t.Fatalf("store holds %d objects, want 1", len(items))
