@@ -97,7 +97,7 @@ func isolateExamples(t *testing.T, files []exampleFile) (dir string) {
 			kind := netpol.KindFor(obj.GroupVersionKind())
 			if obj.GetKind() == "Namespace" {
 				obj.SetName(renamed[obj.GetName()])
-			} else if obj.GetKind() == "IngressClass" || lbtls.IsClassParams(obj.GroupVersionKind()) {
+			} else if obj.GetKind() == "IngressClass" || lbtls.IsClassParams(obj.GroupVersionKind()) || obj.GroupVersionKind() == lbtls.GatewayClassKind.GVK {
 				// Cluster-scoped context of the Ingress rule: renamed, with
 				// the references to it.
 				obj.SetName(obj.GetName() + "-" + suffix)
@@ -117,6 +117,9 @@ func isolateExamples(t *testing.T, files []exampleFile) (dir string) {
 			}
 			if class, ok, _ := unstructured.NestedString(obj.Object, "spec", "ingressClassName"); ok && obj.GetKind() == "Ingress" {
 				_ = unstructured.SetNestedField(obj.Object, class+"-"+suffix, "spec", "ingressClassName")
+			}
+			if class, ok, _ := unstructured.NestedString(obj.Object, "spec", "gatewayClassName"); ok && obj.GroupVersionKind() == lbtls.GatewayKind.GVK {
+				_ = unstructured.SetNestedField(obj.Object, class+"-"+suffix, "spec", "gatewayClassName")
 			}
 			if ann := obj.GetAnnotations(); ann[lbtls.AnnotationGroupName] != "" {
 				ann[lbtls.AnnotationGroupName] += "-" + suffix
@@ -231,6 +234,14 @@ func TestCheckAgreesWithWebhook(t *testing.T) {
 						continue
 					}
 					got := createAndObserve(t, obj)
+					// The webhook reads the Gateway API objects from its
+					// cache: the next ones need these there.
+					switch obj.GroupVersionKind() {
+					case lbtls.GatewayClassKind.GVK:
+						waitForGatewayClass(t, obj.GetName())
+					case lbtls.GatewayKind.GVK:
+						waitForGateway(t, obj.GetNamespace(), obj.GetName(), "http")
+					}
 					if want.Verdict == offline.VerdictSkipped {
 						if got.verdict != offline.VerdictAdmitted || len(got.warnings) > 0 {
 							t.Errorf("%s: check skipped it, the API server answered %+v", key, got)
@@ -344,6 +355,13 @@ func TestCheckExamplesVerdicts(t *testing.T) {
 		"admitted Listener shop/edge-https",
 		"skipped LoadBalancer legacy/billing",
 		"denied Listener legacy/billing-http",
+		"skipped GatewayClass /aws-alb",
+		"skipped LoadBalancerConfiguration shop/storefront-tls",
+		"warned Gateway shop/storefront",
+		"admitted HTTPRoute shop/storefront-redirect",
+		"admitted HTTPRoute shop/storefront",
+		"warned Gateway legacy/billing",
+		"denied HTTPRoute legacy/billing",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("verdicts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -238,3 +238,22 @@ func TestLBTLSGatewayCRDInstalledLater(t *testing.T) {
 	})
 	waitForGateway(t, ns, "web", "http")
 }
+
+// waitForGatewayClass waits until eksguard's cache holds the GatewayClass:
+// a dry-run Gateway of it is warned about its HTTP listener.
+func waitForGatewayClass(t *testing.T, class string) {
+	t.Helper()
+	ns := newNamespace(t, nil)
+	eventually(t, policyTimeout, func() error {
+		c, rec := newWarningClient(t)
+		probe := gatewayAPIObject("Gateway", ns, "class-probe", map[string]any{"gatewayClassName": class,
+			"listeners": []any{map[string]any{"name": "http", "protocol": "HTTP", "port": int64(80)}}})
+		if err := c.Create(context.Background(), probe, client.DryRunAll); err != nil {
+			return err
+		}
+		if len(rec.Messages()) == 0 {
+			return fmt.Errorf("GatewayClass %s not seen yet", class)
+		}
+		return nil
+	})
+}

@@ -131,6 +131,12 @@ func runCheck(ctx context.Context, opts checkOptions, streams Streams) error {
 		} else {
 			r = engine.Evaluate(ctx, obj.GVK, obj.Obj)
 		}
+		if u, ok := obj.Obj.(*unstructured.Unstructured); ok && lbtls.IsGatewayKind(obj.GVK) {
+			// The Gateway API's objects are context in input order, as
+			// kubectl apply creates them: a Gateway is judged with the
+			// routes before it (a later route is judged with it).
+			_ = store.AddGatewayObject(u) // decodeObject has read it
+		}
 		src := obj.Source
 		r.Source = &src
 		rep.Results = append(rep.Results, r)
@@ -175,8 +181,6 @@ func storeFor(objects []*manifest.Object) *offline.Store {
 			case gvk == lbtls.ACKLoadBalancerGVK:
 				lb, _ := lbtls.ACKLoadBalancerFrom(o)
 				store.AddACKLoadBalancer(o.GetNamespace(), o.GetName(), lb)
-			case lbtls.IsGatewayKind(gvk):
-				_ = store.AddGatewayObject(o)
 			}
 		}
 	}
@@ -208,18 +212,37 @@ func storeFor(objects []*manifest.Object) *offline.Store {
 
 // assumptions are what check takes for granted about the cluster because
 // its input does not say: with Ingresses but no IngressClass, class names
-// decide which Ingresses are ALBs.
+// decide which Ingresses are ALBs; a Gateway whose GatewayClass the input
+// does not hold is not the AWS Load Balancer Controller's.
 func assumptions(objects []*manifest.Object, store *offline.Store, policy *config.Policy) []string {
+	var out []string
+	classes := map[string]bool{}
+	for _, obj := range objects {
+		if obj.GVK == lbtls.GatewayClassKind.GVK {
+			classes[obj.Name] = true
+		}
+	}
+	missing := map[string]bool{}
+	for _, obj := range objects {
+		if obj.GVK != lbtls.GatewayKind.GVK {
+			continue
+		}
+		class, _, _ := unstructured.NestedString(obj.Obj.(*unstructured.Unstructured).Object, "spec", "gatewayClassName")
+		if !classes[class] && !missing[class] {
+			missing[class] = true
+			out = append(out, fmt.Sprintf("the input has no GatewayClass %s: its Gateways are taken for another controller's, not judged", class))
+		}
+	}
 	if store.HasIngressClasses() {
-		return nil
+		return out
 	}
 	for _, obj := range objects {
 		if _, ok := obj.Obj.(*networkingv1.Ingress); ok {
-			return []string{fmt.Sprintf("the input has no IngressClass: Ingresses of class %s are taken for ALB Ingresses (rules.loadBalancerTLS.albIngressClasses)",
-				strings.Join(policy.Config.Rules.LoadBalancerTLS.ALBIngressClasses, ", "))}
+			return append(out, fmt.Sprintf("the input has no IngressClass: Ingresses of class %s are taken for ALB Ingresses (rules.loadBalancerTLS.albIngressClasses)",
+				strings.Join(policy.Config.Rules.LoadBalancerTLS.ALBIngressClasses, ", ")))
 		}
 	}
-	return nil
+	return out
 }
 
 // exitFor is the exit status of a report.

@@ -50,6 +50,9 @@ func TestCheckSARIF(t *testing.T) {
 		"error loadBalancerTLS ../../../examples/manifests/40-shop-alb-ingresses.yaml:56 Ingress legacy/billing-admin",
 		"error loadBalancerTLS ../../../examples/manifests/41-automode-alb.yaml:29 Ingress shop/storefront-auto",
 		"error loadBalancerTLS ../../../examples/manifests/50-ack-elbv2-listeners.yaml:64 Listener legacy/billing-http",
+		"warning loadBalancerTLS ../../../examples/manifests/60-gateway-api.yaml:28 Gateway shop/storefront",
+		"warning loadBalancerTLS ../../../examples/manifests/60-gateway-api.yaml:81 Gateway legacy/billing",
+		"error loadBalancerTLS ../../../examples/manifests/60-gateway-api.yaml:93 HTTPRoute legacy/billing",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("results:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
@@ -126,7 +129,7 @@ func TestCheckJUnit(t *testing.T) {
 		t.Fatalf("not JUnit XML: %v\n%s", err, stdout)
 	}
 	s := suites.Suites[0]
-	if s.Tests != 47 || s.Failures != 7 || s.Errors != 0 || s.Skipped != 23 || len(s.Cases) != 47 || suites.Failures != 7 {
+	if s.Tests != 54 || s.Failures != 8 || s.Errors != 0 || s.Skipped != 25 || len(s.Cases) != 54 || suites.Failures != 8 {
 		t.Errorf("suite counts tests=%d failures=%d errors=%d skipped=%d cases=%d", s.Tests, s.Failures, s.Errors, s.Skipped, len(s.Cases))
 	}
 	var failed, out []string
@@ -146,6 +149,7 @@ func TestCheckJUnit(t *testing.T) {
 		"Ingress legacy/billing-admin (../../../examples/manifests/40-shop-alb-ingresses.yaml#3)",
 		"Ingress shop/storefront-auto (../../../examples/manifests/41-automode-alb.yaml#3)",
 		"Listener legacy/billing-http (../../../examples/manifests/50-ack-elbv2-listeners.yaml#5)",
+		"HTTPRoute legacy/billing (../../../examples/manifests/60-gateway-api.yaml#7)",
 	}
 	if !slices.Equal(failed, wantFailed) {
 		t.Errorf("failed cases:\n got %q\nwant %q", failed, wantFailed)
@@ -153,6 +157,8 @@ func TestCheckJUnit(t *testing.T) {
 	wantOut := []string{
 		`Pod shop/debug-shell (../../../examples/manifests/11-shop-pods.yaml#1): note [seccomp] eksguard will add /spec/securityContext/seccompProfile {"type":"RuntimeDefault"}`,
 		"Pod shop/profiler (../../../examples/manifests/11-shop-pods.yaml#2): warning [seccomp] pod runs Unconfined; use RuntimeDefault or a Localhost profile",
+		"Gateway shop/storefront (../../../examples/manifests/60-gateway-api.yaml#3): warning [loadBalancerTLS] HTTP:80 has no route yet: plaintext unless its routes only redirect to https",
+		"Gateway legacy/billing (../../../examples/manifests/60-gateway-api.yaml#6): warning [loadBalancerTLS] HTTP:80 has no route yet: plaintext unless its routes only redirect to https",
 	}
 	if !slices.Equal(out, wantOut) {
 		t.Errorf("case output:\n got %q\nwant %q", out, wantOut)

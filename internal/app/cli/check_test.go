@@ -133,8 +133,16 @@ func TestCheck(t *testing.T) {
 				"admitted  Listener    shop       edge-https               ../../../examples/manifests/50-ack-elbv2-listeners.yaml#3",
 				"denied    Listener    legacy     billing-http             ../../../examples/manifests/50-ack-elbv2-listeners.yaml#5",
 				"          eksguard denied this Listener: [loadBalancerTLS] spec.protocol: ...",
+				"warned    Gateway     shop       storefront               ../../../examples/manifests/60-gateway-api.yaml#3",
+				"          warning: eksguard [loadBalancerTLS] ...",
+				"admitted  HTTPRoute   shop       storefront-redirect      ../../../examples/manifests/60-gateway-api.yaml#4",
+				"admitted  HTTPRoute   shop       storefront               ../../../examples/manifests/60-gateway-api.yaml#5",
+				"warned    Gateway     legacy     billing                  ../../../examples/manifests/60-gateway-api.yaml#6",
+				"          warning: eksguard [loadBalancerTLS] ...",
+				"denied    HTTPRoute   legacy     billing                  ../../../examples/manifests/60-gateway-api.yaml#7",
+				"          eksguard denied this HTTPRoute: [loadBalancerTLS] spec.rules[0]: ...",
 				"",
-				"24 checked under policy built-in defaults: 15 admitted, 1 mutated, 1 warned, 7 denied. 23 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy, ClusterNetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, GlobalNetworkPolicy, IngressClass, IngressClassParams, LoadBalancer).",
+				"29 checked under policy built-in defaults: 17 admitted, 1 mutated, 3 warned, 8 denied. 25 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy, ClusterNetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, GlobalNetworkPolicy, IngressClass, IngressClassParams, LoadBalancer, GatewayClass, LoadBalancerConfiguration).",
 			},
 		},
 		{
@@ -375,7 +383,7 @@ func TestCheckJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &checked); err != nil {
 		t.Fatalf("decoding the JSON report: %v\n%s", err, stdout)
 	}
-	want := report.Summary{Checked: 24, Admitted: 15, Mutated: 1, Warned: 1, Denied: 7, Skipped: 23}
+	want := report.Summary{Checked: 29, Admitted: 17, Mutated: 1, Warned: 3, Denied: 8, Skipped: 25}
 	if checked.Summary != want {
 		t.Errorf("summary %+v, want %+v", checked.Summary, want)
 	}
