@@ -45,17 +45,12 @@ func gatewayClass(t *testing.T, name, controller string, params map[string]any) 
 	createClusterScoped(t, gatewayAPIObject("GatewayClass", "", name, spec))
 }
 
-// waitForGateway waits until eksguard's cache holds the Gateway: a
-// dry-run route that forwards on its HTTP listener is denied.
+// waitForGateway waits until eksguard's cache holds the Gateway.
 func waitForGateway(t *testing.T, ns, gateway, section string) {
 	t.Helper()
-	eventually(t, policyTimeout, func() error {
-		probe := httpRoute(ns, "probe", gateway, section, false)
-		if err := k8sClient.Create(context.Background(), probe, client.DryRunAll); !apierrors.IsForbidden(err) {
-			return fmt.Errorf("a forwarding route on %s/%s: %v, want a denial", gateway, section, err)
-		}
-		return nil
-	})
+	if err := testbed.WaitForGatewayCached(context.Background(), k8sClient, ns, gateway, section, policyTimeout); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // httpRoute is an HTTPRoute on the Gateway's listener section ("" for
@@ -239,21 +234,10 @@ func TestLBTLSGatewayCRDInstalledLater(t *testing.T) {
 	waitForGateway(t, ns, "web", "http")
 }
 
-// waitForGatewayClass waits until eksguard's cache holds the GatewayClass:
-// a dry-run Gateway of it is warned about its HTTP listener.
+// waitForGatewayClass waits until eksguard's cache holds the GatewayClass.
 func waitForGatewayClass(t *testing.T, class string) {
 	t.Helper()
-	ns := newNamespace(t, nil)
-	eventually(t, policyTimeout, func() error {
-		c, rec := newWarningClient(t)
-		probe := gatewayAPIObject("Gateway", ns, "class-probe", map[string]any{"gatewayClassName": class,
-			"listeners": []any{map[string]any{"name": "http", "protocol": "HTTP", "port": int64(80)}}})
-		if err := c.Create(context.Background(), probe, client.DryRunAll); err != nil {
-			return err
-		}
-		if len(rec.Messages()) == 0 {
-			return fmt.Errorf("GatewayClass %s not seen yet", class)
-		}
-		return nil
-	})
+	if err := testbed.WaitForGatewayClassCached(context.Background(), restConfig, newNamespace(t, nil), class, policyTimeout); err != nil {
+		t.Fatal(err)
+	}
 }

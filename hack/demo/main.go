@@ -28,6 +28,7 @@ import (
 	"github.com/eksguard/eksguard/internal/app/cli"
 	"github.com/eksguard/eksguard/internal/app/server"
 	"github.com/eksguard/eksguard/internal/testkit/testbed"
+	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
 )
 
@@ -136,6 +137,18 @@ func run(examples string) error {
 		for _, obj := range objs {
 			if apply(ctx, wc, warnings, obj) {
 				denied = append(denied, obj)
+				continue
+			}
+			// The webhook reads these from its informers: the routes
+			// that follow need them there.
+			switch obj.GroupVersionKind() {
+			case lbtls.GatewayClassKind.GVK:
+				err = testbed.WaitForGatewayClassCached(ctx, cfg, "shop", obj.GetName(), 20*time.Second)
+			case lbtls.GatewayKind.GVK:
+				err = testbed.WaitForGatewayCached(ctx, c, obj.GetNamespace(), obj.GetName(), "http", 20*time.Second)
+			}
+			if err != nil {
+				return err
 			}
 		}
 	}
