@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/go-logr/logr"
@@ -191,12 +192,22 @@ var LoadBalancerTLSGatewayRoutes = &Route{
 	handler: func(h Handlers) admit.Answerer { return lbtls.NewGatewayRouteHandler(h.Decider, h.Gateways) },
 }
 
+// LoadBalancerTLSGatewayConfigChanges warns about GatewayClass and
+// LoadBalancerConfiguration changes that leave running Gateways plaintext
+// or weak.
+var LoadBalancerTLSGatewayConfigChanges = &Route{
+	// Warnings only (no Modes): a configuration change must never be blocked.
+	Name: "loadbalancertls.gatewayconfigs.eksguard.io", Path: "/validate-gateway-config-change",
+	Spec:    lbtls.GatewayConfigChanges,
+	handler: func(h Handlers) admit.Answerer { return lbtls.NewGatewayConfigChangeHandler(h.Decider, h.Gateways) },
+}
+
 // Routes are every webhook eksguard serves, mutating first (the API server
 // calls mutating webhooks before validating ones).
 var Routes = []*Route{
 	SeccompPods, NetworkPolicyPods, NetworkPolicyWorkloads, NetworkPolicyChanges,
 	SeccompEphemeralContainers, LoadBalancerTLSServices, LoadBalancerTLSIngresses, LoadBalancerTLSACKListeners,
-	LoadBalancerTLSGateways, LoadBalancerTLSListenerSets, LoadBalancerTLSGatewayRoutes,
+	LoadBalancerTLSGateways, LoadBalancerTLSListenerSets, LoadBalancerTLSGatewayRoutes, LoadBalancerTLSGatewayConfigChanges,
 }
 
 // CreatedResources maps each kind a route admits on CREATE to its
@@ -233,19 +244,24 @@ func PathTable() string {
 // objects names the route's kinds and operations.
 func (r *Route) objects() string {
 	var kinds, ops []string
-	seen := map[string]int{}
+	groups := map[string]map[string]bool{}
 	for _, k := range r.Kinds {
-		seen[k.GVK.Kind]++
+		if groups[k.GVK.Kind] == nil {
+			groups[k.GVK.Kind] = map[string]bool{}
+		}
+		groups[k.GVK.Kind][k.GVK.Group] = true
 	}
 	for _, k := range r.Kinds {
 		name := k.GVK.Kind
-		if seen[name] > 1 {
+		if len(groups[name]) > 1 {
 			name += "." + k.GVK.Group // kinds that share a name
 		}
 		if _, sub, ok := strings.Cut(k.Resource, "/"); ok {
 			name += " (" + sub + ")"
 		}
-		kinds = append(kinds, name)
+		if !slices.Contains(kinds, name) { // one kind at several versions
+			kinds = append(kinds, name)
+		}
 	}
 	for _, op := range r.Operations {
 		ops = append(ops, string(op))

@@ -59,3 +59,5 @@ func (unreachable) RoutesOf(context.Context, string) ([]*lbtls.Route, error) {
 func (unreachable) LoadBalancerConfiguration(context.Context, string) (*lbtls.LoadBalancerConfiguration, error) {
 	return nil, errUnreachable
 }
+
+func (unreachable) Gateways(context.Context) ([]*lbtls.Gateway, error) { return nil, errUnreachable }

@@ -143,3 +143,21 @@ func (s *GatewayStores) LoadBalancerConfiguration(_ context.Context, key string)
 	}
 	return nil, nil
 }
+
+// Gateways implements GatewayAPI.
+func (s *GatewayStores) Gateways(context.Context) ([]*Gateway, error) {
+	objs, err := s.gateways.List()
+	if errors.Is(err, served.ErrNotServed) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Gateway, 0, len(objs))
+	for _, o := range objs {
+		if g, ok := o.(*Gateway); ok {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}

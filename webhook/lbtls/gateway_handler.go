@@ -40,6 +40,8 @@ type GatewayAPI interface {
 	// ("Gateway/ns/name" or "ListenerSet/ns/name").
 	RoutesOf(ctx context.Context, parentKey string) ([]*Route, error)
 	LoadBalancerConfiguration(ctx context.Context, key string) (*LoadBalancerConfiguration, error)
+	// Gateways are every Gateway.
+	Gateways(ctx context.Context) ([]*Gateway, error)
 }
 
 // NewGatewayHandler judges Gateways of the LBC's classes with the

@@ -120,16 +120,21 @@ func httpPlaintextDetail(p *GatewayPort) string {
 		p.Listener, summarize(what, "forwards", "forward"))
 }
 
-// summarize names up to three items and says how many more.
+// summarize names up to three items, says how many more, and adds the
+// verb (one for a single item, many otherwise) when there is one.
 func summarize(items []string, one, many string) string {
 	verb := many
 	if len(items) == 1 {
 		verb = one
 	}
+	list := strings.Join(items, ", ")
 	if len(items) > 3 {
-		return fmt.Sprintf("%s and %d more %s", strings.Join(items[:3], ", "), len(items)-3, verb)
+		list = fmt.Sprintf("%s and %d more", strings.Join(items[:3], ", "), len(items)-3)
 	}
-	return strings.Join(items, ", ") + " " + verb
+	if verb == "" {
+		return list
+	}
+	return list + " " + verb
 }
 
 // l4Fix says how an NLB listener stops being plaintext.

@@ -212,6 +212,13 @@ func (s staticGatewayAPI) RoutesOf(_ context.Context, parent string) ([]*Route, 
 	}
 	return out, nil
 }
+func (s staticGatewayAPI) Gateways(context.Context) ([]*Gateway, error) {
+	var out []*Gateway
+	for _, g := range s.gateways {
+		out = append(out, g)
+	}
+	return out, nil
+}
 func (s staticGatewayAPI) LoadBalancerConfiguration(_ context.Context, key string) (*LoadBalancerConfiguration, error) {
 	return s.configs[key], nil
 }
@@ -305,4 +312,57 @@ func TestGatewayDefaultPolicySetting(t *testing.T) {
 	v := CheckGateway("edge/web", OwnerGatewayALB, b, GatewaySubject{Kind: "Gateway", Key: "edge/web"}, settings)
 	ruletest.AssertDetails(t, "CheckGateway", v.Errs, []string{"spec.listeners[0]: HTTP:80 is plaintext: HTTPRoute shop/store rule 1 forwards; " +
 		"make every rule redirect to https (RequestRedirect scheme: https), or serve them on HTTPS"})
+}
+
+// TestGatewayConfigChange: a LoadBalancerConfiguration update that drops
+// the policy of a running Gateway's HTTPS listener is warned about, naming
+// it; one that keeps it, and a GatewayClass update of another class, are not.
+func TestGatewayConfigChange(t *testing.T) {
+	albClass := &GatewayClass{}
+	albClass.Name, albClass.Spec.ControllerName = "alb", GatewayControllerALB
+	web := gw(t, `{"metadata":{"namespace":"edge","name":"web"},"spec":{"gatewayClassName":"alb",
+		"infrastructure":{"parametersRef":{"group":"gateway.k8s.aws","kind":"LoadBalancerConfiguration","name":"tls"}},
+		"listeners":[{"name":"https","port":443,"protocol":"HTTPS","allowedRoutes":{"namespaces":{"from":"All"}}}]}}`)
+	strong := gwObject[LoadBalancerConfiguration](t, LoadBalancerConfigurationKinds[0].GVK, `{"metadata":{"namespace":"edge","name":"tls"},
+		"spec":{"listenerConfigurations":[{"protocolPort":"HTTPS:443","sslPolicy":"`+strongPolicy+`","defaultCertificate":"`+certARN+`"}]}}`)
+	api := staticGatewayAPI{
+		classes:  map[string]*GatewayClass{"alb": albClass},
+		gateways: map[string]*Gateway{"edge/web": web},
+		routes:   []*Route{route(t, HTTPRouteKind.GVK, forwardRoute)},
+		configs:  map[string]*LoadBalancerConfiguration{"edge/tls": strong},
+	}
+	h := NewGatewayConfigChangeHandler(ruletest.Decider(ruletest.CompilePolicy(t, nil)), api)
+	update := func(kind schema.GroupVersionKind, old, doc string) verdict {
+		t.Helper()
+		wrap := func(d string) string {
+			var obj map[string]any
+			if err := json.Unmarshal([]byte(d), &obj); err != nil {
+				t.Fatal(err)
+			}
+			obj["apiVersion"], obj["kind"] = kind.GroupVersion().String(), kind.Kind
+			raw, _ := json.Marshal(obj)
+			return string(raw)
+		}
+		resp := h.Handle(context.Background(), ruletest.Req{GVK: kind, Op: admissionv1.Update, Namespace: "edge", Name: "tls",
+			Object: wrap(doc), OldObject: wrap(old)}.Request())
+		if !resp.Allowed {
+			t.Fatalf("a configuration change was denied: %s", resp.Result.Message)
+		}
+		return verdict{warnings: admission.Warnings(resp.Warnings)}
+	}
+	const strongDoc = `{"metadata":{"namespace":"edge","name":"tls"},"spec":{"listenerConfigurations":[{"protocolPort":"HTTPS:443","sslPolicy":"` +
+		strongPolicy + `","defaultCertificate":"` + certARN + `"}]}}`
+	weakDoc := `{"metadata":{"namespace":"edge","name":"tls"},"spec":{"listenerConfigurations":[{"protocolPort":"HTTPS:443","defaultCertificate":"` + certARN + `"}]}}`
+	got := update(LoadBalancerConfigurationKinds[0].GVK, strongDoc, weakDoc)
+	want := verdict{warnings: admission.Warnings{"eksguard [loadBalancerTLS] leaves 1 Gateway(s) plaintext or weak: edge/web (HTTPS:443: default policy ELBSecurityPoli..."}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("dropping the policy:\n got %+v\nwant %+v", got, want)
+	}
+	if got := update(LoadBalancerConfigurationKinds[0].GVK, strongDoc, strongDoc); !reflect.DeepEqual(got, verdict{}) {
+		t.Errorf("an unchanged configuration: %+v", got)
+	}
+	other := `{"metadata":{"name":"other"},"spec":{"controllerName":"example.com/gw"}}`
+	if got := update(GatewayClassKind.GVK, other, other); !reflect.DeepEqual(got, verdict{}) {
+		t.Errorf("another class: %+v", got)
+	}
 }

@@ -92,3 +92,12 @@ func (s *Store) RoutesOf(_ context.Context, parentKey string) ([]*lbtls.Route, e
 func (s *Store) LoadBalancerConfiguration(_ context.Context, key string) (*lbtls.LoadBalancerConfiguration, error) {
 	return s.gatewayObjects.configs[key], nil
 }
+
+// Gateways implements lbtls.GatewayAPI.
+func (s *Store) Gateways(context.Context) ([]*lbtls.Gateway, error) {
+	out := make([]*lbtls.Gateway, 0, len(s.gatewayObjects.gateways))
+	for _, g := range s.gatewayObjects.gateways {
+		out = append(out, g)
+	}
+	return out, nil
+}

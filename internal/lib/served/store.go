@@ -73,6 +73,15 @@ func (s *Store) ByIndex(index, value string) ([]any, error) {
 	return informer.GetIndexer().ByIndex(index, value)
 }
 
+// List is every stored object; as Get for a kind not served or not synced.
+func (s *Store) List() ([]any, error) {
+	informer, err := s.synced()
+	if err != nil {
+		return nil, err
+	}
+	return informer.GetStore().List(), nil
+}
+
 // Get is the object stored under key ("namespace/name", or "name" for a
 // cluster-scoped kind). The error wraps ErrNotServed while the kind is not
 // served; it is also an error until the informer has synced.

@@ -215,4 +215,5 @@ var (
 	GatewayTLSWebhook     = webhook.LoadBalancerTLSGateways.Name
 	ListenerSetTLSWebhook = webhook.LoadBalancerTLSListenerSets.Name
 	RouteTLSWebhook       = webhook.LoadBalancerTLSGatewayRoutes.Name
+	GatewayConfigWebhook  = webhook.LoadBalancerTLSGatewayConfigChanges.Name
 )
