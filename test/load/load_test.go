@@ -50,6 +50,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -194,6 +195,11 @@ func TestLoad(t *testing.T) {
 	for i, name := range []string{"storefront", "api", "admin"} {
 		ing := albIngress(name, i)
 		if err := c.Create(ctx, ing); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, obj := range gatewayObjects() {
+		if err := c.Create(ctx, obj); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -398,12 +404,57 @@ func requestBodies(t *testing.T) []body {
 	}
 	ing := albIngress("storefront", 0)
 	ing.TypeMeta = metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "Ingress"}
+	gateway, route := gatewayObjects()[2], gatewayObjects()[4]
 	return []body{
 		{name: "seccomp (Pod)", path: webhook.SeccompPods.Path, data: review(t, pod, "pods"), patched: true},
 		{name: "networkpolicy (Pod)", path: webhook.NetworkPolicyPods.Path, data: review(t, pod, "pods")},
 		{name: "networkpolicy (Deployment)", path: webhook.NetworkPolicyWorkloads.Path, data: review(t, deployment, "deployments")},
 		{name: "loadBalancerTLS (Service)", path: webhook.LoadBalancerTLSServices.Path, data: review(t, svc, "services")},
 		{name: "loadBalancerTLS (Ingress)", path: webhook.LoadBalancerTLSIngresses.Path, data: review(t, ing, "ingresses")},
+		{name: "loadBalancerTLS (Gateway)", path: webhook.LoadBalancerTLSGateways.Path, data: review(t, gateway, "gateways")},
+		{name: "loadBalancerTLS (HTTPRoute)", path: webhook.LoadBalancerTLSGatewayRoutes.Path, data: review(t, route, "httproutes")},
+	}
+}
+
+// gatewayObjects are an ALB Gateway of the AWS Load Balancer Controller
+// with its class and configuration (HTTPS:443 under a TLS 1.2/1.3 policy),
+// a route redirecting HTTP:80 to HTTPS, and three routes on HTTPS: what
+// the Gateway and HTTPRoute paths read.
+func gatewayObjects() []client.Object {
+	obj := func(kind, ns, name string, spec map[string]any) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+		gvk := lbtls.GatewayKind.GVK.GroupVersion().WithKind(kind)
+		if kind == "LoadBalancerConfiguration" {
+			gvk = lbtls.LoadBalancerConfigurationKinds[0].GVK
+		}
+		u.SetGroupVersionKind(gvk)
+		u.SetNamespace(ns)
+		u.SetName(name)
+		return u
+	}
+	route := func(name, section string, redirect bool) *unstructured.Unstructured {
+		rule := map[string]any{"matches": []any{map[string]any{"path": map[string]any{"type": "PathPrefix", "value": "/" + name}}},
+			"backendRefs": []any{map[string]any{"name": name, "port": int64(80)}}}
+		if redirect {
+			rule = map[string]any{"filters": []any{map[string]any{"type": "RequestRedirect",
+				"requestRedirect": map[string]any{"scheme": "https", "statusCode": int64(301)}}}}
+		}
+		return obj("HTTPRoute", podNamespace, name, map[string]any{"parentRefs": []any{map[string]any{"name": "web", "sectionName": section}},
+			"hostnames": []any{"shop.example.com"}, "rules": []any{rule}})
+	}
+	return []client.Object{
+		obj("GatewayClass", "", "aws-alb", map[string]any{"controllerName": lbtls.GatewayControllerALB}),
+		obj("LoadBalancerConfiguration", podNamespace, "tls", map[string]any{"scheme": "internet-facing",
+			"listenerConfigurations": []any{map[string]any{"protocolPort": "HTTPS:443", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+				"defaultCertificate": "arn:aws:acm:eu-west-1:111122223333:certificate/0b1c2d3e"}}}),
+		obj("Gateway", podNamespace, "web", map[string]any{"gatewayClassName": "aws-alb",
+			"infrastructure": map[string]any{"parametersRef": map[string]any{"group": "gateway.k8s.aws", "kind": "LoadBalancerConfiguration", "name": "tls"}},
+			"listeners": []any{map[string]any{"name": "http", "protocol": "HTTP", "port": int64(80)},
+				map[string]any{"name": "https", "protocol": "HTTPS", "port": int64(443), "hostname": "shop.example.com"}}}),
+		route("redirect", "http", true),
+		route("storefront", "https", false),
+		route("api", "https", false),
+		route("admin", "https", false),
 	}
 }
 

@@ -27,7 +27,13 @@ func StartControlPlane(t *testing.T, repoRoot string, qps float32, burst int) *C
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	upstream, err := UpstreamCRDPaths()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The CRDs of the kinds eksguard reads (test/crds and the upstream ones).
+	env := &envtest.Environment{BinaryAssetsDirectory: assets, ErrorIfCRDPathMissing: true,
+		CRDDirectoryPaths: append([]string{filepath.Join(repoRoot, "test", "crds", "served")}, upstream...)}
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatal(err)
