@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -240,4 +241,46 @@ func waitForGatewayClass(t *testing.T, class string) {
 	if err := testbed.WaitForGatewayClassCached(context.Background(), restConfig, newNamespace(t, nil), class, policyTimeout); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestLBTLSGatewayConfigChange: a LoadBalancerConfiguration update that
+// drops the TLS policy of a running Gateway's HTTPS listener is admitted
+// with a warning naming the Gateway.
+func TestLBTLSGatewayConfigChange(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, nil)
+	class := "alb-change-" + ns
+	config := gatewayAPIObject("LoadBalancerConfiguration", ns, "tls", map[string]any{
+		"listenerConfigurations": []any{map[string]any{"protocolPort": "HTTPS:443", "sslPolicy": lbtlsStrongPolicy,
+			"defaultCertificate": lbtlsCertARN}}})
+	if err := k8sClient.Create(ctx, config); err != nil {
+		t.Fatal(err)
+	}
+	gatewayClass(t, class, lbtls.GatewayControllerALB, nil)
+	waitForGatewayClass(t, class)
+	if err := k8sClient.Create(ctx, gatewayAPIObject("Gateway", ns, "web", map[string]any{"gatewayClassName": class,
+		"infrastructure": map[string]any{"parametersRef": map[string]any{"group": "gateway.k8s.aws", "kind": "LoadBalancerConfiguration", "name": "tls"}},
+		"listeners":      []any{map[string]any{"name": "https", "protocol": "HTTPS", "port": int64(443)}}})); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, policyTimeout, func() error { return k8sClient.Create(ctx, httpRoute(ns, "store", "web", "https", false)) })
+
+	weak := config.DeepCopy()
+	unstructured.RemoveNestedField(weak.Object, "spec", "listenerConfigurations")
+	_ = unstructured.SetNestedSlice(weak.Object, []any{map[string]any{"protocolPort": "HTTPS:443", "defaultCertificate": lbtlsCertARN}},
+		"spec", "listenerConfigurations")
+	want := "eksguard [loadBalancerTLS] leaves 1 Gateway(s) plaintext or weak: " + ns + "/web (HTTPS:443: default policy"
+	// The route must be in eksguard's cache for the Gateway to be built.
+	eventually(t, policyTimeout, func() error {
+		c, rec := newWarningClient(t)
+		if err := c.Update(ctx, weak.DeepCopy(), client.DryRunAll); err != nil {
+			return err
+		}
+		for _, w := range rec.Messages() {
+			if strings.HasPrefix(w, want) {
+				return nil
+			}
+		}
+		return fmt.Errorf("warnings %q, want one starting %q", rec.Messages(), want)
+	})
 }

@@ -248,6 +248,22 @@ func IsGatewayKind(gvk schema.GroupVersionKind) bool {
 	return false
 }
 
+// GatewayKindAt is the version eksguard reads of a kind of this file given
+// at another version (HTTPRoute v1beta1, TCPRoute v1alpha2: the fields it
+// reads are the same, and the API server converts them for the webhook).
+func GatewayKindAt(gvk schema.GroupVersionKind) (schema.GroupVersionKind, bool) {
+	for _, k := range GatewayKinds() {
+		if k.GVK.GroupKind() == gvk.GroupKind() {
+			return k.GVK, true
+		}
+	}
+	return schema.GroupVersionKind{}, false
+}
+
+// GatewayGroups are the API groups of the Gateway API and of the LBC's
+// Gateway configuration: kinds eksguard knows, whether or not it reads them.
+var GatewayGroups = []string{gatewayGroup, "gateway.networking.x-k8s.io", "gateway.k8s.aws"}
+
 // GatewayKindNamespaced reports a namespaced kind of this file.
 func GatewayKindNamespaced(gvk schema.GroupVersionKind) bool {
 	for _, k := range GatewayKinds() {

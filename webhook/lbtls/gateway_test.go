@@ -3,6 +3,7 @@ package lbtls
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -185,10 +186,11 @@ func TestMergeConfigs(t *testing.T) {
 
 // staticGatewayAPI is a cluster's Gateway API objects.
 type staticGatewayAPI struct {
-	classes  map[string]*GatewayClass
-	gateways map[string]*Gateway
-	routes   []*Route
-	configs  map[string]*LoadBalancerConfiguration
+	classes      map[string]*GatewayClass
+	gateways     map[string]*Gateway
+	listenerSets []*ListenerSet
+	routes       []*Route
+	configs      map[string]*LoadBalancerConfiguration
 }
 
 func (s staticGatewayAPI) GatewayClass(_ context.Context, name string) (*GatewayClass, error) {
@@ -197,9 +199,22 @@ func (s staticGatewayAPI) GatewayClass(_ context.Context, name string) (*Gateway
 func (s staticGatewayAPI) Gateway(_ context.Context, key string) (*Gateway, error) {
 	return s.gateways[key], nil
 }
-func (s staticGatewayAPI) ListenerSet(context.Context, string) (*ListenerSet, error) { return nil, nil }
-func (s staticGatewayAPI) ListenerSetsOf(context.Context, string) ([]*ListenerSet, error) {
+func (s staticGatewayAPI) ListenerSet(_ context.Context, key string) (*ListenerSet, error) {
+	for _, ls := range s.listenerSets {
+		if ls.Namespace+"/"+ls.Name == key {
+			return ls, nil
+		}
+	}
 	return nil, nil
+}
+func (s staticGatewayAPI) ListenerSetsOf(_ context.Context, gatewayKey string) ([]*ListenerSet, error) {
+	var out []*ListenerSet
+	for _, ls := range s.listenerSets {
+		if ls.GatewayKey() == gatewayKey {
+			out = append(out, ls)
+		}
+	}
+	return out, nil
 }
 func (s staticGatewayAPI) RoutesOf(_ context.Context, parent string) ([]*Route, error) {
 	var out []*Route
@@ -364,5 +379,53 @@ func TestGatewayConfigChange(t *testing.T) {
 	other := `{"metadata":{"name":"other"},"spec":{"controllerName":"example.com/gw"}}`
 	if got := update(GatewayClassKind.GVK, other, other); !reflect.DeepEqual(got, verdict{}) {
 		t.Errorf("another class: %+v", got)
+	}
+}
+
+// TestListenerSets follows listenerSetGatewayHandshake and resolveParentRef:
+// a ListenerSet's listeners join a Gateway whose allowedListeners admits
+// its namespace (None by default), and routes attach to them through a
+// parentRef of kind ListenerSet.
+func TestListenerSets(t *testing.T) {
+	albClass := &GatewayClass{}
+	albClass.Name, albClass.Spec.ControllerName = "alb", GatewayControllerALB
+	open := gw(t, `{"metadata":{"namespace":"edge","name":"open"},"spec":{"gatewayClassName":"alb",
+		"allowedListeners":{"namespaces":{"from":"Same"}},"listeners":[{"name":"https","port":443,"protocol":"HTTPS"}]}}`)
+	closed := gw(t, `{"metadata":{"namespace":"edge","name":"closed"},"spec":{"gatewayClassName":"alb",
+		"listeners":[{"name":"https","port":443,"protocol":"HTTPS"}]}}`)
+	const lsDoc = `{"metadata":{"namespace":"edge","name":"%s"},"spec":{"parentRef":{"name":"%s"},
+		"listeners":[{"name":"plain","port":8080,"protocol":"HTTP"}]}}`
+	routeDoc := `{"metadata":{"namespace":"edge","name":"team"},"spec":{"parentRefs":[{"kind":"ListenerSet","name":"%s"}],
+		"rules":[{"backendRefs":[{"name":"team","port":80}]}]}}`
+	api := staticGatewayAPI{
+		classes:  map[string]*GatewayClass{"alb": albClass},
+		gateways: map[string]*Gateway{"edge/open": open, "edge/closed": closed},
+		routes: []*Route{route(t, HTTPRouteKind.GVK, fmt.Sprintf(routeDoc, "team-open")),
+			route(t, HTTPRouteKind.GVK, `{"metadata":{"namespace":"edge","name":"team2"},"spec":{"parentRefs":[{"kind":"ListenerSet","name":"team-closed"}],
+				"rules":[{"backendRefs":[{"name":"team","port":80}]}]}}`)},
+	}
+	h := NewListenerSetHandler(ruletest.Decider(ruletest.CompilePolicy(t, nil)), api)
+	send := func(doc string) verdict {
+		t.Helper()
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(doc), &obj); err != nil {
+			t.Fatal(err)
+		}
+		obj["apiVersion"], obj["kind"] = ListenerSetKind.GVK.GroupVersion().String(), ListenerSetKind.GVK.Kind
+		raw, _ := json.Marshal(obj)
+		resp := h.Handle(context.Background(), ruletest.Req{GVK: ListenerSetKind.GVK, Op: admissionv1.Create, Namespace: "edge",
+			Name: obj["metadata"].(map[string]any)["name"].(string), Object: string(raw)}.Request())
+		if resp.Allowed {
+			return verdict{warnings: admission.Warnings(resp.Warnings)}
+		}
+		return verdict{denial: resp.Result.Message}
+	}
+	want := verdict{denial: "eksguard denied this ListenerSet: [loadBalancerTLS] spec.listeners[0]: HTTP:8080 is plaintext: " +
+		"HTTPRoute edge/team rule 1 forwards; make every rule redirect to https (RequestRedirect scheme: https), or serve them on HTTPS"}
+	if got := send(fmt.Sprintf(lsDoc, "team-open", "open")); !reflect.DeepEqual(got, want) {
+		t.Errorf("a ListenerSet the Gateway accepts:\n got %+v\nwant %+v", got, want)
+	}
+	if got := send(fmt.Sprintf(lsDoc, "team-closed", "closed")); !reflect.DeepEqual(got, verdict{}) {
+		t.Errorf("a ListenerSet the Gateway does not accept (allowedListeners None): %+v", got)
 	}
 }

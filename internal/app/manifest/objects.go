@@ -3,6 +3,7 @@ package manifest
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -171,6 +172,15 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 			custom.SetNamespace(defaultNamespace)
 		}
 		obj.Namespace, obj.Obj = custom.GetNamespace(), custom
+		return obj, nil
+	case !lbtls.IsGatewayKind(gvk) && slices.Contains(lbtls.GatewayGroups, gvk.Group):
+		if at, ok := lbtls.GatewayKindAt(gvk); ok {
+			// Read at the version the webhook is registered for.
+			u = u.DeepCopy()
+			u.SetGroupVersionKind(at)
+			return decodeObject(u, src, scheme, defaultNamespace)
+		}
+		// ReferenceGrant, BackendTLSPolicy, ...: no listener of their own.
 		return obj, nil
 	case lbtls.IsGatewayKind(gvk):
 		// Checked (Gateway, ListenerSet, routes), or context for them
