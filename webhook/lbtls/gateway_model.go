@@ -148,24 +148,31 @@ func (m GatewayModel) Build(settings config.LoadBalancerTLSSettings) (GatewayBui
 	if err != nil {
 		return out, err
 	}
-	byPort := map[int32]*GatewayPort{}
+	// Gateways have a few listeners: ports are found by a scan.
+	portOf := func(port int32) *GatewayPort {
+		for _, p := range out.Ports {
+			if p.Port == port {
+				return p
+			}
+		}
+		return nil
+	}
 	for _, e := range entries {
 		if !e.valid {
 			continue
 		}
-		p := byPort[e.Port]
+		p := portOf(e.Port)
 		if p == nil {
-			p = &GatewayPort{Listener: Listener{Port: e.Port, PortIndex: -1}, forwardingRules: map[string][]int{}}
-			byPort[e.Port] = p
+			p = &GatewayPort{Listener: Listener{Port: e.Port, PortIndex: -1}}
+			out.Ports = append(out.Ports, p)
 		}
 		p.Entries = append(p.Entries, e)
 	}
-	hostnames := map[int32]sets.Set[string]{}
+	hostnames := make([][]string, len(out.Ports))
 	for _, r := range m.Routes {
 		if !gatewayRouteKinds[m.Owner].Has(r.Kind) {
 			continue
 		}
-		attached := map[int32]bool{}
 		for _, ref := range r.Spec.ParentRefs {
 			for _, e := range entries {
 				if !e.valid || !refTargets(r, ref, gw, e) {
@@ -178,26 +185,20 @@ func (m GatewayModel) Build(settings config.LoadBalancerTLSSettings) (GatewayBui
 				if !ok {
 					continue
 				}
-				if hostnames[e.Port] == nil {
-					hostnames[e.Port] = sets.New[string]()
-				}
-				hostnames[e.Port].Insert(compatible...)
-				if !attached[e.Port] {
-					attached[e.Port] = true
-					byPort[e.Port].Routes = append(byPort[e.Port].Routes, r)
+				i := slices.IndexFunc(out.Ports, func(p *GatewayPort) bool { return p.Port == e.Port })
+				hostnames[i] = append(hostnames[i], compatible...)
+				if p := out.Ports[i]; !slices.Contains(p.Routes, r) {
+					p.Routes = append(p.Routes, r)
 				}
 			}
 		}
 	}
-	for _, p := range byPort {
-		out.Ports = append(out.Ports, p)
-	}
-	slices.SortFunc(out.Ports, func(a, b *GatewayPort) int { return cmp.Compare(a.Port, b.Port) })
-	for _, p := range out.Ports {
-		if problem := m.buildPort(p, hostnames[p.Port], settings); problem != "" && out.NotBuilt == "" {
+	for i, p := range out.Ports {
+		if problem := m.buildPort(p, hostnames[i], settings); problem != "" && out.NotBuilt == "" {
 			out.NotBuilt = problem
 		}
 	}
+	slices.SortFunc(out.Ports, func(a, b *GatewayPort) int { return cmp.Compare(a.Port, b.Port) })
 	return out, nil
 }
 
@@ -213,13 +214,16 @@ func (m GatewayModel) entries() ([]listenerEntry, error) {
 	for i, l := range gw.Spec.Listeners {
 		entries = append(entries, listenerEntry{GatewayListener: l, namespace: gw.Namespace, index: i})
 	}
-	sets := slices.Clone(m.ListenerSets)
-	slices.SortFunc(sets, func(a, b *ListenerSet) int {
-		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
-	})
+	var sets []*ListenerSet
+	if len(m.ListenerSets) > 0 {
+		sets = slices.Clone(m.ListenerSets)
+		slices.SortFunc(sets, func(a, b *ListenerSet) int {
+			if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+		})
+	}
 	for _, ls := range sets {
 		ok, err := m.acceptsListenerSet(ls)
 		if err != nil {
@@ -232,31 +236,21 @@ func (m GatewayModel) entries() ([]listenerEntry, error) {
 			entries = append(entries, listenerEntry{GatewayListener: l, set: ls.Namespace + "/" + ls.Name, namespace: ls.Namespace, index: i})
 		}
 	}
-	type portHost struct {
-		port int32
-		host string
-	}
-	protocolOf := map[int32]string{}
-	hosts := map[portHost]bool{}
 	for i := range entries {
 		e := &entries[i]
 		if !gatewayProtocols[m.Owner].Has(e.Protocol) || e.Port < 1 || e.Port > maxListenPort || !m.supportsKinds(*e) {
 			continue
 		}
-		if p, seen := protocolOf[e.Port]; seen && p != e.Protocol && !isTCPUDPPair(p, e.Protocol) {
-			continue // ProtocolConflict: the first listener wins
-		}
-		if e.Hostname != nil && *e.Hostname != "" {
-			key := portHost{e.Port, *e.Hostname}
-			if hosts[key] {
-				continue // HostnameConflict
+		conflict := false
+		for _, earlier := range entries[:i] {
+			if !earlier.valid || earlier.Port != e.Port {
+				continue
 			}
-			hosts[key] = true
+			// ProtocolConflict (the first listener wins), HostnameConflict.
+			conflict = conflict || (earlier.Protocol != e.Protocol && !isTCPUDPPair(earlier.Protocol, e.Protocol)) ||
+				(e.Hostname != nil && *e.Hostname != "" && earlier.Hostname != nil && *earlier.Hostname == *e.Hostname)
 		}
-		if _, seen := protocolOf[e.Port]; !seen {
-			protocolOf[e.Port] = e.Protocol
-		}
-		e.valid = true
+		e.valid = !conflict
 	}
 	return entries, nil
 }
@@ -409,7 +403,7 @@ func wildcardMatches(pattern, host string) bool {
 
 // buildPort fills in the port's ELB listener, as buildListener does, and
 // returns a problem that fails the Gateway's whole build.
-func (m GatewayModel) buildPort(p *GatewayPort, hostnames sets.Set[string], settings config.LoadBalancerTLSSettings) string {
+func (m GatewayModel) buildPort(p *GatewayPort, hostnames []string, settings config.LoadBalancerTLSSettings) string {
 	protocol := ""
 	p.Built = len(p.Routes) > 0
 	for _, e := range p.Entries {
@@ -449,16 +443,13 @@ func (m GatewayModel) buildPort(p *GatewayPort, hostnames sets.Set[string], sett
 			p.Certificates = append(p.Certificates, entry.Certificates...)
 		}
 		if len(p.Certificates) == 0 {
+			hosts := sets.New(hostnames...)
 			for _, e := range p.Entries {
 				if e.Hostname != nil && *e.Hostname != "" {
-					hostnames = hostnames.Clone()
-					if hostnames == nil {
-						hostnames = sets.New[string]()
-					}
-					hostnames.Insert(*e.Hostname)
+					hosts.Insert(*e.Hostname)
 				}
 			}
-			p.DiscoveryHosts = sets.List(hostnames)
+			p.DiscoveryHosts = sets.List(hosts)
 			if p.Built && len(p.DiscoveryHosts) == 0 {
 				return fmt.Sprintf("%s has no certificate in a LoadBalancerConfiguration and no hostname to discover one by: "+
 					"the LBC fails to build the Gateway (buildInferredTLSCertARNs)", p.Listener)
@@ -497,8 +488,11 @@ func (m GatewayModel) configEntry(protocol string, port int32) *ListenerConfigur
 func (m GatewayModel) httpRules(p *GatewayPort) string {
 	redirectsOnly := true
 	for _, r := range p.Routes {
-		key := r.Kind + " " + r.Namespace + "/" + r.Name
+		var key string
 		for i, rule := range r.Spec.Rules {
+			if key == "" {
+				key = r.Kind + " " + r.Namespace + "/" + r.Name
+			}
 			redirect := ""
 			for _, f := range rule.Filters {
 				switch {
@@ -520,6 +514,9 @@ func (m GatewayModel) httpRules(p *GatewayPort) string {
 			case hasWeight(rule):
 				redirectsOnly = false
 				p.Forwarding = append(p.Forwarding, fmt.Sprintf("%s rule %d", key, i+1))
+				if p.forwardingRules == nil {
+					p.forwardingRules = map[string][]int{}
+				}
 				p.forwardingRules[key] = append(p.forwardingRules[key], i)
 			}
 		}

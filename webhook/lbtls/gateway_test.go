@@ -19,7 +19,7 @@ import (
 )
 
 // gwObject decodes a Gateway API object given as JSON (without apiVersion).
-func gwObject[T any](t *testing.T, kind schema.GroupVersionKind, doc string) *T {
+func gwObject[T any](t testing.TB, kind schema.GroupVersionKind, doc string) *T {
 	t.Helper()
 	var obj map[string]any
 	if err := json.Unmarshal([]byte(doc), &obj); err != nil {
@@ -34,8 +34,8 @@ func gwObject[T any](t *testing.T, kind schema.GroupVersionKind, doc string) *T 
 	return any(o).(*T)
 }
 
-func gw(t *testing.T, doc string) *Gateway { return gwObject[Gateway](t, GatewayKind.GVK, doc) }
-func route(t *testing.T, kind schema.GroupVersionKind, doc string) *Route {
+func gw(t testing.TB, doc string) *Gateway { return gwObject[Gateway](t, GatewayKind.GVK, doc) }
+func route(t testing.TB, kind schema.GroupVersionKind, doc string) *Route {
 	return gwObject[Route](t, kind, doc)
 }
 
@@ -427,5 +427,34 @@ func TestListenerSets(t *testing.T) {
 	}
 	if got := send(fmt.Sprintf(lsDoc, "team-closed", "closed")); !reflect.DeepEqual(got, verdict{}) {
 		t.Errorf("a ListenerSet the Gateway does not accept (allowedListeners None): %+v", got)
+	}
+}
+
+// BenchmarkGatewayHandler measures a Gateway admission on an ALB Gateway
+// with a configuration and four attached routes, as make bench drives it.
+func BenchmarkGatewayHandler(b *testing.B) {
+	t := b
+	albClass := &GatewayClass{}
+	albClass.Name, albClass.Spec.ControllerName = "alb", GatewayControllerALB
+	strong := &LoadBalancerConfiguration{}
+	strong.Spec.ListenerConfigurations = []ListenerConfiguration{{ProtocolPort: "HTTPS:443", SSLPolicy: ptrTo(strongPolicy), DefaultCertificate: ptrTo(certARN)}}
+	doc := `{"apiVersion":"gateway.networking.k8s.io/v1","kind":"Gateway","metadata":{"namespace":"edge","name":"web"},"spec":{"gatewayClassName":"alb",
+		"infrastructure":{"parametersRef":{"group":"gateway.k8s.aws","kind":"LoadBalancerConfiguration","name":"tls"}},
+		"listeners":[{"name":"http","port":80,"protocol":"HTTP"},{"name":"https","port":443,"protocol":"HTTPS","hostname":"shop.example.com"}]}}`
+	routes := []*Route{route(t, HTTPRouteKind.GVK, `{"metadata":{"namespace":"edge","name":"redirect"},"spec":{"parentRefs":[{"name":"web","sectionName":"http"}],
+		"rules":[{"filters":[{"type":"RequestRedirect","requestRedirect":{"scheme":"https"}}]}]}}`)}
+	for _, name := range []string{"storefront", "api", "admin"} {
+		routes = append(routes, route(t, HTTPRouteKind.GVK, `{"metadata":{"namespace":"edge","name":"`+name+`"},"spec":{
+			"parentRefs":[{"name":"web","sectionName":"https"}],"hostnames":["shop.example.com"],"rules":[{"backendRefs":[{"name":"`+name+`","port":80}]}]}}`))
+	}
+	api := staticGatewayAPI{classes: map[string]*GatewayClass{"alb": albClass}, gateways: map[string]*Gateway{},
+		routes: routes, configs: map[string]*LoadBalancerConfiguration{"edge/tls": strong}}
+	h := NewGatewayHandler(ruletest.Decider(ruletest.CompilePolicy(b, nil)), api)
+	req := ruletest.Req{GVK: GatewayKind.GVK, Op: admissionv1.Create, Namespace: "edge", Name: "web", Object: doc}.Request()
+	ctx := context.Background()
+	for b.Loop() {
+		if resp := h.Handle(ctx, req); !resp.Allowed || len(resp.Warnings) != 0 {
+			b.Fatalf("want admitted without warnings: %+v", resp)
+		}
 	}
 }
