@@ -25,17 +25,7 @@ const (
 )
 
 // gatewayAPIObject is a Gateway API (or LBC configuration) object of kind.
-func gatewayAPIObject(kind, ns, name string, spec map[string]any) *unstructured.Unstructured {
-	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
-	gvk := lbtls.GatewayKind.GVK.GroupVersion().WithKind(kind)
-	if kind == "LoadBalancerConfiguration" {
-		gvk = lbtls.LoadBalancerConfigurationKinds[0].GVK
-	}
-	u.SetGroupVersionKind(gvk)
-	u.SetNamespace(ns)
-	u.SetName(name)
-	return u
-}
+var gatewayAPIObject = testbed.GatewayAPIObject
 
 // gatewayClass creates a GatewayClass of controller for the test.
 func gatewayClass(t *testing.T, name, controller string, params map[string]any) {

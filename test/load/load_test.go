@@ -421,17 +421,7 @@ func requestBodies(t *testing.T) []body {
 // a route redirecting HTTP:80 to HTTPS, and three routes on HTTPS: what
 // the Gateway and HTTPRoute paths read.
 func gatewayObjects() []client.Object {
-	obj := func(kind, ns, name string, spec map[string]any) *unstructured.Unstructured {
-		u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
-		gvk := lbtls.GatewayKind.GVK.GroupVersion().WithKind(kind)
-		if kind == "LoadBalancerConfiguration" {
-			gvk = lbtls.LoadBalancerConfigurationKinds[0].GVK
-		}
-		u.SetGroupVersionKind(gvk)
-		u.SetNamespace(ns)
-		u.SetName(name)
-		return u
-	}
+	obj := testbed.GatewayAPIObject
 	route := func(name, section string, redirect bool) *unstructured.Unstructured {
 		rule := map[string]any{"matches": []any{map[string]any{"path": map[string]any{"type": "PathPrefix", "value": "/" + name}}},
 			"backendRefs": []any{map[string]any{"name": name, "port": int64(80)}}}

@@ -90,13 +90,18 @@ func byIndex[T any](store *served.Store, index, value string) ([]*T, error) {
 	if err != nil {
 		return nil, err
 	}
+	return typed[T](objs), nil
+}
+
+// typed are the objects of type *T among objs.
+func typed[T any](objs []any) []*T {
 	out := make([]*T, 0, len(objs))
 	for _, o := range objs {
 		if t, ok := o.(*T); ok {
 			out = append(out, t)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // GatewayClass implements GatewayAPI.
@@ -153,11 +158,5 @@ func (s *GatewayStores) Gateways(context.Context) ([]*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Gateway, 0, len(objs))
-	for _, o := range objs {
-		if g, ok := o.(*Gateway); ok {
-			out = append(out, g)
-		}
-	}
-	return out, nil
+	return typed[Gateway](objs), nil
 }

@@ -18,16 +18,27 @@ import (
 // the demo that creates a route right after its Gateway waits for the
 // Gateway to be there, or the route is judged without it.
 
+// GatewayAPIObject is a Gateway API object of kind (or the AWS Load
+// Balancer Controller's LoadBalancerConfiguration) with spec.
+func GatewayAPIObject(kind, namespace, name string, spec map[string]any) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+	gvk := lbtls.GatewayKind.GVK.GroupVersion().WithKind(kind)
+	if kind == lbtls.LoadBalancerConfigurationKinds[0].GVK.Kind {
+		gvk = lbtls.LoadBalancerConfigurationKinds[0].GVK
+	}
+	u.SetGroupVersionKind(gvk)
+	u.SetNamespace(namespace)
+	u.SetName(name)
+	return u
+}
+
 // WaitForGatewayCached waits until eksguard judges a dry-run HTTPRoute that
 // forwards on the Gateway's listener section by the Gateway: it is denied.
 func WaitForGatewayCached(ctx context.Context, c client.Client, namespace, gateway, section string, timeout time.Duration) error {
-	probe := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{
+	probe := GatewayAPIObject(lbtls.HTTPRouteKind.GVK.Kind, namespace, "eksguard-cache-probe", map[string]any{
 		"parentRefs": []any{map[string]any{"name": gateway, "sectionName": section}},
 		"rules":      []any{map[string]any{"backendRefs": []any{map[string]any{"name": "probe", "port": int64(80)}}}},
-	}}}
-	probe.SetGroupVersionKind(lbtls.HTTPRouteKind.GVK)
-	probe.SetNamespace(namespace)
-	probe.SetName("eksguard-cache-probe")
+	})
 	return Eventually(timeout, func() error {
 		if err := c.Create(ctx, probe.DeepCopy(), client.DryRunAll); !apierrors.IsForbidden(err) {
 			return fmt.Errorf("a route forwarding on %s/%s section %s: %v, want a denial", namespace, gateway, section, err)
@@ -46,11 +57,8 @@ func WaitForGatewayClassCached(ctx context.Context, cfg *rest.Config, namespace,
 	if err != nil {
 		return err
 	}
-	probe := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"gatewayClassName": class,
-		"listeners": []any{map[string]any{"name": "http", "protocol": "HTTP", "port": int64(80)}}}}}
-	probe.SetGroupVersionKind(lbtls.GatewayKind.GVK)
-	probe.SetNamespace(namespace)
-	probe.SetName("eksguard-cache-probe")
+	probe := GatewayAPIObject(lbtls.GatewayKind.GVK.Kind, namespace, "eksguard-cache-probe", map[string]any{"gatewayClassName": class,
+		"listeners": []any{map[string]any{"name": "http", "protocol": "HTTP", "port": int64(80)}}})
 	return Eventually(timeout, func() error {
 		rec.Reset()
 		if err := c.Create(ctx, probe.DeepCopy(), client.DryRunAll); err != nil {
