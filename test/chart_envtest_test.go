@@ -453,7 +453,7 @@ func TestChartWebhooksFailurePolicy(t *testing.T) {
 		charttest.SeccompWebhook: admissionregistrationv1.Ignore, charttest.PodNetpolWebhook: admissionregistrationv1.Ignore,
 		charttest.WorkloadNetpolWebhook: admissionregistrationv1.Ignore, charttest.NetpolChangeWebhook: admissionregistrationv1.Ignore,
 		charttest.EphemeralWebhook: admissionregistrationv1.Ignore, charttest.ServiceTLSWebhook: admissionregistrationv1.Fail, charttest.IngressTLSWebhook: admissionregistrationv1.Fail,
-		charttest.ACKListenerTLSWebhook: admissionregistrationv1.Fail, charttest.GatewayTLSWebhook: admissionregistrationv1.Fail, charttest.ListenerSetTLSWebhook: admissionregistrationv1.Fail, charttest.RouteTLSWebhook: admissionregistrationv1.Fail, charttest.GatewayConfigWebhook: admissionregistrationv1.Ignore,
+		charttest.ACKListenerTLSWebhook: admissionregistrationv1.Fail, charttest.ACKRuleTLSWebhook: admissionregistrationv1.Fail, charttest.GatewayTLSWebhook: admissionregistrationv1.Fail, charttest.ListenerSetTLSWebhook: admissionregistrationv1.Fail, charttest.RouteTLSWebhook: admissionregistrationv1.Fail, charttest.GatewayConfigWebhook: admissionregistrationv1.Ignore,
 	})
 	proxy := newAdmissionProxy(t)
 	installRenderedWebhooks(t, r, proxy, id)
@@ -614,7 +614,7 @@ func TestChartUpgradeKeepsCertificates(t *testing.T) {
 	const fail, ignore = admissionregistrationv1.Fail, admissionregistrationv1.Ignore
 	charttest.DeepEqual(t, "failure policies after the upgrade", failurePolicies, map[string]admissionregistrationv1.FailurePolicyType{
 		charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: fail, charttest.WorkloadNetpolWebhook: fail,
-		charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
+		charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.ACKRuleTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
 	})
 	var cm corev1.ConfigMap
 	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: fullname + "-policy"}, &cm); err != nil {

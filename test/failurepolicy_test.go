@@ -73,7 +73,7 @@ kind: PolicyConfig
 dryRun: true
 `)
 	expectFailurePolicies(t, map[string]admissionregistrationv1.FailurePolicyType{
-		charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
+		charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.ACKRuleTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
 	})
 	deletePolicy(t)
 	expectFailurePolicies(t, map[string]admissionregistrationv1.FailurePolicyType{

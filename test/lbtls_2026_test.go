@@ -2,19 +2,25 @@ package test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/eksguard/eksguard/webhook/lbtls"
 )
 
-const lbtlsACKWebhook = "loadbalancertls.acklisteners.eksguard.io"
+const (
+	lbtlsACKWebhook     = "loadbalancertls.acklisteners.eksguard.io"
+	lbtlsACKRuleWebhook = "loadbalancertls.ackrules.eksguard.io"
+)
 
 // autoModeNLBService is the Sample Service of auto-configure-nlb.html:
 // class eks.amazonaws.com/nlb, internet-facing, a plain TCP:80 port, and
@@ -108,7 +114,8 @@ func ackObject(kind, ns, name string, spec map[string]any) *unstructured.Unstruc
 // TestLBTLSACKListener: ELB listeners made through ACK's elbv2 controller,
 // created through the API server with ACK's own CRDs: an HTTP listener that
 // forwards is denied, one whose default action redirects to HTTPS is
-// admitted, and so is an HTTPS listener with an allowed policy.
+// admitted, and so is an HTTPS listener with an allowed policy; a Rule that
+// forwards on the redirecting listener is denied.
 func TestLBTLSACKListener(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t, nil)
@@ -138,6 +145,21 @@ func TestLBTLSACKListener(t *testing.T) {
 	if err := k8sClient.Create(ctx, https); err != nil {
 		t.Errorf("an HTTPS listener with an allowed policy: %v", err)
 	}
+	// A Rule that forwards on the redirecting HTTP listener serves in
+	// plaintext (the listener must be in eksguard's cache first).
+	rule := ackObject("Rule", ns, "api", map[string]any{"priority": int64(1),
+		"listenerRef": map[string]any{"from": map[string]any{"name": "redirect"}},
+		"conditions":  []any{map[string]any{"field": "path-pattern", "values": []any{"/api/*"}}},
+		"actions":     forward})
+	eventually(t, policyTimeout, func() error {
+		if err := k8sClient.Create(ctx, rule.DeepCopy(), client.DryRunAll); !apierrors.IsForbidden(err) {
+			return fmt.Errorf("a forwarding Rule on the HTTP listener: %v, want a denial", err)
+		}
+		return nil
+	})
+	assertDenied(t, k8sClient.Create(ctx, rule), lbtlsACKRuleWebhook,
+		"eksguard denied this Rule: [loadBalancerTLS] spec.actions: forwards over plaintext HTTP:80 of Listener "+ns+
+			"/redirect: redirect to HTTPS, or attach the rule to an HTTPS listener")
 	// An update that drops the policy falls to the ELBv2 default.
 	unstructured.RemoveNestedField(https.Object, "spec", "sslPolicy")
 	assertDenied(t, k8sClient.Update(ctx, https), lbtlsACKWebhook,

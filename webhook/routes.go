@@ -54,8 +54,8 @@ type Handlers struct {
 	Ingresses, LiveIngresses client.Reader
 	// IngressClasses reads IngressClasses and IngressClassParams (lbtls).
 	IngressClasses lbtls.Classes
-	// ACKLoadBalancers reads the LoadBalancers ACK Listeners reference (lbtls).
-	ACKLoadBalancers lbtls.ACKLoadBalancers
+	// ACK reads ACK's elbv2 objects (lbtls).
+	ACK lbtls.ACKObjects
 	// Gateways reads the Gateway API objects (lbtls).
 	Gateways lbtls.GatewayAPI
 }
@@ -164,8 +164,16 @@ var LoadBalancerTLSACKListeners = &Route{
 	Name: "loadbalancertls.acklisteners.eksguard.io", Path: "/validate-ack-elbv2-listener-lbtls",
 	Spec: lbtls.ACKListeners,
 	handler: func(h Handlers) admit.Answerer {
-		return lbtls.NewACKListenerHandler(h.Decider, h.ACKLoadBalancers)
+		return lbtls.NewACKListenerHandler(h.Decider, h.ACK)
 	},
+}
+
+// LoadBalancerTLSACKRules denies ACK listener Rules that would forward over
+// a plaintext listener.
+var LoadBalancerTLSACKRules = &Route{
+	Name: "loadbalancertls.ackrules.eksguard.io", Path: "/validate-ack-elbv2-rule-lbtls",
+	Spec:    lbtls.ACKRules,
+	handler: func(h Handlers) admit.Answerer { return lbtls.NewACKRuleHandler(h.Decider, h.ACK) },
 }
 
 // LoadBalancerTLSGateways denies Gateways of the AWS Load Balancer
@@ -206,7 +214,7 @@ var LoadBalancerTLSGatewayConfigChanges = &Route{
 // calls mutating webhooks before validating ones).
 var Routes = []*Route{
 	SeccompPods, NetworkPolicyPods, NetworkPolicyWorkloads, NetworkPolicyChanges,
-	SeccompEphemeralContainers, LoadBalancerTLSServices, LoadBalancerTLSIngresses, LoadBalancerTLSACKListeners,
+	SeccompEphemeralContainers, LoadBalancerTLSServices, LoadBalancerTLSIngresses, LoadBalancerTLSACKListeners, LoadBalancerTLSACKRules,
 	LoadBalancerTLSGateways, LoadBalancerTLSListenerSets, LoadBalancerTLSGatewayRoutes, LoadBalancerTLSGatewayConfigChanges,
 }
 

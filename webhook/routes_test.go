@@ -98,7 +98,7 @@ func TestFailurePolicy(t *testing.T) {
 	all := func(p admissionregistrationv1.FailurePolicyType) map[*Route]admissionregistrationv1.FailurePolicyType {
 		return map[*Route]admissionregistrationv1.FailurePolicyType{SeccompPods: ignore, NetworkPolicyPods: p, NetworkPolicyWorkloads: p,
 			NetworkPolicyChanges: ignore, SeccompEphemeralContainers: p, LoadBalancerTLSServices: p, LoadBalancerTLSIngresses: p,
-			LoadBalancerTLSACKListeners: p, LoadBalancerTLSGateways: p, LoadBalancerTLSListenerSets: p, LoadBalancerTLSGatewayRoutes: p,
+			LoadBalancerTLSACKListeners: p, LoadBalancerTLSACKRules: p, LoadBalancerTLSGateways: p, LoadBalancerTLSListenerSets: p, LoadBalancerTLSGatewayRoutes: p,
 			LoadBalancerTLSGatewayConfigChanges: ignore}
 	}
 	for _, tt := range []struct {
@@ -124,7 +124,7 @@ func TestFailurePolicy(t *testing.T) {
 			c.Rules.NetworkPolicy.Mode, c.Rules.NetworkPolicy.HostNetwork = config.ModeWarn, config.ModeEnforce
 		}, want: map[*Route]admissionregistrationv1.FailurePolicyType{SeccompPods: ignore, NetworkPolicyPods: fail, NetworkPolicyWorkloads: fail,
 			NetworkPolicyChanges: ignore, SeccompEphemeralContainers: ignore, LoadBalancerTLSServices: ignore, LoadBalancerTLSIngresses: ignore,
-			LoadBalancerTLSACKListeners: ignore, LoadBalancerTLSGateways: ignore, LoadBalancerTLSListenerSets: ignore, LoadBalancerTLSGatewayRoutes: ignore,
+			LoadBalancerTLSACKListeners: ignore, LoadBalancerTLSACKRules: ignore, LoadBalancerTLSGateways: ignore, LoadBalancerTLSListenerSets: ignore, LoadBalancerTLSGatewayRoutes: ignore,
 			LoadBalancerTLSGatewayConfigChanges: ignore}},
 		// The Unconfined setting, not the seccomp mode, decides ephemeral containers.
 		{name: "seccomp enforces, Unconfined warns", edit: func(c *config.Config) {

@@ -54,7 +54,7 @@ func SetupWithManager(mgr manager.Manager, opts Options) error {
 		return fmt.Errorf("adding the served kinds readiness check: %w", err)
 	}
 	h := Handlers{Decider: opts.Decider, Coverage: coverage, Ingresses: lb.Ingresses, LiveIngresses: opts.APIReader,
-		IngressClasses: lb.Classes, ACKLoadBalancers: lb.ACKLoadBalancers, Gateways: lb.Gateways}
+		IngressClasses: lb.Classes, ACK: lb.ACK, Gateways: lb.Gateways}
 	server := mgr.GetWebhookServer()
 	for _, r := range Routes {
 		hook := r.Webhook(h)

@@ -272,7 +272,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			values: "{}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
 				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
-				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
+				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.ACKRuleTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
 			},
 		},
 		{
@@ -280,7 +280,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			values: "policy: {rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: enforce}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
 				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: fail, charttest.WorkloadNetpolWebhook: fail,
-				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: fail, charttest.IngressTLSWebhook: fail, charttest.ACKListenerTLSWebhook: fail, charttest.GatewayTLSWebhook: fail, charttest.ListenerSetTLSWebhook: fail, charttest.RouteTLSWebhook: fail, charttest.GatewayConfigWebhook: ignore,
+				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: fail, charttest.IngressTLSWebhook: fail, charttest.ACKListenerTLSWebhook: fail, charttest.ACKRuleTLSWebhook: fail, charttest.GatewayTLSWebhook: fail, charttest.ListenerSetTLSWebhook: fail, charttest.RouteTLSWebhook: fail, charttest.GatewayConfigWebhook: ignore,
 			},
 		},
 		{
@@ -288,7 +288,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			values: "policy: {rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: \"off\"}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
 				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: fail, charttest.WorkloadNetpolWebhook: fail,
-				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
+				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.ACKRuleTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
 			},
 		},
 		{
@@ -296,7 +296,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			values: "policy: {dryRun: true, rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: enforce}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
 				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
-				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
+				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.ACKRuleTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
 			},
 		},
 		{
@@ -304,7 +304,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			values: "policy: {rules: {seccomp: {unconfined: enforce}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
 				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
-				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: fail, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
+				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: fail, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.ACKRuleTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
 			},
 		},
 		{
@@ -312,7 +312,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			values: "webhook: {failurePolicy: Ignore}\npolicy: {rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: enforce}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
 				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
-				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
+				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.ACKRuleTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
 			},
 		},
 	}

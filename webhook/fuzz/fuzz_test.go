@@ -81,12 +81,12 @@ func FuzzRoutes(f *testing.F) {
 	}
 	decider := ruletest.Decider(ruletest.CompilePolicy(f, nil))
 	handlers := webhook.Handlers{
-		Decider:          decider,
-		Coverage:         &netpol.Checker{Decider: decider, Index: netpol.NewIndex(), Live: unreachable{}},
-		Ingresses:        unreachable{},
-		IngressClasses:   unreachable{},
-		ACKLoadBalancers: unreachable{},
-		Gateways:         unreachable{},
+		Decider:        decider,
+		Coverage:       &netpol.Checker{Decider: decider, Index: netpol.NewIndex(), Live: unreachable{}},
+		Ingresses:      unreachable{},
+		IngressClasses: unreachable{},
+		ACK:            unreachable{},
+		Gateways:       unreachable{},
 	}
 	var hooks []*admission.Webhook
 	for _, r := range webhook.Routes {

@@ -61,3 +61,11 @@ func (unreachable) LoadBalancerConfiguration(context.Context, string) (*lbtls.Lo
 }
 
 func (unreachable) Gateways(context.Context) ([]*lbtls.Gateway, error) { return nil, errUnreachable }
+
+func (unreachable) ACKListener(context.Context, string) (*lbtls.ACKListener, error) {
+	return nil, errUnreachable
+}
+
+func (unreachable) ACKRulesOf(context.Context, string) ([]*lbtls.ACKRule, error) {
+	return nil, errUnreachable
+}

@@ -8,14 +8,14 @@ package lbtls
 
 import (
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/eksguard/eksguard/config"
-	"github.com/eksguard/eksguard/webhook/admit"
 )
 
 // ACK's elbv2 kinds eksguard reads.
@@ -29,8 +29,8 @@ const OwnerACK Owner = "ACK elbv2 controller"
 
 // ACKListener is the part of an ACK Listener the rule reads.
 type ACKListener struct {
-	admit.Meta `json:"metadata"`
-	Spec       ACKListenerSpec `json:"spec"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              ACKListenerSpec `json:"spec"`
 }
 
 // ACKListenerSpec is the part of the Listener's spec the rule reads.
@@ -55,6 +55,34 @@ type ackAction struct {
 	RedirectConfig *ackRedirectConfig `json:"redirectConfig,omitempty"`
 }
 
+// ELBv2 action types (the API's ActionTypeEnum).
+const (
+	ackActionForward  = "forward"
+	ackActionRedirect = "redirect"
+)
+
+// plainActions says what a list of actions on an HTTP listener serves in
+// plaintext: "forwards" when one forwards to targets (authenticate actions
+// come before a forward), "redirects to HTTP" when one redirects without
+// switching to HTTPS, "" when it only redirects to HTTPS or answers a fixed
+// response, which serve nothing of the targets.
+func plainActions(actions []ackAction) string {
+	for _, a := range actions {
+		if a.Type == nil {
+			continue
+		}
+		switch *a.Type {
+		case ackActionForward:
+			return "forwards"
+		case ackActionRedirect:
+			if a.RedirectConfig == nil || a.RedirectConfig.Protocol == nil || !strings.EqualFold(*a.RedirectConfig.Protocol, ProtocolHTTPS) {
+				return "redirects to HTTP"
+			}
+		}
+	}
+	return ""
+}
+
 type ackRedirectConfig struct {
 	Protocol *string `json:"protocol,omitempty"`
 	Port     *string `json:"port,omitempty"`
@@ -72,17 +100,7 @@ type ackRef struct {
 // reference without a namespace is to the listener's own namespace
 // (ResolveReferencesForListener; another namespace needs the controller's
 // --enable-cross-namespace, on by default).
-func (l *ACKListener) LoadBalancerKey() string {
-	ref := l.Spec.LoadBalancerRef
-	if ref == nil || ref.From == nil || ref.From.Name == nil {
-		return ""
-	}
-	namespace := l.Namespace
-	if ref.From.Namespace != nil && *ref.From.Namespace != "" {
-		namespace = *ref.From.Namespace
-	}
-	return namespace + "/" + *ref.From.Name
-}
+func (l *ACKListener) LoadBalancerKey() string { return refKey(l.Spec.LoadBalancerRef, l.Namespace) }
 
 // ACKLoadBalancer is what the rule reads of an ACK LoadBalancer.
 type ACKLoadBalancer struct {
@@ -130,33 +148,11 @@ func ACKListenerOf(l *ACKListener) (out Listener, ok bool) {
 			}
 		}
 	case ProtocolHTTP:
-		out.Redirect, out.RedirectPort = redirectsToHTTPS(l.Spec.DefaultActions)
+		// Not plaintext unless something forwards over it (or redirects
+		// to plain HTTP): its default actions, or its Rules (CheckACKListener).
+		out.Redirect = plainActions(l.Spec.DefaultActions) == ""
 	}
 	return out, true
-}
-
-// redirectsToHTTPS reports default actions that all redirect to HTTPS, and
-// the port of the first (443 when it names none or keeps the request's).
-func redirectsToHTTPS(actions []ackAction) (bool, int32) {
-	if len(actions) == 0 {
-		return false, 0
-	}
-	var port int32
-	for i, a := range actions {
-		if a.Type == nil || *a.Type != "redirect" || a.RedirectConfig == nil || a.RedirectConfig.Protocol == nil ||
-			!strings.EqualFold(*a.RedirectConfig.Protocol, ProtocolHTTPS) {
-			return false, 0
-		}
-		if i == 0 {
-			port = defaultIngressHTTPSPort
-			if a.RedirectConfig.Port != nil {
-				if n, err := strconv.ParseInt(*a.RedirectConfig.Port, 10, 32); err == nil {
-					port = int32(n)
-				}
-			}
-		}
-	}
-	return true, port
 }
 
 var (
@@ -167,8 +163,10 @@ var (
 // CheckACKListener is the rule for one ACK Listener on lb (nil when the
 // listener names its load balancer by ARN, or the LoadBalancer object is
 // not known: it is then taken for internet-facing, the ELBv2 default, so
-// that skipInternal never skips on a guess).
-func CheckACKListener(l *ACKListener, lb *ACKLoadBalancer, settings config.LoadBalancerTLSSettings) Violations {
+// that skipInternal never skips on a guess), with the Rules attached to it:
+// an HTTP listener is plaintext when its default actions or one of its
+// Rules forward (or redirect to plain HTTP).
+func CheckACKListener(l *ACKListener, lb *ACKLoadBalancer, rules []*ACKRule, settings config.LoadBalancerTLSSettings) Violations {
 	return check(settings,
 		func() (bool, field.ErrorList) { return lb != nil && lb.Scheme == schemeInternal, nil },
 		func() ([]Listener, field.ErrorList) {
@@ -181,7 +179,7 @@ func CheckACKListener(l *ACKListener, lb *ACKLoadBalancer, settings config.LoadB
 		func(ls []Listener) field.ErrorList {
 			var errs field.ErrorList
 			for _, listener := range ls {
-				if err := ackListenerError(listener, settings); err != nil {
+				if err := ackListenerError(listener, rules, settings); err != nil {
 					errs = append(errs, err)
 				}
 			}
@@ -189,14 +187,32 @@ func CheckACKListener(l *ACKListener, lb *ACKLoadBalancer, settings config.LoadB
 		})
 }
 
+// ackForwardingRules names the rules whose actions serve in plaintext.
+func ackForwardingRules(rules []*ACKRule) []string {
+	var out []string
+	for _, r := range rules {
+		if what := plainActions(r.Spec.Actions); what != "" {
+			out = append(out, fmt.Sprintf("Rule %s/%s %s", r.Namespace, r.Name, what))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // ackListenerError judges one listener: plaintext, or a TLS policy outside
 // the allow-list of its load balancer type (HTTPS listeners are an ALB's,
 // TLS listeners an NLB's).
-func ackListenerError(l Listener, settings config.LoadBalancerTLSSettings) *field.Error {
+func ackListenerError(l Listener, rules []*ACKRule, settings config.LoadBalancerTLSSettings) *field.Error {
 	switch {
 	case l.Plaintext() && l.Protocol == ProtocolHTTP:
 		return field.Forbidden(ackProtocolPath, fmt.Sprintf("%s is plaintext: make it HTTPS with a certificate, "+
 			"or make its default action a redirect to HTTPS", l))
+	case l.Protocol == ProtocolHTTP:
+		if forwarding := ackForwardingRules(rules); len(forwarding) > 0 {
+			return field.Forbidden(ackProtocolPath, fmt.Sprintf("%s is plaintext: %s; make it HTTPS with a certificate, "+
+				"or make its rules redirect to HTTPS", l, summarize(forwarding, "", "")))
+		}
+		return nil
 	case l.Plaintext() && (l.Protocol == ProtocolUDP || l.Protocol == ProtocolTCPUDP || l.Protocol == ProtocolTCPQUIC):
 		return field.Forbidden(ackProtocolPath, fmt.Sprintf("%s is plaintext: an NLB cannot terminate TLS on %s", l, l.Protocol))
 	case l.Plaintext():
@@ -209,4 +225,63 @@ func ackListenerError(l Listener, settings config.LoadBalancerTLSSettings) *fiel
 		lbType = config.LoadBalancerALB
 	}
 	return tlsPolicyError(ackSSLPolicyPath, OwnerACK, lbType, l.SSLPolicy, l.DefaultSSLPolicy, l.String(), settings)
+}
+
+// ACKRuleGVK is ACK's listener rule kind.
+var ACKRuleGVK = schema.GroupVersionKind{Group: "elbv2.services.k8s.aws", Version: "v1alpha1", Kind: "Rule"}
+
+// ACKRule is the part of an ACK Rule the rule reads (apis/v1alpha1/rule.go).
+type ACKRule struct {
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		Actions []ackAction `json:"actions,omitempty"`
+		// Exactly one of ListenerARN and ListenerRef names the listener.
+		ListenerARN *string `json:"listenerARN,omitempty"`
+		ListenerRef *ackRef `json:"listenerRef,omitempty"`
+	} `json:"spec"`
+}
+
+// ListenerKey is the namespace/name of the Listener object the rule
+// references, "" when it names it by ARN.
+func (r *ACKRule) ListenerKey() string { return refKey(r.Spec.ListenerRef, r.Namespace) }
+
+// refKey is the namespace/name an ACK reference names, "" for none.
+func refKey(ref *ackRef, namespace string) string {
+	if ref == nil || ref.From == nil || ref.From.Name == nil {
+		return ""
+	}
+	if ref.From.Namespace != nil && *ref.From.Namespace != "" {
+		namespace = *ref.From.Namespace
+	}
+	return namespace + "/" + *ref.From.Name
+}
+
+// CheckACKRule is the rule for one ACK Rule on listener l (nil when
+// unknown: named by ARN, or not there yet), with lb the listener's load
+// balancer: a Rule whose actions forward (or redirect to plain HTTP) on an
+// HTTP listener serves in plaintext.
+func CheckACKRule(r *ACKRule, l *ACKListener, lb *ACKLoadBalancer, settings config.LoadBalancerTLSSettings) Violations {
+	if l == nil {
+		return Violations{}
+	}
+	return check(settings,
+		func() (bool, field.ErrorList) { return lb != nil && lb.Scheme == schemeInternal, nil },
+		func() ([]Listener, field.ErrorList) {
+			listener, ok := ACKListenerOf(l)
+			if !ok || listener.Protocol != ProtocolHTTP {
+				return nil, nil
+			}
+			return []Listener{listener}, nil
+		},
+		func(ls []Listener) field.ErrorList {
+			var errs field.ErrorList
+			for _, listener := range ls {
+				if what := plainActions(r.Spec.Actions); what != "" {
+					errs = append(errs, field.Forbidden(field.NewPath("spec", "actions"), fmt.Sprintf(
+						"%s over plaintext %s of Listener %s/%s: redirect to HTTPS, or attach the rule to an HTTPS listener",
+						what, listener, l.Namespace, l.Name)))
+				}
+			}
+			return errs
+		})
 }

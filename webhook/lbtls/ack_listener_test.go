@@ -33,6 +33,7 @@ func TestCheckACKListener(t *testing.T) {
 		name        string
 		spec        string
 		lb          *ACKLoadBalancer
+		rules       []string
 		settings    func(*config.LoadBalancerTLSSettings)
 		wantErrs    []string
 		wantSkipped bool
@@ -45,9 +46,16 @@ func TestCheckACKListener(t *testing.T) {
 		{name: "RedirectConfig protocol #{protocol} keeps HTTP",
 			spec:     `{"protocol":"HTTP","port":80,` + ref + `,"defaultActions":[{"type":"redirect","redirectConfig":{"protocol":"#{protocol}","path":"/new"}}]}`,
 			wantErrs: []string{"spec.protocol: HTTP:80 is plaintext: make it HTTPS with a certificate, or make its default action a redirect to HTTPS"}},
-		{name: "a fixed response on HTTP is still plaintext",
-			spec:     `{"protocol":"HTTP","port":8080,` + ref + `,"defaultActions":[{"type":"fixed-response","fixedResponseConfig":{"statusCode":"404"}}]}`,
-			wantErrs: []string{"spec.protocol: HTTP:8080 is plaintext: make it HTTPS with a certificate, or make its default action a redirect to HTTPS"}},
+		{name: "a fixed response on HTTP serves none of the targets",
+			spec: `{"protocol":"HTTP","port":8080,` + ref + `,"defaultActions":[{"type":"fixed-response","fixedResponseConfig":{"statusCode":"404"}}]}`},
+		{name: "authenticate-oidc then forward forwards",
+			spec:     `{"protocol":"HTTP","port":80,` + ref + `,"defaultActions":[{"type":"authenticate-oidc","order":1},{"type":"forward","order":2}]}`,
+			wantErrs: []string{"spec.protocol: HTTP:80 is plaintext: make it HTTPS with a certificate, or make its default action a redirect to HTTPS"}},
+		{name: "a redirecting listener with a Rule that forwards is plaintext",
+			spec:  `{"protocol":"HTTP","port":80,` + ref + `,"defaultActions":[{"type":"redirect","redirectConfig":{"protocol":"HTTPS"}}]}`,
+			rules: []string{`{"metadata":{"namespace":"edge","name":"api"},"spec":{"listenerRef":{"from":{"name":"l"}},"actions":[{"type":"forward"}]}}`},
+			wantErrs: []string{"spec.protocol: HTTP:80 is plaintext: Rule edge/api forwards; make it HTTPS with a certificate, " +
+				"or make its rules redirect to HTTPS"}},
 		{name: "HTTPS without sslPolicy gets the ELBv2 API default (describe-ssl-policies.html)",
 			spec:     `{"protocol":"HTTPS","port":443,` + ref + `,"certificates":[{"certificateARN":"` + certARN + `"}],"defaultActions":[{"type":"forward"}]}`,
 			wantErrs: []string{"spec.sslPolicy: HTTPS:443: default policy ELBSecurityPolicy-2016-08 is not allowed: set one, e.g. " + strongPolicy}},
@@ -89,7 +97,15 @@ func TestCheckACKListener(t *testing.T) {
 			if tt.settings != nil {
 				tt.settings(&settings)
 			}
-			result := CheckACKListener(ackListener(t, tt.spec), tt.lb, settings)
+			var rules []*ACKRule
+			for _, doc := range tt.rules {
+				r, err := DecodeACKRule(ACKRuleGVK, []byte(doc))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rules = append(rules, r)
+			}
+			result := CheckACKListener(ackListener(t, tt.spec), tt.lb, rules, settings)
 			ruletest.AssertDetails(t, "CheckACKListener", result.Errs, tt.wantErrs)
 			if result.SkippedInternal != tt.wantSkipped {
 				t.Errorf("skipped internal = %v, want %v", result.SkippedInternal, tt.wantSkipped)
@@ -113,18 +129,36 @@ func TestACKListenerLoadBalancerKey(t *testing.T) {
 	}
 }
 
-// staticLBs are ACK LoadBalancers by key.
-type staticLBs map[string]*ACKLoadBalancer
+// staticACK are ACK objects by key.
+type staticACK struct {
+	lbs       map[string]*ACKLoadBalancer
+	listeners map[string]*ACKListener
+	rules     []*ACKRule
+}
 
-func (s staticLBs) ACKLoadBalancer(_ context.Context, key string) (*ACKLoadBalancer, error) {
-	return s[key], nil
+func (s staticACK) ACKLoadBalancer(_ context.Context, key string) (*ACKLoadBalancer, error) {
+	return s.lbs[key], nil
+}
+
+func (s staticACK) ACKListener(_ context.Context, key string) (*ACKListener, error) {
+	return s.listeners[key], nil
+}
+
+func (s staticACK) ACKRulesOf(_ context.Context, key string) ([]*ACKRule, error) {
+	var out []*ACKRule
+	for _, r := range s.rules {
+		if r.ListenerKey() == key {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // TestACKListenerHandler: the handler reads the referenced LoadBalancer's
 // scheme and answers as the rule judges.
 func TestACKListenerHandler(t *testing.T) {
 	decider := ruletest.Decider(ruletest.CompilePolicy(t, func(c *config.Config) { c.Rules.LoadBalancerTLS.SkipInternal = true }))
-	h := NewACKListenerHandler(decider, staticLBs{"edge/internal-alb": {Scheme: "internal"}})
+	h := NewACKListenerHandler(decider, staticACK{lbs: map[string]*ACKLoadBalancer{"edge/internal-alb": {Scheme: "internal"}}})
 	send := func(spec string) verdict {
 		var obj map[string]any
 		if err := json.Unmarshal([]byte(`{"apiVersion":"elbv2.services.k8s.aws/v1alpha1","kind":"Listener",
@@ -147,5 +181,44 @@ func TestACKListenerHandler(t *testing.T) {
 		"make it HTTPS with a certificate, or make its default action a redirect to HTTPS"}
 	if got := send(fmt.Sprintf(plain, "public-alb")); !reflect.DeepEqual(got, want) {
 		t.Errorf("unknown load balancer:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestACKRuleHandler: a Rule that forwards on an HTTP Listener is denied
+// (its Listener may redirect by default, but the Rule's match forwards in
+// plaintext); one that redirects to HTTPS, one on an HTTPS Listener and one
+// whose Listener is not known (named by ARN) are admitted.
+func TestACKRuleHandler(t *testing.T) {
+	decider := ruletest.Decider(ruletest.CompilePolicy(t, nil))
+	objs := staticACK{listeners: map[string]*ACKListener{
+		"edge/http":  ackListener(t, `{"protocol":"HTTP","port":80,"defaultActions":[{"type":"redirect","redirectConfig":{"protocol":"HTTPS"}}]}`),
+		"edge/https": ackListener(t, `{"protocol":"HTTPS","port":443,"sslPolicy":"`+strongPolicy+`","defaultActions":[{"type":"forward"}]}`),
+	}}
+	objs.listeners["edge/http"].Name, objs.listeners["edge/https"].Name = "http", "https"
+	h := NewACKRuleHandler(decider, objs)
+	send := func(spec string) verdict {
+		raw := `{"apiVersion":"elbv2.services.k8s.aws/v1alpha1","kind":"Rule","metadata":{"namespace":"edge","name":"r"},"spec":` + spec + `}`
+		resp := h.Handle(context.Background(), ruletest.Req{GVK: ACKRuleGVK, Op: admissionv1.Create, Namespace: "edge", Name: "r", Object: raw}.Request())
+		if resp.Allowed {
+			return verdict{warnings: admission.Warnings(resp.Warnings)}
+		}
+		return verdict{denial: resp.Result.Message}
+	}
+	for _, tt := range []struct {
+		name, spec string
+		want       verdict
+	}{
+		{"forward on HTTP", `{"listenerRef":{"from":{"name":"http"}},"priority":1,"actions":[{"type":"forward"}]}`,
+			verdict{denial: "eksguard denied this Rule: [loadBalancerTLS] spec.actions: forwards over plaintext HTTP:80 of Listener edge/http: " +
+				"redirect to HTTPS, or attach the rule to an HTTPS listener"}},
+		{"redirect to HTTPS on HTTP", `{"listenerRef":{"from":{"name":"http"}},"actions":[{"type":"redirect","redirectConfig":{"protocol":"HTTPS"}}]}`, verdict{}},
+		{"forward on HTTPS", `{"listenerRef":{"from":{"name":"https"}},"actions":[{"type":"forward"}]}`, verdict{}},
+		{"a Listener named by ARN", `{"listenerARN":"arn:aws:elasticloadbalancing:r:a:listener/app/x/y/z","actions":[{"type":"forward"}]}`, verdict{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := send(tt.spec); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v\nwant %+v", got, tt.want)
+			}
+		})
 	}
 }

@@ -24,8 +24,8 @@ type Readers struct {
 	Classes *ClusterClasses
 	// Ingresses reads the members of an ALB group.
 	Ingresses client.Reader
-	// ACKLoadBalancers reads ACK LoadBalancers.
-	ACKLoadBalancers ACKLoadBalancers
+	// ACK reads ACK's elbv2 LoadBalancers, Listeners and Rules.
+	ACK ACKObjects
 	// Gateways reads the Gateway API objects and LoadBalancerConfigurations.
 	Gateways GatewayAPI
 }
@@ -51,14 +51,14 @@ func SetupWithManager(mgr manager.Manager, watcher *served.Watcher) (Readers, er
 	if _, err := informer.AddEventHandler(classes.ClassesChanged()); err != nil {
 		return Readers{}, fmt.Errorf("watching IngressClasses: %w", err)
 	}
-	lbs := NewACKLoadBalancerStore()
+	ack := NewACKStores()
 	gateways := NewGatewayStores()
-	for _, kind := range append(append(classes.paramsKinds(), lbs.Target()), gateways.Targets()...) {
+	for _, kind := range append(append(classes.paramsKinds(), ack.Targets()...), gateways.Targets()...) {
 		if err := watcher.Watch(kind); err != nil {
 			return Readers{}, fmt.Errorf("watching %s: %w", kind.GVR, err)
 		}
 	}
-	return Readers{Classes: classes, Ingresses: reader, ACKLoadBalancers: lbs, Gateways: gateways}, nil
+	return Readers{Classes: classes, Ingresses: reader, ACK: ack, Gateways: gateways}, nil
 }
 
 // indexIngresses indexes Ingresses by IngressGroupNameField and

@@ -404,6 +404,13 @@ func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (
 			return nil, fmt.Errorf("listing %ss: %w", kind.GVK.Kind, err)
 		}
 	}
+	// ACK's Listeners and Rules: a Listener is judged with its Rules, a
+	// Rule with its Listener.
+	for _, gvk := range []schema.GroupVersionKind{lbtls.ACKListenerGVK, lbtls.ACKRuleGVK} {
+		if err := listServed(ctx, c, gvk, auditOptions{pageSize: opts.pageSize}, store.AddACKObject); err != nil {
+			return nil, fmt.Errorf("listing ACK %ss: %w", gvk.Kind, err)
+		}
+	}
 	// The load balancers ACK Listeners reference (their scheme).
 	err = listServed(ctx, c, lbtls.ACKLoadBalancerGVK, auditOptions{pageSize: opts.pageSize}, func(u *unstructured.Unstructured) error {
 		lb, err := lbtls.ACKLoadBalancerFrom(u)

@@ -131,11 +131,17 @@ func runCheck(ctx context.Context, opts checkOptions, streams Streams) error {
 		} else {
 			r = engine.Evaluate(ctx, obj.GVK, obj.Obj)
 		}
-		if u, ok := obj.Obj.(*unstructured.Unstructured); ok && lbtls.IsGatewayKind(obj.GVK) {
-			// The Gateway API's objects are context in input order, as
-			// kubectl apply creates them: a Gateway is judged with the
-			// routes before it (a later route is judged with it).
-			_ = store.AddGatewayObject(u) // decodeObject has read it
+		// The Gateway API's objects and ACK's Listeners and Rules are
+		// context in input order, as kubectl apply creates them: a Gateway
+		// (a Listener) is judged with the routes (Rules) before it, and a
+		// later route (Rule) with it. decodeObject has read them.
+		if u, ok := obj.Obj.(*unstructured.Unstructured); ok {
+			switch {
+			case lbtls.IsGatewayKind(obj.GVK):
+				_ = store.AddGatewayObject(u)
+			case obj.GVK == lbtls.ACKListenerGVK || obj.GVK == lbtls.ACKRuleGVK:
+				_ = store.AddACKObject(u)
+			}
 		}
 		src := obj.Source
 		r.Source = &src
@@ -199,7 +205,8 @@ func storeFor(objects []*manifest.Object) *offline.Store {
 			store.AddIngress(o)
 		case *unstructured.Unstructured:
 			switch gvk := o.GroupVersionKind(); {
-			case lbtls.IsClassParams(gvk), gvk == lbtls.ACKLoadBalancerGVK, gvk == lbtls.ACKListenerGVK, lbtls.IsGatewayKind(gvk):
+			case lbtls.IsClassParams(gvk), gvk == lbtls.ACKLoadBalancerGVK, gvk == lbtls.ACKListenerGVK, gvk == lbtls.ACKRuleGVK,
+				lbtls.IsGatewayKind(gvk):
 			case gvk == netpol.CalicoTierGVK:
 				store.AddCalicoTier(o)
 			default:

@@ -152,16 +152,19 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 		return obj, nil
 	}
 	switch {
-	case gvk == lbtls.ACKListenerGVK || gvk == lbtls.ACKLoadBalancerGVK:
-		// Checked (Listener), or context for it (LoadBalancer), read as
-		// the webhook reads them.
+	case gvk == lbtls.ACKListenerGVK || gvk == lbtls.ACKRuleGVK || gvk == lbtls.ACKLoadBalancerGVK:
+		// Checked (Listener, Rule), or context for them (LoadBalancer),
+		// read as the webhook reads them.
 		data, err := u.MarshalJSON()
 		if err != nil {
 			return nil, fail("%v", err)
 		}
-		if gvk == lbtls.ACKListenerGVK {
+		switch gvk {
+		case lbtls.ACKListenerGVK:
 			_, err = lbtls.DecodeACKListener(gvk, data)
-		} else {
+		case lbtls.ACKRuleGVK:
+			_, err = lbtls.DecodeACKRule(gvk, data)
+		default:
 			_, err = lbtls.ACKLoadBalancerFrom(u)
 		}
 		if err != nil {
@@ -198,7 +201,7 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 		obj.Namespace, obj.Obj = custom.GetNamespace(), custom
 		return obj, nil
 	case gvk.Group == lbtls.ACKListenerGVK.Group:
-		// ACK's other elbv2 kinds (TargetGroup, Rule) make no listener.
+		// ACK's other elbv2 kinds (TargetGroup) make no listener.
 		return obj, nil
 	}
 	_, checked := checkedResources[gvk]

@@ -85,12 +85,12 @@ func New(policy *config.Policy, store *Store) *Engine {
 	index := netpol.NewIndex()
 	store.indexPolicies(index)
 	handlers := webhook.Handlers{
-		Decider:          decider,
-		Coverage:         &netpol.Checker{Decider: decider, Index: index, Live: store},
-		Ingresses:        store,
-		IngressClasses:   store,
-		ACKLoadBalancers: store,
-		Gateways:         store,
+		Decider:        decider,
+		Coverage:       &netpol.Checker{Decider: decider, Index: index, Live: store},
+		Ingresses:      store,
+		IngressClasses: store,
+		ACK:            store,
+		Gateways:       store,
 	}
 	hooks := map[schema.GroupVersionKind][]hook{}
 	// Routes lists mutating webhooks first, as the API server calls them.

@@ -35,8 +35,10 @@ type Store struct {
 	ingressClasses   []networkingv1.IngressClass
 	// classParams are the IngressClassParams by owner and name.
 	classParams map[lbtls.Owner]map[string]*lbtls.ClassParams
-	// ackLoadBalancers are ACK LoadBalancers by namespace/name.
+	// ackLoadBalancers and ackListeners are ACK's objects by namespace/name.
 	ackLoadBalancers map[string]*lbtls.ACKLoadBalancer
+	ackListeners     map[string]*lbtls.ACKListener
+	ackRules         []*lbtls.ACKRule
 	gatewayObjects   gatewayObjects
 	// calicoTiers are Calico's Tier objects.
 	calicoTiers []*unstructured.Unstructured
@@ -46,9 +48,9 @@ type Store struct {
 }
 
 var (
-	_ client.Reader          = &Store{}
-	_ lbtls.Classes          = &Store{}
-	_ lbtls.ACKLoadBalancers = &Store{}
+	_ client.Reader    = &Store{}
+	_ lbtls.Classes    = &Store{}
+	_ lbtls.ACKObjects = &Store{}
 )
 
 func NewStore() *Store {
@@ -60,6 +62,7 @@ func NewStore() *Store {
 		ingressesByClass: map[string][]networkingv1.Ingress{},
 		classParams:      map[lbtls.Owner]map[string]*lbtls.ClassParams{},
 		ackLoadBalancers: map[string]*lbtls.ACKLoadBalancer{},
+		ackListeners:     map[string]*lbtls.ACKListener{},
 	}
 }
 
@@ -168,9 +171,48 @@ func (s *Store) AddACKLoadBalancer(namespace, name string, lb *lbtls.ACKLoadBala
 	s.ackLoadBalancers[namespace+"/"+name] = lb
 }
 
-// ACKLoadBalancer implements lbtls.ACKLoadBalancers.
+// AddACKObject records an ACK Listener or Rule.
+func (s *Store) AddACKObject(u *unstructured.Unstructured) error {
+	raw, err := u.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	switch u.GroupVersionKind() {
+	case lbtls.ACKListenerGVK:
+		l, err := lbtls.DecodeACKListener(lbtls.ACKListenerGVK, raw)
+		if err != nil {
+			return err
+		}
+		s.ackListeners[u.GetNamespace()+"/"+u.GetName()] = l
+	case lbtls.ACKRuleGVK:
+		r, err := lbtls.DecodeACKRule(lbtls.ACKRuleGVK, raw)
+		if err != nil {
+			return err
+		}
+		s.ackRules = append(s.ackRules, r)
+	}
+	return nil
+}
+
+// ACKLoadBalancer implements lbtls.ACKObjects.
 func (s *Store) ACKLoadBalancer(_ context.Context, key string) (*lbtls.ACKLoadBalancer, error) {
 	return s.ackLoadBalancers[key], nil
+}
+
+// ACKListener implements lbtls.ACKObjects.
+func (s *Store) ACKListener(_ context.Context, key string) (*lbtls.ACKListener, error) {
+	return s.ackListeners[key], nil
+}
+
+// ACKRulesOf implements lbtls.ACKObjects.
+func (s *Store) ACKRulesOf(_ context.Context, listenerKey string) ([]*lbtls.ACKRule, error) {
+	var out []*lbtls.ACKRule
+	for _, r := range s.ackRules {
+		if r.ListenerKey() == listenerKey {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // HasIngressClasses reports whether the store holds any IngressClass.

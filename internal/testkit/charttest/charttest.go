@@ -212,6 +212,7 @@ var (
 	ServiceTLSWebhook     = webhook.LoadBalancerTLSServices.Name
 	IngressTLSWebhook     = webhook.LoadBalancerTLSIngresses.Name
 	ACKListenerTLSWebhook = webhook.LoadBalancerTLSACKListeners.Name
+	ACKRuleTLSWebhook     = webhook.LoadBalancerTLSACKRules.Name
 	GatewayTLSWebhook     = webhook.LoadBalancerTLSGateways.Name
 	ListenerSetTLSWebhook = webhook.LoadBalancerTLSListenerSets.Name
 	RouteTLSWebhook       = webhook.LoadBalancerTLSGatewayRoutes.Name

@@ -22,13 +22,14 @@ type ModuleCRDs struct {
 
 // UpstreamCRDs are the CRDs of the load balancer kinds eksguard judges.
 var UpstreamCRDs = []ModuleCRDs{GatewayAPICRDs, {
-	// ACK's elbv2 controller: its Listener and LoadBalancer (v1.5.2; the
-	// v1.6 CRDs of these kinds are identical).
+	// ACK's elbv2 controller: its Listener, LoadBalancer and Rule (v1.5.2;
+	// the v1.6 CRDs of these kinds are identical).
 	Module: "github.com/aws-controllers-k8s/elbv2-controller", Version: "v1.5.2",
 	Sum: "h1:WvPv10Xp0HeGTXAj0eJrp1gSlpuIhhfBnyMrQ7IfMaA=",
 	Files: []string{
 		"config/crd/bases/elbv2.services.k8s.aws_listeners.yaml",
 		"config/crd/bases/elbv2.services.k8s.aws_loadbalancers.yaml",
+		"config/crd/bases/elbv2.services.k8s.aws_rules.yaml",
 	},
 }}
 
