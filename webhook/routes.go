@@ -102,7 +102,9 @@ var SeccompPods = &Route{
 var NetworkPolicyPods = &Route{
 	Name: "networkpolicy.pods.eksguard.io", Path: "/validate-v1-pod-networkpolicy",
 	Spec: netpol.Pods,
-	// Pod updates matter only when the labels change; the handler checks the same.
+	// Pod updates matter only when the labels change, through pods/status
+	// too (the kubelet's status writes never reach eksguard); the handler
+	// checks the same.
 	MatchConditions: []admissionregistrationv1.MatchCondition{{
 		Name:       "create-or-relabel",
 		Expression: "request.operation != 'UPDATE' || object.metadata.?labels.orValue({}) != oldObject.metadata.?labels.orValue({})",
@@ -145,7 +147,7 @@ var LoadBalancerTLSServices = &Route{
 		Name: "load-balancer-services",
 		Expression: "object.spec.type == 'LoadBalancer' || object.metadata.?annotations[?'" + lbtls.AnnotationLoadBalancerType +
 			"'].orValue('') in ['external', 'nlb-ip']",
-	}},
+	}, statusAnnotationsChanged},
 	handler: func(h Handlers) admit.Answerer { return lbtls.NewServiceHandler(h.Decider) },
 }
 
@@ -153,6 +155,8 @@ var LoadBalancerTLSServices = &Route{
 var LoadBalancerTLSIngresses = &Route{
 	Name: "loadbalancertls.ingresses.eksguard.io", Path: "/validate-networking-v1-ingress-lbtls",
 	Spec: lbtls.Ingresses,
+	// The LBC's status writes (the load balancer's address) stay out.
+	MatchConditions: []admissionregistrationv1.MatchCondition{statusAnnotationsChanged},
 	handler: func(h Handlers) admit.Answerer {
 		return lbtls.NewIngressHandler(h.Decider, h.Ingresses, h.LiveIngresses, h.IngressClasses)
 	},
@@ -224,12 +228,20 @@ func CreatedResources() map[schema.GroupVersionKind]string {
 	out := map[schema.GroupVersionKind]string{}
 	for _, r := range Routes {
 		for _, k := range r.Kinds {
-			if r.Admits(k.GVK) {
+			if r.Admits(k.GVK) && !k.Subresource() {
 				out[k.GVK] = k.Resource
 			}
 		}
 	}
 	return out
+}
+
+// statusAnnotationsChanged lets a status subresource UPDATE through to the
+// webhook only when it changes annotations: the controllers' own status
+// writes never leave the API server.
+var statusAnnotationsChanged = admissionregistrationv1.MatchCondition{
+	Name:       "status-changes-annotations",
+	Expression: "request.?subResource.orValue('') != 'status' || object.metadata.?annotations.orValue({}) != oldObject.metadata.?annotations.orValue({})",
 }
 
 // PathTable is the README's table of webhook paths, rendered from Routes.

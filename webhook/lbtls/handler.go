@@ -22,8 +22,10 @@ func modes(s config.RuleSettings) []config.Mode { return []config.Mode{s.LoadBal
 
 // Services and Ingresses are what the two handlers judge.
 var (
-	Services  = &admit.Spec{Rule: config.RuleLoadBalancerTLS, Kinds: []resource.Kind{resource.Service}, Operations: resource.CreateUpdate, Modes: modes}
-	Ingresses = &admit.Spec{Rule: config.RuleLoadBalancerTLS, Kinds: []resource.Kind{resource.Ingress}, Operations: resource.CreateUpdate, Modes: modes}
+	Services = &admit.Spec{Rule: config.RuleLoadBalancerTLS, Kinds: []resource.Kind{resource.Service, resource.ServiceStatus},
+		Operations: resource.CreateUpdate, Modes: modes}
+	Ingresses = &admit.Spec{Rule: config.RuleLoadBalancerTLS, Kinds: []resource.Kind{resource.Ingress, resource.IngressStatus},
+		Operations: resource.CreateUpdate, Modes: modes}
 )
 
 // newHandler is the shape of both handlers: the route's kinds, decoded by

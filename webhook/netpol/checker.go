@@ -28,7 +28,7 @@ func modes(s config.RuleSettings) []config.Mode {
 // What the three handlers judge. PolicyChanges has no Modes: a policy
 // change is only ever warned about, never blocked.
 var (
-	Pods          = &admit.Spec{Rule: config.RuleNetworkPolicy, Kinds: []resource.Kind{resource.Pod}, Operations: resource.CreateUpdate, Modes: modes}
+	Pods          = &admit.Spec{Rule: config.RuleNetworkPolicy, Kinds: []resource.Kind{resource.Pod, resource.PodStatus}, Operations: resource.CreateUpdate, Modes: modes}
 	Workloads     = &admit.Spec{Rule: config.RuleNetworkPolicy, Kinds: WorkloadKinds(), Operations: resource.CreateUpdate, Modes: modes}
 	PolicyChanges = &admit.Spec{Rule: config.RuleNetworkPolicy, Kinds: ResourceKinds(), Operations: resource.UpdateDelete}
 )

@@ -280,7 +280,7 @@ func TestPodHandler(t *testing.T) {
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, metav1.GroupVersionKind{Version: "v1", Kind: "Service"}, "shop", "web", []byte(`{}`), nil)
 			},
-			want: ruletest.Errored(400, "unsupported kind /v1, Kind=Service: this webhook serves v1 pods"),
+			want: ruletest.Errored(400, "unsupported kind /v1, Kind=Service: this webhook serves v1 pods, v1 pods/status"),
 		},
 	}
 	for _, tt := range tests {

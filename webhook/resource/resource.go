@@ -1,6 +1,8 @@
 package resource
 
 import (
+	"strings"
+
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -62,7 +64,17 @@ var (
 	Ingress = Kind{GVK: schema.GroupVersion{Group: "networking.k8s.io", Version: "v1"}.WithKind("Ingress"), Resource: "ingresses", Namespaced: true}
 	// PodEphemeralContainers is the subresource through which kubectl debug adds containers.
 	PodEphemeralContainers = Kind{GVK: Pod.GVK, Resource: "pods/ephemeralcontainers", Namespaced: true}
+	// The status subresources, which can change labels and annotations
+	// too (kubernetes#92022): a role that may write status must not
+	// relabel a pod out of its policies or rewrite a Service's TLS
+	// annotations unseen.
+	PodStatus     = Kind{GVK: Pod.GVK, Resource: "pods/status", Namespaced: true}
+	ServiceStatus = Kind{GVK: Service.GVK, Resource: "services/status", Namespaced: true}
+	IngressStatus = Kind{GVK: Ingress.GVK, Resource: "ingresses/status", Namespaced: true}
 )
+
+// Subresource reports a kind served under a subresource.
+func (k Kind) Subresource() bool { return strings.Contains(k.Resource, "/") }
 
 // Operation lists.
 var (
