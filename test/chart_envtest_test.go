@@ -432,7 +432,7 @@ func TestChartWebhooksSkipExcludedNamespaces(t *testing.T) {
 		}
 	}
 	charttest.DeepEqual(t, "calls about the open namespace", proxy.paths(open), []string{
-		"/mutate-v1-pod-seccomp", "/validate-v1-pod-networkpolicy", "/validate-v1-service-lbtls",
+		"/mutate-v1-pod-seccomp", "/validate-v1-pod-networkpolicy", "/validate-v1-pod-seccomp", "/validate-v1-service-lbtls",
 	})
 	for _, ns := range []string{release, excluded, "kube-system"} {
 		charttest.DeepEqual(t, "calls about excluded namespace "+ns, proxy.paths(ns), []string(nil))
@@ -447,10 +447,10 @@ func TestChartWebhooksFailurePolicy(t *testing.T) {
 	id := rand.String(8)
 	release, open := newNamespace(t, nil), newNamespace(t, nil)
 	coverWithDefaultDeny(t, open)
-	const values = "policy: {rules: {networkPolicy: {mode: warn}, loadBalancerTLS: {mode: enforce}}}"
+	const values = "policy: {rules: {seccomp: {mode: warn}, networkPolicy: {mode: warn}, loadBalancerTLS: {mode: enforce}}}"
 	r := renderChart(t, chartRelease, release, values)
 	charttest.DeepEqual(t, "charttest.Rendered failure policies", r.FailurePolicies(t, chartRelease), map[string]admissionregistrationv1.FailurePolicyType{
-		charttest.SeccompWebhook: admissionregistrationv1.Ignore, charttest.PodNetpolWebhook: admissionregistrationv1.Ignore,
+		charttest.SeccompWebhook: admissionregistrationv1.Ignore, charttest.SeccompFinalWebhook: admissionregistrationv1.Ignore, charttest.PodNetpolWebhook: admissionregistrationv1.Ignore,
 		charttest.WorkloadNetpolWebhook: admissionregistrationv1.Ignore, charttest.NetpolChangeWebhook: admissionregistrationv1.Ignore,
 		charttest.EphemeralWebhook: admissionregistrationv1.Ignore, charttest.ServiceTLSWebhook: admissionregistrationv1.Fail, charttest.IngressTLSWebhook: admissionregistrationv1.Fail,
 		charttest.ACKListenerTLSWebhook: admissionregistrationv1.Fail, charttest.ACKRuleTLSWebhook: admissionregistrationv1.Fail, charttest.GatewayTLSWebhook: admissionregistrationv1.Fail, charttest.ListenerSetTLSWebhook: admissionregistrationv1.Fail, charttest.RouteTLSWebhook: admissionregistrationv1.Fail, charttest.GatewayConfigWebhook: admissionregistrationv1.Ignore,
@@ -473,7 +473,7 @@ func TestChartWebhooksFailurePolicy(t *testing.T) {
 
 	// policy.dryRun makes every webhook fail open.
 	dryRun := renderChart(t, chartRelease, release,
-		"policy: {dryRun: true, rules: {networkPolicy: {mode: warn}, loadBalancerTLS: {mode: enforce}}}")
+		"policy: {dryRun: true, rules: {seccomp: {mode: warn}, networkPolicy: {mode: warn}, loadBalancerTLS: {mode: enforce}}}")
 	var v admissionregistrationv1.ValidatingWebhookConfiguration
 	if err := k8sClient.Get(ctx, client.ObjectKey{Name: "chart-test-" + id}, &v); err != nil {
 		t.Fatal(err)
@@ -488,6 +488,30 @@ func TestChartWebhooksFailurePolicy(t *testing.T) {
 	eventually(t, 20*time.Second, func() error {
 		return k8sClient.Create(ctx, labelledService(open, id), client.DryRunAll)
 	})
+}
+
+// TestChartSeccompSurvivesAnOutage: under seccomp enforce, the validating
+// entry that judges the pod as admitted fails closed, so with eksguard
+// unreachable an Unconfined pod (any pod, since nothing can judge it) is
+// rejected rather than admitted without eksguard's guarantee; the mutating
+// entry alone would have let it through.
+func TestChartSeccompSurvivesAnOutage(t *testing.T) {
+	ctx := context.Background()
+	id := rand.String(8)
+	release, open := newNamespace(t, nil), newNamespace(t, nil)
+	coverWithDefaultDeny(t, open)
+	r := renderChart(t, chartRelease, release, "policy: {rules: {seccomp: {mode: enforce, unconfined: enforce}}}")
+	proxy := newAdmissionProxy(t)
+	installRenderedWebhooks(t, r, proxy, id)
+	waitForWebhooks(t, proxy, open, id)
+
+	proxy.down.Store(true)
+	pod := labelledPod(open, id)
+	pod.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}}
+	err := k8sClient.Create(ctx, pod, client.DryRunAll)
+	if err == nil || !strings.Contains(err.Error(), `failed calling webhook "seccomp.final-pods.eksguard.io"`) {
+		t.Errorf("an Unconfined pod under enforce, eksguard down: want it rejected by the failing seccomp entry, got %v", err)
+	}
 }
 
 // TestChartNotes renders NOTES.txt (helm install --dry-run=client asks the
@@ -613,7 +637,7 @@ func TestChartUpgradeKeepsCertificates(t *testing.T) {
 	}
 	const fail, ignore = admissionregistrationv1.Fail, admissionregistrationv1.Ignore
 	charttest.DeepEqual(t, "failure policies after the upgrade", failurePolicies, map[string]admissionregistrationv1.FailurePolicyType{
-		charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: fail, charttest.WorkloadNetpolWebhook: fail,
+		charttest.SeccompWebhook: ignore, charttest.SeccompFinalWebhook: fail, charttest.PodNetpolWebhook: fail, charttest.WorkloadNetpolWebhook: fail,
 		charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.ACKRuleTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
 	})
 	var cm corev1.ConfigMap

@@ -16,8 +16,9 @@ import (
 )
 
 const (
-	// seccompWebhook is the webhook name of the seccomp route (webhook.Routes).
-	seccompWebhook        = "seccomp.pods.eksguard.io"
+	// seccompFinalWebhook is the webhook name of the validating seccomp
+	// route (webhook.Routes), which denies; the mutating one only patches.
+	seccompFinalWebhook   = "seccomp.final-pods.eksguard.io"
 	seccompMissingWarning = "eksguard [seccomp] pod has no seccomp profile; " +
 		"enforce would set spec.securityContext.seccompProfile.type=RuntimeDefault"
 )
@@ -270,7 +271,7 @@ func TestSeccompUnconfinedEnforced(t *testing.T) {
 	if !apierrors.IsForbidden(err) {
 		t.Fatalf("create: got error %v, want Forbidden", err)
 	}
-	want := `admission webhook "` + seccompWebhook + `" denied the request: eksguard denied this Pod: [seccomp] ` +
+	want := `admission webhook "` + seccompFinalWebhook + `" denied the request: eksguard denied this Pod: [seccomp] ` +
 		`spec.initContainers[0].securityContext.seccompProfile.type: container "migrate" runs Unconfined; use RuntimeDefault or a Localhost profile`
 	if err.Error() != want {
 		t.Errorf("denial:\n got %q\nwant %q", err.Error(), want)
@@ -286,9 +287,12 @@ func TestSeccompFakeMirrorPod(t *testing.T) {
 	ns := seccompNamespace(t)
 	pod := seccompTestPod(ns)
 	pod.Annotations = map[string]string{corev1.MirrorPodAnnotationKey: "0f4e7c1b"}
+	// A mirror pod names its node (ValidatePodCreate), and the request does
+	// not come from it.
+	pod.Spec.NodeName = "node-a"
 	pod.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeUnconfined}}
 	err := k8sClient.Create(context.Background(), pod)
-	want := `admission webhook "` + seccompWebhook + `" denied the request: eksguard denied this Pod: [seccomp] ` +
+	want := `admission webhook "` + seccompFinalWebhook + `" denied the request: eksguard denied this Pod: [seccomp] ` +
 		`spec.securityContext.seccompProfile.type: pod runs Unconfined; use RuntimeDefault or a Localhost profile`
 	if !apierrors.IsForbidden(err) || err.Error() != want {
 		t.Errorf("create of a fake mirror pod:\n got %v\nwant %q", err, want)
@@ -316,7 +320,7 @@ func TestSeccompLegacyAnnotation(t *testing.T) {
 	if !apierrors.IsForbidden(err) {
 		t.Fatalf("annotation unconfined without field: got error %v, want Forbidden", err)
 	}
-	want := `admission webhook "` + seccompWebhook + `" denied the request: eksguard denied this Pod: [seccomp] ` +
+	want := `admission webhook "` + seccompFinalWebhook + `" denied the request: eksguard denied this Pod: [seccomp] ` +
 		`metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: ` +
 		`remove legacy annotation seccomp.security.alpha.kubernetes.io/pod (it has no effect since Kubernetes 1.27) so RuntimeDefault can be set, or give every container its own profile`
 	if err.Error() != want {

@@ -98,6 +98,13 @@ var SeccompPods = &Route{
 	handler: func(h Handlers) admit.Answerer { return seccomp.NewHandler(h.Decider) },
 }
 
+// SeccompFinalPods judges the seccomp profiles of the pod as admitted.
+var SeccompFinalPods = &Route{
+	Name: "seccomp.final-pods.eksguard.io", Path: "/validate-v1-pod-seccomp",
+	Spec:    seccomp.FinalPods,
+	handler: func(h Handlers) admit.Answerer { return seccomp.NewFinalHandler(h.Decider) },
+}
+
 // NetworkPolicyPods denies pods no policy isolates.
 var NetworkPolicyPods = &Route{
 	Name: "networkpolicy.pods.eksguard.io", Path: "/validate-v1-pod-networkpolicy",
@@ -217,7 +224,7 @@ var LoadBalancerTLSGatewayConfigChanges = &Route{
 // Routes are every webhook eksguard serves, mutating first (the API server
 // calls mutating webhooks before validating ones).
 var Routes = []*Route{
-	SeccompPods, NetworkPolicyPods, NetworkPolicyWorkloads, NetworkPolicyChanges,
+	SeccompPods, SeccompFinalPods, NetworkPolicyPods, NetworkPolicyWorkloads, NetworkPolicyChanges,
 	SeccompEphemeralContainers, LoadBalancerTLSServices, LoadBalancerTLSIngresses, LoadBalancerTLSACKListeners, LoadBalancerTLSACKRules,
 	LoadBalancerTLSGateways, LoadBalancerTLSListenerSets, LoadBalancerTLSGatewayRoutes, LoadBalancerTLSGatewayConfigChanges,
 }

@@ -96,7 +96,7 @@ func request(kind metav1.GroupVersionKind, subresource string, op admissionv1.Op
 func TestFailurePolicy(t *testing.T) {
 	const fail, ignore = admissionregistrationv1.Fail, admissionregistrationv1.Ignore
 	all := func(p admissionregistrationv1.FailurePolicyType) map[*Route]admissionregistrationv1.FailurePolicyType {
-		return map[*Route]admissionregistrationv1.FailurePolicyType{SeccompPods: ignore, NetworkPolicyPods: p, NetworkPolicyWorkloads: p,
+		return map[*Route]admissionregistrationv1.FailurePolicyType{SeccompPods: ignore, SeccompFinalPods: p, NetworkPolicyPods: p, NetworkPolicyWorkloads: p,
 			NetworkPolicyChanges: ignore, SeccompEphemeralContainers: p, LoadBalancerTLSServices: p, LoadBalancerTLSIngresses: p,
 			LoadBalancerTLSACKListeners: p, LoadBalancerTLSACKRules: p, LoadBalancerTLSGateways: p, LoadBalancerTLSListenerSets: p, LoadBalancerTLSGatewayRoutes: p,
 			LoadBalancerTLSGatewayConfigChanges: ignore}
@@ -122,15 +122,20 @@ func TestFailurePolicy(t *testing.T) {
 		{name: "coverage warns, hostNetwork enforces", edit: func(c *config.Config) {
 			c.Rules.Seccomp.Unconfined, c.Rules.LoadBalancerTLS.Mode = config.ModeWarn, config.ModeWarn
 			c.Rules.NetworkPolicy.Mode, c.Rules.NetworkPolicy.HostNetwork = config.ModeWarn, config.ModeEnforce
-		}, want: map[*Route]admissionregistrationv1.FailurePolicyType{SeccompPods: ignore, NetworkPolicyPods: fail, NetworkPolicyWorkloads: fail,
+		}, want: map[*Route]admissionregistrationv1.FailurePolicyType{SeccompPods: ignore, SeccompFinalPods: fail, NetworkPolicyPods: fail, NetworkPolicyWorkloads: fail,
 			NetworkPolicyChanges: ignore, SeccompEphemeralContainers: ignore, LoadBalancerTLSServices: ignore, LoadBalancerTLSIngresses: ignore,
 			LoadBalancerTLSACKListeners: ignore, LoadBalancerTLSACKRules: ignore, LoadBalancerTLSGateways: ignore, LoadBalancerTLSListenerSets: ignore, LoadBalancerTLSGatewayRoutes: ignore,
 			LoadBalancerTLSGatewayConfigChanges: ignore}},
-		// The Unconfined setting, not the seccomp mode, decides ephemeral containers.
+		// The Unconfined setting, not the seccomp mode, decides ephemeral
+		// containers; the mode decides the pod's final profile.
 		{name: "seccomp enforces, Unconfined warns", edit: func(c *config.Config) {
 			c.Rules.Seccomp.Mode, c.Rules.Seccomp.Unconfined = config.ModeEnforce, config.ModeWarn
 			c.Rules.NetworkPolicy.Mode, c.Rules.NetworkPolicy.HostNetwork, c.Rules.LoadBalancerTLS.Mode = config.ModeOff, config.ModeOff, config.ModeOff
-		}, want: all(ignore)},
+		}, want: func() map[*Route]admissionregistrationv1.FailurePolicyType {
+			m := all(ignore)
+			m[SeccompFinalPods] = fail
+			return m
+		}()},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			pol := ruletest.CompilePolicy(t, tt.edit)
@@ -156,7 +161,7 @@ func TestAdmits(t *testing.T) {
 		gvk  schema.GroupVersionKind
 		want []string
 	}{
-		{gvk: pod, want: []string{SeccompPods.Name, NetworkPolicyPods.Name}},
+		{gvk: pod, want: []string{SeccompPods.Name, SeccompFinalPods.Name, NetworkPolicyPods.Name}},
 		{gvk: deployment, want: []string{NetworkPolicyWorkloads.Name}},
 		// Policies are judged on UPDATE and DELETE only.
 		{gvk: policy},

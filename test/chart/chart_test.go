@@ -230,7 +230,9 @@ func TestChartWebhookConfigurations(t *testing.T) {
 	ignore := admissionregistrationv1.Ignore
 
 	// Every entry as the route table says, with the chart's settings: with
-	// the default values every rule warns, so every entry fails open.
+	// the default values the NetworkPolicy and TLS rules warn, so their
+	// entries fail open; seccomp enforces, so its validating entry fails
+	// closed.
 	var wantMutating []admissionregistrationv1.MutatingWebhook
 	var wantValidating []admissionregistrationv1.ValidatingWebhook
 	for _, route := range webhook.Routes {
@@ -243,9 +245,13 @@ func TestChartWebhookConfigurations(t *testing.T) {
 			})
 			continue
 		}
+		failurePolicy := &ignore
+		if route == webhook.SeccompFinalPods {
+			failurePolicy = ptr.To(admissionregistrationv1.Fail)
+		}
 		wantValidating = append(wantValidating, admissionregistrationv1.ValidatingWebhook{
 			Name: route.Name, ClientConfig: clientConfig(route.Path), Rules: route.Rules(), MatchConditions: route.MatchConditions,
-			FailurePolicy: &ignore, MatchPolicy: &equivalent, NamespaceSelector: excluded, SideEffects: &none,
+			FailurePolicy: failurePolicy, MatchPolicy: &equivalent, NamespaceSelector: excluded, SideEffects: &none,
 			TimeoutSeconds: ptr.To[int32](3), AdmissionReviewVersions: []string{"v1"},
 		})
 	}
@@ -271,7 +277,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			name:   "defaults: NetworkPolicy and TLS rules warn",
 			values: "{}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
-				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
+				charttest.SeccompWebhook: ignore, charttest.SeccompFinalWebhook: fail, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
 				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.ACKRuleTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
 			},
 		},
@@ -279,7 +285,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			name:   "both rules enforce",
 			values: "policy: {rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: enforce}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
-				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: fail, charttest.WorkloadNetpolWebhook: fail,
+				charttest.SeccompWebhook: ignore, charttest.SeccompFinalWebhook: fail, charttest.PodNetpolWebhook: fail, charttest.WorkloadNetpolWebhook: fail,
 				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: fail, charttest.IngressTLSWebhook: fail, charttest.ACKListenerTLSWebhook: fail, charttest.ACKRuleTLSWebhook: fail, charttest.GatewayTLSWebhook: fail, charttest.ListenerSetTLSWebhook: fail, charttest.RouteTLSWebhook: fail, charttest.GatewayConfigWebhook: ignore,
 			},
 		},
@@ -287,7 +293,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			name:   "NetworkPolicy enforces, TLS off",
 			values: "policy: {rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: \"off\"}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
-				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: fail, charttest.WorkloadNetpolWebhook: fail,
+				charttest.SeccompWebhook: ignore, charttest.SeccompFinalWebhook: fail, charttest.PodNetpolWebhook: fail, charttest.WorkloadNetpolWebhook: fail,
 				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.ACKRuleTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
 			},
 		},
@@ -295,7 +301,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			name:   "dry run turns enforcing rules into fail-open ones",
 			values: "policy: {dryRun: true, rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: enforce}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
-				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
+				charttest.SeccompWebhook: ignore, charttest.SeccompFinalWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
 				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.ACKRuleTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
 			},
 		},
@@ -303,7 +309,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			name:   "seccomp unconfined enforces: the ephemeral-container entry fails closed",
 			values: "policy: {rules: {seccomp: {unconfined: enforce}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
-				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
+				charttest.SeccompWebhook: ignore, charttest.SeccompFinalWebhook: fail, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
 				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: fail, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.ACKRuleTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
 			},
 		},
@@ -311,7 +317,7 @@ func TestChartFailurePolicies(t *testing.T) {
 			name:   "webhook.failurePolicy Ignore for enforcing rules",
 			values: "webhook: {failurePolicy: Ignore}\npolicy: {rules: {networkPolicy: {mode: enforce}, loadBalancerTLS: {mode: enforce}}}",
 			want: map[string]admissionregistrationv1.FailurePolicyType{
-				charttest.SeccompWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
+				charttest.SeccompWebhook: ignore, charttest.SeccompFinalWebhook: ignore, charttest.PodNetpolWebhook: ignore, charttest.WorkloadNetpolWebhook: ignore,
 				charttest.NetpolChangeWebhook: ignore, charttest.EphemeralWebhook: ignore, charttest.ServiceTLSWebhook: ignore, charttest.IngressTLSWebhook: ignore, charttest.ACKListenerTLSWebhook: ignore, charttest.ACKRuleTLSWebhook: ignore, charttest.GatewayTLSWebhook: ignore, charttest.ListenerSetTLSWebhook: ignore, charttest.RouteTLSWebhook: ignore, charttest.GatewayConfigWebhook: ignore,
 			},
 		},

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/webhook/admit"
@@ -14,9 +16,16 @@ import (
 // what names the rule's decision in an undecided answer.
 const what = "the seccomp profile"
 
-// Pods is what NewHandler judges: Pod CREATE, which the Unconfined setting
-// can deny too.
-var Pods = &admit.Spec{Rule: config.RuleSeccomp, Kinds: []resource.Kind{resource.Pod}, Operations: resource.Create,
+// Pods is what NewHandler mutates: Pod CREATE. It never denies (no Modes):
+// the mutation only patches, and FinalPods judges what is admitted.
+var Pods = &admit.Spec{Rule: config.RuleSeccomp, Kinds: []resource.Kind{resource.Pod}, Operations: resource.Create}
+
+// FinalPods is what NewFinalHandler judges: the pod as every mutating
+// webhook has left it, which the mode (a missing profile) and the
+// Unconfined setting can deny. A later mutating webhook may remove the
+// profile or set Unconfined after eksguard's mutation, and the mutation
+// fails open: only a validating entry holds either way.
+var FinalPods = &admit.Spec{Rule: config.RuleSeccomp, Kinds: []resource.Kind{resource.Pod}, Operations: resource.Create,
 	Modes: func(s config.RuleSettings) []config.Mode { return []config.Mode{s.Seccomp.Mode, s.Seccomp.Unconfined} }}
 
 // EphemeralContainers is what NewEphemeralContainersHandler judges: UPDATE
@@ -50,7 +59,38 @@ func judgeEphemeral(ctx context.Context, r *admit.Review[corev1.Pod]) decision.A
 	return r.Respond(ctx, decision.Ruling{Rule: config.RuleSeccomp, Decision: unconfined, Errs: CheckEphemeral(r.Old, r.Object)})
 }
 
+// judge is the mutation: under enforce, the patch that adds the missing
+// profile, and nothing else (what cannot be patched, and every warning,
+// is FinalPods').
 func judge(ctx context.Context, r *admit.Review[corev1.Pod]) decision.Answer {
+	pod := r.Object
+	if mirrorFromItsNode(pod, r.UserInfo.Username) {
+		return r.Respond(ctx)
+	}
+	d, err := r.Decide(ctx, pod, config.RuleSeccomp)
+	if err != nil {
+		// No patch; FinalPods answers for the pod, failing as the mode says.
+		logf.FromContext(ctx).Error(err, "not mutating a pod eksguard could not decide on")
+		return r.Respond(ctx)
+	}
+	result := Check(pod)
+	missing := decision.Ruling{Rule: config.RuleSeccomp, Decision: d.For(r.Policy.Config.Rules.Seccomp.Mode),
+		Errs: result.Missing, Patches: result.Patches}
+	if missing.Decision.Mode != config.ModeEnforce || len(result.Patches) == 0 {
+		missing.Errs, missing.Patches = nil, nil
+	}
+	return r.Respond(ctx, missing)
+}
+
+// NewFinalHandler judges the pod that is admitted, after every mutation:
+// a missing profile under the mode (under enforce, eksguard's mutation did
+// not apply: eksguard was unreachable, or a later webhook removed it), and
+// explicit Unconfined profiles under the Unconfined setting.
+func NewFinalHandler(decider decision.Decider) admit.Answerer {
+	return &admit.Handler[corev1.Pod]{Spec: FinalPods, What: what, Decode: decodePod, Decider: decider, Judge: judgeFinal}
+}
+
+func judgeFinal(ctx context.Context, r *admit.Review[corev1.Pod]) decision.Answer {
 	pod := r.Object
 	if mirrorFromItsNode(pod, r.UserInfo.Username) {
 		return r.Respond(ctx)
@@ -61,8 +101,11 @@ func judge(ctx context.Context, r *admit.Review[corev1.Pod]) decision.Answer {
 	}
 	settings := r.Policy.Config.Rules.Seccomp
 	result := Check(pod)
-	return r.Respond(ctx,
-		decision.Ruling{Rule: config.RuleSeccomp, Decision: d.For(settings.Mode), Errs: result.Missing, Patches: result.Patches},
-		decision.Ruling{Rule: config.RuleSeccomp, Decision: d.For(settings.Unconfined), Errs: result.Unconfined},
-	)
+	missing := decision.Ruling{Rule: config.RuleSeccomp, Decision: d.For(settings.Mode), Errs: result.Missing}
+	if missing.Decision.Mode == config.ModeEnforce && len(result.Patches) > 0 {
+		missing.Errs = field.ErrorList{field.Required(podSeccompPath, "pod has no seccomp profile: eksguard's mutation did not apply "+
+			"(eksguard unreachable, or a later webhook removed it); set spec.securityContext.seccompProfile.type: RuntimeDefault")}
+	}
+	return r.Respond(ctx, missing,
+		decision.Ruling{Rule: config.RuleSeccomp, Decision: d.For(settings.Unconfined), Errs: result.Unconfined})
 }

@@ -99,10 +99,43 @@ func badRequest(message string) response {
 	return response{Code: http.StatusBadRequest, Message: message}
 }
 
-// withPolicy returns a handler under the defaults changed by edit.
+// withPolicy returns the rule's two handlers under the defaults changed by
+// edit, as the API server calls them (admissionChain).
 func withPolicy(t testing.TB, edit func(*config.Config)) admission.Handler {
 	t.Helper()
-	return NewHandler(ruletest.Decider(ruletest.CompilePolicy(t, edit)))
+	decider := ruletest.Decider(ruletest.CompilePolicy(t, edit))
+	return admissionChain{mutating: NewHandler(decider), validating: NewFinalHandler(decider)}
+}
+
+// admissionChain answers as the API server does with the mutating and the
+// validating entry: the mutation's patch is applied, the validating entry
+// judges the patched pod, and its denial wins; warnings add up.
+type admissionChain struct{ mutating, validating admission.Handler }
+
+func (c admissionChain) Handle(ctx context.Context, req admission.Request) admission.Response {
+	mutated := c.mutating.Handle(ctx, req)
+	if !mutated.Allowed || mutated.Result.Code == http.StatusBadRequest {
+		return mutated
+	}
+	if len(mutated.Patches) > 0 {
+		ops, err := json.Marshal(mutated.Patches)
+		if err != nil {
+			panic(err)
+		}
+		patch, err := jsonpatchapply.DecodePatch(ops)
+		if err != nil {
+			panic(err)
+		}
+		if req.Object.Raw, err = patch.Apply(req.Object.Raw); err != nil {
+			panic(err)
+		}
+	}
+	final := c.validating.Handle(ctx, req)
+	final.Warnings = append(mutated.Warnings, final.Warnings...)
+	if final.Allowed {
+		final.Patches = mutated.Patches
+	}
+	return final
 }
 
 type reviewRequest struct {
@@ -492,7 +525,7 @@ func TestHandlerUndecided(t *testing.T) {
 				c.Scope.ExcludedNamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"skip": "yes"}}
 			}))
 			policies.Namespaces = unreadableNamespaces{}
-			h := NewHandler(policies)
+			h := admissionChain{mutating: NewHandler(policies), validating: NewFinalHandler(policies)}
 			if got := serve(t, h, review); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}
@@ -532,5 +565,27 @@ func TestEphemeralContainersHandler(t *testing.T) {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestEntriesSplit: the mutating entry only patches (it never denies or
+// warns, so that it can always fail open); the validating entry judges the
+// pod as admitted, so a pod that reaches it without a profile under
+// enforce (eksguard's mutation failed open, or a later webhook removed the
+// profile) is denied.
+func TestEntriesSplit(t *testing.T) {
+	enforceAll := func(c *config.Config) {
+		c.Rules.Seccomp = config.SeccompSettings{Mode: config.ModeEnforce, Unconfined: config.ModeEnforce}
+	}
+	decider := ruletest.Decider(ruletest.CompilePolicy(t, enforceAll))
+	const patch = `[{"op":"add","path":"/spec/securityContext/seccompProfile","value":{"type":"RuntimeDefault"}}]`
+	if got := serve(t, NewHandler(decider), reviewRequest{object: unconfinedInitPod}.reviewJSON()); !reflect.DeepEqual(got, patched(patch)) {
+		t.Errorf("mutating entry on an Unconfined init container: %+v, want only the patch", got)
+	}
+	want := response{Code: http.StatusForbidden, Message: "eksguard denied this Pod: [seccomp] spec.securityContext.seccompProfile: " +
+		"pod has no seccomp profile: eksguard's mutation did not apply (eksguard unreachable, or a later webhook removed it); " +
+		"set spec.securityContext.seccompProfile.type: RuntimeDefault"}
+	if got := serve(t, NewFinalHandler(decider), reviewRequest{object: minimalPod}.reviewJSON()); !reflect.DeepEqual(got, want) {
+		t.Errorf("validating entry on a pod without a profile:\n got %+v\nwant %+v", got, want)
 	}
 }

@@ -97,7 +97,8 @@ func New(policy *config.Policy, store *Store) *Engine {
 	for _, r := range webhook.Routes {
 		h := r.Handler(handlers)
 		for _, k := range r.Kinds {
-			if r.Admits(k.GVK) {
+			// A subresource kind shares its object's GVK: one hook per route.
+			if r.Admits(k.GVK) && !k.Subresource() {
 				hooks[k.GVK] = append(hooks[k.GVK], hook{path: r.Path, mutating: r.Mutating, handler: h})
 			}
 		}

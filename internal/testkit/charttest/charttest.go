@@ -205,6 +205,7 @@ func DeepEqual[T any](t testing.TB, what string, got, want T) {
 // The webhook entry names of the chart: those of the routes.
 var (
 	SeccompWebhook        = webhook.SeccompPods.Name
+	SeccompFinalWebhook   = webhook.SeccompFinalPods.Name
 	PodNetpolWebhook      = webhook.NetworkPolicyPods.Name
 	WorkloadNetpolWebhook = webhook.NetworkPolicyWorkloads.Name
 	NetpolChangeWebhook   = webhook.NetworkPolicyChanges.Name
