@@ -440,13 +440,14 @@ func TestChartCertManager(t *testing.T) {
 			t.Errorf("args %v: want --cert-rotation=false and no rotation flags", args)
 		}
 		// Without self-managed certificates eksguard writes no Secret and, in
-		// its webhook configurations, only their failure policies.
+		// its webhook configurations, only their failure policies (which it
+		// watches by name, to repair them).
 		var cr rbacv1.ClusterRole
 		r.Get(t, "ClusterRole", "eksguard", &cr)
 		var role rbacv1.Role
 		r.Get(t, "Role", "eksguard", &role)
 		for _, rule := range append(cr.Rules, role.Rules...) {
-			failurePolicies := slices.Equal(rule.Verbs, []string{"get", "patch"}) && slices.Equal(rule.ResourceNames, []string{"eksguard"})
+			failurePolicies := slices.Equal(rule.Verbs, []string{"get", "list", "watch", "patch"}) && slices.Equal(rule.ResourceNames, []string{"eksguard"})
 			if slices.Contains(rule.Resources, "secrets") || (slices.Contains(rule.APIGroups, "admissionregistration.k8s.io") && !failurePolicies) {
 				t.Errorf("cert-manager mode still grants %v", rule)
 			}

@@ -38,9 +38,11 @@ const (
 	// pollEvery is how often the policy in force is looked at: a new one
 	// is acted on within this.
 	pollEvery = time.Second
-	// resyncEvery repairs what others changed (a helm upgrade re-rendering
-	// the configurations).
+	// resyncEvery is the safety net behind Watcher: it repairs what others
+	// changed should a watch event be missed.
 	resyncEvery = 30 * time.Second
+	// rewatchAfter is the pause before a watch that ended is opened again.
+	rewatchAfter = time.Second
 )
 
 // Reconciler is a manager runnable; every replica runs one (they converge
@@ -62,6 +64,12 @@ type Reconciler struct {
 	// EventTarget is the object the disagreement Event is recorded on (the
 	// policy ConfigMap: its namespace is where eksguard may write Events).
 	EventTarget runtime.Object
+	// Watcher, when set, watches both configurations by name (RBAC: list
+	// and watch with resourceNames), so that a helm upgrade or a GitOps
+	// sync that re-applies them with other failure policies is repaired at
+	// once, not at the next resync: until then an outage would fail open
+	// under enforce, or closed under warn.
+	Watcher client.WithWatch
 
 	reported bool
 }
@@ -73,21 +81,54 @@ func (r *Reconciler) NeedLeaderElection() bool { return false }
 func (r *Reconciler) Start(ctx context.Context) error {
 	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()
+	changed := make(chan struct{}, 1)
+	if r.Watcher != nil {
+		for _, list := range []client.ObjectList{&admissionregistrationv1.MutatingWebhookConfigurationList{},
+			&admissionregistrationv1.ValidatingWebhookConfigurationList{}} {
+			go r.watch(ctx, list, changed)
+		}
+	}
 	var seen *config.Policy
 	var lastPass time.Time
+	repair := false
 	for {
-		if p := r.Store.Current(); p != seen || time.Since(lastPass) >= resyncEvery {
+		if p := r.Store.Current(); p != seen || repair || time.Since(lastPass) >= resyncEvery {
 			if err := r.reconcile(ctx, p); err != nil {
 				logf.FromContext(ctx).Error(err, "reconciling the webhook failure policies", logkeys.ConfigMap, p.Source)
 			} else {
 				seen = p
 			}
-			lastPass = time.Now()
+			lastPass, repair = time.Now(), false
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-poll.C:
+		case <-changed:
+			repair = true
+		}
+	}
+}
+
+// watch signals changed whenever the configuration of list's kind named
+// r.Name changes, watching again when a watch ends, until ctx ends.
+func (r *Reconciler) watch(ctx context.Context, list client.ObjectList, changed chan<- struct{}) {
+	for ctx.Err() == nil {
+		w, err := r.Watcher.Watch(ctx, list, client.MatchingFields{"metadata.name": r.Name})
+		if err != nil {
+			logf.FromContext(ctx).V(1).Info("watching a webhook configuration; resync repairs meanwhile", logkeys.Cause, err.Error())
+		} else {
+			for range w.ResultChan() {
+				select {
+				case changed <- struct{}{}:
+				default: // a pass is already due
+				}
+			}
+			w.Stop()
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(rewatchAfter):
 		}
 	}
 }

@@ -3,6 +3,7 @@ package failurepolicy
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -87,4 +88,50 @@ func TestReconcile(t *testing.T) {
 			t.Errorf("patch=%t: %s = %v", patch, MetricMismatches, n)
 		}
 	}
+}
+
+// TestRepairOnChange: a configuration re-applied with other failure
+// policies (a helm upgrade, a GitOps sync) is repaired as soon as its watch
+// event arrives, well before the resync.
+func TestRepairOnChange(t *testing.T) {
+	warnNetpol := ruletest.CompilePolicy(t, func(c *config.Config) { c.Rules.NetworkPolicy.Mode = config.ModeWarn })
+	c := fake.NewClientBuilder().WithObjects(configurations()...).Build()
+	r := &Reconciler{Reader: c, Writer: c, Watcher: c, Store: config.NewStore(warnNetpol), Name: "eksguard",
+		Enforcing: admissionregistrationv1.Fail, Patch: true}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = r.Start(ctx) }()
+	want := Desired(warnNetpol, admissionregistrationv1.Fail)
+	converged := func() bool {
+		got := livePolicies(t, c)
+		for name, fp := range want {
+			if got[name] != fp {
+				return false
+			}
+		}
+		return true
+	}
+	waitUntil := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second) // the resync is 30 s away
+		for !converged() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not repaired within 5 s: %v", what, livePolicies(t, c))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitUntil("first pass")
+	// Re-applied as rendered for another policy: every entry fails closed.
+	var v admissionregistrationv1.ValidatingWebhookConfiguration
+	if err := c.Get(ctx, client.ObjectKey{Name: "eksguard"}, &v); err != nil {
+		t.Fatal(err)
+	}
+	for i := range v.Webhooks {
+		v.Webhooks[i].FailurePolicy = ptr.To(admissionregistrationv1.Fail)
+	}
+	if err := c.Update(ctx, &v); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil("after the re-apply")
 }

@@ -215,8 +215,12 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 	if err := setupCertificates(mgr, opts); err != nil {
 		return nil, err
 	}
+	watcher, err := client.NewWithWatch(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
+	if err != nil {
+		return nil, fmt.Errorf("creating the webhook configurations' watch client: %w", err)
+	}
 	if err := mgr.Add(&failurepolicy.Reconciler{
-		Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Store: store, Name: opts.WebhookConfigurationName,
+		Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Watcher: watcher, Store: store, Name: opts.WebhookConfigurationName,
 		Enforcing: opts.FailurePolicy.Enforcing, Patch: opts.FailurePolicy.Reconcile,
 		Recorder:    mgr.GetEventRecorder("eksguard-failure-policy"),
 		EventTarget: &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: opts.PolicyNamespace, Name: opts.PolicyName}},
