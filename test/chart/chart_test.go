@@ -157,7 +157,7 @@ func TestChartDeployment(t *testing.T) {
 		"serve",
 		"--webhook-port=9443",
 		"--cert-dir=/etc/eksguard/tls",
-		"--tls-min-version=1.2",
+		"--tls-min-version=1.3",
 		"--enable-http2=false",
 		"--max-connections=512",
 		"--drain-period=5s",

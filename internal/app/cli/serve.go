@@ -74,7 +74,7 @@ admissions still being answered.`,
 	flags.IntVar(&opts.WebhookPort, "webhook-port", opts.WebhookPort, "Port the webhook server listens on.")
 	flags.StringVar(&opts.CertDir, "cert-dir", opts.CertDir,
 		"Directory with the webhook serving certificate (tls.crt, tls.key); rotated files are reloaded without a restart.")
-	flags.StringVar(&tlsMinVersion, "tls-min-version", "1.2", "Minimum TLS version of the webhook server: 1.2 or 1.3.")
+	flags.StringVar(&tlsMinVersion, "tls-min-version", "1.3", "Minimum TLS version of the webhook server: 1.3 (only the API server connects) or 1.2.")
 	flags.BoolVar(&opts.EnableHTTP2, "enable-http2", false, "Allow HTTP/2 on the webhook server (off: HTTP/1.1 only).")
 	flags.StringVar(&opts.MetricsBindAddress, "metrics-bind-address", opts.MetricsBindAddress,
 		"Address of the Prometheus metrics endpoint; 0 disables it.")

@@ -115,7 +115,7 @@ func DefaultOptions() Options {
 		PolicyNamespace:          DefaultNamespace,
 		PolicyName:               DefaultPolicyConfigMapName,
 		WebhookPort:              DefaultWebhookPort,
-		TLSMinVersion:            tls.VersionTLS12,
+		TLSMinVersion:            tls.VersionTLS13,
 		MetricsBindAddress:       DefaultMetricsBindAddress,
 		HealthProbeBindAddress:   DefaultHealthProbeBindAddress,
 		PprofBindAddress:         "0",
