@@ -155,8 +155,8 @@ func TestAudit(t *testing.T) {
 		want := []string{
 			"denied Deployment web: eksguard denied this Deployment: [networkPolicy]",
 			"denied CronJob report: eksguard denied this CronJob: [networkPolicy]",
-			"denied Pod debug: eksguard denied this Pod: [networkPolicy]",
 			"denied Service lb: eksguard denied this Service: [loadBalancerTLS]",
+			"denied Pod debug: eksguard denied this Pod: [networkPolicy]",
 		}
 		if got := findings(out); !slices.Equal(got, want) {
 			t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

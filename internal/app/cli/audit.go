@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
@@ -196,13 +197,31 @@ func auditKinds(scheme *runtime.Scheme) []auditKind {
 		}
 		kinds = append(kinds, kind)
 	}
+	// Controllers before the kinds they control (CronJob before Job before
+	// Pod): an object is covered only by a controller already judged.
+	slices.SortStableFunc(kinds, func(a, b auditKind) int {
+		return cmp.Compare(controlDepth(a.gvk.GroupKind()), controlDepth(b.gvk.GroupKind()))
+	})
 	return kinds
 }
 
-// coveredByController reports whether obj's controller is one of kinds.
-func coveredByController(obj metav1.Object, kinds []schema.GroupKind) bool {
+// controlDepth is how many controllers stand above a kind's objects.
+func controlDepth(gk schema.GroupKind) int {
+	depth := 0
+	for _, controller := range controlledBy[gk] {
+		depth = max(depth, 1+controlDepth(controller))
+	}
+	return depth
+}
+
+// coveredByController reports whether obj's controller is one of kinds and
+// was judged in this audit (judged holds their UIDs): a controller that is
+// gone, or held in deletion, no longer stands for what still runs (the
+// Kyverno CVE-2023-34091 pattern: a Deployment kept in deletion by a
+// finalizer must not hide its running pods).
+func coveredByController(obj metav1.Object, kinds []schema.GroupKind, judged map[types.UID]bool) bool {
 	ref := metav1.GetControllerOf(obj)
-	if ref == nil {
+	if ref == nil || !judged[ref.UID] {
 		return false
 	}
 	gv, err := schema.ParseGroupVersion(ref.APIVersion)
@@ -282,16 +301,22 @@ func audit(ctx context.Context, c client.Reader, scheme *runtime.Scheme, opts au
 		rep.reports = report.NewPolicyReports(opts.maxResults, time.Now())
 	}
 	byNamespace := map[string]*namespaceAudit{}
+	// judged are the UIDs of the objects judged so far, which stand for
+	// the objects they control.
+	judged := map[types.UID]bool{}
 	for _, kind := range auditKinds(scheme) {
 		err := listPages(ctx, c, kind.newList, opts, kind.listOpts, func(obj client.Object) {
-			// Objects being deleted are on their way out, not something to fix.
-			if obj.GetDeletionTimestamp() != nil {
+			// Objects being deleted are on their way out, not something to
+			// fix; a pod still runs until it is gone, so it is judged.
+			if obj.GetDeletionTimestamp() != nil && kind.gvk.GroupKind() != (schema.GroupKind{Kind: "Pod"}) {
 				return
 			}
-			if coveredByController(obj, kind.coveredBy) {
+			if coveredByController(obj, kind.coveredBy, judged) {
+				judged[obj.GetUID()] = true
 				rep.ControlledObjects++
 				return
 			}
+			judged[obj.GetUID()] = true
 			r := engine.Evaluate(ctx, kind.gvk, obj)
 			ns := byNamespace[r.Namespace]
 			if ns == nil {

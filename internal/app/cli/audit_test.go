@@ -86,8 +86,9 @@ func (r *pagedReader) List(_ context.Context, list client.ObjectList, opts ...cl
 
 // TestAudit: audit judges what runs, a page at a time: an uncovered
 // Deployment is denied and stands for its ReplicaSet and pods (judged
-// through their controller), a pod being deleted and a finished pod are not
-// judged, a pod the seccomp rule mutates is listed, namespaces come sorted
+// through their controller), a Deployment held in deletion stands for
+// nothing (its ReplicaSet is judged), a pod being deleted still runs and is
+// judged, a finished pod is not, a pod the seccomp rule mutates is listed, namespaces come sorted
 // with their summaries, and kinds the cluster does not serve are skipped.
 func TestAudit(t *testing.T) {
 	policyFile := filepath.Join(t.TempDir(), "policy.yaml")
@@ -98,13 +99,18 @@ func TestAudit(t *testing.T) {
 		return metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("uid-" + ns + "-" + name)}
 	}
 	controlled := func(m metav1.ObjectMeta, apiVersion, kind, name string) metav1.ObjectMeta {
-		m.OwnerReferences = []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: name, UID: "owner", Controller: ptr.To(true)}}
+		m.OwnerReferences = []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: name,
+			UID: types.UID("uid-" + m.Namespace + "-" + name), Controller: ptr.To(true)}}
 		return m
 	}
 	podSpec := corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}}}
 	template := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "billing"}}, Spec: podSpec}
 	deleting := meta("legacy", "debug")
 	deleting.DeletionTimestamp = &metav1.Time{}
+	// A Deployment a finalizer holds in deletion: it is not judged, and no
+	// longer stands for the ReplicaSet that still runs its pods.
+	held := meta("legacy", "held")
+	held.DeletionTimestamp, held.Finalizers = &metav1.Time{}, []string{"example.com/hold"}
 	objects := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "legacy"}},
@@ -114,6 +120,9 @@ func TestAudit(t *testing.T) {
 		&appsv1.ReplicaSet{ObjectMeta: controlled(meta("legacy", "billing-1"), "apps/v1", "Deployment", "billing"), Spec: appsv1.ReplicaSetSpec{Template: template}},
 		&corev1.Pod{ObjectMeta: controlled(meta("legacy", "billing-1-a"), "apps/v1", "ReplicaSet", "billing-1"), Spec: podSpec},
 		&corev1.Pod{ObjectMeta: deleting, Spec: podSpec},
+		&appsv1.Deployment{ObjectMeta: held, Spec: appsv1.DeploymentSpec{Template: template}},
+		&appsv1.ReplicaSet{ObjectMeta: controlled(meta("legacy", "held-1"), "apps/v1", "Deployment", "held"), Spec: appsv1.ReplicaSetSpec{Template: template}},
+		&corev1.Pod{ObjectMeta: controlled(meta("legacy", "held-1-a"), "apps/v1", "ReplicaSet", "held-1"), Spec: podSpec},
 		&corev1.Pod{ObjectMeta: meta("shop", "web"), Spec: podSpec},
 		&corev1.Pod{ObjectMeta: meta("shop", "done"), Spec: podSpec, Status: corev1.PodStatus{Phase: corev1.PodSucceeded}},
 	}
@@ -137,14 +146,15 @@ func TestAudit(t *testing.T) {
 		got = append(got, j)
 	}
 	want := []judged{
-		{namespace: "legacy", summary: report.Summary{Checked: 1, Denied: 1}, findings: []string{"denied Deployment billing"}},
+		{namespace: "legacy", summary: report.Summary{Checked: 3, Denied: 3},
+			findings: []string{"denied Deployment billing", "denied ReplicaSet held-1", "denied Pod debug"}},
 		{namespace: "shop", summary: report.Summary{Checked: 1, Mutated: 1}, findings: []string{"mutated Pod web"}},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("namespaces:\n got %+v\nwant %+v", got, want)
 	}
-	if rep.ControlledObjects != 2 || rep.Summary != (report.Summary{Checked: 2, Mutated: 1, Denied: 1}) {
-		t.Errorf("controlled objects %d, summary %+v; want 2 and 2 checked, 1 mutated, 1 denied", rep.ControlledObjects, rep.Summary)
+	if rep.ControlledObjects != 3 || rep.Summary != (report.Summary{Checked: 4, Mutated: 1, Denied: 3}) {
+		t.Errorf("controlled objects %d, summary %+v; want 3 and 4 checked, 1 mutated, 3 denied", rep.ControlledObjects, rep.Summary)
 	}
 	// Every list is paged and pods are listed without the finished ones.
 	podLists := 0
@@ -153,13 +163,13 @@ func TestAudit(t *testing.T) {
 			podLists++
 		}
 	}
-	if podLists != 3 { // three running pods, a page each
-		t.Errorf("pod lists %d, want 3 pages:\n%s", podLists, strings.Join(reader.lists, "\n"))
+	if podLists != 4 { // four running pods, a page each
+		t.Errorf("pod lists %d, want 4 pages:\n%s", podLists, strings.Join(reader.lists, "\n"))
 	}
 	var table strings.Builder
 	writeAuditTable(&table, rep)
 	if lines := strings.Split(table.String(), "\n"); len(lines) < 4 || lines[1] != "Verdicts say what eksguard would answer if each object were created now." ||
-		lines[3] != "Namespace legacy: 0 admitted, 1 denied" {
+		lines[3] != "Namespace legacy: 0 admitted, 3 denied" {
 		t.Errorf("audit table:\n%s", table.String())
 	}
 	if err := exitFor(rep.Summary); err == nil || err.(*exitError).code != ExitViolations {

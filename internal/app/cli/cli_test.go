@@ -5,8 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eksguard/eksguard/internal/app/manifest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 )
 
@@ -94,9 +96,32 @@ func TestCoveredByController(t *testing.T) {
 		{"ReplicaSet of an Argo Rollout", owned("argoproj.io/v1alpha1", "Rollout", true), []schema.GroupKind{gkDeployment}, false},
 		{"Job of a CronJob", owned("batch/v1", "CronJob", true), []schema.GroupKind{gkCronJob}, true},
 	}
+	judged := map[types.UID]bool{"1": true}
 	for _, tt := range tests {
-		if got := coveredByController(tt.obj, tt.kinds); got != tt.want {
+		if got := coveredByController(tt.obj, tt.kinds, judged); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+		// A controller that was not judged (gone, or held in deletion)
+		// covers nothing: what it made is judged itself.
+		if coveredByController(tt.obj, tt.kinds, map[types.UID]bool{}) {
+			t.Errorf("%s: covered by a controller the audit did not judge", tt.name)
+		}
+	}
+}
+
+// TestAuditKindsControllersFirst: every controller is listed before the
+// kinds it controls, so that coveredByController can see it was judged.
+func TestAuditKindsControllersFirst(t *testing.T) {
+	kinds := auditKinds(manifest.NewScheme())
+	position := map[schema.GroupKind]int{}
+	for i, k := range kinds {
+		position[k.gvk.GroupKind()] = i
+	}
+	for child, controllers := range controlledBy {
+		for _, c := range controllers {
+			if position[c] >= position[child] {
+				t.Errorf("%s is listed at %d, after %s at %d, which it controls", c, position[c], child, position[child])
+			}
 		}
 	}
 }
