@@ -97,13 +97,34 @@ func TestChartDefaultObjects(t *testing.T) {
 
 	var np networkingv1.NetworkPolicy
 	r.Get(t, "NetworkPolicy", "eksguard", &np)
-	charttest.DeepEqual(t, "NetworkPolicy policyTypes", np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress})
-	tcp := corev1.ProtocolTCP
+	// Default deny, then DNS, then the traffic eksguard needs.
+	charttest.DeepEqual(t, "NetworkPolicy policyTypes", np.Spec.PolicyTypes,
+		[]networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress})
+	tcp, udp := corev1.ProtocolTCP, corev1.ProtocolUDP
 	charttest.DeepEqual(t, "NetworkPolicy ingress", np.Spec.Ingress, []networkingv1.NetworkPolicyIngressRule{
 		{Ports: []networkingv1.NetworkPolicyPort{{Port: ptr.To(intstr.FromInt32(9443)), Protocol: &tcp}}},
 		{Ports: []networkingv1.NetworkPolicyPort{{Port: ptr.To(intstr.FromInt32(8080)), Protocol: &tcp}}},
 	})
+	egress := []networkingv1.NetworkPolicyEgressRule{
+		{Ports: []networkingv1.NetworkPolicyPort{{Port: ptr.To(intstr.FromInt32(53)), Protocol: &udp}, {Port: ptr.To(intstr.FromInt32(53)), Protocol: &tcp}}},
+		{Ports: []networkingv1.NetworkPolicyPort{{Port: ptr.To(intstr.FromInt32(443)), Protocol: &tcp}}},
+	}
+	charttest.DeepEqual(t, "NetworkPolicy egress", np.Spec.Egress, egress)
 	charttest.DeepEqual(t, "NetworkPolicy podSelector", np.Spec.PodSelector.MatchLabels, pdb.Spec.Selector.MatchLabels)
+
+	// The report Job's pods get the same egress and no ingress.
+	reports := renderChart(t, chartRelease, chartNamespace, "reports: {enabled: true}")
+	var rnp networkingv1.NetworkPolicy
+	reports.Get(t, "NetworkPolicy", "eksguard-reports", &rnp)
+	charttest.DeepEqual(t, "report NetworkPolicy egress", rnp.Spec.Egress, egress)
+	charttest.DeepEqual(t, "report NetworkPolicy ingress", rnp.Spec.Ingress, []networkingv1.NetworkPolicyIngressRule(nil))
+	var job batchv1.CronJob
+	reports.Get(t, "CronJob", "eksguard-reports", &job)
+	for k, v := range rnp.Spec.PodSelector.MatchLabels {
+		if job.Spec.JobTemplate.Spec.Template.Labels[k] != v {
+			t.Errorf("the report NetworkPolicy selects %s=%s, which the report pods do not carry", k, v)
+		}
+	}
 }
 
 func TestChartDeployment(t *testing.T) {

@@ -115,3 +115,25 @@ matchConditions:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
+
+{{/*
+The egress of eksguard's pods: DNS on UDP and TCP 53 to any destination
+(EKS Auto Mode serves DNS on the node, not from kube-dns pods, and TCP 53
+carries large answers), and the API server's ports.
+*/}}
+{{- define "eksguard.egressRules" -}}
+- ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+- ports:
+    {{- range .Values.networkPolicy.apiServerPorts }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+  {{- with .Values.networkPolicy.apiServerTo }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
