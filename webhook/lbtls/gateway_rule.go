@@ -73,7 +73,7 @@ func CheckGateway(gwKey string, owner Owner, b GatewayBuild, s GatewaySubject, s
 	}
 	for _, p := range b.Ports {
 		var path *field.Path
-		subject := p.Listener.String()
+		subject := p.String()
 		if s.route() {
 			if !s.attached(p) || !p.Built {
 				continue
@@ -154,7 +154,7 @@ func unbuiltWarning(path *field.Path, owner Owner, lbType config.LoadBalancerTyp
 	case p.Plaintext():
 		return field.ErrorList{field.Forbidden(path, fmt.Sprintf("%s has no route yet: plaintext once one attaches", p.Listener))}
 	case p.TLS:
-		if err := tlsPolicyError(path, owner, lbType, p.SSLPolicy, p.DefaultSSLPolicy, p.Listener.String()+" (no route yet)", settings); err != nil {
+		if err := tlsPolicyError(path, owner, lbType, p.SSLPolicy, p.DefaultSSLPolicy, p.String()+" (no route yet)", settings); err != nil {
 			return field.ErrorList{err}
 		}
 	}
