@@ -189,19 +189,7 @@ func TestLBTLSGatewayCRDInstalledLater(t *testing.T) {
 	for _, f := range []string{"gateway.networking.k8s.io_gateways.yaml", "gateway.networking.k8s.io_httproutes.yaml"} {
 		paths = append(paths, filepath.Join(dir, f))
 	}
-	crdOptions := envtest.CRDInstallOptions{Paths: paths, ErrorIfPathMissing: true}
-	uninstall := crdOptions
-	if err := envtest.ReadCRDFiles(&uninstall); err != nil {
-		t.Fatal(err)
-	}
-	if err := envtest.UninstallCRDs(restConfig, uninstall); err != nil {
-		t.Fatalf("uninstalling the CRDs: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := envtest.InstallCRDs(restConfig, crdOptions); err != nil {
-			t.Errorf("reinstalling the CRDs: %v", err)
-		}
-	})
+	crdOptions := uninstallCRDs(t, paths...)
 	ns := newNamespace(t, nil)
 	gone := gatewayAPIObject("Gateway", ns, "gone", map[string]any{"gatewayClassName": "none",
 		"listeners": []any{map[string]any{"name": "http", "protocol": "HTTP", "port": int64(80)}}})

@@ -175,22 +175,31 @@ func TestPolicyKindsCRDInstalledLater(t *testing.T) {
 	}
 }
 
-func crdInstalledLater(t *testing.T, crd string, kind *netpol.PolicyKind, policy func(ns string) (string, map[string]any)) {
-	ctx := context.Background()
-	crdOptions := envtest.CRDInstallOptions{Paths: []string{filepath.Join("crds", "served", crd)}, ErrorIfPathMissing: true}
-	uninstallOptions := crdOptions
-	if err := envtest.ReadCRDFiles(&uninstallOptions); err != nil {
+// uninstallCRDs uninstalls the CRDs of the files at paths for the test,
+// and reinstalls them when it ends, so that the suite's other tests find
+// them served again whatever happens; it returns the options that install
+// them.
+func uninstallCRDs(t *testing.T, paths ...string) envtest.CRDInstallOptions {
+	t.Helper()
+	crdOptions := envtest.CRDInstallOptions{Paths: paths, ErrorIfPathMissing: true}
+	uninstall := crdOptions
+	if err := envtest.ReadCRDFiles(&uninstall); err != nil {
 		t.Fatal(err)
 	}
-	if err := envtest.UninstallCRDs(restConfig, uninstallOptions); err != nil {
-		t.Fatalf("uninstalling the CRD: %v", err)
+	if err := envtest.UninstallCRDs(restConfig, uninstall); err != nil {
+		t.Fatalf("uninstalling CRDs %v: %v", paths, err)
 	}
-	// Whatever happens, the suite's other tests find the CRD served again.
 	t.Cleanup(func() {
 		if _, err := envtest.InstallCRDs(restConfig, crdOptions); err != nil {
-			t.Errorf("reinstalling the CRD: %v", err)
+			t.Errorf("reinstalling CRDs %v: %v", paths, err)
 		}
 	})
+	return crdOptions
+}
+
+func crdInstalledLater(t *testing.T, crd string, kind *netpol.PolicyKind, policy func(ns string) (string, map[string]any)) {
+	ctx := context.Background()
+	crdOptions := uninstallCRDs(t, filepath.Join("crds", "served", crd))
 	ns := newNamespace(t, nil)
 	pod := func() error {
 		return k8sClient.Create(ctx, netpolPod(ns, "web", map[string]string{"app": "web"}), client.DryRunAll)
