@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -468,4 +469,75 @@ func writeKubeconfig(t *testing.T, user *clientcmdapi.AuthInfo) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestChartAdmissionPolicies: the chart's ValidatingAdmissionPolicy lets
+// eksguard's ServiceAccount (impersonated, with the chart's RBAC) change
+// the failure policies and CA bundle of its webhook configurations, and
+// refuses any other change it could make to them.
+func TestChartAdmissionPolicies(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, nil)
+	const fullname = "vap-eksguard"
+	r := renderChart(t, "vap", ns, "{}")
+	for _, obj := range [][2]string{
+		{"ClusterRole", fullname}, {"ClusterRoleBinding", fullname},
+		{"ValidatingAdmissionPolicy", fullname + "-webhook-configurations"},
+		{"ValidatingAdmissionPolicyBinding", fullname + "-webhook-configurations"},
+	} {
+		createForTest(t, r.Object(t, obj[0], obj[1]).DeepCopy())
+	}
+	var v admissionregistrationv1.ValidatingWebhookConfiguration
+	r.Get(t, "ValidatingWebhookConfiguration", fullname, &v)
+	for i := range v.Webhooks {
+		v.Webhooks[i].ObjectSelector = &metav1.LabelSelector{MatchLabels: map[string]string{chartTestLabel: "never"}}
+	}
+	createForTest(t, &v)
+
+	cfg := rest.CopyConfig(restConfig)
+	cfg.Impersonate = rest.ImpersonationConfig{
+		UserName: "system:serviceaccount:" + ns + ":" + fullname,
+		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+	}
+	eksguard, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	change := func(edit func(*admissionregistrationv1.ValidatingWebhook), opts ...client.PatchOption) error {
+		var live admissionregistrationv1.ValidatingWebhookConfiguration
+		if err := k8sClient.Get(ctx, client.ObjectKey{Name: fullname}, &live); err != nil {
+			return err
+		}
+		before := live.DeepCopy()
+		edit(&live.Webhooks[0])
+		return eksguard.Patch(ctx, &live, client.MergeFrom(before), opts...)
+	}
+	const refusal = "eksguard's ServiceAccount may change only the caBundle and failurePolicy of its own webhook configurations"
+	// The API server enforces the policy once its informers have it (a
+	// dry run until then, so that nothing changes meanwhile).
+	newPath := func(w *admissionregistrationv1.ValidatingWebhook) { w.ClientConfig.Service.Path = ptr.To("/elsewhere") }
+	eventually(t, policyTimeout, func() error {
+		if err := change(newPath, client.DryRunAll); err == nil || !strings.Contains(err.Error(), refusal) {
+			return fmt.Errorf("a new webhook path: %v, want the policy's refusal", err)
+		}
+		return nil
+	})
+	if err := change(newPath); err == nil || !strings.Contains(err.Error(), refusal) {
+		t.Errorf("a new webhook path: %v, want the policy's refusal", err)
+	}
+	if err := change(func(w *admissionregistrationv1.ValidatingWebhook) { w.NamespaceSelector = &metav1.LabelSelector{} }); err == nil ||
+		!strings.Contains(err.Error(), refusal) {
+		t.Errorf("a widened namespace selector: %v, want the policy's refusal", err)
+	}
+	if err := change(func(w *admissionregistrationv1.ValidatingWebhook) {
+		w.FailurePolicy = ptr.To(admissionregistrationv1.Ignore)
+		w.ClientConfig.CABundle = []byte("-----BEGIN CERTIFICATE-----\n")
+	}); err != nil {
+		t.Errorf("a new failure policy and CA bundle: %v", err)
+	}
+	// The report Job's policy compiles (the API server type-checks it).
+	reports := renderChart(t, "vap", ns, "reports: {enabled: true}").Object(t, "ValidatingAdmissionPolicy", fullname+"-reports").DeepCopy()
+	if err := k8sClient.Create(ctx, reports, client.DryRunAll); err != nil {
+		t.Errorf("the report Job's ValidatingAdmissionPolicy: %v", err)
+	}
 }

@@ -66,6 +66,8 @@ func TestChartDefaultObjects(t *testing.T) {
 		"Secret/eksguard-webhook-tls",
 		"Service/eksguard",
 		"ServiceAccount/eksguard",
+		"ValidatingAdmissionPolicy/eksguard-webhook-configurations",
+		"ValidatingAdmissionPolicyBinding/eksguard-webhook-configurations",
 		"ValidatingWebhookConfiguration/eksguard",
 	})
 	for _, o := range r.Objects {
