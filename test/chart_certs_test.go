@@ -20,6 +20,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -539,5 +540,53 @@ func TestChartAdmissionPolicies(t *testing.T) {
 	reports := renderChart(t, "vap", ns, "reports: {enabled: true}").Object(t, "ValidatingAdmissionPolicy", fullname+"-reports").DeepCopy()
 	if err := k8sClient.Create(ctx, reports, client.DryRunAll); err != nil {
 		t.Errorf("the report Job's ValidatingAdmissionPolicy: %v", err)
+	}
+}
+
+// TestChartNamespaceLabelPolicy: with admissionPolicies.namespaceLabels,
+// a tenant allowed to patch its namespace cannot label it into an
+// exclusion or an exemption (eksguard.io/ labels), but may set other labels.
+func TestChartNamespaceLabelPolicy(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t, nil)
+	const fullname = "nsl-eksguard"
+	r := renderChart(t, "nsl", ns, "admissionPolicies: {namespaceLabels: {enabled: true}}")
+	for _, kind := range []string{"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} {
+		createForTest(t, r.Object(t, kind, fullname+"-namespace-labels").DeepCopy())
+	}
+	tenantRole := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "tenant-" + ns},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{ns},
+			Verbs: []string{"get", "patch", "update"}}}}
+	createForTest(t, tenantRole)
+	createForTest(t, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "tenant-" + ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: tenantRole.Name},
+		Subjects: []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: "tenant"}}})
+	cfg := rest.CopyConfig(restConfig)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "tenant", Groups: []string{"system:authenticated"}}
+	tenant, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	label := func(key string, opts ...client.PatchOption) error {
+		var namespace corev1.Namespace
+		if err := k8sClient.Get(ctx, client.ObjectKey{Name: ns}, &namespace); err != nil {
+			return err
+		}
+		before := namespace.DeepCopy()
+		if namespace.Labels == nil {
+			namespace.Labels = map[string]string{}
+		}
+		namespace.Labels[key] = "true"
+		return tenant.Patch(ctx, &namespace, client.MergeFrom(before), opts...)
+	}
+	const refusal = "only its admin groups may change them"
+	eventually(t, policyTimeout, func() error {
+		if err := label("eksguard.io/ignore", client.DryRunAll); err == nil || !strings.Contains(err.Error(), refusal) {
+			return fmt.Errorf("a tenant labelling its namespace eksguard.io/ignore: %v, want the policy's refusal", err)
+		}
+		return nil
+	})
+	if err := label("team-owned"); err != nil {
+		t.Errorf("a tenant setting another label: %v", err)
 	}
 }
