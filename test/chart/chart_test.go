@@ -638,7 +638,7 @@ func TestChartReadmeListsEveryValue(t *testing.T) {
 }
 
 // TestChartMonitoring: the PrometheusRule and the dashboard ConfigMap are
-// off by default; on, they carry the five alerts (job: the Service's name,
+// off by default; on, they carry the six alerts (seven with reports) (job: the Service's name,
 // the latency threshold from webhook.timeoutSeconds) and the dashboard JSON.
 func TestChartMonitoring(t *testing.T) {
 	if r := renderChart(t, chartRelease, chartNamespace, ""); r.Has("PrometheusRule", "eksguard") || r.Has("ConfigMap", "eksguard-dashboard") {
@@ -660,7 +660,16 @@ func TestChartMonitoring(t *testing.T) {
 		}
 	}
 	charttest.DeepEqual(t, "alerts", alerts, []string{"EksguardWebhookLatencyHigh", "EksguardDenialRateSpike",
-		"EksguardPolicyRejected", "EksguardCertificateExpiringSoon", "EksguardNoReadyReplica"})
+		"EksguardPolicyRejected", "EksguardCertificateExpiringSoon", "EksguardCacheNearMemoryLimit", "EksguardNoReadyReplica"})
+	// With the report CronJob, a failed run is alerted on (kube-state-metrics).
+	withReports := renderChart(t, chartRelease, chartNamespace, "metrics: {prometheusRule: {enabled: true}}\nreports: {enabled: true}")
+	reportRules, _, _ := unstructured.NestedSlice(withReports.Object(t, "PrometheusRule", "eksguard").Object, "spec", "groups")
+	if !slices.ContainsFunc(reportRules[0].(map[string]any)["rules"].([]any), func(r any) bool {
+		return r.(map[string]any)["alert"] == "EksguardReportJobFailed" &&
+			strings.Contains(r.(map[string]any)["expr"].(string), `job_name=~"eksguard-reports-.*"`)
+	}) {
+		t.Error("no EksguardReportJobFailed alert on the report Jobs with reports enabled")
+	}
 	charttest.DeepEqual(t, "rule labels", rule.GetLabels()["release"], "prometheus")
 	cm := r.Object(t, "ConfigMap", "eksguard-dashboard")
 	charttest.DeepEqual(t, "dashboard namespace and label", cm.GetNamespace()+" "+cm.GetLabels()["grafana_dashboard"], "grafana 1")
