@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/app/certs"
 	"github.com/eksguard/eksguard/internal/testkit/charttest"
 	"github.com/eksguard/eksguard/webhook"
 )
@@ -129,6 +130,9 @@ func TestChartDefaultObjects(t *testing.T) {
 	}
 }
 
+// servingPair is what the server reads from its certificate directory.
+var servingPair = []corev1.KeyToPath{{Key: certs.CertFile, Path: certs.CertFile}, {Key: certs.KeyFile, Path: certs.KeyFile}}
+
 func TestChartDeployment(t *testing.T) {
 	r := renderChart(t, chartRelease, chartNamespace, "{}")
 	var d appsv1.Deployment
@@ -211,8 +215,11 @@ func TestChartDeployment(t *testing.T) {
 		FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"},
 	}}})
 	charttest.DeepEqual(t, "volume mounts", c.VolumeMounts, []corev1.VolumeMount{{Name: "tls", MountPath: "/etc/eksguard/tls", ReadOnly: true}})
+	// The serving pair only: the CA key stays off the node's disk. The
+	// Secret starts empty (eksguard fills it), so the volume is optional.
 	charttest.DeepEqual(t, "volumes", pod.Volumes, []corev1.Volume{{Name: "tls", VolumeSource: corev1.VolumeSource{
-		Secret: &corev1.SecretVolumeSource{SecretName: "eksguard-webhook-tls", DefaultMode: ptr.To[int32](0o440)},
+		Secret: &corev1.SecretVolumeSource{SecretName: "eksguard-webhook-tls", DefaultMode: ptr.To[int32](0o440),
+			Items: servingPair, Optional: ptr.To(true)},
 	}}})
 
 	selector := &metav1.LabelSelector{MatchLabels: map[string]string{
@@ -462,6 +469,11 @@ func TestChartCertManager(t *testing.T) {
 		if !slices.Contains(args, "--cert-rotation=false") || slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--cert-secret-name") }) {
 			t.Errorf("args %v: want --cert-rotation=false and no rotation flags", args)
 		}
+		// cert-manager's Secret holds the pair from its first write: a pod
+		// waits for it rather than starting without certificates.
+		charttest.DeepEqual(t, "volumes", d.Spec.Template.Spec.Volumes, []corev1.Volume{{Name: "tls", VolumeSource: corev1.VolumeSource{
+			Secret: &corev1.SecretVolumeSource{SecretName: "eksguard-webhook-tls", DefaultMode: ptr.To[int32](0o440), Items: servingPair},
+		}}})
 		// Without self-managed certificates eksguard writes no Secret and, in
 		// its webhook configurations, only their failure policies (which it
 		// watches by name, to repair them).

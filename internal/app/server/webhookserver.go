@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 
+	"github.com/eksguard/eksguard/internal/app/certs"
 	"github.com/eksguard/eksguard/internal/lib/logkeys"
 
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -132,10 +133,11 @@ func (s *drainingServer) Start(ctx context.Context) error {
 	return s.serve(serveCtx)
 }
 
-// Defaults of the certificate file names in CertDir.
+// Defaults of the certificate file names in CertDir: the names the rotator
+// writes and the chart projects.
 const (
-	defaultCertName = "tls.crt"
-	defaultKeyName  = "tls.key"
+	defaultCertName = certs.CertFile
+	defaultKeyName  = certs.KeyFile
 )
 
 // Timeouts of the HTTP server, as controller-runtime's: headers get 32 s,
