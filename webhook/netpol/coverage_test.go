@@ -110,8 +110,8 @@ func TestCompileSelection(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Compile() error = %v", err)
 			}
-			if got := compiled.Selections[0].Pods.Matches(tt.labels); got != tt.want {
-				t.Errorf("selector %v matches %v = %t, want %t", compiled.Selections[0].Pods, tt.labels, got, tt.want)
+			if m, _ := compiled.Selections[0].matchPod(&Pod{Labels: tt.labels}); (m == matches) != tt.want {
+				t.Errorf("selection %+v matches %v = %v, want %t", compiled.Selections[0], tt.labels, m, tt.want)
 			}
 			if got := covers([]*Compiled{compiled}, tt.labels, config.CoverageAny); got != tt.want {
 				t.Errorf("covers(any) = %t, want %t", got, tt.want)

@@ -198,7 +198,8 @@ func (ix *Index) SetTiers(t *Tiers) { ix.tiers.Store(t) }
 // CheckCoverage runs the coverage rule for pod over the indexed policies of its
 // namespace and the cluster-scoped ones.
 func (ix *Index) CheckCoverage(pod *Pod, want config.Coverage, declared Isolation) Coverage {
-	e := newEvaluation(pod, want, declared, ix.Tiers())
+	var e evaluation
+	e.start(pod, want, declared, ix.Tiers())
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if ns := ix.namespaces[pod.Namespace]; ns != nil {

@@ -130,7 +130,18 @@ func Compile(obj runtime.Object) (*Compiled, error) {
 	if kind == nil {
 		return nil, fmt.Errorf("%T %s is not a counted policy kind", obj, obj.GetObjectKind().GroupVersionKind())
 	}
-	return kind.compile(kind, obj)
+	p, err := kind.compile(kind, obj)
+	if err != nil {
+		return nil, err
+	}
+	for i := range p.Selections {
+		if s := &p.Selections[i]; s.calico == nil {
+			if s.pods = newLabelMatcher(s.Pods); s.pods != nil {
+				s.Pods = nil
+			}
+		}
+	}
+	return p, nil
 }
 
 // fromUnstructured decodes the stored object of a custom kind into the

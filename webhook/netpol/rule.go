@@ -39,7 +39,8 @@ type Uncertainty struct {
 // selects in its directions, on top of what the operator declared. It is
 // pure; the index runs the same evaluation over its cached policies.
 func CheckCoverage(pod *Pod, policies []*Compiled, want config.Coverage, declared Isolation, tiers *Tiers) Coverage {
-	e := newEvaluation(pod, want, declared, tiers)
+	var e evaluation
+	e.start(pod, want, declared, tiers)
 	for _, p := range policies {
 		if e.add(p) {
 			break
@@ -54,12 +55,48 @@ type evaluation struct {
 	want   config.Coverage
 	tiers  *Tiers
 	result Coverage
+	// sorted: the pod's labels are sorted for compiled selections, in
+	// small (most pods) or large; false when some label values are
+	// unknown (Selection.matchPod decides then). No slice of e points into
+	// e, so e stays on the caller's stack.
+	sorted bool
+	small  [8]labelPair
+	nsmall int
+	large  sortedLabels
 }
 
-func newEvaluation(pod *Pod, want config.Coverage, declared Isolation, tiers *Tiers) *evaluation {
-	return &evaluation{pod: pod, want: want, tiers: tiers, result: Coverage{
+// podLabels are the pod's sorted labels.
+func (e *evaluation) podLabels() sortedLabels {
+	if e.large != nil {
+		return e.large
+	}
+	return e.small[:e.nsmall]
+}
+
+// matchPod is Selection.matchPod, through the compiled matcher when it can.
+func (e *evaluation) matchPod(s *Selection) (match, string) {
+	if s.pods != nil && e.sorted && !s.attributes {
+		if s.pods.matches(e.podLabels()) {
+			return matches, ""
+		}
+		return noMatch, ""
+	}
+	return s.matchPod(e.pod)
+}
+
+// start begins the evaluation of pod.
+func (e *evaluation) start(pod *Pod, want config.Coverage, declared Isolation, tiers *Tiers) {
+	*e = evaluation{pod: pod, want: want, tiers: tiers, result: Coverage{
 		Isolation: declared, Declared: declared, Covered: declared.Satisfies(want),
 	}}
+	if len(pod.Unknown) == 0 {
+		e.sorted = true
+		if len(pod.Labels) <= len(e.small) {
+			e.nsmall = len(sortLabels(pod.Labels, e.small[:0]))
+		} else {
+			e.large = sortLabels(pod.Labels, nil)
+		}
+	}
 }
 
 // add counts policy p and reports whether the pod is now covered.
@@ -78,13 +115,13 @@ func (e *evaluation) add(p *Compiled) bool {
 		gained := r.Isolation.union(s.isolation(e.tiers))
 		if gained == r.Isolation {
 			if r.Passed == nil && s.tier != "" && !s.Isolation.none() && e.tiers.passes(s.tier) {
-				if m, _ := s.matchPod(e.pod); m == matches {
+				if m, _ := e.matchPod(s); m == matches {
 					r.Passed = p
 				}
 			}
 			continue
 		}
-		switch m, key := s.matchPod(e.pod); m {
+		switch m, key := e.matchPod(s); m {
 		case matches:
 			if gained.Ingress && !r.Isolation.Ingress {
 				r.IngressBy = p

@@ -39,7 +39,8 @@ type Selection struct {
 	Namespace string
 	// Namespaces selects the pods' namespaces by their labels; nil is any.
 	Namespaces labels.Selector
-	// Pods selects pods by their labels (nil when calico does).
+	// Pods selects pods by their labels (nil when calico does, and once
+	// Compile has compiled it to pods).
 	Pods labels.Selector
 	// Isolation is what the selection isolates; for a Calico policy, in a
 	// tier whose default action is Deny.
@@ -49,6 +50,9 @@ type Selection struct {
 	attributes bool
 	// calico selects pods with Calico's selectors (Pods is then unused).
 	calico *calicoPods
+	// pods is Pods compiled by Compile for the index's scan, which then
+	// drops Pods (one copy of the requirements in memory); nil: Pods answers.
+	pods labelMatcher
 	// tier is a Calico policy's tier, whose default action decides between
 	// Isolation and passIsolation (what its catch-all rules isolate when
 	// the tier passes what they do not take).
@@ -117,6 +121,45 @@ func (s *Selection) matchPod(pod *Pod) (match, string) {
 	if s.calico != nil {
 		return s.calico.match(pod)
 	}
+	if s.pods == nil {
+		return s.matchSelector(pod)
+	}
+	if len(pod.Unknown) == 0 && !s.attributes {
+		if s.pods.matchesLabels(pod.Labels) {
+			return matches, ""
+		}
+		return noMatch, ""
+	}
+	result, undecided := matches, ""
+	for i := range s.pods {
+		r := &s.pods[i]
+		if _, unknown := pod.Unknown[r.key]; unknown || (s.attributes && r.key == ciliumClusterKey) {
+			// The pod will have the key (or, for the cluster, some value).
+			switch r.op {
+			case selection.Exists:
+				continue
+			case selection.DoesNotExist:
+				return noMatch, ""
+			}
+			if undecided == "" {
+				result, undecided = mayMatch, r.key
+			}
+			continue
+		}
+		var view labels.Labels = pod.Labels
+		if s.attributes && r.key == ciliumServiceAccountKey {
+			view = labels.Set{ciliumServiceAccountKey: pod.ServiceAccount}
+		}
+		if !r.matchesLabels(view) {
+			return noMatch, ""
+		}
+	}
+	return result, undecided
+}
+
+// matchSelector is matchPod for a selection whose Pods did not compile to a
+// labelMatcher: Pods answers.
+func (s *Selection) matchSelector(pod *Pod) (match, string) {
 	if len(pod.Unknown) == 0 && !s.attributes {
 		if s.Pods.Matches(pod.Labels) {
 			return matches, ""
@@ -132,7 +175,6 @@ func (s *Selection) matchPod(pod *Pod) (match, string) {
 		r := &reqs[i]
 		key := r.Key()
 		if _, unknown := pod.Unknown[key]; unknown || (s.attributes && key == ciliumClusterKey) {
-			// The pod will have the key (or, for the cluster, some value).
 			switch r.Operator() {
 			case selection.Exists:
 				continue
