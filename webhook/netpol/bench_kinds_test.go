@@ -83,7 +83,7 @@ func BenchmarkCoverageMixedKinds(b *testing.B) {
 	pod := &Pod{Namespace: "shop", Labels: benchPodLabels, ServiceAccount: "default",
 		NamespaceLabels: labels.Set{"kubernetes.io/metadata.name": "shop", "team": "payments"}}
 	for _, tc := range []struct{ perNamespace, others, cluster int }{
-		{100, 0, 0}, {100, 10, 0}, {0, 0, 100}, {100, 0, 100}, {100, 10, 100},
+		{100, 0, 0}, {100, 10, 0}, {0, 0, 100}, {100, 0, 100}, {100, 10, 100}, {1000, 0, 0}, {1000, 0, 100},
 	} {
 		b.Run(fmt.Sprintf("namespace=%d/others=%d/cluster=%d", tc.perNamespace, tc.others, tc.cluster), func(b *testing.B) {
 			ix := mixedIndex(tc.perNamespace, tc.others, tc.cluster)

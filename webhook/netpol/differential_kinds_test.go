@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -427,6 +428,7 @@ func TestDifferentialPolicyKinds(t *testing.T) {
 	pols := policiesByCoverage(t)
 	const worlds, podsPerWorld = 200, 20
 	verdicts := map[bool]int{}
+	filtered := 0 // policies the index's scan can pass over unread
 	for world := range worlds {
 		var refs []refPolicy
 		live := &kindsReader{namespaceLabels: nsLabels}
@@ -443,6 +445,13 @@ func TestDifferentialPolicyKinds(t *testing.T) {
 		for _, obj := range live.objects {
 			full.OnAdd(obj, true)
 		}
+		for _, b := range full.namespaces {
+			for i := range b.hot {
+				if b.hot[i].filters {
+					filtered++
+				}
+			}
+		}
 		empty.AssumeServed()
 		for p := range podsPerWorld {
 			namespace, podLabels := g.pick(g.namespaces), g.podLabels()
@@ -450,9 +459,20 @@ func TestDifferentialPolicyKinds(t *testing.T) {
 			for _, coverage := range config.Coverages {
 				want := refCoveredKinds(refs, namespace, nsLabels[namespace], podLabels, string(coverage))
 				verdicts[want]++
-				if got := full.CheckCoverage(pod, coverage, Isolation{}).Covered; got != want {
+				got := full.CheckCoverage(pod, coverage, Isolation{})
+				if got.Covered != want {
 					t.Fatalf("world %d pod %d %v in %s, coverage %s: index says %t, reference %t; policies: %+v",
-						world, p, podLabels, namespace, coverage, got, want, refs)
+						world, p, podLabels, namespace, coverage, got.Covered, want, refs)
+				}
+				// The index's scan (hotEntry included) is the pure rule over
+				// the same policies in the same order, to the last count.
+				var policies []*Compiled
+				for _, e := range full.Snapshot(namespace) {
+					policies = append(policies, e.Policy)
+				}
+				if pure := CheckCoverage(pod, policies, coverage, Isolation{}, full.Tiers()); !reflect.DeepEqual(got, pure) {
+					t.Fatalf("world %d pod %d %v in %s, coverage %s: index %+v, the rule over its snapshot %+v",
+						world, p, podLabels, namespace, coverage, got, pure)
 				}
 				checker := &Checker{Index: empty, Live: live,
 					Decider: withNamespaces(ruletest.Decider(pols[coverage]), live)}
@@ -466,6 +486,9 @@ func TestDifferentialPolicyKinds(t *testing.T) {
 				}
 			}
 		}
+	}
+	if filtered < 100 {
+		t.Errorf("only %d generated policies had a hot entry that filters: the scan's shortcut is barely exercised", filtered)
 	}
 	if verdicts[true] < 2000 || verdicts[false] < 2000 {
 		t.Errorf("verdicts are lopsided: %d covered, %d uncovered", verdicts[true], verdicts[false])

@@ -43,9 +43,12 @@ type Index struct {
 }
 
 // bucket keeps compiled policies contiguous for fast scans; keys and
-// positions let events replace or remove one in constant time.
+// positions let events replace or remove one in constant time. hot is
+// parallel to policies: what a scan needs to pass over most policies
+// without reading them (see hotEntry).
 type bucket struct {
 	policies []*Compiled
+	hot      []hotEntry
 	keys     []policyKey
 	position map[types.UID]int
 	// namespaceLabels counts the policies whose selections read namespace labels.
@@ -203,7 +206,12 @@ func (ix *Index) CheckCoverage(pod *Pod, want config.Coverage, declared Isolatio
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if ns := ix.namespaces[pod.Namespace]; ns != nil {
-		for _, p := range ns.policies {
+		for i, p := range ns.policies {
+			if h := &ns.hot[i]; h.rejects(&e) {
+				e.result.Applying++
+				e.result.Kinds |= h.kindBit
+				continue
+			}
 			if e.add(p) {
 				return e.result
 			}
@@ -313,12 +321,14 @@ func (ix *Index) put(uid types.UID, resourceVersion string, policy *Compiled) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	b := ix.bucketFor(policy.Namespace, true)
+	hot := hotEntryOf(policy, policy.Namespace)
 	if i, ok := b.position[uid]; ok {
 		b.namespaceLabels -= readsNamespaceLabels(b.policies[i])
-		b.policies[i], b.keys[i] = policy, key
+		b.policies[i], b.hot[i], b.keys[i] = policy, hot, key
 	} else {
 		b.position[uid] = len(b.policies)
 		b.policies = append(b.policies, policy)
+		b.hot = append(b.hot, hot)
 		b.keys = append(b.keys, key)
 	}
 	b.namespaceLabels += readsNamespaceLabels(policy)
@@ -379,10 +389,10 @@ func (ix *Index) removeLocked(namespace string, uid types.UID) {
 	}
 	b.namespaceLabels -= readsNamespaceLabels(b.policies[i])
 	last := len(b.policies) - 1
-	b.policies[i], b.keys[i] = b.policies[last], b.keys[last]
+	b.policies[i], b.hot[i], b.keys[i] = b.policies[last], b.hot[last], b.keys[last]
 	b.position[b.keys[i].uid] = i
-	b.policies[last], b.keys[last] = nil, policyKey{}
-	b.policies, b.keys = b.policies[:last], b.keys[:last]
+	b.policies[last], b.hot[last], b.keys[last] = nil, hotEntry{}, policyKey{}
+	b.policies, b.hot, b.keys = b.policies[:last], b.hot[:last], b.keys[:last]
 	delete(b.position, uid)
 	if last == 0 && namespace != "" {
 		delete(ix.namespaces, namespace)
@@ -407,4 +417,43 @@ func (ix *Index) forget(kind *PolicyKind, f *feed) {
 		drop(ns, b)
 	}
 	drop("", &ix.cluster)
+}
+
+// hotEntry lets a scan of a namespace's bucket count a policy that cannot
+// select the pod without reading the policy: a policy with one selection
+// of the bucket's namespace, by pod labels only, whose first requirement
+// is one key equal to one value (most NetworkPolicies: "app=web"). A pod
+// without that label value is not selected, and the policy still applies
+// in its namespace (evaluation.add would count it the same way).
+type hotEntry struct {
+	key, value string
+	kindBit    uint
+	// filters: key and value reject the pods without them.
+	filters bool
+}
+
+// hotEntryOf is p's entry in the bucket of namespace.
+func hotEntryOf(p *Compiled, namespace string) hotEntry {
+	if namespace == "" || len(p.Selections) != 1 {
+		return hotEntry{}
+	}
+	s := &p.Selections[0]
+	if s.Namespace != namespace || s.Namespaces != nil || s.calico != nil || s.attributes || s.tier != "" || len(s.pods) == 0 {
+		return hotEntry{}
+	}
+	r := &s.pods[0]
+	if r.op != opIn || r.values != nil {
+		return hotEntry{}
+	}
+	return hotEntry{key: r.key, value: r.value, kindBit: p.Kind.bit, filters: true}
+}
+
+// rejects reports whether h's policy cannot select e's pod. Only for pods
+// whose labels are all known: an unknown value may yet match.
+func (h *hotEntry) rejects(e *evaluation) bool {
+	if !h.filters || !e.listed {
+		return false
+	}
+	v, ok := e.podLabels().value(h.key)
+	return !ok || v != h.value
 }

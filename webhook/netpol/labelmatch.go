@@ -2,26 +2,39 @@ package netpol
 
 import (
 	"slices"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 )
 
-// labelMatcher is a pod label selector compiled for the index's scan: the
-// requirements sorted by key, as labels.Selector keeps them, matched by a
-// merge walk over the pod's labels sorted once per evaluation. It answers
-// exactly as labels.Requirement.Matches (k8s.io/apimachinery
+// labelMatcher is a pod label selector compiled for the index's scan. It
+// answers exactly as labels.Requirement.Matches (k8s.io/apimachinery
 // pkg/labels/selector.go) for the operators of label selectors, without a
-// map lookup per requirement: hashing the key twice (Has, then Get) was
-// most of the per-policy cost of a lookup.
+// map lookup per requirement: hashing the key twice (Has, then Get), and
+// comparing the operator as a string, were most of the per-policy cost of
+// a lookup. The pod's labels are a short list, copied once per evaluation;
+// a key is found by comparing lengths first, so most comparisons never
+// read the key's bytes.
 type labelMatcher []labelRequirement
 
 type labelRequirement struct {
-	key    string
-	op     selection.Operator
+	key string
+	op  requirementOp
+	// value is the only value of an Equals or In (or NotEquals, NotIn)
+	// requirement with one; values holds them when there are more.
+	value  string
 	values []string
 }
+
+// requirementOp is a selection.Operator the matcher answers.
+type requirementOp uint8
+
+const (
+	opIn requirementOp = iota
+	opNotIn
+	opExists
+	opDoesNotExist
+)
 
 // newLabelMatcher compiles sel; nil when sel is not a plain list of
 // requirements or uses an operator the matcher leaves to sel (Gt, Lt).
@@ -36,63 +49,81 @@ func newLabelMatcher(sel labels.Selector) labelMatcher {
 	m := make(labelMatcher, 0, len(reqs))
 	for i := range reqs {
 		r := &reqs[i]
+		lr := labelRequirement{key: r.Key()}
 		switch r.Operator() {
-		case selection.Equals, selection.DoubleEquals, selection.In, selection.NotEquals, selection.NotIn,
-			selection.Exists, selection.DoesNotExist:
+		case selection.Equals, selection.DoubleEquals, selection.In:
+			lr.op = opIn
+		case selection.NotEquals, selection.NotIn:
+			lr.op = opNotIn
+		case selection.Exists:
+			lr.op = opExists
+		case selection.DoesNotExist:
+			lr.op = opDoesNotExist
 		default:
 			return nil
 		}
-		m = append(m, labelRequirement{key: r.Key(), op: r.Operator(), values: r.ValuesUnsorted()})
-	}
-	if !slices.IsSortedFunc(m, func(a, b labelRequirement) int { return strings.Compare(a.key, b.key) }) {
-		return nil
-	}
-	if len(m) == 0 {
-		// Everything: an empty non-nil matcher.
-		return labelMatcher{}
+		if values := r.ValuesUnsorted(); len(values) == 1 {
+			lr.value = values[0]
+		} else if len(values) > 1 {
+			lr.values = values
+		}
+		m = append(m, lr)
 	}
 	return m
 }
 
-// sortedLabels is a pod's labels sorted by key.
-type sortedLabels []labelPair
+// has reports whether v is one of r's values.
+func (r *labelRequirement) has(v string) bool {
+	if r.values == nil {
+		return v == r.value
+	}
+	return slices.Contains(r.values, v)
+}
+
+// labelList is a pod's labels as a list, for the index's scan.
+type labelList []labelPair
 
 type labelPair struct{ key, value string }
 
-// sortLabels fills into with set sorted by key (into's capacity reused).
-func sortLabels(set labels.Set, into sortedLabels) sortedLabels {
+// listLabels fills into with set (into's capacity reused).
+func listLabels(set labels.Set, into labelList) labelList {
 	into = into[:0]
 	for k, v := range set {
 		into = append(into, labelPair{k, v})
 	}
-	slices.SortFunc(into, func(a, b labelPair) int { return strings.Compare(a.key, b.key) })
 	return into
 }
 
+// value is the value of key among pod labels.
+func (pod labelList) value(key string) (string, bool) {
+	for j := range pod {
+		if len(pod[j].key) == len(key) && pod[j].key == key {
+			return pod[j].value, true
+		}
+	}
+	return "", false
+}
+
 // matches reports whether pod labels satisfy every requirement.
-func (m labelMatcher) matches(pod sortedLabels) bool {
-	j := 0
+func (m labelMatcher) matches(pod labelList) bool {
 	for i := range m {
 		r := &m[i]
-		for j < len(pod) && pod[j].key < r.key {
-			j++
-		}
-		present := j < len(pod) && pod[j].key == r.key
+		v, present := pod.value(r.key)
 		switch r.op {
-		case selection.Exists:
+		case opIn:
+			if !present || !r.has(v) {
+				return false
+			}
+		case opNotIn:
+			if present && r.has(v) {
+				return false
+			}
+		case opExists:
 			if !present {
 				return false
 			}
-		case selection.DoesNotExist:
+		case opDoesNotExist:
 			if present {
-				return false
-			}
-		case selection.NotEquals, selection.NotIn:
-			if present && slices.Contains(r.values, pod[j].value) {
-				return false
-			}
-		default: // Equals, DoubleEquals, In
-			if !present || !slices.Contains(r.values, pod[j].value) {
 				return false
 			}
 		}
@@ -100,7 +131,7 @@ func (m labelMatcher) matches(pod sortedLabels) bool {
 	return true
 }
 
-// matchesLabels is matches over an unsorted label view, as
+// matchesLabels is matches over a label view, as
 // labels.Requirement.Matches answers it (outside the index's scan).
 func (m labelMatcher) matchesLabels(ls labels.Labels) bool {
 	for i := range m {
@@ -113,13 +144,13 @@ func (m labelMatcher) matchesLabels(ls labels.Labels) bool {
 
 func (r *labelRequirement) matchesLabels(ls labels.Labels) bool {
 	switch r.op {
-	case selection.Exists:
+	case opExists:
 		return ls.Has(r.key)
-	case selection.DoesNotExist:
+	case opDoesNotExist:
 		return !ls.Has(r.key)
-	case selection.NotEquals, selection.NotIn:
-		return !ls.Has(r.key) || !slices.Contains(r.values, ls.Get(r.key))
-	default: // Equals, DoubleEquals, In
-		return ls.Has(r.key) && slices.Contains(r.values, ls.Get(r.key))
+	case opNotIn:
+		return !ls.Has(r.key) || !r.has(ls.Get(r.key))
+	default: // opIn
+		return ls.Has(r.key) && r.has(ls.Get(r.key))
 	}
 }

@@ -55,7 +55,7 @@ func TestLabelMatcherAgreesWithSelector(t *testing.T) {
 			pod[k] = values[rng.IntN(len(values))]
 		}
 		want := sel.Matches(pod)
-		if got := m.matches(sortLabels(pod, nil)); got != want {
+		if got := m.matches(listLabels(pod, nil)); got != want {
 			t.Fatalf("case %d: selector %s, pod %v: matcher says %t, labels.Selector %t", i, sel, pod, got, want)
 		}
 		if got := m.matchesLabels(pod); got != want {
@@ -85,7 +85,7 @@ func TestLabelMatcherLeavesOtherSelectors(t *testing.T) {
 			t.Errorf("%s: compiled to %v, want nil", name, m)
 		}
 	}
-	if m := newLabelMatcher(labels.Everything()); m == nil || !m.matches(sortLabels(labels.Set{"a": "b"}, nil)) {
+	if m := newLabelMatcher(labels.Everything()); m == nil || !m.matches(listLabels(labels.Set{"a": "b"}, nil)) {
 		t.Errorf("Everything: %v, want an empty matcher that matches", m)
 	}
 }

@@ -55,18 +55,18 @@ type evaluation struct {
 	want   config.Coverage
 	tiers  *Tiers
 	result Coverage
-	// sorted: the pod's labels are sorted for compiled selections, in
+	// listed: the pod's labels are listed for compiled selections, in
 	// small (most pods) or large; false when some label values are
 	// unknown (Selection.matchPod decides then). No slice of e points into
 	// e, so e stays on the caller's stack.
-	sorted bool
+	listed bool
 	small  [8]labelPair
 	nsmall int
-	large  sortedLabels
+	large  labelList
 }
 
-// podLabels are the pod's sorted labels.
-func (e *evaluation) podLabels() sortedLabels {
+// podLabels are the pod's listed labels.
+func (e *evaluation) podLabels() labelList {
 	if e.large != nil {
 		return e.large
 	}
@@ -75,7 +75,7 @@ func (e *evaluation) podLabels() sortedLabels {
 
 // matchPod is Selection.matchPod, through the compiled matcher when it can.
 func (e *evaluation) matchPod(s *Selection) (match, string) {
-	if s.pods != nil && e.sorted && !s.attributes {
+	if s.pods != nil && e.listed && !s.attributes {
 		if s.pods.matches(e.podLabels()) {
 			return matches, ""
 		}
@@ -90,11 +90,11 @@ func (e *evaluation) start(pod *Pod, want config.Coverage, declared Isolation, t
 		Isolation: declared, Declared: declared, Covered: declared.Satisfies(want),
 	}}
 	if len(pod.Unknown) == 0 {
-		e.sorted = true
+		e.listed = true
 		if len(pod.Labels) <= len(e.small) {
-			e.nsmall = len(sortLabels(pod.Labels, e.small[:0]))
+			e.nsmall = len(listLabels(pod.Labels, e.small[:0]))
 		} else {
-			e.large = sortLabels(pod.Labels, nil)
+			e.large = listLabels(pod.Labels, nil)
 		}
 	}
 }

@@ -136,9 +136,9 @@ func (s *Selection) matchPod(pod *Pod) (match, string) {
 		if _, unknown := pod.Unknown[r.key]; unknown || (s.attributes && r.key == ciliumClusterKey) {
 			// The pod will have the key (or, for the cluster, some value).
 			switch r.op {
-			case selection.Exists:
+			case opExists:
 				continue
-			case selection.DoesNotExist:
+			case opDoesNotExist:
 				return noMatch, ""
 			}
 			if undecided == "" {
