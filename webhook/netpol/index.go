@@ -432,13 +432,26 @@ type hotEntry struct {
 	filters bool
 }
 
-// hotEntryOf is p's entry in the bucket of namespace.
+// hotEntryOf is p's entry in the bucket of namespace. A Calico policy's
+// tier does not matter here: a policy that does not select the pod only
+// counts as applying, whatever its tier does with what it selects.
 func hotEntryOf(p *Compiled, namespace string) hotEntry {
 	if namespace == "" || len(p.Selections) != 1 {
 		return hotEntry{}
 	}
 	s := &p.Selections[0]
-	if s.Namespace != namespace || s.Namespaces != nil || s.calico != nil || s.attributes || s.tier != "" || len(s.pods) == 0 {
+	if s.Namespace != namespace || s.Namespaces != nil || s.attributes {
+		return hotEntry{}
+	}
+	if s.calico != nil {
+		// Calico's own labels (projectcalico.org/...) are not the pod's.
+		key, value, ok := s.calico.pods.RequiredEqual()
+		if !ok || strings.HasPrefix(key, calicoLabelPrefix) {
+			return hotEntry{}
+		}
+		return hotEntry{key: key, value: value, kindBit: p.Kind.bit, filters: true}
+	}
+	if len(s.pods) == 0 {
 		return hotEntry{}
 	}
 	r := &s.pods[0]

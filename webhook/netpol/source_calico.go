@@ -23,6 +23,8 @@ var CalicoTierGVK = schema.GroupVersionKind{Group: "projectcalico.org", Version:
 // The labels Calico gives every pod's workload endpoint
 // (libcalico-go workload_endpoint_default.go; docs calico-labels.mdx).
 const (
+	// calicoLabelPrefix is the prefix of every label Calico adds.
+	calicoLabelPrefix         = "projectcalico.org/"
 	calicoNamespaceLabel      = "projectcalico.org/namespace"
 	calicoOrchestratorLabel   = "projectcalico.org/orchestrator"
 	calicoServiceAccountLabel = "projectcalico.org/serviceaccount"

@@ -332,3 +332,28 @@ func writeQuoted(b *strings.Builder, s string) {
 	b.WriteString(s)
 	b.WriteString(q)
 }
+
+// RequiredEqual is a label equality the selector cannot be true without:
+// the whole selector is `key == 'value'` (or `key in {'value'}`), or an &&
+// with such an operand. A label set whose key is absent or holds another
+// value makes the selector False (Calico's EqualsNode, InNode and AndNode
+// in parser/ast.go), unless the key's value is unknown. ok is false when
+// there is no such operand at the top.
+func (s *Selector) RequiredEqual() (key, value string, ok bool) {
+	if s == nil || s.root == nil {
+		return "", "", false
+	}
+	operands := []*node{s.root}
+	if s.root.op == opAnd {
+		operands = s.root.kids
+	}
+	for _, n := range operands {
+		switch {
+		case n.op == opEq:
+			return n.key, n.value, true
+		case n.op == opIn && len(n.set) == 1:
+			return n.key, n.set[0], true
+		}
+	}
+	return "", "", false
+}

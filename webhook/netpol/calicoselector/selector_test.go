@@ -423,3 +423,49 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// TestRequiredEqual: the equality a selector names as required is one that
+// every label set it matches satisfies, over every selector of the tables
+// and label sets that do and do not carry it; and the cases that name one.
+func TestRequiredEqual(t *testing.T) {
+	for _, tc := range []struct {
+		sel, key, value string
+		ok              bool
+	}{
+		{sel: "app == 'web'", key: "app", value: "web", ok: true},
+		{sel: "app in {'web'}", key: "app", value: "web", ok: true},
+		{sel: "has(tier) && app == 'web'", key: "app", value: "web", ok: true},
+		{sel: "app == 'web' || app == 'api'"},
+		{sel: "!(app == 'web')"},
+		{sel: "app in {'api', 'web'}"},
+		{sel: "app != 'web'"},
+		{sel: "all()"},
+		{sel: ""},
+	} {
+		key, value, ok := mustParse(t, "RequiredEqual", tc.sel).RequiredEqual()
+		if key != tc.key || value != tc.value || ok != tc.ok {
+			t.Errorf("%q: RequiredEqual() = %q, %q, %t; want %q, %q, %t", tc.sel, key, value, ok, tc.key, tc.value, tc.ok)
+		}
+	}
+	named := 0
+	for _, sel := range validSelectors() {
+		s := mustParse(t, "tables", sel)
+		key, value, ok := s.RequiredEqual()
+		if !ok {
+			continue
+		}
+		named++
+		others := []Map{{}, {key: value + "x"}, {"other": value}}
+		if value != "" {
+			others = append(others, Map{key: ""})
+		}
+		for _, labels := range others {
+			if s.Matches(labels) {
+				t.Errorf("%q names %s == %q as required, yet matches %v", sel, key, value, labels)
+			}
+		}
+	}
+	if named == 0 {
+		t.Error("no selector of the tables names a required equality")
+	}
+}
