@@ -7,7 +7,9 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -308,7 +311,7 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 	r := renderChart(t, "full", ns, "policy: {rules: {networkPolicy: {mode: enforce, coverage: both}}}")
 	for _, obj := range [][2]string{
 		{"ClusterRole", fullname}, {"ClusterRoleBinding", fullname}, {"Role", fullname}, {"RoleBinding", fullname},
-		{"Secret", secretName}, {"ConfigMap", policyName},
+		{"Secret", secretName}, {"ConfigMap", policyName}, {"ClusterRole", fullname + "-metrics-reader"},
 	} {
 		createForTest(t, r.Object(t, obj[0], obj[1]).DeepCopy())
 	}
@@ -328,7 +331,7 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 
 	var d appsv1.Deployment
 	r.Get(t, "Deployment", fullname, &d)
-	webhookAddr, healthAddr := freeAddress(t), freeAddress(t)
+	webhookAddr, healthAddr, metricsAddr := freeAddress(t), freeAddress(t), freeAddress(t)
 	_, webhookPort, _ := net.SplitHostPort(webhookAddr)
 	certDir := t.TempDir()
 	// The Deployment's arguments; then what a pod gets from its volumes and
@@ -337,7 +340,7 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 		"--cert-dir="+certDir,
 		"--webhook-port="+webhookPort,
 		"--health-probe-bind-address="+healthAddr,
-		"--metrics-bind-address=0",
+		"--metrics-bind-address="+metricsAddr,
 		"--kubeconfig="+serviceAccountKubeconfig(t, ns, fullname),
 	)
 	cmd := exec.Command(buildBinary(t), args...)
@@ -388,6 +391,8 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	checkMetricsAccess(t, ns, fullname+"-metrics-reader", metricsAddr)
+
 	// The charttest.Rendered policy was loaded and recorded as an Event on its ConfigMap.
 	eventually(t, policyTimeout, func() error {
 		var events eventsv1.EventList
@@ -434,6 +439,76 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("eksguard did not stop within 30s of SIGTERM")
 	}
+}
+
+// checkMetricsAccess: the metrics as the chart serves them answer over
+// HTTPS only, only to a caller the API server authenticates, and only to
+// one bound to the chart's metrics-reader ClusterRole. Each caller is a
+// ServiceAccount of its own, with a real token (TokenRequest), since the
+// server caches each caller's answer.
+func checkMetricsAccess(t *testing.T, ns, readerRole, addr string) {
+	t.Helper()
+	ctx := context.Background()
+	token := func(name string) string {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		createForTest(t, sa)
+		tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)}}
+		if err := k8sClient.SubResource("token").Create(ctx, sa, tr); err != nil {
+			t.Fatalf("requesting a token for %s: %v", name, err)
+		}
+		return tr.Status.Token
+	}
+	reader, stranger := token("prometheus"), token("stranger")
+	createForTest(t, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: ns + "-metrics-reader"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: readerRole},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: "prometheus"}},
+	})
+	// The certificate is self-signed: what is checked is who may read.
+	httpsClient := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, //nolint:gosec // self-signed by design
+	}}
+	get := func(scheme, bearer string) (int, string) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+addr+"/metrics", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := httpsClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s://%s/metrics: %v", scheme, addr, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	for _, tc := range []struct {
+		name, scheme, bearer string
+		want                 int
+	}{
+		{"plain HTTP", "http", "", http.StatusBadRequest},
+		{"no token", "https", "", http.StatusUnauthorized},
+		// controller-runtime's metrics/filters answers an authenticator
+		// error ("invalid bearer token") with a 500, no token with a 401.
+		{"a token the API server does not know", "https", "not-a-token", http.StatusInternalServerError},
+		{"a ServiceAccount without the reader role", "https", stranger, http.StatusForbidden},
+	} {
+		if code, body := get(tc.scheme, tc.bearer); code != tc.want {
+			t.Errorf("metrics, %s: HTTP %d, want %d (%.200s)", tc.name, code, tc.want, body)
+		}
+	}
+	eventually(t, 30*time.Second, func() error {
+		code, body := get("https", reader)
+		if code != http.StatusOK {
+			return fmt.Errorf("metrics with the reader's token: HTTP %d (%.200s)", code, body)
+		}
+		if !strings.Contains(body, "eksguard_") {
+			return fmt.Errorf("metrics with the reader's token: no eksguard series in %.200s", body)
+		}
+		return nil
+	})
 }
 
 func freeAddress(t *testing.T) string {

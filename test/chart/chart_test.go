@@ -56,6 +56,7 @@ func TestChartDefaultObjects(t *testing.T) {
 	r := renderChart(t, chartRelease, chartNamespace, "{}")
 	charttest.DeepEqual(t, "charttest.Rendered objects", r.IDs(), []string{
 		"ClusterRole/eksguard",
+		"ClusterRole/eksguard-metrics-reader",
 		"ClusterRoleBinding/eksguard",
 		"ConfigMap/eksguard-policy",
 		"Deployment/eksguard",
@@ -189,6 +190,7 @@ func TestChartDeployment(t *testing.T) {
 		"--max-connections=512",
 		"--drain-period=5s",
 		"--metrics-bind-address=:8080",
+		"--metrics-secure=true",
 		"--health-probe-bind-address=:8081",
 		"--policy-configmap-namespace=eksguard-system",
 		"--policy-configmap-name=eksguard-policy",
@@ -567,9 +569,27 @@ func TestChartServiceMonitor(t *testing.T) {
 		"selector":          map[string]any{"matchLabels": map[string]any{"app.kubernetes.io/name": "eksguard", "app.kubernetes.io/instance": "eksguard"}},
 		"namespaceSelector": map[string]any{"matchNames": []any{"eksguard-system"}},
 		"endpoints": []any{map[string]any{
-			"port": "metrics", "path": "/metrics", "scheme": "http", "interval": "30s", "scrapeTimeout": "10s",
+			"port": "metrics", "path": "/metrics", "scheme": "https", "interval": "30s", "scrapeTimeout": "10s",
+			"bearerTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token",
+			"tlsConfig":       map[string]any{"insecureSkipVerify": true},
 		}},
 	})
+	// Plain HTTP, no token, no reader role, no review rights, when asked.
+	r = renderChart(t, chartRelease, chartNamespace, "metrics: {secure: false, serviceMonitor: {enabled: true}}")
+	endpoint := r.Find(t, "ServiceMonitor", "eksguard")["spec"].(map[string]any)["endpoints"].([]any)[0]
+	charttest.DeepEqual[any](t, "plain endpoint", endpoint, map[string]any{
+		"port": "metrics", "path": "/metrics", "scheme": "http", "interval": "30s", "scrapeTimeout": "10s",
+	})
+	if r.Has("ClusterRole", "eksguard-metrics-reader") {
+		t.Error("the metrics-reader ClusterRole is rendered for plain metrics")
+	}
+	var cr rbacv1.ClusterRole
+	r.Get(t, "ClusterRole", "eksguard", &cr)
+	for _, rule := range cr.Rules {
+		if slices.Contains(rule.Resources, "tokenreviews") || slices.Contains(rule.Resources, "subjectaccessreviews") {
+			t.Errorf("plain metrics, yet the ClusterRole has %v", rule)
+		}
+	}
 }
 
 // TestChartSchemaRejects: values.schema.json stops wrong values at

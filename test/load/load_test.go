@@ -273,6 +273,9 @@ func startEksguard(t *testing.T, bin, kubeconfig, certDir string) *process {
 	}
 	cmd := exec.Command(bin, "serve", "--kubeconfig="+kubeconfig, "--webhook-port="+port, "--cert-dir="+certDir,
 		"--health-probe-bind-address="+healthAddr, "--metrics-bind-address="+metricsAddr, "--pprof-bind-address="+pprofAddr,
+		// The test reads the heap gauges; TestChartServerRunsUnderChartRBAC
+		// holds the shipped HTTPS and authorization of the metrics.
+		"--metrics-secure=false",
 		"--webhook-configuration-name=eksguard-load")
 	cmd.Env = append(os.Environ(), "POD_NAMESPACE="+server.DefaultNamespace)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard

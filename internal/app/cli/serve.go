@@ -78,6 +78,8 @@ admissions still being answered.`,
 	flags.BoolVar(&opts.EnableHTTP2, "enable-http2", false, "Allow HTTP/2 on the webhook server (off: HTTP/1.1 only).")
 	flags.StringVar(&opts.MetricsBindAddress, "metrics-bind-address", opts.MetricsBindAddress,
 		"Address of the Prometheus metrics endpoint; 0 disables it.")
+	flags.BoolVar(&opts.MetricsSecure, "metrics-secure", opts.MetricsSecure,
+		"Serve the metrics over HTTPS to callers allowed to get the /metrics URL (TokenReview, SubjectAccessReview); false serves plain HTTP to anyone.")
 	flags.StringVar(&opts.HealthProbeBindAddress, "health-probe-bind-address", opts.HealthProbeBindAddress,
 		"Address of the /healthz and /readyz endpoints; 0 disables them.")
 	flags.StringVar(&opts.PprofBindAddress, "pprof-bind-address", opts.PprofBindAddress,

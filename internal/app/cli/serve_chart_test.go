@@ -163,6 +163,7 @@ func TestDocumentedDefaults(t *testing.T) {
 		{flag: "reconcile-failure-policy", value: "webhook.reconcileFailurePolicy"},
 		{flag: "enforcing-failure-policy", value: "webhook.failurePolicy"},
 		{flag: "metrics-bind-address", value: "metrics.port", asFlag: func(v string) string { return ":" + v }},
+		{flag: "metrics-secure", value: "metrics.secure"},
 		{flag: "health-probe-bind-address", value: "healthPort", asFlag: func(v string) string { return ":" + v }},
 	} {
 		doc, ok := documented[tt.value]

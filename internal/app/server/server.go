@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
@@ -76,6 +77,11 @@ type Options struct {
 	// "0" disables the listener.
 	MetricsBindAddress     string
 	HealthProbeBindAddress string
+	// MetricsSecure serves the metrics over HTTPS (a self-signed
+	// certificate) to callers the API server authenticates (TokenReview) and
+	// authorizes (SubjectAccessReview: get on the /metrics non-resource
+	// URL): they name exemptions and which rules only warn.
+	MetricsSecure bool
 	// PprofBindAddress serves net/http/pprof for profiling; "" or "0"
 	// (the default) disables it.
 	PprofBindAddress string
@@ -108,6 +114,19 @@ type Options struct {
 	CertRotation CertRotationOptions
 }
 
+// metricsOptions serves the metrics as opts say: over HTTPS behind the API
+// server's authentication and authorization (as kubebuilder scaffolds it),
+// at the webhook's minimum TLS version, or in plain HTTP.
+func metricsOptions(opts Options) metricsserver.Options {
+	m := metricsserver.Options{BindAddress: opts.MetricsBindAddress}
+	if opts.MetricsSecure {
+		m.SecureServing = true
+		m.FilterProvider = filters.WithAuthenticationAndAuthorization
+		m.TLSOpts = []func(*tls.Config){func(c *tls.Config) { c.MinVersion = opts.TLSMinVersion }}
+	}
+	return m
+}
+
 // DefaultOptions returns the production defaults.
 func DefaultOptions() Options {
 	return Options{
@@ -117,6 +136,7 @@ func DefaultOptions() Options {
 		WebhookPort:              DefaultWebhookPort,
 		TLSMinVersion:            tls.VersionTLS13,
 		MetricsBindAddress:       DefaultMetricsBindAddress,
+		MetricsSecure:            true,
 		HealthProbeBindAddress:   DefaultHealthProbeBindAddress,
 		PprofBindAddress:         "0",
 		MaxConnections:           DefaultMaxConnections,
@@ -180,7 +200,7 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 		Scheme:                  scheme,
 		Cache:                   cacheOptions(opts),
 		Client:                  client.Options{Cache: &client.CacheOptions{DisableFor: uncachedObjects()}},
-		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsBindAddress},
+		Metrics:                 metricsOptions(opts),
 		HealthProbeBindAddress:  opts.HealthProbeBindAddress,
 		PprofBindAddress:        opts.PprofBindAddress,
 		WebhookServer:           webhookServer,
