@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -743,4 +744,81 @@ func TestChartReports(t *testing.T) {
 	}
 	var sa corev1.ServiceAccount
 	r.Get(t, "ServiceAccount", "eksguard-reports", &sa)
+}
+
+// TestChartReadmeRBACTable holds the chart README's RBAC table to the
+// rendered ClusterRole and Role of the server: every (scope, API group,
+// resource) either names is in both, with the same verbs.
+func TestChartReadmeRBACTable(t *testing.T) {
+	type grant struct{ scope, group, resource string }
+	verbs := []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
+	documented := map[grant][]string{}
+	data, err := os.ReadFile(filepath.Join(chart.Dir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(data), "\n## RBAC\n")
+	section, _, _ = strings.Cut(section, "\n\n|")
+	parenthetical := regexp.MustCompile(`\([^)]*\)`)
+	rows := 0
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if len(cells) != 4 || cells[0] == "Scope" || strings.HasPrefix(cells[0], "---") {
+			continue
+		}
+		rows++
+		var rowVerbs []string
+		for _, w := range strings.FieldsFunc(parenthetical.ReplaceAllString(cells[2], ""), func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
+			if slices.Contains(verbs, w) {
+				rowVerbs = append(rowVerbs, w)
+			}
+		}
+		for _, segment := range strings.Split(parenthetical.ReplaceAllString(cells[1], ""), ";") {
+			var groups, resources []string
+			for _, w := range strings.FieldsFunc(segment, func(r rune) bool { return r == ',' || r == ' ' }) {
+				if strings.Contains(w, ".") {
+					groups = append(groups, w)
+				} else {
+					resources = append(resources, w)
+				}
+			}
+			if len(groups) == 0 {
+				groups = []string{""}
+			}
+			for _, g := range groups {
+				for _, res := range resources {
+					key := grant{cells[0], g, res}
+					documented[key] = append(documented[key], rowVerbs...)
+				}
+			}
+		}
+	}
+	if rows < 10 {
+		t.Fatalf("read only %d rows of the README's RBAC table", rows)
+	}
+
+	r := renderChart(t, chartRelease, chartNamespace, "{}")
+	rendered := map[grant][]string{}
+	var cr rbacv1.ClusterRole
+	r.Get(t, "ClusterRole", "eksguard", &cr)
+	var role rbacv1.Role
+	r.Get(t, "Role", "eksguard", &role)
+	for scope, rules := range map[string][]rbacv1.PolicyRule{"cluster": cr.Rules, "release namespace": role.Rules} {
+		for _, rule := range rules {
+			for _, g := range rule.APIGroups {
+				for _, res := range rule.Resources {
+					key := grant{scope, g, res}
+					rendered[key] = append(rendered[key], rule.Verbs...)
+				}
+			}
+		}
+	}
+	normalize := func(m map[grant][]string) map[grant][]string {
+		for k, v := range m {
+			slices.Sort(v)
+			m[k] = slices.Compact(v)
+		}
+		return m
+	}
+	charttest.DeepEqual(t, "RBAC table against the rendered roles", normalize(documented), normalize(rendered))
 }
