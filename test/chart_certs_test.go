@@ -490,9 +490,7 @@ func checkMetricsAccess(t *testing.T, ns, readerRole, addr string) {
 	}{
 		{"plain HTTP", "http", "", http.StatusBadRequest},
 		{"no token", "https", "", http.StatusUnauthorized},
-		// controller-runtime's metrics/filters answers an authenticator
-		// error ("invalid bearer token") with a 500, no token with a 401.
-		{"a token the API server does not know", "https", "not-a-token", http.StatusInternalServerError},
+		{"a token the API server does not know", "https", "not-a-token", http.StatusUnauthorized},
 		{"a ServiceAccount without the reader role", "https", stranger, http.StatusForbidden},
 	} {
 		if code, body := get(tc.scheme, tc.bearer); code != tc.want {

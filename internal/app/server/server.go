@@ -21,7 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
@@ -121,7 +120,7 @@ func metricsOptions(opts Options) metricsserver.Options {
 	m := metricsserver.Options{BindAddress: opts.MetricsBindAddress}
 	if opts.MetricsSecure {
 		m.SecureServing = true
-		m.FilterProvider = filters.WithAuthenticationAndAuthorization
+		m.FilterProvider = metricsAuth
 		m.TLSOpts = []func(*tls.Config){func(c *tls.Config) { c.MinVersion = opts.TLSMinVersion }}
 	}
 	return m
