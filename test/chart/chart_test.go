@@ -27,6 +27,7 @@ import (
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/app/certs"
+	"github.com/eksguard/eksguard/internal/app/cli"
 	"github.com/eksguard/eksguard/internal/testkit/charttest"
 	"github.com/eksguard/eksguard/webhook"
 )
@@ -190,6 +191,7 @@ func TestChartDeployment(t *testing.T) {
 		"--enable-http2=false",
 		"--max-connections=512",
 		"--drain-period=5s",
+		"--memory-limit-ratio=0.9",
 		"--metrics-bind-address=:8080",
 		"--metrics-secure=true",
 		"--health-probe-bind-address=:8081",
@@ -216,6 +218,8 @@ func TestChartDeployment(t *testing.T) {
 	charttest.DeepEqual(t, "memory limit", c.Resources.Limits.Memory().String(), "384Mi")
 	charttest.DeepEqual(t, "env", c.Env, []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
 		FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"},
+	}}, {Name: cli.MemoryLimitEnv, ValueFrom: &corev1.EnvVarSource{
+		ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.memory"},
 	}}})
 	charttest.DeepEqual(t, "volume mounts", c.VolumeMounts, []corev1.VolumeMount{{Name: "tls", MountPath: "/etc/eksguard/tls", ReadOnly: true}})
 	// The serving pair only: the CA key stays off the node's disk. The

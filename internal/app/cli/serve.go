@@ -5,6 +5,7 @@ import (
 	"fmt"
 	stdlog "log"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/go-logr/logr"
@@ -35,6 +36,7 @@ func newServeCommand(start func(server.Options) error) *cobra.Command {
 		opts.PolicyNamespace = ns
 	}
 	var tlsMinVersion string
+	memoryLimitRatio := DefaultMemoryLimitRatio
 	// JSON logs at info level unless --zap-devel; --zap-log-level etc. come from BindFlags.
 	zapOpts := zap.Options{Development: false}
 
@@ -63,6 +65,16 @@ admissions still being answered.`,
 				return &serveError{fmt.Errorf("--tls-min-version: %w", err)}
 			}
 			opts.TLSMinVersion = v
+			limit, err := goMemoryLimit(os.Getenv(MemoryLimitEnv), os.Getenv("GOMEMLIMIT"), memoryLimitRatio)
+			if err != nil {
+				return &serveError{err}
+			}
+			if limit > 0 {
+				// The GC works harder near the limit instead of the kernel
+				// killing the container at it.
+				debug.SetMemoryLimit(limit)
+				logger.Info("set the Go runtime's soft memory limit", logkeys.MemoryLimitBytes, limit)
+			}
 			if err := start(opts); err != nil {
 				return &serveError{err}
 			}
@@ -104,6 +116,8 @@ admissions still being answered.`,
 		"Connections the webhook server serves at once (0: no cap); more wait in the listen backlog.")
 	flags.DurationVar(&opts.DrainPeriod, "drain-period", opts.DrainPeriod,
 		"After SIGTERM, keep serving this long, answering with Connection: close so that the API server's connections are retired by completed answers; then stop listening and wait for in-flight admissions.")
+	flags.Float64Var(&memoryLimitRatio, "memory-limit-ratio", memoryLimitRatio,
+		"Set the Go runtime's soft memory limit to this fraction of $"+MemoryLimitEnv+" (the container's limit in bytes); 0, an unset variable or GOMEMLIMIT leave it alone.")
 	flags.DurationVar(&opts.GracefulShutdownTimeout, "graceful-shutdown-timeout", opts.GracefulShutdownTimeout,
 		"How long to let in-flight admissions finish after SIGTERM; keep it below terminationGracePeriodSeconds.")
 

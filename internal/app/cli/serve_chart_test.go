@@ -160,6 +160,7 @@ func TestDocumentedDefaults(t *testing.T) {
 		{flag: "enable-http2", value: "webhook.enableHTTP2"},
 		{flag: "max-connections", value: "webhook.maxConnections"},
 		{flag: "drain-period", value: "webhook.drainPeriod"},
+		{flag: "memory-limit-ratio", value: "memoryLimitRatio"},
 		{flag: "reconcile-failure-policy", value: "webhook.reconcileFailurePolicy"},
 		{flag: "enforcing-failure-policy", value: "webhook.failurePolicy"},
 		{flag: "metrics-bind-address", value: "metrics.port", asFlag: func(v string) string { return ":" + v }},

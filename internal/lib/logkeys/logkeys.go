@@ -53,6 +53,8 @@ const (
 	WebhookPort     = "webhookPort"
 	CertDir         = "certDir"
 	PolicyConfigMap = "policyConfigMap"
+	// MemoryLimitBytes is the Go runtime's soft memory limit.
+	MemoryLimitBytes = "memoryLimitBytes"
 	// Cert is a certificate file's path.
 	Cert = "cert"
 	// Address is a listen address.
