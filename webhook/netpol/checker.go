@@ -41,6 +41,8 @@ type Checker struct {
 	Index   *Index
 	// Live reads from the API server, bypassing the cache.
 	Live client.Reader
+	// lists coalesces the live lists of concurrent admissions.
+	lists listCoalescer
 }
 
 // decisions are the rule's two decisions for one object.

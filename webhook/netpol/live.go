@@ -83,7 +83,13 @@ func readNamespaceLabelsAny(policies []*Compiled) bool {
 func (c *Checker) livePolicies(ctx context.Context, namespace string) ([]*Compiled, error) {
 	var policies []*Compiled
 	for _, kind := range c.Index.Watched() {
-		objs, err := listPolicies(ctx, c.Live, kind, namespace)
+		key := listKey{kind: kind.Name}
+		if kind.Namespaced {
+			key.namespace = namespace
+		}
+		objs, err := c.lists.list(ctx, key, func(ctx context.Context) ([]runtime.Object, error) {
+			return listPolicies(ctx, c.Live, kind, namespace)
+		})
 		if err != nil {
 			return nil, err
 		}
