@@ -49,14 +49,8 @@ test: $(HELM) ## Unit and envtest tests with the race detector (builds the contr
 # FUZZTIME bounds each fuzz target of make fuzz.
 FUZZTIME ?= 15s
 
-fuzz: ## Run every fuzz target for FUZZTIME (default 15s) each; crashers land in testdata/fuzz.
-	go test -run '^$$' -fuzz '^FuzzRoutes$$' -fuzztime $(FUZZTIME) ./webhook/fuzz/
-	go test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config/
-	go test -run '^$$' -fuzz '^FuzzFields$$' -fuzztime $(FUZZTIME) ./internal/lib/decode/
-	go test -run '^$$' -fuzz '^FuzzReviewHandler$$' -fuzztime $(FUZZTIME) ./internal/app/server/
-	go test -run '^$$' -fuzz '^FuzzValid$$' -fuzztime $(FUZZTIME) ./internal/lib/jsonscan/
-	go test -run '^$$' -fuzz '^FuzzProject$$' -fuzztime $(FUZZTIME) ./internal/lib/jsonscan/
-	go test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./webhook/netpol/calicoselector/
+fuzz: ## Run every fuzz target for FUZZTIME (default 15s) each; crashers land in testdata/fuzz (hack/fuzz.sh).
+	hack/fuzz.sh $(FUZZTIME)
 
 soak: ## Soak test: two replicas behind a balancer through cert rotation, SIGTERM, a kube-apiserver restart and policy flapping (about 3 minutes).
 	@assets="$$(hack/build-envtest.sh $(ENVTEST_K8S_VERSION))"; \
