@@ -2,7 +2,6 @@ package netpol
 
 import (
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 )
 
 // Compiled is one stored policy object of a counted kind, reduced to what
@@ -121,18 +120,26 @@ func (s *Selection) matchPod(pod *Pod) (match, string) {
 	if s.calico != nil {
 		return s.calico.match(pod)
 	}
-	if s.pods == nil {
-		return s.matchSelector(pod)
+	reqs := s.pods
+	if reqs == nil {
+		// A Selection Compile did not make (tests, check's fixtures).
+		if reqs = newLabelMatcher(s.Pods); reqs == nil {
+			// Nothing, or Gt and Lt, which label selectors cannot express.
+			if s.Pods != nil && s.Pods.Matches(pod.Labels) {
+				return matches, ""
+			}
+			return noMatch, ""
+		}
 	}
 	if len(pod.Unknown) == 0 && !s.attributes {
-		if s.pods.matchesLabels(pod.Labels) {
+		if reqs.matchesLabels(pod.Labels) {
 			return matches, ""
 		}
 		return noMatch, ""
 	}
 	result, undecided := matches, ""
-	for i := range s.pods {
-		r := &s.pods[i]
+	for i := range reqs {
+		r := &reqs[i]
 		if _, unknown := pod.Unknown[r.key]; unknown || (s.attributes && r.key == ciliumClusterKey) {
 			// The pod will have the key (or, for the cluster, some value).
 			switch r.op {
@@ -151,46 +158,6 @@ func (s *Selection) matchPod(pod *Pod) (match, string) {
 			view = labels.Set{ciliumServiceAccountKey: pod.ServiceAccount}
 		}
 		if !r.matchesLabels(view) {
-			return noMatch, ""
-		}
-	}
-	return result, undecided
-}
-
-// matchSelector is matchPod for a selection whose Pods did not compile to a
-// labelMatcher: Pods answers.
-func (s *Selection) matchSelector(pod *Pod) (match, string) {
-	if len(pod.Unknown) == 0 && !s.attributes {
-		if s.Pods.Matches(pod.Labels) {
-			return matches, ""
-		}
-		return noMatch, ""
-	}
-	reqs, selectable := s.Pods.Requirements()
-	if !selectable {
-		return noMatch, ""
-	}
-	result, undecided := matches, ""
-	for i := range reqs {
-		r := &reqs[i]
-		key := r.Key()
-		if _, unknown := pod.Unknown[key]; unknown || (s.attributes && key == ciliumClusterKey) {
-			switch r.Operator() {
-			case selection.Exists:
-				continue
-			case selection.DoesNotExist:
-				return noMatch, ""
-			}
-			if undecided == "" {
-				result, undecided = mayMatch, key
-			}
-			continue
-		}
-		var view labels.Labels = pod.Labels
-		if s.attributes && key == ciliumServiceAccountKey {
-			view = labels.Set{ciliumServiceAccountKey: pod.ServiceAccount}
-		}
-		if !r.Matches(view) {
 			return noMatch, ""
 		}
 	}
