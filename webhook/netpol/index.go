@@ -464,7 +464,7 @@ func hotEntryOf(p *Compiled, namespace string) hotEntry {
 // rejects reports whether h's policy cannot select e's pod. Only for pods
 // whose labels are all known: an unknown value may yet match.
 func (h *hotEntry) rejects(e *evaluation) bool {
-	if !h.filters || !e.listable {
+	if !h.filters || !e.listed {
 		return false
 	}
 	v, ok := e.podLabels().value(h.key)

@@ -55,26 +55,18 @@ type evaluation struct {
 	want   config.Coverage
 	tiers  *Tiers
 	result Coverage
-	// listable: the pod's labels are all known, so compiled selections can
-	// read them as a list, made on first use (an empty bucket costs
-	// nothing) in small (most pods) or large. No slice of e points into e,
-	// so e stays on the caller's stack.
-	listable, filled bool
-	small            [8]labelPair
-	nsmall           int
-	large            labelList
+	// listed: the pod's labels are listed for compiled selections, in
+	// small (most pods) or large; false when some label values are
+	// unknown (Selection.matchPod decides then). No slice of e points into
+	// e, so e stays on the caller's stack.
+	listed bool
+	small  [8]labelPair
+	nsmall int
+	large  labelList
 }
 
-// podLabels are the pod's labels as a list; only when listable.
+// podLabels are the pod's listed labels.
 func (e *evaluation) podLabels() labelList {
-	if !e.filled {
-		e.filled = true
-		if len(e.pod.Labels) <= len(e.small) {
-			e.nsmall = len(listLabels(e.pod.Labels, e.small[:0]))
-		} else {
-			e.large = listLabels(e.pod.Labels, nil)
-		}
-	}
 	if e.large != nil {
 		return e.large
 	}
@@ -83,7 +75,7 @@ func (e *evaluation) podLabels() labelList {
 
 // matchPod is Selection.matchPod, through the compiled matcher when it can.
 func (e *evaluation) matchPod(s *Selection) (match, string) {
-	if s.pods != nil && e.listable && !s.attributes {
+	if s.pods != nil && e.listed && !s.attributes {
 		if s.pods.matches(e.podLabels()) {
 			return matches, ""
 		}
@@ -97,7 +89,14 @@ func (e *evaluation) start(pod *Pod, want config.Coverage, declared Isolation, t
 	*e = evaluation{pod: pod, want: want, tiers: tiers, result: Coverage{
 		Isolation: declared, Declared: declared, Covered: declared.Satisfies(want),
 	}}
-	e.listable = len(pod.Unknown) == 0
+	if len(pod.Unknown) == 0 {
+		e.listed = true
+		if len(pod.Labels) <= len(e.small) {
+			e.nsmall = len(listLabels(pod.Labels, e.small[:0]))
+		} else {
+			e.large = listLabels(pod.Labels, nil)
+		}
+	}
 }
 
 // add counts policy p and reports whether the pod is now covered.
