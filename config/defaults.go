@@ -69,9 +69,17 @@ func Defaults() Config {
 		Rules: RuleSettings{
 			Seccomp: SeccompSettings{Mode: ModeEnforce, Unconfined: ModeWarn},
 			NetworkPolicy: NetworkPolicySettings{
-				Mode:        ModeEnforce,
-				Coverage:    CoverageAny,
-				HostNetwork: ModeWarn,
+				Mode:           ModeEnforce,
+				Coverage:       CoverageAny,
+				HostNetwork:    ModeWarn,
+				Fargate:        ModeWarn,
+				Windows:        ModeWarn,
+				StandalonePods: ModeWarn,
+				DNS: DNSSettings{
+					Mode:      ModeWarn,
+					Namespace: "kube-system",
+					PodLabels: map[string]string{"k8s-app": "kube-dns"},
+				},
 			},
 			LoadBalancerTLS: LoadBalancerTLSSettings{
 				Mode:                       ModeEnforce,

@@ -42,6 +42,13 @@ rules:
     coverage: both
     hostNetwork: enforce
     clusterDefaultDeny: {ingress: true, egress: false, reason: VPC CNI strict mode}
+    fargate: enforce
+    windows: off
+    windowsEngine: calico
+    standalonePods: off
+    fargateProfiles:
+      - {name: batch, namespace: "batch-*", labels: {compute: fargate}}
+    dns: {mode: enforce, namespace: dns, podLabels: {app: resolver}, autoMode: true}
   loadBalancerTLS:
     mode: warn
     allowedSSLPolicies: [ELBSecurityPolicy-TLS13-1-3-2021-06]
@@ -85,7 +92,10 @@ rules:
 		Rules: RuleSettings{
 			Seccomp: SeccompSettings{Mode: ModeWarn, Unconfined: ModeEnforce},
 			NetworkPolicy: NetworkPolicySettings{Mode: ModeOff, Coverage: CoverageBoth, HostNetwork: ModeEnforce,
-				ClusterDefaultDeny: ClusterDefaultDeny{Ingress: true, Reason: "VPC CNI strict mode"}},
+				ClusterDefaultDeny: ClusterDefaultDeny{Ingress: true, Reason: "VPC CNI strict mode"},
+				Fargate:            ModeEnforce, Windows: ModeOff, WindowsEngine: EngineCalicoWindows, StandalonePods: ModeOff,
+				FargateProfiles: []FargateProfile{{Name: "batch", Namespace: "batch-*", Labels: map[string]string{"compute": "fargate"}}},
+				DNS:             DNSSettings{Mode: ModeEnforce, Namespace: "dns", PodLabels: map[string]string{"app": "resolver"}, AutoMode: true}},
 			LoadBalancerTLS: LoadBalancerTLSSettings{
 				Mode:                       ModeWarn,
 				AllowedSSLPolicies:         []string{"ELBSecurityPolicy-TLS13-1-3-2021-06"},

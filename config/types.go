@@ -127,6 +127,61 @@ type NetworkPolicySettings struct {
 	// networkPolicy: DefaultDeny): every pod counts as isolated in the
 	// directions it names.
 	ClusterDefaultDeny ClusterDefaultDeny `json:"clusterDefaultDeny"`
+	// Fargate is the action for a pod that runs on AWS Fargate, where no
+	// engine enforces any policy kind (EKS user guide, cni-network-policy
+	// "Considerations"); coverage is not judged for such pods.
+	Fargate Mode `json:"fargate"`
+	// Windows is the action for a Windows pod, which the VPC CNI does not
+	// police (same page); coverage is not judged for such pods unless
+	// WindowsEngine names an engine that runs on Windows.
+	Windows Mode `json:"windows"`
+	// WindowsEngine names a policy engine that enforces on the cluster's
+	// Windows nodes (WindowsEngines; empty: none, the EKS default).
+	WindowsEngine WindowsEngine `json:"windowsEngine,omitempty"`
+	// StandalonePods is the action for a pod that no controller owns: the
+	// VPC CNI agent keys its rules by the pod's name prefix, so such pods
+	// "can't have network policies applied to them" reliably (same page).
+	StandalonePods Mode `json:"standalonePods"`
+	// FargateProfiles mirror the cluster's Fargate profile selectors, for
+	// manifests judged before Fargate's webhook has labelled their pods.
+	FargateProfiles []FargateProfile `json:"fargateProfiles,omitempty"`
+	// DNS is the DNS step: an Egress-isolated pod needs a path to the
+	// cluster's DNS.
+	DNS DNSSettings `json:"dns"`
+}
+
+// WindowsEngine is a policy engine that enforces on Windows nodes.
+type WindowsEngine string
+
+// EngineCalicoWindows is Calico for Windows: it enforces NetworkPolicy and
+// Calico's own kinds.
+const EngineCalicoWindows WindowsEngine = "calico"
+
+// WindowsEngines are the valid Windows engines.
+var WindowsEngines = []WindowsEngine{EngineCalicoWindows}
+
+// FargateProfile is one selector of an EKS Fargate profile: pods of a
+// matching namespace (wildcards * and ? allowed, as EKS allows them) whose
+// labels include Labels run on Fargate.
+type FargateProfile struct {
+	Name      string            `json:"name,omitempty"`
+	Namespace string            `json:"namespace"`
+	Labels    map[string]string `json:"labels,omitempty"`
+}
+
+// DNSSettings configure the DNS step finding.
+type DNSSettings struct {
+	// Mode of the finding. It is warn by default and never denies unless set
+	// to enforce.
+	Mode Mode `json:"mode"`
+	// Namespace and PodLabels are where the cluster's DNS pods run and what
+	// they carry (the CoreDNS add-on: kube-system, k8s-app=kube-dns).
+	Namespace string            `json:"namespace"`
+	PodLabels map[string]string `json:"podLabels"`
+	// AutoMode: pods resolve through EKS Auto Mode's node-local DNS, so a
+	// rule aimed at DNS pods reaches nothing (EKS user guide,
+	// auto-networking "CoreDNS considerations").
+	AutoMode bool `json:"autoMode,omitempty"`
 }
 
 // ClusterDefaultDeny is an operator's statement that the data plane denies

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 
@@ -126,6 +127,19 @@ func validateRules(r *RuleSettings, path *field.Path) field.ErrorList {
 	errs = append(errs, validateEnum(netpol.Child("mode"), r.NetworkPolicy.Mode, Modes)...)
 	errs = append(errs, validateEnum(netpol.Child("coverage"), r.NetworkPolicy.Coverage, Coverages)...)
 	errs = append(errs, validateEnum(netpol.Child("hostNetwork"), r.NetworkPolicy.HostNetwork, Modes)...)
+	errs = append(errs, validateEnum(netpol.Child("fargate"), r.NetworkPolicy.Fargate, Modes)...)
+	errs = append(errs, validateEnum(netpol.Child("windows"), r.NetworkPolicy.Windows, Modes)...)
+	errs = append(errs, validateEnum(netpol.Child("standalonePods"), r.NetworkPolicy.StandalonePods, Modes)...)
+	if r.NetworkPolicy.WindowsEngine != "" {
+		errs = append(errs, validateEnum(netpol.Child("windowsEngine"), r.NetworkPolicy.WindowsEngine, WindowsEngines)...)
+	}
+	errs = append(errs, validateFargateProfiles(r.NetworkPolicy.FargateProfiles, netpol.Child("fargateProfiles"))...)
+	dns := netpol.Child("dns")
+	errs = append(errs, validateEnum(dns.Child("mode"), r.NetworkPolicy.DNS.Mode, Modes)...)
+	if r.NetworkPolicy.DNS.Namespace == "" {
+		errs = append(errs, field.Required(dns.Child("namespace"), "name the namespace of the cluster's DNS pods"))
+	}
+	errs = append(errs, metav1validation.ValidateLabels(r.NetworkPolicy.DNS.PodLabels, dns.Child("podLabels"))...)
 	if dd := r.NetworkPolicy.ClusterDefaultDeny; dd.Reason != "" && !dd.Declared() {
 		errs = append(errs, field.Invalid(netpol.Child("clusterDefaultDeny", "reason"), dd.Reason,
 			"a reason without ingress or egress declares nothing"))
@@ -254,4 +268,20 @@ func hashOf(cfg Config) string {
 	b, _ := json.Marshal(cfg)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// validateFargateProfiles: each selector names a namespace pattern (EKS
+// requires one) that path.Match can read, and valid labels.
+func validateFargateProfiles(profiles []FargateProfile, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, fp := range profiles {
+		at := p.Index(i)
+		if fp.Namespace == "" {
+			errs = append(errs, field.Required(at.Child("namespace"), "a Fargate profile selector names a namespace"))
+		} else if _, err := path.Match(fp.Namespace, ""); err != nil {
+			errs = append(errs, field.Invalid(at.Child("namespace"), fp.Namespace, "not a pattern of * and ?: "+err.Error()))
+		}
+		errs = append(errs, metav1validation.ValidateLabels(fp.Labels, at.Child("labels"))...)
+	}
+	return errs
 }

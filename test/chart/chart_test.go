@@ -384,6 +384,7 @@ func TestChartPolicyConfigMap(t *testing.T) {
 				want.Rules.LoadBalancerTLS.Mode = config.ModeWarn
 				want.AnnotationExemptions.Namespaces = []string{}
 				want.Exemptions = []config.Exemption{}
+				want.Rules.NetworkPolicy.FargateProfiles = []config.FargateProfile{}
 				charttest.DeepEqual(t, "policy", cfg, want)
 			},
 		},
@@ -415,7 +416,9 @@ policy:
 					Name: "monitoring-agents", Rules: []config.RuleName{config.RuleSeccomp}, Namespaces: []string{"monitoring"},
 					Reason: "the node exporter needs Unconfined", Expires: "2027-01-31",
 				}})
-				charttest.DeepEqual(t, "networkPolicy", cfg.Rules.NetworkPolicy, config.NetworkPolicySettings{Mode: config.ModeEnforce, Coverage: config.CoverageBoth, HostNetwork: config.ModeWarn})
+				np := config.Defaults().Rules.NetworkPolicy
+				np.Mode, np.Coverage, np.FargateProfiles = config.ModeEnforce, config.CoverageBoth, []config.FargateProfile{}
+				charttest.DeepEqual(t, "networkPolicy", cfg.Rules.NetworkPolicy, np)
 				charttest.DeepEqual(t, "loadBalancerTLS skipInternal", cfg.Rules.LoadBalancerTLS.SkipInternal, true)
 				charttest.DeepEqual(t, "loadBalancerTLS mode", cfg.Rules.LoadBalancerTLS.Mode, config.ModeWarn)
 			},

@@ -89,7 +89,7 @@ func BenchmarkCoverageMixedKinds(b *testing.B) {
 			ix := mixedIndex(tc.perNamespace, tc.others, tc.cluster)
 			b.ReportAllocs()
 			for b.Loop() {
-				if r := ix.CheckCoverage(pod, config.CoverageBoth, Isolation{}); r.Covered || r.Applying != tc.perNamespace+tc.cluster {
+				if r := ix.CheckCoverage(pod, Want{Coverage: config.CoverageBoth}); r.Covered || r.Applying != tc.perNamespace+tc.cluster {
 					b.Fatalf("covered=%t count=%d", r.Covered, r.Applying)
 				}
 			}

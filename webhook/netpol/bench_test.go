@@ -58,7 +58,7 @@ func BenchmarkLookup(b *testing.B) {
 				ix := benchIndex(n, others)
 				b.ReportAllocs()
 				for b.Loop() {
-					if r := ix.CheckCoverage(&Pod{Namespace: "shop", Labels: benchPodLabels}, config.CoverageBoth, Isolation{}); r.Covered || r.Applying != n {
+					if r := ix.CheckCoverage(&Pod{Namespace: "shop", Labels: benchPodLabels}, Want{Coverage: config.CoverageBoth}); r.Covered || r.Applying != n {
 						b.Fatalf("covered=%t count=%d", r.Covered, r.Applying)
 					}
 				}

@@ -20,9 +20,42 @@ import (
 // what names the rule's decision in an undecided answer.
 const what = "NetworkPolicy coverage"
 
+// finding is one of the rule's findings; each has its own mode.
+type finding uint8
+
+const (
+	// findCoverage: no policy isolates the pod as coverage asks.
+	findCoverage finding = iota
+	// findHostNetwork, findFargate and findWindows stand in for coverage
+	// where no counted kind is enforced.
+	findHostNetwork
+	findFargate
+	findWindows
+	// findStandalone: a pod no controller owns, which the VPC CNI agent
+	// cannot police reliably.
+	findStandalone
+	// findDNS: an Egress-isolated pod with no path to the cluster's DNS.
+	findDNS
+	numFindings
+)
+
+// findingModes are the settings of each finding, the one place they are read.
+var findingModes = [numFindings]func(s *config.NetworkPolicySettings) config.Mode{
+	findCoverage:    func(s *config.NetworkPolicySettings) config.Mode { return s.Mode },
+	findHostNetwork: func(s *config.NetworkPolicySettings) config.Mode { return s.HostNetwork },
+	findFargate:     func(s *config.NetworkPolicySettings) config.Mode { return s.Fargate },
+	findWindows:     func(s *config.NetworkPolicySettings) config.Mode { return s.Windows },
+	findStandalone:  func(s *config.NetworkPolicySettings) config.Mode { return s.StandalonePods },
+	findDNS:         func(s *config.NetworkPolicySettings) config.Mode { return s.DNS.Mode },
+}
+
 // modes are the finding modes that can deny a pod or workload.
 func modes(s config.RuleSettings) []config.Mode {
-	return []config.Mode{s.NetworkPolicy.Mode, s.NetworkPolicy.HostNetwork}
+	out := make([]config.Mode, numFindings)
+	for f, mode := range findingModes {
+		out[f] = mode(&s.NetworkPolicy)
+	}
+	return out
 }
 
 // What the three handlers judge. PolicyChanges has no Modes: a policy
@@ -45,10 +78,8 @@ type Checker struct {
 	lists listCoalescer
 }
 
-// decisions are the rule's two decisions for one object.
-type decisions struct {
-	coverage, hostNetwork config.Decision
-}
+// decisions are the rule's decisions for one object, one per finding.
+type decisions [numFindings]config.Decision
 
 // decide returns the rule's decisions for obj under the snapshot's policy.
 func decide(ctx context.Context, snap *decision.Snapshot, obj decision.Object) (decisions, error) {
@@ -56,8 +87,12 @@ func decide(ctx context.Context, snap *decision.Snapshot, obj decision.Object) (
 	if err != nil {
 		return decisions{}, err
 	}
-	s := snap.Policy.Config.Rules.NetworkPolicy
-	return decisions{coverage: d.For(s.Mode), hostNetwork: d.For(s.HostNetwork)}, nil
+	s := &snap.Policy.Config.Rules.NetworkPolicy
+	var out decisions
+	for f, mode := range findingModes {
+		out[f] = d.For(mode(s))
+	}
+	return out, nil
 }
 
 // subject is what the coverage rule checks: a pod, or a workload's pod template.
@@ -72,9 +107,15 @@ type subject struct {
 	Unknown        map[string]string
 	ServiceAccount string
 	HostNetwork    bool
-	// LabelsPath and HostNetworkPath are where those are in the admitted object.
-	LabelsPath      *field.Path
-	HostNetworkPath *field.Path
+	// Placement is what the spec says about where the pods run.
+	Placement *placement
+	// Standalone: a pod that no controller owns (no ownerReferences).
+	Standalone bool
+	// LabelsPath and SpecPath are where the labels and the pod spec are
+	// in the admitted object; OwnersPath, for a pod, its ownerReferences.
+	LabelsPath *field.Path
+	SpecPath   *field.Path
+	OwnersPath *field.Path
 }
 
 // reviewer answers for one admission (admit.Review).
@@ -87,11 +128,12 @@ type reviewer interface {
 // apply, from the index and, to confirm a gap, live) and answers with
 // Rulings.
 func (c *Checker) answer(ctx context.Context, r reviewer, snap *decision.Snapshot, s subject, d decisions) decision.Answer {
-	settings := snap.Policy.Config.Rules.NetworkPolicy
+	settings := &snap.Policy.Config.Rules.NetworkPolicy
+	w := s.where(settings)
 	var found Found
-	if needsCoverage(s, d) {
+	if needsCoverage(s, w, d, settings) {
 		var err error
-		found.Coverage, err = c.coverage(ctx, snap, s.pod(), settings)
+		found.Coverage, err = c.coverage(ctx, snap, s.pod(), wantFor(w, settings))
 		switch {
 		case errors.As(err, &found.Stale):
 			// The synced index has answered; erroring instead would refuse the
@@ -99,10 +141,10 @@ func (c *Checker) answer(ctx context.Context, r reviewer, snap *decision.Snapsho
 			// API server restarts, and hide which policy is missing.
 			logf.FromContext(ctx).Error(err, "could not confirm NetworkPolicy coverage live; answering from the cache", logkeys.Namespace, s.Namespace)
 		case err != nil:
-			return r.Undecided(ctx, err, d.coverage)
+			return r.Undecided(ctx, err, d[findCoverage])
 		}
 	}
-	return r.Respond(ctx, judgeSubject(s, d, settings, found))
+	return r.Respond(ctx, judgeSubject(s, w, d, settings, found)...)
 }
 
 // Found is what the index and the live reads found for a subject.
@@ -112,32 +154,77 @@ type Found struct {
 	Stale *liveReadError
 }
 
-// needsCoverage reports whether the rule asks which policies cover s.
-func needsCoverage(s subject, d decisions) bool {
-	return !s.HostNetwork && d.coverage.Mode != config.ModeOff
+// byVPCCNIKind: a policy of a kind the VPC CNI enforces isolates the pod.
+func (c Coverage) byVPCCNIKind() bool {
+	for _, p := range []*Compiled{c.IngressBy, c.EgressBy} {
+		if p != nil && (p.Kind.vpcCNIOnly || p.Kind == KindNetworkPolicy) {
+			return true
+		}
+	}
+	return false
 }
 
-// judgeSubject is the rule for one subject, pure: a host-network pod gets the
-// host-network ruling (no policy can isolate it); any other the coverage
-// ruling, from what was found.
-func judgeSubject(s subject, d decisions, settings config.NetworkPolicySettings, found Found) decision.Ruling {
-	if s.HostNetwork {
-		ruling := decision.Ruling{Rule: config.RuleNetworkPolicy, Decision: d.hostNetwork}
-		if d.hostNetwork.Mode != config.ModeOff {
-			ruling.Errs = field.ErrorList{field.Forbidden(s.HostNetworkPath, hostNetworkDetail(s, d.hostNetwork.Mode))}
+// where is where the subject's pods run.
+func (s subject) where(settings *config.NetworkPolicySettings) where {
+	p := s.Placement
+	if p == nil {
+		p = &placement{}
+	}
+	return computeOf(s.Namespace, s.Labels, p, settings.FargateProfiles)
+}
+
+// unpoliced is the finding that stands in for coverage when no counted
+// kind is enforced on the subject's pods (numFindings: none does), with
+// its field and detail.
+func (s subject) unpoliced(w where, settings *config.NetworkPolicySettings, mode config.Mode) (finding, *field.Path, string) {
+	switch {
+	case s.HostNetwork:
+		return findHostNetwork, s.SpecPath.Child("hostNetwork"), hostNetworkDetail(s, mode)
+	case w.Compute == ComputeFargate:
+		return findFargate, s.LabelsPath, unpolicedDetail(s, w, mode)
+	case w.Compute == ComputeWindows && settings.WindowsEngine == "":
+		return findWindows, s.SpecPath, unpolicedDetail(s, w, mode)
+	}
+	return numFindings, nil, ""
+}
+
+// needsCoverage reports whether the rule asks which policies cover s.
+func needsCoverage(s subject, w where, d decisions, settings *config.NetworkPolicySettings) bool {
+	f, _, _ := s.unpoliced(w, settings, config.ModeOff)
+	return f == numFindings && d[findCoverage].Mode != config.ModeOff
+}
+
+// judgeSubject is the rule for one subject, pure. A pod no counted kind is
+// enforced on (host network, Fargate, Windows) gets that finding instead
+// of a coverage verdict, since asking for a policy would not help; any
+// other gets the coverage ruling, from what was found, and a standalone
+// pod a warning of its own.
+func judgeSubject(s subject, w where, d decisions, settings *config.NetworkPolicySettings, found Found) []decision.Ruling {
+	if f, path, _ := s.unpoliced(w, settings, config.ModeOff); f != numFindings {
+		ruling := decision.Ruling{Rule: config.RuleNetworkPolicy, Decision: d[f]}
+		if mode := d[f].Mode; mode != config.ModeOff {
+			_, _, detail := s.unpoliced(w, settings, mode)
+			ruling.Errs = field.ErrorList{field.Forbidden(path, detail)}
 		}
-		return ruling
+		return []decision.Ruling{ruling}
 	}
-	ruling := decision.Ruling{Rule: config.RuleNetworkPolicy, Decision: d.coverage}
-	if d.coverage.Mode == config.ModeOff || found.Covered {
-		return ruling
+	coverage := d[findCoverage]
+	ruling := decision.Ruling{Rule: config.RuleNetworkPolicy, Decision: coverage}
+	if coverage.Mode != config.ModeOff && !found.Covered {
+		detail := gapDetail(s, w, found.Coverage, settings, coverage.Mode)
+		if found.Stale != nil && coverage.Mode != config.ModeWarn {
+			detail += fmt.Sprintf(" (from eksguard's cache: the API server could not be asked: %v)", found.Stale)
+		}
+		ruling.Errs = field.ErrorList{field.Forbidden(s.LabelsPath, detail)}
 	}
-	detail := gapDetail(s, found.Coverage, settings, d.coverage.Mode)
-	if found.Stale != nil && d.coverage.Mode != config.ModeWarn {
-		detail += fmt.Sprintf(" (from eksguard's cache: the API server could not be asked: %v)", found.Stale)
+	rulings := []decision.Ruling{ruling}
+	// The standalone finding qualifies a coverage the VPC CNI agent gives:
+	// only for a covered pod, where the agent runs.
+	if standalone := d[findStandalone]; s.Standalone && w.Compute == ComputeNode && found.Covered && found.byVPCCNIKind() && standalone.Mode != config.ModeOff {
+		rulings = append(rulings, decision.Ruling{Rule: config.RuleNetworkPolicy, Decision: standalone,
+			Errs: field.ErrorList{field.Forbidden(s.OwnersPath, standaloneDetail(s, standalone.Mode))}})
 	}
-	ruling.Errs = field.ErrorList{field.Forbidden(s.LabelsPath, detail)}
-	return ruling
+	return rulings
 }
 
 // pod is the subject as coverage matches it.
@@ -147,9 +234,4 @@ func (s subject) pod() *Pod {
 		pod.ServiceAccount = "default"
 	}
 	return pod
-}
-
-// declaredIsolation is the operator's cluster-wide default-deny.
-func declaredIsolation(s config.NetworkPolicySettings) Isolation {
-	return Isolation{Ingress: s.ClusterDefaultDeny.Ingress, Egress: s.ClusterDefaultDeny.Egress}
 }

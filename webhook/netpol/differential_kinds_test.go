@@ -459,7 +459,7 @@ func TestDifferentialPolicyKinds(t *testing.T) {
 			for _, coverage := range config.Coverages {
 				want := refCoveredKinds(refs, namespace, nsLabels[namespace], podLabels, string(coverage))
 				verdicts[want]++
-				got := full.CheckCoverage(pod, coverage, Isolation{})
+				got := full.CheckCoverage(pod, Want{Coverage: coverage})
 				if got.Covered != want {
 					t.Fatalf("world %d pod %d %v in %s, coverage %s: index says %t, reference %t; policies: %+v",
 						world, p, podLabels, namespace, coverage, got.Covered, want, refs)
@@ -470,7 +470,7 @@ func TestDifferentialPolicyKinds(t *testing.T) {
 				for _, e := range full.Snapshot(namespace) {
 					policies = append(policies, e.Policy)
 				}
-				if pure := CheckCoverage(pod, policies, coverage, Isolation{}, full.Tiers()); !reflect.DeepEqual(got, pure) {
+				if pure := CheckCoverage(pod, policies, Want{Coverage: coverage}, full.Tiers()); !reflect.DeepEqual(got, pure) {
 					t.Fatalf("world %d pod %d %v in %s, coverage %s: index %+v, the rule over its snapshot %+v",
 						world, p, podLabels, namespace, coverage, got, pure)
 				}

@@ -127,20 +127,20 @@ func admissionRequest(op admissionv1.Operation, gvk metav1.GroupVersionKind, nam
 // lookup is the index's answer for a pod with podLabels in namespace, and
 // how many indexed policies can apply there.
 func lookup(ix *Index, namespace string, podLabels labels.Set, coverage config.Coverage) (bool, int) {
-	r := ix.CheckCoverage(&Pod{Namespace: namespace, Labels: podLabels}, coverage, Isolation{})
+	r := ix.CheckCoverage(&Pod{Namespace: namespace, Labels: podLabels}, Want{Coverage: coverage})
 	return r.Covered, len(ix.Snapshot(namespace))
 }
 
 // covers is the pure rule's answer for a pod with podLabels in the
 // policies' own namespace.
 func covers(policies []*Compiled, podLabels labels.Set, coverage config.Coverage) bool {
-	return CheckCoverage(&Pod{Namespace: policyNamespace(policies), Labels: podLabels}, policies, coverage, Isolation{}, nil).Covered
+	return CheckCoverage(&Pod{Namespace: policyNamespace(policies), Labels: podLabels}, policies, Want{Coverage: coverage}, nil).Covered
 }
 
 // isolate is the isolation the pure rule finds for such a pod, asking for
 // both directions so that it never stops early.
 func isolate(policies []*Compiled, podLabels labels.Set) Isolation {
-	return CheckCoverage(&Pod{Namespace: policyNamespace(policies), Labels: podLabels}, policies, config.CoverageBoth, Isolation{}, nil).Isolation
+	return CheckCoverage(&Pod{Namespace: policyNamespace(policies), Labels: podLabels}, policies, Want{Coverage: config.CoverageBoth}, nil).Isolation
 }
 
 func policyNamespace(policies []*Compiled) string {

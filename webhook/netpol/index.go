@@ -16,7 +16,6 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/lib/logkeys"
 )
 
@@ -200,20 +199,22 @@ func (ix *Index) SetTiers(t *Tiers) { ix.tiers.Store(t) }
 
 // CheckCoverage runs the coverage rule for pod over the indexed policies of its
 // namespace and the cluster-scoped ones.
-func (ix *Index) CheckCoverage(pod *Pod, want config.Coverage, declared Isolation) Coverage {
+func (ix *Index) CheckCoverage(pod *Pod, want Want) Coverage {
 	var e evaluation
-	e.start(pod, want, declared, ix.Tiers())
+	e.start(pod, want, ix.Tiers())
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if ns := ix.namespaces[pod.Namespace]; ns != nil {
 		for i, p := range ns.policies {
 			if h := &ns.hot[i]; h.rejects(&e) {
-				e.result.Applying++
-				e.result.Kinds |= h.kindBit
+				if want.Kinds == 0 || want.Kinds&h.kindBit != 0 {
+					e.result.Applying++
+					e.result.Kinds |= h.kindBit
+				}
 				continue
 			}
 			if e.add(p) {
-				return e.result
+				return e.finish()
 			}
 		}
 	}
@@ -222,7 +223,7 @@ func (ix *Index) CheckCoverage(pod *Pod, want config.Coverage, declared Isolatio
 			break
 		}
 	}
-	return e.result
+	return e.finish()
 }
 
 // NeedsNamespaceLabels reports whether a policy that can apply to pods of

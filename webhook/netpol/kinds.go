@@ -22,12 +22,22 @@ type PolicyKind struct {
 	compile func(kind *PolicyKind, obj runtime.Object) (*Compiled, error)
 	// bit is the kind's bit in Coverage.Kinds: its position in Kinds.
 	bit uint
+	// vpcCNIOnly: only the VPC CNI enforces the kind (its CRDs and its
+	// agent), so it does nothing where the agent does not run.
+	vpcCNIOnly bool
 }
 
 func init() {
 	for i, k := range Kinds {
 		k.bit = 1 << i
 	}
+}
+
+// endsAgentDefault: a policy of the kind that selects a pod ends the VPC CNI
+// agent's default-deny for it (the kinds the agent turns into
+// PolicyEndpoints; the cluster-scoped kind does not, see Want.ByAgent).
+func (k *PolicyKind) endsAgentDefault() bool {
+	return k == KindNetworkPolicy || k == KindApplicationNetworkPolicy
 }
 
 // BuiltIn reports whether every API server serves the kind (no CRD).
@@ -45,15 +55,17 @@ var (
 	// KindApplicationNetworkPolicy is EKS's namespaced kind
 	// (aws/amazon-network-policy-controller-k8s api/v1alpha1).
 	KindApplicationNetworkPolicy = &PolicyKind{
-		Kind:    resource.Kind{GVK: schema.GroupVersionKind{Group: "networking.k8s.aws", Version: "v1alpha1", Kind: "ApplicationNetworkPolicy"}, Resource: "applicationnetworkpolicies", Namespaced: true},
-		Name:    "ApplicationNetworkPolicy",
-		compile: compileApplicationNetworkPolicy,
+		Kind:       resource.Kind{GVK: schema.GroupVersionKind{Group: "networking.k8s.aws", Version: "v1alpha1", Kind: "ApplicationNetworkPolicy"}, Resource: "applicationnetworkpolicies", Namespaced: true},
+		Name:       "ApplicationNetworkPolicy",
+		compile:    compileApplicationNetworkPolicy,
+		vpcCNIOnly: true,
 	}
 	// KindAWSClusterNetworkPolicy is EKS's cluster-scoped admin kind.
 	KindAWSClusterNetworkPolicy = &PolicyKind{
-		Kind:    resource.Kind{GVK: schema.GroupVersionKind{Group: "networking.k8s.aws", Version: "v1alpha1", Kind: "ClusterNetworkPolicy"}, Resource: "clusternetworkpolicies"},
-		Name:    "ClusterNetworkPolicy.networking.k8s.aws",
-		compile: compileAWSClusterNetworkPolicy,
+		Kind:       resource.Kind{GVK: schema.GroupVersionKind{Group: "networking.k8s.aws", Version: "v1alpha1", Kind: "ClusterNetworkPolicy"}, Resource: "clusternetworkpolicies"},
+		Name:       "ClusterNetworkPolicy.networking.k8s.aws",
+		compile:    compileAWSClusterNetworkPolicy,
+		vpcCNIOnly: true,
 	}
 	KindCiliumNetworkPolicy = &PolicyKind{
 		Kind:    resource.Kind{GVK: schema.GroupVersionKind{Group: "cilium.io", Version: "v2", Kind: "CiliumNetworkPolicy"}, Resource: "ciliumnetworkpolicies", Namespaced: true},

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/lib/logkeys"
 )
 
@@ -26,14 +25,13 @@ import (
 // index has answered, it returns the index's answer with a *liveReadError:
 // the index is synced (the server is ready only then), so its answer
 // stands, short only of a policy created in the last moment.
-func (c *Checker) coverage(ctx context.Context, namespaces namespaceLabels, pod *Pod, settings config.NetworkPolicySettings) (Coverage, error) {
-	declared := declaredIsolation(settings)
+func (c *Checker) coverage(ctx context.Context, namespaces namespaceLabels, pod *Pod, want Want) (Coverage, error) {
 	if c.Index.NeedsNamespaceLabels(pod.Namespace) {
 		if err := readNamespaceLabels(ctx, namespaces, pod); err != nil {
 			return Coverage{}, err
 		}
 	}
-	cached := c.Index.CheckCoverage(pod, settings.Coverage, declared)
+	cached := c.Index.CheckCoverage(pod, want)
 	if cached.Covered {
 		return cached, nil
 	}
@@ -46,7 +44,7 @@ func (c *Checker) coverage(ctx context.Context, namespaces namespaceLabels, pod 
 			return cached, &liveReadError{err}
 		}
 	}
-	return CheckCoverage(pod, policies, settings.Coverage, declared, c.Index.Tiers()), nil
+	return CheckCoverage(pod, policies, want, c.Index.Tiers()), nil
 }
 
 // liveReadError is a failed live read made after the index had answered.

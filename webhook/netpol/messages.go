@@ -18,7 +18,7 @@ const defaultDenyHint = "a default-deny policy: podSelector: {}, policyTypes: [I
 // fits a kubectl warning. Where only NetworkPolicies can apply, it speaks
 // of NetworkPolicies; otherwise it names the kinds, the objects that
 // isolate part of the way and the one it could not count.
-func gapDetail(s subject, r Coverage, settings config.NetworkPolicySettings, mode config.Mode) string {
+func gapDetail(s subject, w where, r Coverage, settings *config.NetworkPolicySettings, mode config.Mode) string {
 	object := s.Description
 	if mode != config.ModeWarn {
 		object += " (" + labelsText(s.Labels) + ")"
@@ -54,12 +54,15 @@ func gapDetail(s subject, r Coverage, settings config.NetworkPolicySettings, mod
 	if u := r.Uncertain; u != nil {
 		gap += fmt.Sprintf("; %s is not counted: it selects on %s, and %s", u.Policy, u.Key, u.Why)
 	}
+	if p := r.Unenforced; p != nil {
+		gap += fmt.Sprintf("; %s selects it but is not counted: %s", p, unenforcedReason(w))
+	}
 	return fmt.Sprintf("%s; add one that %ss it, e.g. %s", gap, verb, defaultDenyHint)
 }
 
 // partialDetail names what isolates the subject part of the way, when that
 // is not a NetworkPolicy: the declared default-deny, or another kind's object.
-func partialDetail(r Coverage, settings config.NetworkPolicySettings) string {
+func partialDetail(r Coverage, settings *config.NetworkPolicySettings) string {
 	var parts []string
 	if !r.Declared.none() {
 		what := "the cluster default-deny declared in the eksguard policy"
@@ -111,6 +114,47 @@ func hostNetworkDetail(s subject, mode config.Mode) string {
 	return s.Description + " runs on the host network, where no NetworkPolicy or other policy kind applies " +
 		"(the VPC CNI agent, Cilium and the SIG Network API leave host-network pods out); " +
 		"drop hostNetwork, or exempt it from the networkPolicy rule if it must stay"
+}
+
+// unenforcedReason says why a kind is not enforced where the pod runs.
+func unenforcedReason(w where) string {
+	switch w.Compute {
+	case ComputeHybrid:
+		return "the pod runs on EKS Hybrid Nodes (" + w.Why + "), where the VPC CNI does not run and only NetworkPolicy is enforced, through Cilium (EKS user guide, hybrid-nodes-cni)"
+	case ComputeWindows:
+		return "the pod runs on Windows (" + w.Why + "), where only the declared Windows engine's kinds are enforced (rules.networkPolicy.windowsEngine)"
+	}
+	return "its kind is not enforced where the pod runs"
+}
+
+// unpolicedDetail: a Fargate or Windows pod, which no engine polices (EKS
+// user guide, cni-network-policy "Considerations": policies apply to EC2
+// Linux nodes only, not Fargate or Windows).
+func unpolicedDetail(s subject, w where, mode config.Mode) string {
+	on, fix := "AWS Fargate", "run it on EC2 nodes (outside the Fargate profiles) if it must be isolated, or exempt it"
+	short := "is on Fargate: no policy applies there; exempt it"
+	if w.Compute == ComputeWindows {
+		on, fix = "Windows", "run a Windows-capable engine and name it in rules.networkPolicy.windowsEngine, or exempt it"
+		short = "is on Windows: no policy applies; set windowsEngine or exempt it"
+	}
+	if mode == config.ModeWarn {
+		return s.Description + " " + short
+	}
+	return fmt.Sprintf("%s runs on %s (%s), where the VPC CNI enforces no NetworkPolicy or other policy kind "+
+		"(EKS user guide, cni-network-policy: EC2 Linux nodes only); %s", s.Description, on, w.Why, fix)
+}
+
+// standaloneDetail: the VPC CNI agent keys a pod's rules by its name
+// without the last "-" segment (aws-network-policy-agent pkg/utils
+// GetPodIdentifier), so a pod no controller owns may share another's rules
+// or get none; the EKS guide says such pods "can't have network policies
+// applied to them" (cni-network-policy "Considerations").
+func standaloneDetail(s subject, mode config.Mode) string {
+	if mode == config.ModeWarn {
+		return s.Description + " has no owner: VPC CNI policies may miss it; run it from a Deployment or Job"
+	}
+	return s.Description + " has no ownerReferences, and the VPC CNI agent keys policy rules by the pod's name prefix, " +
+		"so network policies are not applied to it reliably (EKS user guide, cni-network-policy); create it from a Deployment, StatefulSet or Job"
 }
 
 // maxLabelsShown bounds the labels a message lists.

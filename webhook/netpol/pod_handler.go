@@ -30,8 +30,9 @@ func NewPodHandler(c *Checker) admit.Answerer {
 }
 
 var (
-	podLabelsPath      = field.NewPath("metadata", "labels")
-	podHostNetworkPath = field.NewPath("spec", "hostNetwork")
+	podLabelsPath = field.NewPath("metadata", "labels")
+	podSpecPath   = field.NewPath("spec")
+	podOwnersPath = field.NewPath("metadata", "ownerReferences")
 )
 
 func (c *Checker) judgePod(ctx context.Context, r *admit.Review[podFields]) decision.Answer {
@@ -41,22 +42,36 @@ func (c *Checker) judgePod(ctx context.Context, r *admit.Review[podFields]) deci
 		return r.Undecided(ctx, err)
 	}
 	return c.answer(ctx, r, r.Snapshot, subject{
-		Description:     "Pod " + r.ObjectName,
-		Namespace:       pod.Namespace,
-		Labels:          pod.Labels,
-		ServiceAccount:  pod.Spec.ServiceAccountName,
-		HostNetwork:     pod.Spec.HostNetwork,
-		LabelsPath:      podLabelsPath,
-		HostNetworkPath: podHostNetworkPath,
+		Description:    "Pod " + r.ObjectName,
+		Namespace:      pod.Namespace,
+		Labels:         pod.Labels,
+		ServiceAccount: pod.Spec.ServiceAccountName,
+		HostNetwork:    pod.Spec.HostNetwork,
+		Placement:      &pod.Spec.placement,
+		Standalone:     len(pod.OwnerReferences) == 0,
+		LabelsPath:     podLabelsPath,
+		SpecPath:       podSpecPath,
+		OwnersPath:     podOwnersPath,
 	}, d)
 }
 
 // podFields is the part of a Pod that coverage reads: skipping the rest of
 // the object keeps large pods cheap.
 type podFields struct {
-	admit.Meta `json:"metadata"`
-	Spec       struct {
+	PodMetadata `json:"metadata"`
+	Spec        struct {
 		HostNetwork        bool   `json:"hostNetwork"`
 		ServiceAccountName string `json:"serviceAccountName"`
+		placement
 	} `json:"spec"`
+}
+
+// PodMetadata is a pod's metadata with whether a controller owns it
+// (exported: the JSON decoder skips an embedded field of unexported type
+// that has a tag).
+type PodMetadata struct {
+	admit.Meta
+	OwnerReferences []struct {
+		Kind string `json:"kind"`
+	} `json:"ownerReferences"`
 }

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -26,10 +27,13 @@ var podKind = metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}
 func podJSON(t testing.TB, name string, labels map[string]string, annotations map[string]string) []byte {
 	return mustJSON(t, &corev1.Pod{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", Labels: labels, Annotations: annotations},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", Labels: labels, Annotations: annotations, OwnerReferences: replicaSetOwner},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "nginx"}}},
 	})
 }
+
+// replicaSetOwner makes a test pod a controller's, as most pods are.
+var replicaSetOwner = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-5d8f", UID: "1", Controller: ptr.To(true)}}
 
 func TestPodHandler(t *testing.T) {
 	web := map[string]string{"app": "web"}
@@ -259,7 +263,7 @@ func TestPodHandler(t *testing.T) {
 			req: func(*testing.T) admission.Request {
 				return admissionRequest(admissionv1.Create, podKind, "shop", "web-1", []byte(`{"metadata": {"labels": ["app"]}}`), nil)
 			},
-			want: ruletest.Errored(400, "decoding the Pod: json: cannot unmarshal array into Go struct field Meta.metadata.labels of type map[string]string"),
+			want: ruletest.Errored(400, "decoding the Pod: json: cannot unmarshal array into Go struct field PodMetadata.metadata.Meta.labels of type map[string]string"),
 		},
 		{
 			name: "no object",
@@ -352,7 +356,7 @@ func TestPodHandlerAdmissionReview(t *testing.T) {
 			name:   "labels of the wrong type",
 			object: `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "labels": "app=web"}}`,
 			want: `{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","response":{"uid":"0b6e3c4f-7f4c-4f3e-9c1e-2a1f0f7d9a10","allowed":false,` +
-				`"status":{"metadata":{},"message":"decoding the Pod: json: cannot unmarshal string into Go struct field Meta.metadata.labels of type map[string]string","code":400}}}`,
+				`"status":{"metadata":{},"message":"decoding the Pod: json: cannot unmarshal string into Go struct field PodMetadata.metadata.Meta.labels of type map[string]string","code":400}}}`,
 		},
 	}
 	for _, tt := range tests {

@@ -108,11 +108,11 @@ func (c *Checker) judgePolicyChange(ctx context.Context, r *admit.Review[storedP
 		return r.Undecided(ctx, err)
 	}
 	// This check only ever warns: it must not stand in the way of removing a policy.
-	if d.coverage.Mode == config.ModeEnforce {
-		d.coverage.Mode = config.ModeWarn
+	if d[findCoverage].Mode == config.ModeEnforce {
+		d[findCoverage].Mode = config.ModeWarn
 	}
-	ruling := decision.Ruling{Rule: config.RuleNetworkPolicy, Decision: d.coverage}
-	if d.coverage.Mode == config.ModeOff {
+	ruling := decision.Ruling{Rule: config.RuleNetworkPolicy, Decision: d[findCoverage]}
+	if d[findCoverage].Mode == config.ModeOff {
 		return r.Respond(ctx, ruling)
 	}
 	exposed, err := c.exposedPods(ctx, r.Snapshot, r.Old.object.GetUID(), old, updated, r.Policy.Config.Rules.NetworkPolicy)
@@ -152,7 +152,7 @@ func exposedDetail(action string, p *Compiled, e exposure) string {
 // no longer cover with updated (nil: deleted). The other policies come
 // from the index.
 func (c *Checker) exposedPods(ctx context.Context, namespaces namespaceLabels, uid types.UID, old, updated *Compiled, settings config.NetworkPolicySettings) (exposure, error) {
-	declared, tiers := declaredIsolation(settings), c.Index.Tiers()
+	tiers := c.Index.Tiers()
 	type scope struct {
 		before, after []*Compiled
 		labels        labels.Set
@@ -206,7 +206,13 @@ func (c *Checker) exposedPods(ctx context.Context, namespaces namespaceLabels, u
 			if !selectsAny(old, pod) {
 				continue
 			}
-			if CheckCoverage(pod, s.before, settings.Coverage, declared, tiers).Covered && !CheckCoverage(pod, s.after, settings.Coverage, declared, tiers).Covered {
+			// Pod metadata shows Fargate (its label), not Windows or hybrid nodes.
+			w := computeOf(item.Namespace, item.Labels, &placement{}, nil)
+			if w.Compute == ComputeFargate {
+				continue
+			}
+			want := wantFor(w, &settings)
+			if CheckCoverage(pod, s.before, want, tiers).Covered && !CheckCoverage(pod, s.after, want, tiers).Covered {
 				e.pods++
 				e.namespaces[item.Namespace] = true
 			}

@@ -19,6 +19,13 @@ type Coverage struct {
 	// Passed, when set, is a Calico policy that selects the pod but isolates
 	// nothing because its tier passes what the policy does not take.
 	Passed *Compiled
+	// Unenforced, when set, is a policy that selects the pod but whose kind
+	// is not enforced where the pod runs (Want.Kinds).
+	Unenforced *Compiled
+	// Selected: a NetworkPolicy or ApplicationNetworkPolicy selects the pod,
+	// so a default-deny by the agent does not hold (known only with
+	// Want.ByAgent).
+	Selected bool
 	// Applying counts the policy objects that apply in the pod's namespace
 	// (its namespace's own, and the cluster-scoped ones whose namespace
 	// selection takes it in); Kinds has a bit per kind among them
@@ -35,24 +42,47 @@ type Uncertainty struct {
 	Why string
 }
 
-// CheckCoverage is the coverage rule: policies add up, each isolating the pods it
-// selects in its directions, on top of what the operator declared. It is
-// pure; the index runs the same evaluation over its cached policies.
-func CheckCoverage(pod *Pod, policies []*Compiled, want config.Coverage, declared Isolation, tiers *Tiers) Coverage {
+// Want is what the rule asks of one pod, and what the data plane gives it
+// where the pod runs.
+type Want struct {
+	Coverage config.Coverage
+	// Kinds are the bits of the kinds enforced where the pod runs; zero:
+	// every kind.
+	Kinds uint
+	// Declared is the operator's default-deny where the pod runs.
+	Declared Isolation
+	// ByAgent: Declared is the VPC CNI agent's (strict mode or a
+	// DefaultDeny NodeClass). It holds only while no NetworkPolicy or
+	// ApplicationNetworkPolicy selects the pod: the agent default-denies a
+	// pod only before a PolicyEndpoint targets it (aws-network-policy-agent
+	// pkg/rpc/rpc_handler.go EnforceNpToPod), then programs the pod's
+	// policies and opens each direction they do not isolate with a
+	// catch-all allow (controllers/policyendpoints_controller.go, "No
+	// Ingress rules and no ingress isolation - Appending catch all entry").
+	// Cluster-scoped policies do not end it ("No concept of default deny
+	// for cluster policies").
+	ByAgent bool
+}
+
+// CheckCoverage is the coverage rule: policies add up, each isolating the
+// pods it selects in its directions, on top of what the data plane gives
+// by default. It is pure; the index runs the same evaluation over its
+// cached policies.
+func CheckCoverage(pod *Pod, policies []*Compiled, want Want, tiers *Tiers) Coverage {
 	var e evaluation
-	e.start(pod, want, declared, tiers)
+	e.start(pod, want, tiers)
 	for _, p := range policies {
 		if e.add(p) {
 			break
 		}
 	}
-	return e.result
+	return e.finish()
 }
 
 // evaluation accumulates policies for one pod.
 type evaluation struct {
 	pod    *Pod
-	want   config.Coverage
+	want   Want
 	tiers  *Tiers
 	result Coverage
 	// listed: the pod's labels are listed for compiled selections, in
@@ -84,11 +114,13 @@ func (e *evaluation) matchPod(s *Selection) (match, string) {
 	return s.matchPod(e.pod)
 }
 
-// start begins the evaluation of pod.
-func (e *evaluation) start(pod *Pod, want config.Coverage, declared Isolation, tiers *Tiers) {
-	*e = evaluation{pod: pod, want: want, tiers: tiers, result: Coverage{
-		Isolation: declared, Declared: declared, Covered: declared.Satisfies(want),
-	}}
+// start begins the evaluation of pod. A default-deny by the agent is held
+// back until finish knows whether a namespace policy selects the pod.
+func (e *evaluation) start(pod *Pod, want Want, tiers *Tiers) {
+	*e = evaluation{pod: pod, want: want, tiers: tiers}
+	if !want.ByAgent {
+		e.result = Coverage{Isolation: want.Declared, Declared: want.Declared, Covered: want.Declared.Satisfies(want.Coverage)}
+	}
 	if len(pod.Unknown) == 0 {
 		e.listed = true
 		if len(pod.Labels) <= len(e.small) {
@@ -99,12 +131,32 @@ func (e *evaluation) start(pod *Pod, want config.Coverage, declared Isolation, t
 	}
 }
 
+// finish adds the agent's default-deny when no namespace policy selects the pod.
+func (e *evaluation) finish() Coverage {
+	r := &e.result
+	if e.want.ByAgent && !r.Selected && !r.Covered {
+		r.Declared = e.want.Declared
+		r.Isolation = r.Isolation.union(r.Declared)
+		r.Covered = r.Isolation.Satisfies(e.want.Coverage)
+	}
+	return *r
+}
+
 // add counts policy p and reports whether the pod is now covered.
 func (e *evaluation) add(p *Compiled) bool {
 	r := &e.result
 	if r.Covered {
 		return true
 	}
+	if e.want.Kinds != 0 && e.want.Kinds&p.Kind.bit == 0 {
+		if r.Unenforced == nil && e.selects(p) {
+			r.Unenforced = p
+		}
+		return false
+	}
+	// Under the agent's default-deny, whether a namespace policy selects
+	// the pod matters even where it gains nothing.
+	watchSelected := e.want.ByAgent && !r.Selected && p.Kind.endsAgentDefault()
 	applies := false
 	for i := range p.Selections {
 		s := &p.Selections[i]
@@ -114,6 +166,11 @@ func (e *evaluation) add(p *Compiled) bool {
 		applies = true
 		gained := r.Isolation.union(s.isolation(e.tiers))
 		if gained == r.Isolation {
+			if watchSelected {
+				if m, _ := e.matchPod(s); m == matches {
+					r.Selected, watchSelected = true, false
+				}
+			}
 			if r.Passed == nil && s.tier != "" && !s.Isolation.none() && e.tiers.passes(s.tier) {
 				if m, _ := e.matchPod(s); m == matches {
 					r.Passed = p
@@ -123,6 +180,9 @@ func (e *evaluation) add(p *Compiled) bool {
 		}
 		switch m, key := e.matchPod(s); m {
 		case matches:
+			if watchSelected {
+				r.Selected, watchSelected = true, false
+			}
 			if gained.Ingress && !r.Isolation.Ingress {
 				r.IngressBy = p
 			}
@@ -130,7 +190,7 @@ func (e *evaluation) add(p *Compiled) bool {
 				r.EgressBy = p
 			}
 			r.Isolation = gained
-			if gained.Satisfies(e.want) {
+			if gained.Satisfies(e.want.Coverage) {
 				r.Covered = true
 				return true
 			}
@@ -144,6 +204,18 @@ func (e *evaluation) add(p *Compiled) bool {
 		// Counted once covered is ruled out: messages read them then.
 		r.Applying++
 		r.Kinds |= p.Kind.bit
+	}
+	return false
+}
+
+// selects reports whether some selection of p takes the pod.
+func (e *evaluation) selects(p *Compiled) bool {
+	for i := range p.Selections {
+		if s := &p.Selections[i]; s.inNamespace(e.pod) {
+			if m, _ := e.matchPod(s); m == matches {
+				return true
+			}
+		}
 	}
 	return false
 }

@@ -78,7 +78,7 @@ func TestCheckCoverage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			pod := webPod()
 			pod.Unknown = tt.unknown
-			r := CheckCoverage(pod, mustCompile(t, tt.policies...), tt.coverage, tt.declared, nil)
+			r := CheckCoverage(pod, mustCompile(t, tt.policies...), Want{Coverage: tt.coverage, Declared: tt.declared}, nil)
 			if r.Covered != tt.wantCovered || r.Isolation != tt.wantIso {
 				t.Fatalf("%s: covered=%t isolation=%+v, want %t %+v", tt.upstream, r.Covered, r.Isolation, tt.wantCovered, tt.wantIso)
 			}

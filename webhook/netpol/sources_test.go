@@ -186,7 +186,7 @@ func runSourceCases(t *testing.T, cases []sourceCase) {
 			if tt.tiers != nil {
 				tiers = TiersFrom(tt.tiers)
 			}
-			got := CheckCoverage(pod, []*Compiled{p}, config.CoverageBoth, Isolation{}, tiers)
+			got := CheckCoverage(pod, []*Compiled{p}, Want{Coverage: config.CoverageBoth}, tiers)
 			if got.Isolation != tt.want {
 				t.Errorf("%s: isolation %+v, want %+v", tt.upstream, got.Isolation, tt.want)
 			}

@@ -175,6 +175,7 @@ type podTemplate struct {
 	Spec       struct {
 		ServiceAccountName string `json:"serviceAccountName"`
 		HostNetwork        bool   `json:"hostNetwork"`
+		placement
 	} `json:"spec"`
 }
 
@@ -236,14 +237,15 @@ func (c *Checker) judgeWorkload(ctx context.Context, r *admit.Review[workload]) 
 	}
 	template, where := &obj.template, obj.kind.template.field
 	return c.answer(ctx, r, r.Snapshot, subject{
-		Description:     fmt.Sprintf("%s %s's pod template", r.Kind.Kind, r.ObjectName),
-		Namespace:       obj.Namespace,
-		Labels:          template.Labels,
-		Unknown:         obj.kind.controllerLabels,
-		ServiceAccount:  template.Spec.ServiceAccountName,
-		HostNetwork:     template.Spec.HostNetwork,
-		LabelsPath:      where.Child("metadata", "labels"),
-		HostNetworkPath: where.Child("spec", "hostNetwork"),
+		Description:    fmt.Sprintf("%s %s's pod template", r.Kind.Kind, r.ObjectName),
+		Namespace:      obj.Namespace,
+		Labels:         template.Labels,
+		Unknown:        obj.kind.controllerLabels,
+		ServiceAccount: template.Spec.ServiceAccountName,
+		HostNetwork:    template.Spec.HostNetwork,
+		Placement:      &template.Spec.placement,
+		LabelsPath:     where.Child("metadata", "labels"),
+		SpecPath:       where.Child("spec"),
 	}, d)
 }
 
@@ -263,11 +265,10 @@ func (c *Checker) decideWorkload(ctx context.Context, snap *decision.Snapshot, o
 	if err != nil {
 		return decisions{}, err
 	}
-	if d.coverage.Mode != config.ModeOff && podDecisions.coverage.Exemption != "" {
-		d.coverage = podDecisions.coverage
-	}
-	if d.hostNetwork.Mode != config.ModeOff && podDecisions.hostNetwork.Exemption != "" {
-		d.hostNetwork = podDecisions.hostNetwork
+	for f := range d {
+		if d[f].Mode != config.ModeOff && podDecisions[f].Exemption != "" {
+			d[f] = podDecisions[f]
+		}
 	}
 	return d, nil
 }

@@ -42,7 +42,10 @@ func TestCheckSARIF(t *testing.T) {
 	}
 	want := []string{
 		"note seccomp ../../../examples/manifests/11-shop-pods.yaml:1 Pod shop/debug-shell",
+		"warning networkPolicy ../../../examples/manifests/11-shop-pods.yaml:1 Pod shop/debug-shell",
 		"warning seccomp ../../../examples/manifests/11-shop-pods.yaml:15 Pod shop/profiler",
+		"warning networkPolicy ../../../examples/manifests/11-shop-pods.yaml:15 Pod shop/profiler",
+		"warning networkPolicy ../../../examples/manifests/12-shop-windows-pod.yaml:1 Pod shop/iis",
 		"error networkPolicy ../../../examples/manifests/20-legacy-deployment.yaml:1 Deployment legacy/billing",
 		"error loadBalancerTLS ../../../examples/manifests/30-shop-nlb-services.yaml:24 Service shop/storefront-nlb-wildcard",
 		"error loadBalancerTLS ../../../examples/manifests/31-automode-nlb-services.yaml:1 Service shop/storefront-auto-tls",
@@ -155,8 +158,11 @@ func TestCheckJUnit(t *testing.T) {
 		t.Errorf("failed cases:\n got %q\nwant %q", failed, wantFailed)
 	}
 	wantOut := []string{
-		`Pod shop/debug-shell (../../../examples/manifests/11-shop-pods.yaml#1): note [seccomp] eksguard will add /spec/securityContext/seccompProfile {"type":"RuntimeDefault"}`,
-		"Pod shop/profiler (../../../examples/manifests/11-shop-pods.yaml#2): warning [seccomp] pod runs Unconfined; use RuntimeDefault or a Localhost profile",
+		`Pod shop/debug-shell (../../../examples/manifests/11-shop-pods.yaml#1): note [seccomp] eksguard will add /spec/securityContext/seccompProfile {"type":"RuntimeDefault"}` +
+			"\nwarning [networkPolicy] Pod debug-shell has no owner: VPC CNI policies may miss it; run it from a Deployment or Job",
+		"Pod shop/profiler (../../../examples/manifests/11-shop-pods.yaml#2): warning [seccomp] pod runs Unconfined; use RuntimeDefault or a Localhost profile" +
+			"\nwarning [networkPolicy] Pod profiler has no owner: VPC CNI policies may miss it; run it from a Deployment or Job",
+		"Pod shop/iis (../../../examples/manifests/12-shop-windows-pod.yaml#1): warning [networkPolicy] Pod iis is on Windows: no policy applies; set windowsEngine or exempt it",
 		"Gateway shop/storefront (../../../examples/manifests/60-gateway-api.yaml#3): warning [loadBalancerTLS] HTTP:80 has no route yet: plaintext unless its routes only redirect to https",
 		"Gateway legacy/billing (../../../examples/manifests/60-gateway-api.yaml#6): warning [loadBalancerTLS] HTTP:80 has no route yet: plaintext unless its routes only redirect to https",
 	}

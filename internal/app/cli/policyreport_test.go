@@ -85,10 +85,11 @@ func TestPolicyReports(t *testing.T) {
 		!slices.Contains(got, "fail loadBalancerTLS high Ingress/storefront-auto") ||
 		!slices.Contains(got, "pass loadBalancerTLS high Listener/edge-http") ||
 		!slices.Contains(got, "warn seccomp medium Pod/profiler") || !slices.Contains(got, "warn seccomp medium Pod/debug-shell") ||
-		!slices.Contains(got, "pass networkPolicy high Deployment/storefront") {
+		!slices.Contains(got, "pass networkPolicy high Deployment/storefront") ||
+		!slices.Contains(got, "warn networkPolicy high Pod/iis") || !slices.Contains(got, "warn networkPolicy high Pod/profiler") {
 		t.Errorf("shop results %q", got)
 	}
-	if summary.Fail != 3 || summary.Warn != 3 || summary.Pass+summary.Fail+summary.Warn != len(got) {
+	if summary.Fail != 3 || summary.Warn != 6 || summary.Pass+summary.Fail+summary.Warn != len(got) {
 		t.Errorf("shop summary %+v for %d results", summary, len(got))
 	}
 }
