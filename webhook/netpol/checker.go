@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -130,10 +131,14 @@ type reviewer interface {
 func (c *Checker) answer(ctx context.Context, r reviewer, snap *decision.Snapshot, s subject, d decisions) decision.Answer {
 	settings := &snap.Policy.Config.Rules.NetworkPolicy
 	w := s.where(settings)
+	want, pod := wantFor(w, settings), s.pod()
 	var found Found
+	if policed(s, w, settings) && d[findDNS].Mode != config.ModeOff {
+		found.DNS = c.dnsPath(ctx, snap, pod, want, settings)
+	}
 	if needsCoverage(s, w, d, settings) {
 		var err error
-		found.Coverage, err = c.coverage(ctx, snap, s.pod(), wantFor(w, settings))
+		found.Coverage, err = c.coverage(ctx, snap, pod, want)
 		switch {
 		case errors.As(err, &found.Stale):
 			// The synced index has answered; erroring instead would refuse the
@@ -152,6 +157,59 @@ type Found struct {
 	Coverage
 	// Stale, when set, is the live read that failed: Coverage is the cache's.
 	Stale *liveReadError
+	// DNS is the pod's DNS path; nil when not walked.
+	DNS *DNSPath
+}
+
+// dnsPath walks the subject's DNS path from the index and, before it warns,
+// from a live read (the allow-dns policy may be in the same apply). A
+// failed read keeps the DNS step silent: it only ever warns, and a warning
+// from a stale cache would be wrong.
+func (c *Checker) dnsPath(ctx context.Context, snap *decision.Snapshot, pod *Pod, want Want, settings *config.NetworkPolicySettings) *DNSPath {
+	log := logf.FromContext(ctx)
+	if pod.NamespaceLabels == nil && c.Index.NeedsNamespaceLabels(pod.Namespace) {
+		if err := readNamespaceLabels(ctx, snap, pod); err != nil {
+			log.Error(err, "could not read namespace labels for the DNS step", logkeys.Namespace, pod.Namespace)
+			return nil
+		}
+	}
+	target := dnsTargetFor(ctx, snap, settings)
+	path := c.Index.CheckDNS(pod, want, target)
+	if !path.warns() {
+		return &path
+	}
+	policies, err := c.livePolicies(ctx, pod.Namespace)
+	if err != nil {
+		log.Error(err, "could not confirm the DNS path live; saying nothing", logkeys.Namespace, pod.Namespace)
+		return nil
+	}
+	if pod.NamespaceLabels == nil && readNamespaceLabelsAny(policies) {
+		if err := readNamespaceLabels(ctx, snap, pod); err != nil {
+			return nil
+		}
+	}
+	path = CheckDNS(pod, policies, want, target, c.Index.Tiers())
+	return &path
+}
+
+// dnsTargetFor is the cluster's DNS as the policy describes it, with its
+// namespace's labels read (kubernetes.io/metadata.name alone when they
+// cannot be: the API server sets it on every namespace).
+func dnsTargetFor(ctx context.Context, snap *decision.Snapshot, settings *config.NetworkPolicySettings) *dnsTarget {
+	dns := &settings.DNS
+	t := &dnsTarget{Namespace: dns.Namespace, PodLabels: dns.PodLabels, AutoMode: dns.AutoMode}
+	set, err := snap.NamespaceLabels(ctx, dns.Namespace)
+	if err != nil || set == nil {
+		set = labels.Set{corev1.LabelMetadataName: dns.Namespace}
+	}
+	t.NamespaceLabels = set
+	return t
+}
+
+// policed reports whether some counted kind is enforced on the subject's pods.
+func policed(s subject, w where, settings *config.NetworkPolicySettings) bool {
+	f, _, _ := s.unpoliced(w, settings, config.ModeOff)
+	return f == numFindings
 }
 
 // byVPCCNIKind: a policy of a kind the VPC CNI enforces isolates the pod.
@@ -190,8 +248,7 @@ func (s subject) unpoliced(w where, settings *config.NetworkPolicySettings, mode
 
 // needsCoverage reports whether the rule asks which policies cover s.
 func needsCoverage(s subject, w where, d decisions, settings *config.NetworkPolicySettings) bool {
-	f, _, _ := s.unpoliced(w, settings, config.ModeOff)
-	return f == numFindings && d[findCoverage].Mode != config.ModeOff
+	return policed(s, w, settings) && d[findCoverage].Mode != config.ModeOff
 }
 
 // judgeSubject is the rule for one subject, pure. A pod no counted kind is
@@ -223,6 +280,14 @@ func judgeSubject(s subject, w where, d decisions, settings *config.NetworkPolic
 	if standalone := d[findStandalone]; s.Standalone && w.Compute == ComputeNode && found.Covered && found.byVPCCNIKind() && standalone.Mode != config.ModeOff {
 		rulings = append(rulings, decision.Ruling{Rule: config.RuleNetworkPolicy, Decision: standalone,
 			Errs: field.ErrorList{field.Forbidden(s.OwnersPath, standaloneDetail(s, standalone.Mode))}})
+	}
+	if dns := d[findDNS]; found.DNS.warns() && dns.Mode != config.ModeOff {
+		if found.DNS.UDP {
+			// TCP alone missing fails only truncated answers: a note, never a denial.
+			dns.Mode = config.ModeWarn
+		}
+		rulings = append(rulings, decision.Ruling{Rule: config.RuleNetworkPolicy, Decision: dns,
+			Errs: field.ErrorList{field.Forbidden(s.LabelsPath, dnsDetail(s, found.DNS, settings))}})
 	}
 	return rulings
 }

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/eksguard/eksguard/config"
@@ -178,4 +179,93 @@ func labelsText(set labels.Set) string {
 		shown[i] = k + "=" + set[k]
 	}
 	return fmt.Sprintf("labels %s and %d more", strings.Join(shown, ","), len(set)-maxLabelsShown)
+}
+
+// dnsDetail: what blocks the pod's DNS and the policy that opens it. The
+// sentence leads with the verdict and the mistake, so a kubectl warning cut
+// short still says what is wrong; check, audit and the reports carry the
+// fix whole.
+func dnsDetail(s subject, path *DNSPath, settings *config.NetworkPolicySettings) string {
+	target := &settings.DNS
+	if path.UDP {
+		return s.Description + " has a DNS path over UDP only: answers too large for UDP fail; add TCP port 53 to the rule that allows UDP port 53"
+	}
+	b := path.Blocked
+	var why, fix string
+	switch {
+	case b.Deny != nil && b.Deny.Tier == "Admin":
+		why = fmt.Sprintf("%s denies it, and the Admin tier is evaluated before any namespace policy, which cannot reopen it", b.Deny)
+		fix = fmt.Sprintf("add an Admin-tier Accept for port 53 to namespace %s with a lower priority number than %s's", target.Namespace, b.Deny.Name)
+	case b.Deny != nil:
+		why = fmt.Sprintf("%s denies it and no namespace policy selects the pod for Egress to allow it", b.Deny)
+		fix = "add " + allowDNSPolicy(s, path, target, false)
+	case b.ByDefault:
+		why = "the declared default-deny (" + defaultDenyName(settings) + ") denies its egress and no policy allows DNS"
+		// A policy that selects the pod ends the agent's default-deny in
+		// every direction it does not isolate: isolate ingress too.
+		fix = "add " + allowDNSPolicy(s, path, target, byAgent(settings.ClusterDefaultDeny))
+	default:
+		why = b.Mistake
+		if b.AfterPass != nil {
+			why += fmt.Sprintf(" (%s passes DNS on to the namespace policies)", b.AfterPass)
+		}
+		fix = "add " + allowDNSPolicy(s, path, target, false)
+	}
+	return fmt.Sprintf("%s has no DNS path (UDP 53): %s; %s", s.Description, why, fix)
+}
+
+// defaultDenyName names the declared default-deny.
+func defaultDenyName(settings *config.NetworkPolicySettings) string {
+	dd := settings.ClusterDefaultDeny
+	switch {
+	case dd.Reason != "":
+		return dd.Reason
+	case dd.Engine != "":
+		return string(dd.Engine)
+	}
+	return "rules.networkPolicy.clusterDefaultDeny"
+}
+
+// allowDNSPolicy is the NetworkPolicy that opens DNS for the subject's
+// pods, in flow style: to the DNS pods in the DNS namespace (by the label
+// the API server sets on every namespace) on UDP and TCP 53, or on EKS
+// Auto Mode to any destination on port 53. It selects every pod of the
+// namespace only when a namespace-wide policy isolates them already, so
+// applying it isolates no pod for egress that was not; isolateIngress
+// keeps the pods' ingress isolated too.
+func allowDNSPolicy(s subject, path *DNSPath, target *config.DNSSettings, isolateIngress bool) string {
+	podSelector := "{}"
+	allPods := false
+	for _, p := range path.Blocked.Isolating {
+		allPods = allPods || p.dns.allPods
+	}
+	if !allPods {
+		podSelector = "{matchLabels: " + flowMap(s.Labels) + "}"
+	}
+	types := "[Egress]"
+	if isolateIngress {
+		types = "[Ingress, Egress]"
+	}
+	to := fmt.Sprintf("to: [{namespaceSelector: {matchLabels: {%s: %s}}, podSelector: {matchLabels: %s}}], ",
+		corev1.LabelMetadataName, target.Namespace, flowMap(target.PodLabels))
+	if target.AutoMode {
+		to = ""
+	}
+	return fmt.Sprintf("the NetworkPolicy {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, metadata: {name: allow-dns, namespace: %s}, "+
+		"spec: {podSelector: %s, policyTypes: %s, egress: [{%sports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]}]}}",
+		s.Namespace, podSelector, types, to)
+}
+
+// flowMap renders labels as a sorted YAML flow mapping.
+func flowMap(set map[string]string) string {
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ": " + set[k]
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
 }

@@ -293,7 +293,13 @@ func TestPodHandler(t *testing.T) {
 			for _, np := range tt.live {
 				live.policies = append(live.policies, *np)
 			}
-			checker := newTestChecker(ruletest.CompilePolicy(t, tt.edit), tt.indexed, live)
+			// These cases are about coverage: the DNS step has its own tests.
+			checker := newTestChecker(ruletest.CompilePolicy(t, func(c *config.Config) {
+				c.Rules.NetworkPolicy.DNS.Mode = config.ModeOff
+				if tt.edit != nil {
+					tt.edit(c)
+				}
+			}), tt.indexed, live)
 			if tt.namespaceLabelsFail {
 				checker.Decider.Namespaces = &liveReader{}
 			}

@@ -176,6 +176,7 @@ func TestDeclaredDefaultDenyMessage(t *testing.T) {
 
 	pol = ruletest.CompilePolicy(t, func(c *config.Config) {
 		c.Rules.NetworkPolicy.ClusterDefaultDeny = config.ClusterDefaultDeny{Ingress: true, Egress: true}
+		c.Rules.NetworkPolicy.DNS.Mode = config.ModeOff // the DNS step's tests cover it
 	})
 	v = NewPodHandler(newTestChecker(pol, nil, &liveReader{}))
 	ruletest.CheckAnswer(t, v.Handle(context.Background(), req), ruletest.Allowed())

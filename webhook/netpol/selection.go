@@ -13,6 +13,9 @@ type Compiled struct {
 	// Tier is "Admin" or "Baseline" for the ClusterNetworkPolicy kinds.
 	Tier       string
 	Selections []Selection
+	// dns is what the DNS step reads of the policy's egress rules; nil
+	// when they cannot matter to it (see dnsPolicy).
+	dns *dnsPolicy
 }
 
 // String names the object in messages: "ApplicationNetworkPolicy

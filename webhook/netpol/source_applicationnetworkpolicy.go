@@ -14,7 +14,7 @@ type applicationNetworkPolicy struct {
 		PodSelector metav1.LabelSelector      `json:"podSelector"`
 		PolicyTypes []networkingv1.PolicyType `json:"policyTypes"`
 		Ingress     []any                     `json:"ingress"`
-		Egress      []any                     `json:"egress"`
+		Egress      []namespaceEgressRule     `json:"egress"`
 	} `json:"spec"`
 }
 
@@ -36,7 +36,13 @@ func compileApplicationNetworkPolicy(kind *PolicyKind, obj runtime.Object) (*Com
 	}
 	iso := listedIsolation(anp.Spec.PolicyTypes)
 	iso = iso.union(Isolation{Ingress: len(anp.Spec.Ingress) > 0, Egress: len(anp.Spec.Egress) > 0})
-	return &Compiled{Kind: kind, Namespace: u.GetNamespace(), Name: u.GetName(), Selections: []Selection{{
+	p := &Compiled{Kind: kind, Namespace: u.GetNamespace(), Name: u.GetName(), Selections: []Selection{{
 		Namespace: u.GetNamespace(), Pods: pods, Isolation: iso,
-	}}}, nil
+	}}}
+	if iso.Egress {
+		if p.dns, err = compileNamespaceDNS(&anp.Spec.PodSelector, anp.Spec.Egress); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }

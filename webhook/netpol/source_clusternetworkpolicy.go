@@ -53,9 +53,10 @@ type clusterPeer struct {
 // (amazon-network-policy-controller-k8s api/v1alpha1/clusternetworkpolicy_types.go).
 type awsClusterNetworkPolicy struct {
 	Spec struct {
-		Tier    string         `json:"tier"`
-		Subject clusterSubject `json:"subject"`
-		Ingress []struct {
+		Tier     string         `json:"tier"`
+		Priority int32          `json:"priority"`
+		Subject  clusterSubject `json:"subject"`
+		Ingress  []struct {
 			Action string        `json:"action"`
 			From   []clusterPeer `json:"from"`
 			Ports  []any         `json:"ports"`
@@ -81,7 +82,22 @@ func compileAWSClusterNetworkPolicy(kind *PolicyKind, obj runtime.Object) (*Comp
 	for _, r := range cnp.Spec.Egress {
 		cp.egress = append(cp.egress, clusterRule{deny: r.Action == "Deny", somePorts: len(r.Ports) > 0, peers: r.To})
 	}
-	return cp.compile(kind, u.GetName())
+	p, err := cp.compile(kind, u.GetName())
+	if err != nil {
+		return nil, err
+	}
+	var dns struct {
+		Spec struct {
+			Egress []awsClusterDNSRule `json:"egress"`
+		} `json:"spec"`
+	}
+	if _, err := fromUnstructured(obj, &dns); err != nil {
+		return nil, err
+	}
+	if p.dns, err = compileAWSClusterDNS(cnp.Spec.Priority, dns.Spec.Egress); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // compileSIGClusterNetworkPolicy reads the typed API of

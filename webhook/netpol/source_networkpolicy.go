@@ -19,9 +19,28 @@ func compileNetworkPolicy(kind *PolicyKind, obj runtime.Object) (*Compiled, erro
 	if err != nil {
 		return nil, err
 	}
-	return &Compiled{Kind: kind, Namespace: np.Namespace, Name: np.Name, Selections: []Selection{{
-		Namespace: np.Namespace, Pods: pods, Isolation: PolicyIsolation(&np.Spec),
-	}}}, nil
+	iso := PolicyIsolation(&np.Spec)
+	p := &Compiled{Kind: kind, Namespace: np.Namespace, Name: np.Name, Selections: []Selection{{
+		Namespace: np.Namespace, Pods: pods, Isolation: iso,
+	}}}
+	if iso.Egress {
+		if p.dns, err = compileNamespaceDNS(&np.Spec.PodSelector, networkPolicyEgress(np.Spec.Egress)); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// networkPolicyEgress is a NetworkPolicy's egress rules as the DNS step reads them.
+func networkPolicyEgress(rules []networkingv1.NetworkPolicyEgressRule) []namespaceEgressRule {
+	out := make([]namespaceEgressRule, len(rules))
+	for i, r := range rules {
+		out[i].Ports = r.Ports
+		for _, to := range r.To {
+			out[i].To = append(out[i].To, namespacePeer{PodSelector: to.PodSelector, NamespaceSelector: to.NamespaceSelector, IPBlock: to.IPBlock})
+		}
+	}
+	return out
 }
 
 // PolicyIsolation returns the directions a NetworkPolicy isolates its pods
@@ -50,9 +69,9 @@ func listedIsolation(types []networkingv1.PolicyType) Isolation {
 }
 
 // TrimNetworkPolicy is the cache transform of NetworkPolicies: it keeps
-// what compileNetworkPolicy reads, the identity, spec.podSelector and the
-// directions isolated (policyTypes, defaulted as PolicyIsolation does), and
-// nothing else: no rules, labels, annotations (kubectl's last-applied copy
+// what compileNetworkPolicy reads, the identity, spec.podSelector, the
+// directions isolated (policyTypes, defaulted as PolicyIsolation does) and
+// the egress rules that can carry DNS, and nothing else: no other rules, labels, annotations (kubectl's last-applied copy
 // above all) or managedFields, so a cached policy costs little more than
 // its compiled form.
 func TrimNetworkPolicy(obj any) (any, error) {
@@ -72,6 +91,14 @@ func TrimNetworkPolicy(obj any) (any, error) {
 	}
 	if len(trimmed.Spec.PolicyTypes) == 0 {
 		trimmed.Spec.PolicyTypes = np.Spec.PolicyTypes // names no direction eksguard knows
+	}
+	if iso.Egress {
+		// The DNS step reads the egress rules that can carry port 53.
+		for _, r := range np.Spec.Egress {
+			if npDNSPorts(r.Ports).relevant() {
+				trimmed.Spec.Egress = append(trimmed.Spec.Egress, r)
+			}
+		}
 	}
 	return trimmed, nil
 }

@@ -6,6 +6,8 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -251,21 +253,28 @@ func TestTrimNetworkPolicy(t *testing.T) {
 		Annotations:   map[string]string{"kubectl.kubernetes.io/last-applied-configuration": `{"big":"copy"}`},
 		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}}
 	selector := metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"web"}}}}
+	// rule can carry DNS (every port, to a network that may hold the
+	// resolver): the DNS step keeps it. https cannot: it goes.
 	rule := networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8"}}}}
+	https := networkingv1.NetworkPolicyEgressRule{Ports: []networkingv1.NetworkPolicyPort{{Port: ptr.To(intstr.FromInt32(443))}}}
+	dnsRules := []networkingv1.NetworkPolicyEgressRule{rule}
 	for _, tt := range []struct {
-		name      string
-		spec      networkingv1.NetworkPolicySpec
-		wantTypes []networkingv1.PolicyType
+		name       string
+		spec       networkingv1.NetworkPolicySpec
+		wantTypes  []networkingv1.PolicyType
+		wantEgress []networkingv1.NetworkPolicyEgressRule
 	}{
-		{"both types listed", networkingv1.NetworkPolicySpec{PodSelector: selector, Egress: []networkingv1.NetworkPolicyEgressRule{rule},
+		{"both types listed", networkingv1.NetworkPolicySpec{PodSelector: selector, Egress: []networkingv1.NetworkPolicyEgressRule{rule, https},
 			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress, networkingv1.PolicyTypeIngress}},
-			[]networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}},
+			[]networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}, dnsRules},
 		{"SetDefaults_NetworkPolicy: no types and egress rules", networkingv1.NetworkPolicySpec{PodSelector: selector,
-			Egress: []networkingv1.NetworkPolicyEgressRule{rule}}, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}},
+			Egress: []networkingv1.NetworkPolicyEgressRule{https, rule}}, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}, dnsRules},
 		{"SetDefaults_NetworkPolicy: no types, no rules", networkingv1.NetworkPolicySpec{PodSelector: selector},
-			[]networkingv1.PolicyType{networkingv1.PolicyTypeIngress}},
+			[]networkingv1.PolicyType{networkingv1.PolicyTypeIngress}, nil},
 		{"Egress only, with rules", networkingv1.NetworkPolicySpec{PodSelector: selector, Egress: []networkingv1.NetworkPolicyEgressRule{rule},
-			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}}, []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}}, []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}, dnsRules},
+		{"Ingress only: egress rules are never read", networkingv1.NetworkPolicySpec{PodSelector: selector, Egress: []networkingv1.NetworkPolicyEgressRule{rule},
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			np := &networkingv1.NetworkPolicy{ObjectMeta: meta, Spec: tt.spec}
@@ -274,7 +283,7 @@ func TestTrimNetworkPolicy(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "p", UID: "u1", ResourceVersion: "7"},
-				Spec: networkingv1.NetworkPolicySpec{PodSelector: selector, PolicyTypes: tt.wantTypes}}
+				Spec: networkingv1.NetworkPolicySpec{PodSelector: selector, PolicyTypes: tt.wantTypes, Egress: tt.wantEgress}}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("trimmed:\n got %+v\nwant %+v", got, want)
 			}
