@@ -46,6 +46,7 @@ func TestCheckSARIF(t *testing.T) {
 		"warning seccomp ../../../examples/manifests/11-shop-pods.yaml:15 Pod shop/profiler",
 		"warning networkPolicy ../../../examples/manifests/11-shop-pods.yaml:15 Pod shop/profiler",
 		"warning networkPolicy ../../../examples/manifests/12-shop-windows-pod.yaml:1 Pod shop/iis",
+		"warning networkPolicy ../../../examples/manifests/13-isolated-deployments.yaml:1 Deployment checkout/payments-api",
 		"error networkPolicy ../../../examples/manifests/20-legacy-deployment.yaml:1 Deployment legacy/billing",
 		"error loadBalancerTLS ../../../examples/manifests/30-shop-nlb-services.yaml:24 Service shop/storefront-nlb-wildcard",
 		"error loadBalancerTLS ../../../examples/manifests/31-automode-nlb-services.yaml:1 Service shop/storefront-auto-tls",
@@ -132,7 +133,7 @@ func TestCheckJUnit(t *testing.T) {
 		t.Fatalf("not JUnit XML: %v\n%s", err, stdout)
 	}
 	s := suites.Suites[0]
-	if s.Tests != 54 || s.Failures != 8 || s.Errors != 0 || s.Skipped != 25 || len(s.Cases) != 54 || suites.Failures != 8 {
+	if s.Tests != 55 || s.Failures != 8 || s.Errors != 0 || s.Skipped != 26 || len(s.Cases) != 55 || suites.Failures != 8 {
 		t.Errorf("suite counts tests=%d failures=%d errors=%d skipped=%d cases=%d", s.Tests, s.Failures, s.Errors, s.Skipped, len(s.Cases))
 	}
 	var failed, out []string
@@ -163,6 +164,11 @@ func TestCheckJUnit(t *testing.T) {
 		"Pod shop/profiler (../../../examples/manifests/11-shop-pods.yaml#2): warning [seccomp] pod runs Unconfined; use RuntimeDefault or a Localhost profile" +
 			"\nwarning [networkPolicy] Pod profiler has no owner: VPC CNI policies may miss it; run it from a Deployment or Job",
 		"Pod shop/iis (../../../examples/manifests/12-shop-windows-pod.yaml#1): warning [networkPolicy] Pod iis is on Windows: no policy applies; set windowsEngine or exempt it",
+		"Deployment checkout/payments-api (../../../examples/manifests/13-isolated-deployments.yaml#1): warning [networkPolicy] Deployment payments-api's pod template has no DNS path (UDP 53): " +
+			"NetworkPolicy checkout/allow-dns selects namespaces name=kube-system, which does not take in namespace kube-system (namespace kube-system carries " +
+			"kubernetes.io/metadata.name=kube-system; nothing sets a name label); add the NetworkPolicy {apiVersion: networking.k8s.io/v1, kind: NetworkPolicy, " +
+			"metadata: {name: allow-dns, namespace: checkout}, spec: {podSelector: {}, policyTypes: [Egress], egress: [{to: [{namespaceSelector: {matchLabels: " +
+			"{kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}], ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]}]}}",
 		"Gateway shop/storefront (../../../examples/manifests/60-gateway-api.yaml#3): warning [loadBalancerTLS] HTTP:80 has no route yet: plaintext unless its routes only redirect to https",
 		"Gateway legacy/billing (../../../examples/manifests/60-gateway-api.yaml#6): warning [loadBalancerTLS] HTTP:80 has no route yet: plaintext unless its routes only redirect to https",
 	}

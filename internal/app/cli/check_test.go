@@ -111,7 +111,8 @@ func TestCheck(t *testing.T) {
 				"          warning: eksguard [networkPolicy] Pod profiler has no owner: VPC CNI policies may miss it; run it from a Deployment or Job",
 				"warned    Pod         shop       iis                      ../../../examples/manifests/12-shop-windows-pod.yaml#1",
 				"          warning: eksguard [networkPolicy] Pod iis is on Windows: no policy applies; set windowsEngine or exempt it",
-				"admitted  Deployment  checkout   payments-api             ../../../examples/manifests/13-isolated-deployments.yaml#1",
+				"warned    Deployment  checkout   payments-api             ../../../examples/manifests/13-isolated-deployments.yaml#1",
+				"          warning: eksguard [networkPolicy] Deployment payments-api's pod template has no DNS path (UDP 53): NetworkPolicy checkout/allo...",
 				"admitted  Deployment  analytics  events-collector         ../../../examples/manifests/13-isolated-deployments.yaml#2",
 				"admitted  Deployment  search     search-api               ../../../examples/manifests/13-isolated-deployments.yaml#3",
 				"admitted  Deployment  reports    report-builder           ../../../examples/manifests/13-isolated-deployments.yaml#4",
@@ -147,7 +148,7 @@ func TestCheck(t *testing.T) {
 				"denied    HTTPRoute   legacy     billing                  ../../../examples/manifests/60-gateway-api.yaml#7",
 				"          eksguard denied this HTTPRoute: [loadBalancerTLS] spec.rules[0]: ...",
 				"",
-				"29 checked under policy built-in defaults: 16 admitted, 1 mutated, 4 warned, 8 denied. 25 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy, ClusterNetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, GlobalNetworkPolicy, IngressClass, IngressClassParams, LoadBalancer, GatewayClass, LoadBalancerConfiguration).",
+				"29 checked under policy built-in defaults: 15 admitted, 1 mutated, 5 warned, 8 denied. 26 not checked (Namespace, NetworkPolicy, ApplicationNetworkPolicy, ClusterNetworkPolicy, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, GlobalNetworkPolicy, IngressClass, IngressClassParams, LoadBalancer, GatewayClass, LoadBalancerConfiguration).",
 			},
 		},
 		{
@@ -171,11 +172,12 @@ func TestCheck(t *testing.T) {
 			wantStdout: []string{"RESULT    KIND  NAMESPACE  NAME     SOURCE", "admitted  Job   team       nightly  DIR/a.yaml#2", "", "1 checked ..."},
 		},
 		{
-			name:       "a pod covered by a NetworkPolicy of the same input",
-			files:      map[string]string{"a.yaml": defaultDenyYAML + "---\n" + podYAML},
-			args:       []string{"check", "-f", "DIR"},
-			wantCode:   ExitClean,
-			wantStdout: []string{"RESULT   KIND  NAMESPACE  NAME  SOURCE", "mutated  Pod   team       web   DIR/a.yaml#2", "...", standaloneWeb, "", "1 checked ..."},
+			name:     "a pod covered by a NetworkPolicy of the same input",
+			files:    map[string]string{"a.yaml": defaultDenyYAML + "---\n" + podYAML},
+			args:     []string{"check", "-f", "DIR"},
+			wantCode: ExitClean,
+			wantStdout: []string{"RESULT   KIND  NAMESPACE  NAME  SOURCE", "mutated  Pod   team       web   DIR/a.yaml#2", "...", standaloneWeb,
+				"         warning: eksguard [networkPolicy] Pod web has no DNS path (UDP 53): no egress rule of NetworkPolicy team/default-deny allows p...", "", "1 checked ..."},
 		},
 		{
 			name:     "a pod no NetworkPolicy covers",
@@ -388,7 +390,7 @@ func TestCheckJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &checked); err != nil {
 		t.Fatalf("decoding the JSON report: %v\n%s", err, stdout)
 	}
-	want := report.Summary{Checked: 29, Admitted: 16, Mutated: 1, Warned: 4, Denied: 8, Skipped: 25}
+	want := report.Summary{Checked: 29, Admitted: 15, Mutated: 1, Warned: 5, Denied: 8, Skipped: 26}
 	if checked.Summary != want {
 		t.Errorf("summary %+v, want %+v", checked.Summary, want)
 	}

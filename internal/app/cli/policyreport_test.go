@@ -64,9 +64,14 @@ func TestPolicyReports(t *testing.T) {
 			t.Errorf("%s: labels %v, source %v", o.GetNamespace(), o.GetLabels(), o.Object["source"])
 		}
 	}
-	if want := []string{"openreports.io/v1alpha1 Report legacy/eksguard", "openreports.io/v1alpha1 Report shop/eksguard"}; !slices.Equal(names, want) {
+	if want := []string{"openreports.io/v1alpha1 Report checkout/eksguard", "openreports.io/v1alpha1 Report legacy/eksguard", "openreports.io/v1alpha1 Report shop/eksguard"}; !slices.Equal(names, want) {
 		t.Fatalf("reports %q, want %q", names, want)
 	}
+	// checkout: the DNS step's warning on its Deployment.
+	if summary, got := results(t, objs[0]); summary.Warn != 1 || !slices.Contains(got, "warn networkPolicy high Deployment/payments-api") {
+		t.Errorf("checkout: %+v %q", summary, got)
+	}
+	objs = objs[1:]
 	summary, got := results(t, objs[0])
 	want := []string{
 		"fail networkPolicy high Deployment/billing",
