@@ -13,6 +13,7 @@ import (
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
+	"github.com/eksguard/eksguard/webhook/netpol/dataplane"
 )
 
 // Options are the dependencies shared by every webhook.
@@ -20,6 +21,9 @@ type Options struct {
 	Decider decision.Decider
 	// APIReader reads live from the API server, bypassing the cache.
 	APIReader client.Reader
+	// DataPlane holds what the cluster says of the VPC CNI's enforcement
+	// (internal/app/dataplanewatch keeps it); nil: nothing known.
+	DataPlane *dataplane.Holder
 }
 
 // SetupWithManager prepares what the rules read from the manager (the
@@ -42,6 +46,7 @@ func SetupWithManager(mgr manager.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
+	coverage.DataPlane = opts.DataPlane
 	lb, err := lbtls.SetupWithManager(mgr, watcher)
 	if err != nil {
 		return err

@@ -66,7 +66,9 @@ func TestChartDefaultObjects(t *testing.T) {
 		"NetworkPolicy/eksguard",
 		"PodDisruptionBudget/eksguard",
 		"Role/eksguard",
+		"Role/eksguard-data-plane",
 		"RoleBinding/eksguard",
+		"RoleBinding/eksguard-data-plane",
 		"Secret/eksguard-webhook-tls",
 		"Service/eksguard",
 		"ServiceAccount/eksguard",
@@ -75,8 +77,13 @@ func TestChartDefaultObjects(t *testing.T) {
 		"ValidatingWebhookConfiguration/eksguard",
 	})
 	for _, o := range r.Objects {
-		if ns := o.GetNamespace(); ns != "" && ns != chartNamespace {
-			t.Errorf("%s/%s is in namespace %q, want the release namespace", o.GetKind(), o.GetName(), ns)
+		// The data-plane Role reads two named objects in kube-system.
+		want := chartNamespace
+		if strings.HasSuffix(o.GetName(), "-data-plane") {
+			want = "kube-system"
+		}
+		if ns := o.GetNamespace(); ns != "" && ns != want {
+			t.Errorf("%s/%s is in namespace %q, want %q", o.GetKind(), o.GetName(), ns, want)
 		}
 	}
 
@@ -783,7 +790,8 @@ func TestChartReadmeRBACTable(t *testing.T) {
 		for _, segment := range strings.Split(parenthetical.ReplaceAllString(cells[1], ""), ";") {
 			var groups, resources []string
 			for _, w := range strings.FieldsFunc(segment, func(r rune) bool { return r == ',' || r == ' ' }) {
-				if strings.Contains(w, ".") {
+				// apps is the one dotless API group the roles name.
+				if strings.Contains(w, ".") || w == "apps" {
 					groups = append(groups, w)
 				} else {
 					resources = append(resources, w)
@@ -808,9 +816,13 @@ func TestChartReadmeRBACTable(t *testing.T) {
 	rendered := map[grant][]string{}
 	var cr rbacv1.ClusterRole
 	r.Get(t, "ClusterRole", "eksguard", &cr)
-	var role rbacv1.Role
+	var role, dataPlane rbacv1.Role
 	r.Get(t, "Role", "eksguard", &role)
-	for scope, rules := range map[string][]rbacv1.PolicyRule{"cluster": cr.Rules, "release namespace": role.Rules} {
+	r.Get(t, "Role", "eksguard-data-plane", &dataPlane)
+	if dataPlane.Namespace != "kube-system" {
+		t.Errorf("the data-plane Role is in %q, want kube-system", dataPlane.Namespace)
+	}
+	for scope, rules := range map[string][]rbacv1.PolicyRule{"cluster": cr.Rules, "release namespace": role.Rules, "kube-system": dataPlane.Rules} {
 		for _, rule := range rules {
 			for _, g := range rule.APIGroups {
 				for _, res := range rule.Resources {

@@ -15,6 +15,7 @@ import (
 	"github.com/eksguard/eksguard/internal/lib/logkeys"
 	"github.com/eksguard/eksguard/webhook/admit"
 	"github.com/eksguard/eksguard/webhook/decision"
+	"github.com/eksguard/eksguard/webhook/netpol/dataplane"
 	"github.com/eksguard/eksguard/webhook/resource"
 )
 
@@ -77,6 +78,9 @@ type Checker struct {
 	Live client.Reader
 	// lists coalesces the live lists of concurrent admissions.
 	lists listCoalescer
+	// DataPlane holds what the cluster says of the VPC CNI's enforcement;
+	// nil: nothing known.
+	DataPlane *dataplane.Holder
 }
 
 // decisions are the rule's decisions for one object, one per finding.
@@ -131,7 +135,11 @@ type reviewer interface {
 func (c *Checker) answer(ctx context.Context, r reviewer, snap *decision.Snapshot, s subject, d decisions) decision.Answer {
 	settings := &snap.Policy.Config.Rules.NetworkPolicy
 	w := s.where(settings)
-	want, pod := wantFor(w, settings), s.pod()
+	p := s.Placement
+	if p == nil {
+		p = &placement{}
+	}
+	want, pod := wantFor(w, p, settings, c.DataPlane.Load()), s.pod()
 	var found Found
 	if policed(s, w, settings) && d[findDNS].Mode != config.ModeOff {
 		found.DNS = c.dnsPath(ctx, snap, pod, want, settings)

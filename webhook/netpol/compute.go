@@ -9,10 +9,12 @@ package netpol
 
 import (
 	"path"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/webhook/netpol/dataplane"
 )
 
 // Compute is where a pod runs, as far as policy enforcement goes.
@@ -117,39 +119,103 @@ func fargateProfileSelects(fp config.FargateProfile, namespace string, lbls map[
 // does not): the nodeSelector, or a required node affinity every term of
 // which allows only that value (terms are ORed, so one open term frees it).
 func (p *placement) pins(key, value string) string {
-	if v, ok := p.NodeSelector[key]; ok && v == value {
+	switch v, by := p.pinnedTo(key); {
+	case v != value:
+		return ""
+	case by == "":
 		return "its nodeSelector pins " + key + "=" + value
+	default:
+		return "its required node affinity pins " + key + "=" + value
 	}
-	if p.Affinity == nil || p.Affinity.NodeAffinity == nil || p.Affinity.NodeAffinity.Required == nil {
-		return ""
-	}
-	terms := p.Affinity.NodeAffinity.Required.NodeSelectorTerms
-	if len(terms) == 0 {
-		return ""
-	}
-	for _, t := range terms {
-		if !termPins(t, key, value) {
-			return ""
-		}
-	}
-	return "its required node affinity pins " + key + "=" + value
 }
 
-// termPins: one requirement of the term admits only value for key.
-func termPins(t corev1.NodeSelectorTerm, key, value string) bool {
+// pinnedTo is the one value of node label key that p restricts pods to
+// ("" when it does not), and by "" for the nodeSelector or "affinity".
+func (p *placement) pinnedTo(key string) (value, by string) {
+	if v, ok := p.NodeSelector[key]; ok {
+		return v, ""
+	}
+	if p.Affinity == nil || p.Affinity.NodeAffinity == nil || p.Affinity.NodeAffinity.Required == nil {
+		return "", ""
+	}
+	terms := p.Affinity.NodeAffinity.Required.NodeSelectorTerms
+	for i, t := range terms {
+		v := termPin(t, key)
+		if v == "" || (i > 0 && v != value) {
+			return "", ""
+		}
+		value = v
+	}
+	return value, "affinity"
+}
+
+// termPin is the one value of key that a requirement of the term admits.
+func termPin(t corev1.NodeSelectorTerm, key string) string {
 	for _, r := range t.MatchExpressions {
 		if r.Key != key || r.Operator != corev1.NodeSelectorOpIn || len(r.Values) == 0 {
 			continue
 		}
-		only := true
-		for _, v := range r.Values {
-			only = only && v == value
-		}
-		if only {
-			return true
+		if slices.Equal(slices.Compact(slices.Clone(r.Values)), r.Values[:1]) {
+			return r.Values[0]
 		}
 	}
-	return false
+	return ""
+}
+
+// Node labels that pin pods to EKS Auto Mode nodes.
+const (
+	NodePoolLabel  = "karpenter.sh/nodepool"
+	NodeClassLabel = "eks.amazonaws.com/nodeclass"
+	ComputeAuto    = "auto"
+)
+
+// learnedDefaultDeny says what in the cluster default-denies the pods p
+// places, "" when nothing does for sure: VPC CNI strict mode on aws-node's
+// nodes, a DefaultDeny NodeClass on Auto Mode's. A pod not pinned to one
+// kind of node is default-denied only if every kind it can land on is,
+// and only when both kinds' objects could be read.
+func learnedDefaultDeny(f *dataplane.Facts, p *placement) string {
+	if f == nil {
+		return ""
+	}
+	if pool, _ := p.pinnedTo(NodePoolLabel); pool != "" {
+		if deny, known := f.NodePoolDefaultDeny(pool); deny && known {
+			return "NodePool " + pool + "'s NodeClass has networkPolicy: DefaultDeny"
+		}
+		return ""
+	}
+	if class, _ := p.pinnedTo(NodeClassLabel); class != "" {
+		if deny, known := f.NodeClassDefaultDeny(class); deny && known {
+			return "NodeClass " + class + " has networkPolicy: DefaultDeny"
+		}
+		return ""
+	}
+	autoDeny := f.Read(dataplane.SourceNodeClasses) && len(f.NodeClasses) > 0
+	for class := range f.NodeClasses {
+		if deny, known := f.NodeClassDefaultDeny(class); !deny || !known {
+			autoDeny = false
+		}
+	}
+	const everyClass = "every Auto Mode NodeClass has networkPolicy: DefaultDeny"
+	if p.pins(ComputeTypeLabel, ComputeAuto) != "" {
+		if autoDeny {
+			return everyClass
+		}
+		return ""
+	}
+	if !f.Read(dataplane.SourceNodeClasses) || !f.Read(dataplane.SourceAWSNode) {
+		return ""
+	}
+	ec2, auto := f.AWSNode != nil, len(f.NodeClasses) > 0
+	switch {
+	case ec2 && auto && f.StrictMode() && autoDeny:
+		return "VPC CNI strict mode (the aws-node DaemonSet) and " + everyClass
+	case ec2 && !auto && f.StrictMode():
+		return "VPC CNI strict mode (the aws-node DaemonSet)"
+	case !ec2 && autoDeny:
+		return everyClass
+	}
+	return ""
 }
 
 // countedKinds are the bits of the kinds enforced on c (zero: every kind).
@@ -184,17 +250,23 @@ func byAgent(dd config.ClusterDefaultDeny) bool {
 	return false
 }
 
-// wantFor is what the rule asks of a pod on compute w, and what the data
-// plane gives it there.
-func wantFor(w where, s *config.NetworkPolicySettings) Want {
+// wantFor is what the rule asks of a pod on compute w, placed by p, and
+// what the data plane gives it there: the operator's declaration and what
+// the cluster's objects show (facts; nil: nothing read).
+func wantFor(w where, p *placement, s *config.NetworkPolicySettings, facts *dataplane.Facts) Want {
 	want := Want{Coverage: s.Coverage, Kinds: countedKinds(w.Compute, s)}
 	dd := s.ClusterDefaultDeny
 	declared := Isolation{Ingress: dd.Ingress, Egress: dd.Egress}
 	switch {
 	case byAgent(dd):
-		if w.Compute == ComputeNode {
-			want.Declared, want.ByAgent = declared, true
+		if w.Compute != ComputeNode {
+			break
 		}
+		// What the cluster shows adds to what the operator declared.
+		if learned := learnedDefaultDeny(facts, p); learned != "" {
+			declared, want.Source = Isolation{Ingress: true, Egress: true}, learned
+		}
+		want.Declared, want.ByAgent = declared, true
 	case dd.Engine == config.EngineCalico:
 		if w.Compute == ComputeNode || w.Compute == ComputeHybrid || want.Kinds&KindCalicoNetworkPolicy.bit != 0 {
 			want.Declared = declared

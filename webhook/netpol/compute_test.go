@@ -15,6 +15,7 @@ import (
 
 	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/testkit/ruletest"
+	"github.com/eksguard/eksguard/webhook/netpol/dataplane"
 )
 
 // TestComputeOf: where a pod runs, from what the admitted object says.
@@ -240,4 +241,82 @@ func TestWindowsDeploymentWarned(t *testing.T) {
 	checker := newTestChecker(ruletest.CompilePolicy(t, nil), nil, &liveReader{})
 	ruletest.CheckAnswer(t, NewWorkloadHandler(checker).Handle(context.Background(), req), ruletest.Warned(
 		"eksguard [networkPolicy] Deployment iis's pod template is on Windows: no policy applies; set windowsEngine or exempt it"))
+}
+
+// TestLearnedDefaultDeny: what the cluster's objects say of the agent's
+// default-deny for a pod, by where it can land (DATA-PLANE: a pod is
+// default-denied only if every compute class it can reach is).
+func TestLearnedDefaultDeny(t *testing.T) {
+	strictNode := &dataplane.AWSNode{AgentPresent: true, AgentEnabled: true, EnforcingMode: dataplane.ModeStrict}
+	standardNode := &dataplane.AWSNode{AgentPresent: true, AgentEnabled: true, EnforcingMode: dataplane.ModeStandard}
+	deny, allow := dataplane.NetworkPolicyDefaultDeny, dataplane.NetworkPolicyDefaultAllow
+	tests := []struct {
+		name, upstream string
+		facts          *dataplane.Facts
+		placement      *placement
+		want           string
+	}{
+		{name: "nothing read", upstream: "no facts: the declaration alone", placement: &placement{}},
+		{name: "strict aws-node, no Auto Mode", upstream: "amazon-vpc-cni NETWORK_POLICY_ENFORCING_MODE=strict",
+			facts: &dataplane.Facts{AWSNode: strictNode}, placement: &placement{}, want: "VPC CNI strict mode (the aws-node DaemonSet)"},
+		{name: "standard aws-node", upstream: "standard mode allows by default",
+			facts: &dataplane.Facts{AWSNode: standardNode}, placement: &placement{}},
+		{name: "strict aws-node but a DefaultAllow NodeClass: unpinned pods may land there", upstream: "auto-net-pol: per-NodeClass networkPolicy",
+			facts: &dataplane.Facts{AWSNode: strictNode, NodeClasses: map[string]string{"default": allow}}, placement: &placement{}},
+		{name: "strict aws-node and every NodeClass DefaultDeny", upstream: "every compute class denies",
+			facts: &dataplane.Facts{AWSNode: strictNode, NodeClasses: map[string]string{"default": deny}}, placement: &placement{},
+			want: "VPC CNI strict mode (the aws-node DaemonSet) and every Auto Mode NodeClass has networkPolicy: DefaultDeny"},
+		{name: "NodeClasses unread: not sure", upstream: "a Forbidden list is unknown, not absent",
+			facts: &dataplane.Facts{AWSNode: strictNode, Unread: []dataplane.Source{dataplane.SourceNodeClasses}}, placement: &placement{}},
+		{name: "pinned to a DefaultDeny NodePool", upstream: "NodePool nodeClassRef -> NodeClass networkPolicy",
+			facts:     &dataplane.Facts{NodeClasses: map[string]string{"locked": deny, "default": allow}, NodePools: map[string]string{"secure": "locked"}},
+			placement: &placement{NodeSelector: map[string]string{NodePoolLabel: "secure"}}, want: "NodePool secure's NodeClass has networkPolicy: DefaultDeny"},
+		{name: "pinned to a DefaultAllow NodeClass", upstream: "NodeClass networkPolicy DefaultAllow",
+			facts:     &dataplane.Facts{AWSNode: strictNode, NodeClasses: map[string]string{"default": allow}},
+			placement: &placement{NodeSelector: map[string]string{NodeClassLabel: "default"}}},
+		{name: "Auto Mode only, every NodeClass DefaultDeny", upstream: "auto-net-pol",
+			facts: &dataplane.Facts{NodeClasses: map[string]string{"default": deny}}, placement: &placement{},
+			want: "every Auto Mode NodeClass has networkPolicy: DefaultDeny"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := learnedDefaultDeny(tt.facts, tt.placement); got != tt.want {
+				t.Errorf("%s: got %q, want %q", tt.upstream, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestLearnedStrictModeCoverage: with aws-node in strict mode and no
+// declaration, an unselected pod counts as isolated and the message of a
+// gap names what the cluster shows.
+func TestLearnedStrictModeCoverage(t *testing.T) {
+	facts := &dataplane.Holder{}
+	facts.Store(&dataplane.Facts{AWSNode: &dataplane.AWSNode{AgentPresent: true, AgentEnabled: true, EnforcingMode: dataplane.ModeStrict}})
+	pol := ruletest.CompilePolicy(t, func(c *config.Config) {
+		c.Rules.NetworkPolicy.Coverage = config.CoverageBoth
+		c.Rules.NetworkPolicy.DNS.Mode = config.ModeOff
+	})
+	egressOnly := netpolObject("shop", "egress-only", metav1.LabelSelector{}, networkingv1.PolicyTypeEgress)
+	for _, tt := range []struct {
+		name    string
+		indexed []*networkingv1.NetworkPolicy
+		want    ruletest.Answer
+	}{
+		{name: "unselected: strict mode isolates it", want: ruletest.Allowed()},
+		{name: "an Egress-only policy opens ingress", indexed: []*networkingv1.NetworkPolicy{egressOnly},
+			want: ruletest.Denied("eksguard denied this Pod: [networkPolicy] metadata.labels: The only NetworkPolicy in namespace shop does not isolate " +
+				"Pod web-1 (labels app=web) for Ingress; add one that isolates it, e.g. " + defaultDenyHint)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			live := &liveReader{}
+			for _, np := range tt.indexed {
+				live.policies = append(live.policies, *np)
+			}
+			checker := newTestChecker(pol, tt.indexed, live)
+			checker.DataPlane = facts
+			req := admissionRequest(admissionv1.Create, podKind, "shop", "web-1", podJSON(t, "web-1", map[string]string{"app": "web"}, nil), nil)
+			ruletest.CheckAnswer(t, NewPodHandler(checker).Handle(context.Background(), req), tt.want)
+		})
+	}
 }

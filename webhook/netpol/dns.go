@@ -392,9 +392,10 @@ type dnsBlock struct {
 	// and allow no path; Mistake what their rules get wrong.
 	Isolating []*Compiled
 	Mistake   string
-	// ByDefault: the declared default-deny blocks it, with no policy
-	// selecting the pod to allow it.
+	// ByDefault: the declared (or learned, DefaultBy) default-deny blocks
+	// it, with no policy selecting the pod to allow it.
 	ByDefault bool
+	DefaultBy string
 	// AfterPass is the Admin-tier policy that passed DNS on to the
 	// namespace policies that then block it.
 	AfterPass *Compiled
@@ -526,7 +527,7 @@ func (w *dnsWalk) walk(proto corev1.Protocol, why *dnsBlock) bool {
 		declared = false
 	}
 	if declared {
-		why.ByDefault = true
+		why.ByDefault, why.DefaultBy = true, w.want.Source
 		return false
 	}
 	return true

@@ -253,7 +253,7 @@ func TestDNSFinding(t *testing.T) {
 			edit: func(c *config.Config) {
 				c.Rules.NetworkPolicy.ClusterDefaultDeny = config.ClusterDefaultDeny{Ingress: true, Egress: true, Reason: "VPC CNI strict mode", Engine: config.EngineVPCCNI}
 			},
-			wantDetail: "Pod web-1 has no DNS path (UDP 53): the declared default-deny (VPC CNI strict mode) denies its egress and no policy allows DNS; " +
+			wantDetail: "Pod web-1 has no DNS path (UDP 53): the cluster's default-deny (VPC CNI strict mode) denies its egress and no policy allows DNS; " +
 				"add the NetworkPolicy " + fmt.Sprintf(fix, "{matchLabels: {app: web}}", "[Ingress, Egress]")},
 		{name: "dns off: silent", upstream: "rules.networkPolicy.dns.mode: off",
 			edit:    func(c *config.Config) { c.Rules.NetworkPolicy.DNS.Mode = config.ModeOff },

@@ -65,7 +65,9 @@ func gapDetail(s subject, w where, r Coverage, settings *config.NetworkPolicySet
 // is not a NetworkPolicy: the declared default-deny, or another kind's object.
 func partialDetail(r Coverage, settings *config.NetworkPolicySettings) string {
 	var parts []string
-	if !r.Declared.none() {
+	if !r.Declared.none() && r.DeclaredBy != "" {
+		parts = append(parts, "the cluster's default-deny ("+r.DeclaredBy+") isolates it for "+r.Declared.String())
+	} else if !r.Declared.none() {
 		what := "the cluster default-deny declared in the eksguard policy"
 		switch dd := settings.ClusterDefaultDeny; {
 		case dd.Reason != "" && dd.Engine != "":
@@ -200,7 +202,11 @@ func dnsDetail(s subject, path *DNSPath, settings *config.NetworkPolicySettings)
 		why = fmt.Sprintf("%s denies it and no namespace policy selects the pod for Egress to allow it", b.Deny)
 		fix = "add " + allowDNSPolicy(s, path, target, false)
 	case b.ByDefault:
-		why = "the declared default-deny (" + defaultDenyName(settings) + ") denies its egress and no policy allows DNS"
+		by := b.DefaultBy
+		if by == "" {
+			by = defaultDenyName(settings)
+		}
+		why = "the cluster's default-deny (" + by + ") denies its egress and no policy allows DNS"
 		// A policy that selects the pod ends the agent's default-deny in
 		// every direction it does not isolate: isolate ingress too.
 		fix = "add " + allowDNSPolicy(s, path, target, byAgent(settings.ClusterDefaultDeny))

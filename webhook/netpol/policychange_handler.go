@@ -211,7 +211,7 @@ func (c *Checker) exposedPods(ctx context.Context, namespaces namespaceLabels, u
 			if w.Compute == ComputeFargate {
 				continue
 			}
-			want := wantFor(w, &settings)
+			want := wantFor(w, &placement{}, &settings, c.DataPlane.Load())
 			if CheckCoverage(pod, s.before, want, tiers).Covered && !CheckCoverage(pod, s.after, want, tiers).Covered {
 				e.pods++
 				e.namespaces[item.Namespace] = true

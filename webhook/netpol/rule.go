@@ -8,8 +8,10 @@ type Coverage struct {
 	Covered   bool
 	Isolation Isolation
 	// Declared is the part of Isolation that the operator declared
-	// (config ClusterDefaultDeny) rather than a policy object gives.
-	Declared Isolation
+	// (config ClusterDefaultDeny), or the cluster shows, rather than a
+	// policy object gives; DeclaredBy is Want.Source.
+	Declared   Isolation
+	DeclaredBy string
 	// IngressBy and EgressBy are the first policies that isolate the pod in
 	// each direction; nil where none does (or only the declaration).
 	IngressBy, EgressBy *Compiled
@@ -62,6 +64,9 @@ type Want struct {
 	// Cluster-scoped policies do not end it ("No concept of default deny
 	// for cluster policies").
 	ByAgent bool
+	// Source, when set, is what in the cluster shows the default-deny
+	// (learnedDefaultDeny); empty: the operator's declaration.
+	Source string
 }
 
 // CheckCoverage is the coverage rule: policies add up, each isolating the
@@ -135,7 +140,7 @@ func (e *evaluation) start(pod *Pod, want Want, tiers *Tiers) {
 func (e *evaluation) finish() Coverage {
 	r := &e.result
 	if e.want.ByAgent && !r.Selected && !r.Covered {
-		r.Declared = e.want.Declared
+		r.Declared, r.DeclaredBy = e.want.Declared, e.want.Source
 		r.Isolation = r.Isolation.union(r.Declared)
 		r.Covered = r.Isolation.Satisfies(e.want.Coverage)
 	}

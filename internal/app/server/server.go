@@ -25,6 +25,7 @@ import (
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/app/dataplanewatch"
 	"github.com/eksguard/eksguard/internal/app/failurepolicy"
 	"github.com/eksguard/eksguard/internal/app/policywatch"
 	"github.com/eksguard/eksguard/internal/lib/logkeys"
@@ -32,6 +33,7 @@ import (
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
+	"github.com/eksguard/eksguard/webhook/netpol/dataplane"
 )
 
 // Defaults for Options.
@@ -224,9 +226,11 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 	if err := policywatch.SetupWithManager(mgr, store, opts.PolicyNamespace, opts.PolicyName, opts.OwnNamespace); err != nil {
 		return nil, fmt.Errorf("setting up the policy watcher: %w", err)
 	}
+	dataPlane := &dataplane.Holder{}
 	if err := webhook.SetupWithManager(mgr, webhook.Options{
 		Decider:   decision.Decider{Policy: store, Namespaces: mgr.GetCache(), LiveNamespaces: mgr.GetAPIReader()},
 		APIReader: mgr.GetAPIReader(),
+		DataPlane: dataPlane,
 	}); err != nil {
 		return nil, fmt.Errorf("registering the webhooks: %w", err)
 	}
@@ -245,6 +249,10 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 		EventTarget: &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: opts.PolicyNamespace, Name: opts.PolicyName}},
 	}); err != nil {
 		return nil, fmt.Errorf("adding the failure-policy reconciler: %w", err)
+	}
+	if err := dataplanewatch.SetupWithManager(mgr, store, dataPlane,
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: opts.PolicyNamespace, Name: opts.PolicyName}}); err != nil {
+		return nil, fmt.Errorf("adding the data-plane watcher: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, err

@@ -62,3 +62,15 @@ const (
 	// Cause is an error reported by an info line (it did not fail anything).
 	Cause = "cause"
 )
+
+// The data plane's own objects (internal/app/dataplanewatch).
+const (
+	// DataPlaneObject names an object or kind the data-plane findings read
+	// ("DaemonSet kube-system/aws-node", "NodeClass default").
+	DataPlaneObject = "dataPlaneObject"
+	// Finding is a data-plane finding's sentence.
+	Finding = "finding"
+	// Contradiction says whether a finding contradicts the declared
+	// cluster-wide default-deny (false: information).
+	Contradiction = "contradiction"
+)
