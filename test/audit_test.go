@@ -77,7 +77,7 @@ func TestAudit(t *testing.T) {
 	mustCreate(t, &networkingv1.NetworkPolicy{
 		ObjectMeta: metav1.ObjectMeta{Namespace: covered, Name: "default-deny"},
 		Spec:       networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}},
-	})
+	}, allowDNS(covered))
 	labels := map[string]string{"app": "web"}
 	okDeployment := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: covered, Name: "ok"},
 		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: podTemplate("web")}}

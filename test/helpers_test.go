@@ -6,9 +6,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/eksguard/eksguard/internal/app/server"
@@ -103,4 +106,32 @@ func eventually(t *testing.T, timeout time.Duration, check func() error) {
 	if err := testbed.Eventually(timeout, check); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// allowDNS is "Default Deny + DNS Allow"'s second half (EKS best
+// practices, network security): egress to CoreDNS on UDP and TCP 53, so the
+// DNS step has nothing to say about the namespace's pods.
+func allowDNS(namespace string) *networkingv1.NetworkPolicy {
+	udp, tcp := corev1.ProtocolUDP, corev1.ProtocolTCP
+	port := intstr.FromInt32(53)
+	return &networkingv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "allow-dns"},
+		Spec: networkingv1.NetworkPolicySpec{
+			PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+			Egress: []networkingv1.NetworkPolicyEgressRule{{
+				To: []networkingv1.NetworkPolicyPeer{{
+					NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: "kube-system"}},
+					PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"k8s-app": "kube-dns"}},
+				}},
+				Ports: []networkingv1.NetworkPolicyPort{{Protocol: &udp, Port: &port}, {Protocol: &tcp, Port: &port}},
+			}},
+		},
+	}
+}
+
+// ownedByReplicaSet makes a test pod a controller's, as most pods are: a
+// pod no controller owns gets a standalonePods warning of its own. Nothing
+// collects garbage in envtest, so the owner need not exist.
+func ownedByReplicaSet(name string) []metav1.OwnerReference {
+	return []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: name, UID: "00000000-0000-0000-0000-000000000001", Controller: ptr.To(true)}}
 }

@@ -37,6 +37,9 @@ func seccompNamespace(t *testing.T) string {
 	if err := k8sClient.Create(context.Background(), deny); err != nil {
 		t.Fatalf("creating the default-deny NetworkPolicy: %v", err)
 	}
+	if err := k8sClient.Create(context.Background(), allowDNS(ns)); err != nil {
+		t.Fatalf("creating the DNS allow: %v", err)
+	}
 	return ns
 }
 
@@ -54,7 +57,7 @@ func seccompTestPodSpec() corev1.PodSpec {
 
 func seccompTestPod(ns string) *corev1.Pod {
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "web-", Labels: map[string]string{"app": "web"}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "web-", Labels: map[string]string{"app": "web"}, OwnerReferences: ownedByReplicaSet("web-5d4f")},
 		Spec:       seccompTestPodSpec(),
 	}
 }

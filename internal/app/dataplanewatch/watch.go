@@ -120,11 +120,18 @@ func (w *Watcher) Start(ctx context.Context) error {
 	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()
 	var facts *dataplane.Facts
-	var seen *config.Policy
+	// seen is the policy last checked; readFor the policy in force at
+	// the last read.
+	var seen, readFor *config.Policy
 	var nextRead time.Time
 	for {
 		read := false
-		if !time.Now().Before(nextRead) {
+		// A new policy is checked against objects read now: an operator
+		// who changes aws-node and then the declaration sees the verdict
+		// at once, not after a resync.
+		current := w.Store.Current()
+		if current != readFor || !time.Now().Before(nextRead) {
+			readFor = current
 			if f, err := w.read(ctx); err != nil {
 				logf.FromContext(ctx).Error(err, "reading the data plane's objects; the last ones read stay in use")
 				nextRead = time.Now().Add(retryAfter)

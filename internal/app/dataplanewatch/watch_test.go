@@ -349,7 +349,8 @@ func TestStart(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if reads != 1 {
-		t.Errorf("aws-node read %d times within the resync, want 1", reads)
+	// Once at start, once for the new policy; no more within the resync.
+	if reads != 2 {
+		t.Errorf("aws-node read %d times within the resync, want 2", reads)
 	}
 }
