@@ -141,7 +141,7 @@ func (c *Checker) answer(ctx context.Context, r reviewer, snap *decision.Snapsho
 	}
 	want, pod := wantFor(w, p, settings, c.DataPlane.Load()), s.pod()
 	var found Found
-	if policed(s, w, settings) && d[findDNS].Mode != config.ModeOff {
+	if policed(s, w, settings) && dnsJudged(d) {
 		found.DNS = c.dnsPath(ctx, snap, pod, want, settings)
 	}
 	if needsCoverage(s, w, d, settings) {
@@ -203,7 +203,7 @@ func (c *Checker) dnsPath(ctx context.Context, snap *decision.Snapshot, pod *Pod
 // dnsTargetFor is the cluster's DNS as the policy describes it, with its
 // namespace's labels read (kubernetes.io/metadata.name alone when they
 // cannot be: the API server sets it on every namespace).
-func dnsTargetFor(ctx context.Context, snap *decision.Snapshot, settings *config.NetworkPolicySettings) *dnsTarget {
+func dnsTargetFor(ctx context.Context, snap namespaceLabels, settings *config.NetworkPolicySettings) *dnsTarget {
 	dns := &settings.DNS
 	t := &dnsTarget{Namespace: dns.Namespace, PodLabels: dns.PodLabels, AutoMode: dns.AutoMode}
 	set, err := snap.NamespaceLabels(ctx, dns.Namespace)
@@ -212,6 +212,12 @@ func dnsTargetFor(ctx context.Context, snap *decision.Snapshot, settings *config
 	}
 	t.NamespaceLabels = set
 	return t
+}
+
+// dnsJudged: the DNS step follows the coverage it completes, so the
+// rule's mode off turns it off too.
+func dnsJudged(d decisions) bool {
+	return d[findDNS].Mode != config.ModeOff && d[findCoverage].Mode != config.ModeOff
 }
 
 // policed reports whether some counted kind is enforced on the subject's pods.

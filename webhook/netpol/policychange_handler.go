@@ -48,9 +48,10 @@ func NewPolicyChangeHandler(c *Checker) admit.Answerer {
 		Spec:   PolicyChanges,
 		What:   what,
 		Decode: decodeStoredPolicy,
-		// A change that leaves every selection as it was uncovers nothing.
+		// A change that leaves every selection, and what the DNS step reads,
+		// as it was uncovers nothing.
 		Unchanged: func(old, obj *storedPolicy) bool {
-			return reflect.DeepEqual(old.selections(), obj.selections())
+			return reflect.DeepEqual(old.selections(), obj.selections()) && reflect.DeepEqual(old.dns(), obj.dns())
 		},
 		Decider: c.Decider,
 		Judge:   c.judgePolicyChange,
@@ -69,6 +70,13 @@ func (p *storedPolicy) selections() []Selection {
 		return nil
 	}
 	return p.policy.Selections
+}
+
+func (p *storedPolicy) dns() *dnsPolicy {
+	if p.policy == nil {
+		return nil
+	}
+	return p.policy.dns
 }
 
 func decodeStoredPolicy(gvk schema.GroupVersionKind, raw []byte) (*storedPolicy, error) {
@@ -108,14 +116,16 @@ func (c *Checker) judgePolicyChange(ctx context.Context, r *admit.Review[storedP
 		return r.Undecided(ctx, err)
 	}
 	// This check only ever warns: it must not stand in the way of removing a policy.
-	if d[findCoverage].Mode == config.ModeEnforce {
-		d[findCoverage].Mode = config.ModeWarn
+	for _, f := range []finding{findCoverage, findDNS} {
+		if d[f].Mode == config.ModeEnforce {
+			d[f].Mode = config.ModeWarn
+		}
 	}
 	ruling := decision.Ruling{Rule: config.RuleNetworkPolicy, Decision: d[findCoverage]}
 	if d[findCoverage].Mode == config.ModeOff {
 		return r.Respond(ctx, ruling)
 	}
-	exposed, err := c.exposedPods(ctx, r.Snapshot, r.Old.object.GetUID(), old, updated, r.Policy.Config.Rules.NetworkPolicy)
+	exposed, err := c.exposedPods(ctx, r.Snapshot, r.Old.object.GetUID(), old, updated, r.Policy.Config.Rules.NetworkPolicy, d)
 	if err != nil {
 		logf.FromContext(ctx).Error(err, "could not count the pods a policy change leaves uncovered",
 			logkeys.Kind, old.Kind.Name, logkeys.Policy, types.NamespacedName{Namespace: old.Namespace, Name: old.Name})
@@ -124,35 +134,52 @@ func (c *Checker) judgePolicyChange(ctx context.Context, r *admit.Review[storedP
 	if exposed.pods > 0 {
 		ruling.Errs = field.ErrorList{field.Forbidden(nil, exposedDetail(action, old, exposed))}
 	}
-	return r.Respond(ctx, ruling)
+	rulings := []decision.Ruling{ruling}
+	if exposed.dns.pods > 0 {
+		rulings = append(rulings, decision.Ruling{Rule: config.RuleNetworkPolicy, Decision: d[findDNS],
+			Errs: field.ErrorList{field.Forbidden(nil, dnsCutDetail(action, old, exposed.dns))}})
+	}
+	return r.Respond(ctx, rulings...)
 }
 
-// exposure counts the pods a change uncovers.
+// exposure counts the pods a change uncovers, and those whose DNS it cuts.
 type exposure struct {
 	pods       int
 	namespaces map[string]bool
+	dns        *exposure
+}
+
+// dnsCutDetail: the change leaves running pods with no UDP path to DNS.
+func dnsCutDetail(action string, p *Compiled, e *exposure) string {
+	return fmt.Sprintf("%s %s cuts DNS (UDP 53) for %s%s", action, p, podsText(e.pods), e.where())
+}
+
+// where names the namespaces of the pods counted.
+func (e *exposure) where() string {
+	if len(e.namespaces) == 1 {
+		for ns := range e.namespaces {
+			return " in namespace " + ns
+		}
+	}
+	return fmt.Sprintf(" in %d namespaces", len(e.namespaces))
 }
 
 func exposedDetail(action string, p *Compiled, e exposure) string {
 	if p.Kind == KindNetworkPolicy {
 		return fmt.Sprintf("%s NetworkPolicy %s leaves %s in namespace %s uncovered", action, p.Name, podsText(e.pods), p.Namespace)
 	}
-	where := ""
-	if len(e.namespaces) == 1 {
-		for ns := range e.namespaces {
-			where = " in namespace " + ns
-		}
-	} else {
-		where = fmt.Sprintf(" in %d namespaces", len(e.namespaces))
-	}
-	return fmt.Sprintf("%s %s leaves %s%s uncovered", action, p, podsText(e.pods), where)
+	return fmt.Sprintf("%s %s leaves %s%s uncovered", action, p, podsText(e.pods), e.where())
 }
 
 // exposedPods counts the live pods that the policies covered with old and
 // no longer cover with updated (nil: deleted). The other policies come
 // from the index.
-func (c *Checker) exposedPods(ctx context.Context, namespaces namespaceLabels, uid types.UID, old, updated *Compiled, settings config.NetworkPolicySettings) (exposure, error) {
+func (c *Checker) exposedPods(ctx context.Context, namespaces namespaceLabels, uid types.UID, old, updated *Compiled, settings config.NetworkPolicySettings, d decisions) (exposure, error) {
 	tiers := c.Index.Tiers()
+	var target *dnsTarget
+	if dnsJudged(d) {
+		target = dnsTargetFor(ctx, namespaces, &settings)
+	}
 	type scope struct {
 		before, after []*Compiled
 		labels        labels.Set
@@ -182,7 +209,7 @@ func (c *Checker) exposedPods(ctx context.Context, namespaces namespaceLabels, u
 		return s, nil
 	}
 
-	e := exposure{namespaces: map[string]bool{}}
+	e := exposure{namespaces: map[string]bool{}, dns: &exposure{namespaces: map[string]bool{}}}
 	list := &metav1.PartialObjectMetadataList{}
 	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("PodList"))
 	// old.Namespace is "" for a cluster-scoped kind: every namespace.
@@ -215,6 +242,13 @@ func (c *Checker) exposedPods(ctx context.Context, namespaces namespaceLabels, u
 			if CheckCoverage(pod, s.before, want, tiers).Covered && !CheckCoverage(pod, s.after, want, tiers).Covered {
 				e.pods++
 				e.namespaces[item.Namespace] = true
+			}
+			if target != nil {
+				before, after := CheckDNS(pod, s.before, want, target, tiers), CheckDNS(pod, s.after, want, target, tiers)
+				if before.UDP && !after.UDP && after.Unmodelled == nil {
+					e.dns.pods++
+					e.dns.namespaces[item.Namespace] = true
+				}
 			}
 		}
 		if list.Continue == "" {

@@ -9,6 +9,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/eksguard/eksguard/config"
@@ -29,6 +30,7 @@ func TestPolicyChangeHandler(t *testing.T) {
 	db := map[string]string{"app": "db"}
 	denyAll := netpolObject("shop", "deny-all", metav1.LabelSelector{}, networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress)
 	webIngress := netpolObject("shop", "web-ingress", metav1.LabelSelector{MatchLabels: web}, networkingv1.PolicyTypeIngress)
+	allowDNS := egressNP("allow-dns", networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{toKubeDNS}, Ports: dns53})
 	pods := []metav1.PartialObjectMetadata{
 		podMeta("shop", "web-1", web),
 		podMeta("shop", "web-2", web),
@@ -102,6 +104,32 @@ func TestPolicyChangeHandler(t *testing.T) {
 			req:          deleteReq(webIngress),
 			want:         ruletest.Warned("eksguard [networkPolicy] Deleting NetworkPolicy web-ingress leaves 2 pods in namespace shop uncovered"),
 			wantPodLists: 1,
+		},
+		{
+			name:         "deleting the DNS allow warns with the pods whose DNS it cuts",
+			indexed:      []*networkingv1.NetworkPolicy{denyAll, allowDNS},
+			pods:         pods,
+			req:          deleteReq(allowDNS),
+			want:         ruletest.Warned("eksguard [networkPolicy] Deleting NetworkPolicy shop/allow-dns cuts DNS (UDP 53) for 3 pods in namespace shop"),
+			wantPodLists: 1,
+		},
+		{
+			name:    "moving the DNS allow to TCP only cuts DNS (SetDefaults_NetworkPolicyPort)",
+			indexed: []*networkingv1.NetworkPolicy{denyAll, allowDNS},
+			pods:    pods,
+			req: updateReq(allowDNS, func(np *networkingv1.NetworkPolicy) {
+				np.Spec.Egress[0].Ports = []networkingv1.NetworkPolicyPort{port("", intstr.FromInt32(53))}
+			}),
+			want:         ruletest.Warned("eksguard [networkPolicy] Changing NetworkPolicy shop/allow-dns cuts DNS (UDP 53) for 3 pods in namespace shop"),
+			wantPodLists: 1,
+		},
+		{
+			name:    "dns off: deleting the DNS allow is silent",
+			edit:    func(c *config.Config) { c.Rules.NetworkPolicy.DNS.Mode = config.ModeOff },
+			indexed: []*networkingv1.NetworkPolicy{denyAll, allowDNS},
+			pods:    pods,
+			req:     deleteReq(allowDNS),
+			want:    ruletest.Allowed(), wantPodLists: 1,
 		},
 		{
 			name:    "rule off: no pod list",
