@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,6 +34,7 @@ import (
 	"github.com/eksguard/eksguard/webhook"
 	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
+	"github.com/eksguard/eksguard/webhook/netpol/dataplane"
 )
 
 // auditPageSize is the page size of every list: the audit holds one page of
@@ -71,7 +73,10 @@ Ingresses. Finished pods and objects being deleted are left out.
 The policy is the cluster's policy ConfigMap (the built-in defaults when
 there is none), or --policy FILE. Lists are paged, so memory stays flat on
 large clusters; NetworkPolicies, Ingresses and namespace labels are read in
-full first.
+full first, with the VPC CNI's objects (the kube-system DaemonSet aws-node and
+ConfigMap amazon-vpc-cni, Auto Mode NodeClasses and Karpenter NodePools) that
+say which pods the data plane denies by default; one it may not read is
+taken as unknown.
 
 Exit status: 0 when nothing would be denied, 1 when something would be
 denied, 2 when the cluster or the policy cannot be read.`,
@@ -452,7 +457,65 @@ func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (
 	if err != nil {
 		return nil, fmt.Errorf("listing Ingresses: %w", err)
 	}
+	facts, err := readDataPlane(ctx, c, opts.pageSize)
+	if err != nil {
+		return nil, err
+	}
+	store.SetDataPlane(facts)
 	return store, nil
+}
+
+// readDataPlane reads what the cluster says of the VPC CNI's enforcement,
+// whatever namespace is audited, as the webhook's watcher does
+// (internal/app/dataplanewatch): the aws-node DaemonSet and amazon-vpc-cni
+// ConfigMap of kube-system by name, and the Auto Mode NodeClasses and
+// NodePools where served. Absent (NotFound, a kind not served) is a fact;
+// Forbidden makes the source unknown; any other error fails the audit.
+func readDataPlane(ctx context.Context, c client.Reader, pageSize int64) (*dataplane.Facts, error) {
+	b := dataplane.NewBuilder()
+	read := func(source dataplane.Source, err error, add func()) error {
+		switch {
+		case err == nil:
+			add()
+		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		case apierrors.IsForbidden(err):
+			b.Unread(source)
+		default:
+			return fmt.Errorf("reading %s: %w", source, err)
+		}
+		return nil
+	}
+	var ds appsv1.DaemonSet
+	err := c.Get(ctx, client.ObjectKey{Namespace: dataplane.Namespace, Name: dataplane.AWSNodeName}, &ds)
+	if err := read(dataplane.SourceAWSNode, err, func() { b.Add(&ds) }); err != nil {
+		return nil, err
+	}
+	var cm corev1.ConfigMap
+	err = c.Get(ctx, client.ObjectKey{Namespace: dataplane.Namespace, Name: dataplane.VPCCNIConfigMapName}, &cm)
+	if err := read(dataplane.SourceVPCCNIConfig, err, func() { b.Add(&cm) }); err != nil {
+		return nil, err
+	}
+	for _, kind := range []struct {
+		source dataplane.Source
+		gvk    schema.GroupVersionKind
+	}{{dataplane.SourceNodeClasses, dataplane.NodeClassGVK}, {dataplane.SourceNodePools, dataplane.NodePoolGVK}} {
+		// Added once the whole list is read: a list refused half-way is unknown.
+		var items []*unstructured.Unstructured
+		err := listPages(ctx, c, unstructuredList(kind.gvk), auditOptions{pageSize: pageSize}, nil, func(obj client.Object) {
+			u := obj.(*unstructured.Unstructured)
+			u.SetGroupVersionKind(kind.gvk)
+			items = append(items, u)
+		})
+		err = read(kind.source, err, func() {
+			for _, u := range items {
+				b.Add(u)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b.Facts(), nil
 }
 
 // listServed lists the objects of a custom kind with listPages and hands

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,19 +30,35 @@ import (
 	"github.com/eksguard/eksguard/internal/app/report"
 )
 
-// pagedReader is a cluster for audit: it serves the typed objects it holds
-// a page at a time (Limit and Continue as the API server reads them),
-// filters by namespace and by the pods' status.phase field selector, and
-// answers NoKindMatch for a kind it holds none of that the scheme does not
-// know (a CRD the cluster does not serve).
+// pagedReader is a cluster for audit: it gets the typed objects it holds
+// by name (getErrors answers for a key instead), serves them a page at a
+// time (Limit and Continue as the API server reads them), filters by
+// namespace and by the pods' status.phase field selector, and answers
+// NoKindMatch for a kind it holds none of that the scheme does not know (a
+// CRD the cluster does not serve).
 type pagedReader struct {
 	scheme  *runtime.Scheme
 	objects []client.Object
 	// lists records each list: kind, namespace, field selector.
 	lists []string
+	// getErrors are the errors Get returns, by key.
+	getErrors map[client.ObjectKey]error
 }
 
 func (r *pagedReader) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+	if err := r.getErrors[key]; err != nil {
+		return err
+	}
+	gvk, err := apiutil.GVKForObject(obj, r.scheme)
+	if err != nil {
+		return err
+	}
+	for _, o := range r.objects {
+		if objGVK, _ := apiutil.GVKForObject(o, r.scheme); objGVK == gvk && client.ObjectKeyFromObject(o) == key {
+			reflect.ValueOf(obj).Elem().Set(reflect.ValueOf(o.DeepCopyObject()).Elem())
+			return nil
+		}
+	}
 	return apierrors.NewNotFound(schema.GroupResource{}, key.Name)
 }
 
@@ -174,5 +192,54 @@ func TestAudit(t *testing.T) {
 	}
 	if err := exitFor(rep.Summary); err == nil || err.(*exitError).code != ExitViolations {
 		t.Errorf("exit: %v, want %d", err, ExitViolations)
+	}
+}
+
+// TestAuditDataPlane: audit reads the aws-node DaemonSet of kube-system,
+// whatever namespace it audits: in strict mode, on a cluster that serves no
+// Auto Mode NodeClass, a pod no policy selects is isolated by the data
+// plane; without aws-node, or when reading it is forbidden (unknown), the
+// pod is denied.
+func TestAuditDataPlane(t *testing.T) {
+	policyFile := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(policyFile, []byte("apiVersion: eksguard.io/v1alpha1\nkind: PolicyConfig\n"+
+		"rules:\n  networkPolicy:\n    dns: {mode: off}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	awsNode := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "aws-node"},
+		Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{
+			{Name: "aws-node", Image: "cni", Env: []corev1.EnvVar{{Name: "NETWORK_POLICY_ENFORCING_MODE", Value: "strict"}}},
+			{Name: "aws-eks-nodeagent", Image: "agent", Args: []string{"--enable-network-policy=true"}},
+		}}}}}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "web-1", UID: "uid-web-1",
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web", UID: "uid-web", Controller: ptr.To(true)}}},
+		Spec: corev1.PodSpec{SecurityContext: &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+			Containers: []corev1.Container{{Name: "web", Image: "nginx"}}}}
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "daemonsets"}, "aws-node", errors.New("no get"))
+	tests := []struct {
+		name      string
+		objects   []client.Object
+		getErrors map[client.ObjectKey]error
+		want      report.Summary
+	}{
+		{name: "strict mode", objects: []client.Object{awsNode, pod}, want: report.Summary{Checked: 1, Admitted: 1}},
+		{name: "no aws-node", objects: []client.Object{pod}, want: report.Summary{Checked: 1, Denied: 1}},
+		{name: "aws-node forbidden", objects: []client.Object{awsNode, pod},
+			getErrors: map[client.ObjectKey]error{{Namespace: "kube-system", Name: "aws-node"}: forbidden},
+			want:      report.Summary{Checked: 1, Denied: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			scheme := manifest.NewScheme()
+			reader := &pagedReader{scheme: scheme, objects: tt.objects, getErrors: tt.getErrors}
+			rep, err := audit(context.Background(), reader, scheme,
+				auditOptions{policyFile: policyFile, ownNamespace: "eksguard-system", namespace: "team", pageSize: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Summary != tt.want {
+				t.Errorf("summary %+v, want %+v; namespaces: %+v", rep.Summary, tt.want, rep.Namespaces)
+			}
+		})
 	}
 }

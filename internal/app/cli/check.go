@@ -19,6 +19,7 @@ import (
 	"github.com/eksguard/eksguard/internal/app/server"
 	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
+	"github.com/eksguard/eksguard/webhook/netpol/dataplane"
 )
 
 type checkOptions struct {
@@ -45,8 +46,14 @@ admitted, mutated (with the patch), warned (with the warnings) or denied
 
 The input is the cluster: NetworkPolicies in it cover the pods of their
 namespace, Ingresses in it form ALB groups, Namespaces in it give the labels
-that policy namespace selectors read. Objects without a namespace go to
---namespace. Server-side defaults that the rules depend on are applied first.
+that policy namespace selectors read. The VPC CNI's objects in it (the
+kube-system DaemonSet aws-node and ConfigMap amazon-vpc-cni, Auto Mode
+NodeClasses and Karpenter NodePools) say which pods the data plane denies by
+default (strict mode, a DefaultDeny NodeClass); a source the input does not
+show is unknown. SecurityGroupPolicies are accepted and not checked. Objects
+without a namespace go to --namespace (the aws-node DaemonSet and
+amazon-vpc-cni ConfigMap are read as kube-system's). Server-side defaults
+that the rules depend on are applied first.
 
 Exit status: 0 when nothing would be denied, 1 when something would be
 denied, 2 when the input or the policy cannot be used.`,
@@ -169,9 +176,10 @@ func checkPolicy(opts checkOptions) (*config.Policy, error) {
 }
 
 // storeFor is the cluster the input describes: its namespaces,
-// NetworkPolicies, IngressClasses and ALB group members. A new Ingress
-// that names no class gets the default IngressClass first, as the API
-// server's DefaultIngressClass admission plugin gives it before webhooks run.
+// NetworkPolicies, IngressClasses, ALB group members and what its
+// data-plane objects say of policy enforcement. A new Ingress that names
+// no class gets the default IngressClass first, as the API server's
+// DefaultIngressClass admission plugin gives it before webhooks run.
 func storeFor(objects []*manifest.Object) *offline.Store {
 	store := offline.NewStore()
 	for _, obj := range objects {
@@ -190,6 +198,7 @@ func storeFor(objects []*manifest.Object) *offline.Store {
 			}
 		}
 	}
+	store.SetDataPlane(manifest.DataPlaneFacts(objects))
 	classes, _ := store.IngressClasses(context.Background())
 	for _, obj := range objects {
 		switch o := obj.Obj.(type) {
@@ -220,9 +229,11 @@ func storeFor(objects []*manifest.Object) *offline.Store {
 // assumptions are what check takes for granted about the cluster because
 // its input does not say: with Ingresses but no IngressClass, class names
 // decide which Ingresses are ALBs; a Gateway whose GatewayClass the input
-// does not hold is not the AWS Load Balancer Controller's.
+// does not hold is not the AWS Load Balancer Controller's; a default-deny
+// the data plane shows for one kind of node does not hold for pods that
+// can run on the other kind, which the input does not show.
 func assumptions(objects []*manifest.Object, store *offline.Store, policy *config.Policy) []string {
-	var out []string
+	out := dataPlaneAssumptions(store.DataPlane())
 	classes := map[string]bool{}
 	for _, obj := range objects {
 		if obj.GVK == lbtls.GatewayClassKind.GVK {
@@ -250,6 +261,28 @@ func assumptions(objects []*manifest.Object, store *offline.Store, policy *confi
 		}
 	}
 	return out
+}
+
+// dataPlaneAssumptions say why a default-deny the input's data-plane
+// objects show is not taken for unpinned pods: the other kind of node is
+// unknown (dataplane.FromObjects: a source the input does not show).
+func dataPlaneAssumptions(f *dataplane.Facts) []string {
+	switch {
+	case f == nil:
+		return nil
+	case f.StrictMode() && !f.Read(dataplane.SourceNodeClasses):
+		return []string{fmt.Sprintf("the input has no NodeClass, so Auto Mode nodes may allow by default: "+
+			"VPC CNI strict mode (%s) is not taken to isolate pods", dataplane.SourceAWSNode)}
+	case !f.Read(dataplane.SourceAWSNode) && f.Read(dataplane.SourceNodeClasses) && len(f.NodeClasses) > 0:
+		for class := range f.NodeClasses {
+			if deny, known := f.NodeClassDefaultDeny(class); !deny || !known {
+				return nil
+			}
+		}
+		return []string{fmt.Sprintf("the input has no %s, so EC2 nodes may allow by default: "+
+			"only pods pinned to Auto Mode nodes are taken to be isolated by their NodeClass's DefaultDeny", dataplane.SourceAWSNode)}
+	}
+	return nil
 }
 
 // exitFor is the exit status of a report.

@@ -49,6 +49,11 @@ type Object struct {
 	Obj client.Object
 	// Namespace and Name as the input gives them (namespace defaulted).
 	Namespace, Name string
+	// DataPlane is the object as the input writes it (its namespace not
+	// defaulted) when it is one the VPC CNI's data plane is read from
+	// (see DataPlaneFacts); nil otherwise. It is context, whether or not
+	// the object is also judged (a DaemonSet is).
+	DataPlane runtime.Object
 }
 
 // ErrUnknownKind marks a kind that is not built into Kubernetes.
@@ -204,6 +209,17 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 		// ACK's other elbv2 kinds (TargetGroup) make no listener.
 		return obj, nil
 	}
+	if contextOnly(gvk) {
+		// Cluster objects read as context (the Auto Mode and Karpenter
+		// kinds) or accepted and not looked at (SecurityGroupPolicy).
+		if clusterScoped(gvk) {
+			obj.Namespace = ""
+		} else if obj.Namespace == "" {
+			obj.Namespace = defaultNamespace
+		}
+		obj.DataPlane = dataPlaneObject(u, gvk)
+		return obj, nil
+	}
 	_, checked := checkedResources[gvk]
 	if !checked && gvk != gvkNetworkPolicy && gvk != gvkNamespace && gvk != gvkIngressClass {
 		if served, ok := servedVersion(gvk); ok {
@@ -212,6 +228,7 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 		if !scheme.Recognizes(gvk) {
 			return nil, &InputError{Source: src, Err: fmt.Errorf("%w %q of apiVersion %s: not a built-in Kubernetes kind", ErrUnknownKind, gvk.Kind, u.GetAPIVersion())}
 		}
+		obj.DataPlane = dataPlaneObject(u, gvk)
 		return obj, nil
 	}
 	typed, err := scheme.New(gvk)
@@ -245,6 +262,7 @@ func decodeObject(u *unstructured.Unstructured, src Source, scheme *runtime.Sche
 	}
 	applyServerDefaults(typedObj)
 	obj.Obj = typedObj
+	obj.DataPlane = dataPlaneObject(u, gvk)
 	return obj, nil
 }
 

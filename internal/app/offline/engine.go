@@ -22,6 +22,7 @@ import (
 	"github.com/eksguard/eksguard/webhook/admit"
 	"github.com/eksguard/eksguard/webhook/decision"
 	"github.com/eksguard/eksguard/webhook/netpol"
+	"github.com/eksguard/eksguard/webhook/netpol/dataplane"
 )
 
 // Verdict is what the API server would do with an object eksguard sees.
@@ -70,8 +71,8 @@ type hook struct {
 // Engine runs eksguard's admission handlers in-process, exactly as the
 // webhook server registers them, on objects that are not (yet) in a
 // cluster. The context the rules read (namespace labels, NetworkPolicies,
-// ALB group members) comes from an Store instead of the informer
-// cache and the API server.
+// ALB group members, what the data plane enforces) comes from a Store
+// instead of the informer cache and the API server.
 type Engine struct {
 	policy *config.Policy
 	hooks  map[schema.GroupVersionKind][]hook
@@ -84,9 +85,14 @@ func New(policy *config.Policy, store *Store) *Engine {
 	decider := decision.Decider{Policy: config.NewStore(policy), Namespaces: store}
 	index := netpol.NewIndex()
 	store.indexPolicies(index)
+	var dataPlane *dataplane.Holder
+	if store.dataPlane != nil {
+		dataPlane = &dataplane.Holder{}
+		dataPlane.Store(store.dataPlane)
+	}
 	handlers := webhook.Handlers{
 		Decider:        decider,
-		Coverage:       &netpol.Checker{Decider: decider, Index: index, Live: store},
+		Coverage:       &netpol.Checker{Decider: decider, Index: index, Live: store, DataPlane: dataPlane},
 		Ingresses:      store,
 		IngressClasses: store,
 		ACK:            store,

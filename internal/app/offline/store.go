@@ -16,6 +16,7 @@ import (
 
 	"github.com/eksguard/eksguard/webhook/lbtls"
 	"github.com/eksguard/eksguard/webhook/netpol"
+	"github.com/eksguard/eksguard/webhook/netpol/dataplane"
 )
 
 // Store is the in-memory client.Reader the rule handlers read when
@@ -42,6 +43,9 @@ type Store struct {
 	gatewayObjects   gatewayObjects
 	// calicoTiers are Calico's Tier objects.
 	calicoTiers []*unstructured.Unstructured
+	// dataPlane is what the cluster's objects say of the VPC CNI's
+	// enforcement; nil: nothing known.
+	dataPlane *dataplane.Facts
 	// nextUID names objects that have no UID yet (input manifests): the
 	// NetworkPolicy index tells policies apart by UID.
 	nextUID int
@@ -99,6 +103,14 @@ func (s *Store) AddPolicyObject(u *unstructured.Unstructured) {
 func (s *Store) AddCalicoTier(u *unstructured.Unstructured) {
 	s.calicoTiers = append(s.calicoTiers, u)
 }
+
+// SetDataPlane records what the cluster's data-plane objects (aws-node,
+// amazon-vpc-cni, NodeClasses, NodePools) say, for the coverage rule; nil
+// knows nothing. Call it before New.
+func (s *Store) SetDataPlane(f *dataplane.Facts) { s.dataPlane = f }
+
+// DataPlane is what SetDataPlane recorded.
+func (s *Store) DataPlane() *dataplane.Facts { return s.dataPlane }
 
 // indexPolicies feeds ix with every policy object of the store.
 func (s *Store) indexPolicies(ix *netpol.Index) {
