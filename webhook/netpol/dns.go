@@ -11,6 +11,7 @@ package netpol
 // agent's default-deny).
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
@@ -40,6 +41,44 @@ type dnsPolicy struct {
 	rules    []dnsRule
 	// allPods: a namespace policy that selects every pod of its namespace.
 	allPods bool
+	// raw are a NetworkPolicy's egress rules that can carry DNS, as the
+	// cache keeps them (shared, like the policy, by every NetworkPolicy
+	// that has the same; see networkPolicyDNS).
+	raw []networkingv1.NetworkPolicyEgressRule
+}
+
+// sharedNetworkPolicyDNS interns NetworkPolicies' DNS summaries.
+var sharedNetworkPolicyDNS internTable[dnsPolicy]
+
+// networkPolicyDNS is the DNS summary of a NetworkPolicy that isolates
+// egress, shared with every NetworkPolicy whose DNS-relevant egress rules
+// and podSelector emptiness are the same. Its raw rules replace the
+// policy's in the cache (TrimNetworkPolicy), so equal rules are held once.
+func networkPolicyDNS(np *networkingv1.NetworkPolicy) (*dnsPolicy, error) {
+	var relevant []networkingv1.NetworkPolicyEgressRule
+	for _, r := range np.Spec.Egress {
+		if npDNSPorts(r.Ports).relevant() {
+			relevant = append(relevant, r)
+		}
+	}
+	allPods := len(np.Spec.PodSelector.MatchLabels) == 0 && len(np.Spec.PodSelector.MatchExpressions) == 0
+	key, err := json.Marshal(struct {
+		AllPods bool                                   `json:"a"`
+		Rules   []networkingv1.NetworkPolicyEgressRule `json:"r"`
+	}{allPods, relevant})
+	if err != nil {
+		return nil, err
+	}
+	return sharedNetworkPolicyDNS.intern(string(key), func() (*dnsPolicy, error) {
+		d, err := compileNamespaceDNS(&np.Spec.PodSelector, networkPolicyEgress(relevant))
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range relevant {
+			d.raw = append(d.raw, *r.DeepCopy())
+		}
+		return d, nil
+	})
 }
 
 // dnsAction is what a matching rule does.

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	goruntime "runtime"
 	"strings"
 	"testing"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -503,4 +505,54 @@ func describeNPs(nps []*networkingv1.NetworkPolicy) string {
 		fmt.Fprintf(&b, "  %s selector=%v types=%v egress=%+v\n", np.Name, np.Spec.PodSelector.MatchLabels, np.Spec.PolicyTypes, np.Spec.Egress)
 	}
 	return b.String()
+}
+
+// TestDNSSummariesShared: NetworkPolicies with the same DNS rules share one
+// summary and one cached copy of the rules (the boilerplate DNS allow would
+// otherwise cost more than the rest of each cached policy); others do not.
+func TestDNSSummariesShared(t *testing.T) {
+	rule := networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{toKubeDNS}, Ports: dns53}
+	a := egressNP("a", rule)
+	b := egressNP("b", rule)
+	b.Namespace = "other"
+	c := egressNP("c", networkingv1.NetworkPolicyEgressRule{Ports: dns53})
+	trimmed := func(np *networkingv1.NetworkPolicy) *networkingv1.NetworkPolicy {
+		o, err := TrimNetworkPolicy(np)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.(*networkingv1.NetworkPolicy)
+	}
+	ta, tb, tc := trimmed(a), trimmed(b), trimmed(c)
+	if &ta.Spec.Egress[0] != &tb.Spec.Egress[0] {
+		t.Error("equal DNS rules are cached twice")
+	}
+	if &ta.Spec.Egress[0] == &tc.Spec.Egress[0] {
+		t.Error("different DNS rules share a cached copy")
+	}
+	ca, cb, cc := mustCompile(t, ta)[0], mustCompile(t, tb)[0], mustCompile(t, tc)[0]
+	if ca.dns != cb.dns || ca.dns == cc.dns {
+		t.Errorf("summaries: a %p, b %p, c %p: want a and b shared, c its own", ca.dns, cb.dns, cc.dns)
+	}
+	goruntime.KeepAlive([]any{ta, tb, tc})
+}
+
+// TestInternTableForgets: an interned value no one holds is collected and
+// its entry removed, so the table does not grow with policy churn.
+func TestInternTableForgets(t *testing.T) {
+	var table internTable[dnsPolicy]
+	v, _ := table.intern("k", func() (*dnsPolicy, error) { return &dnsPolicy{priority: 7}, nil })
+	again, _ := table.intern("k", func() (*dnsPolicy, error) { return &dnsPolicy{}, nil })
+	if again != v {
+		t.Fatal("an equal key made a second value")
+	}
+	goruntime.KeepAlive(v)
+	v, again = nil, nil
+	for i := 0; i < 50 && table.len() > 0; i++ {
+		goruntime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	if n := table.len(); n != 0 {
+		t.Errorf("%d entries left after their value was collected", n)
+	}
 }

@@ -24,7 +24,7 @@ func compileNetworkPolicy(kind *PolicyKind, obj runtime.Object) (*Compiled, erro
 		Namespace: np.Namespace, Pods: pods, Isolation: iso,
 	}}}
 	if iso.Egress {
-		if p.dns, err = compileNamespaceDNS(&np.Spec.PodSelector, networkPolicyEgress(np.Spec.Egress)); err != nil {
+		if p.dns, err = networkPolicyDNS(np); err != nil {
 			return nil, err
 		}
 	}
@@ -93,11 +93,12 @@ func TrimNetworkPolicy(obj any) (any, error) {
 		trimmed.Spec.PolicyTypes = np.Spec.PolicyTypes // names no direction eksguard knows
 	}
 	if iso.Egress {
-		// The DNS step reads the egress rules that can carry port 53.
-		for _, r := range np.Spec.Egress {
-			if npDNSPorts(r.Ports).relevant() {
-				trimmed.Spec.Egress = append(trimmed.Spec.Egress, r)
-			}
+		// The DNS step reads the egress rules that can carry port 53, held
+		// once for every policy that has the same.
+		if d, err := networkPolicyDNS(np); err == nil {
+			trimmed.Spec.Egress = d.raw
+		} else {
+			trimmed.Spec.Egress = np.Spec.Egress // Compile reports the error
 		}
 	}
 	return trimmed, nil
