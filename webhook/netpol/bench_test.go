@@ -68,8 +68,8 @@ func BenchmarkLookup(b *testing.B) {
 }
 
 // BenchmarkPodHandler is a whole Pod CREATE admission (decode, policy
-// decision, lookup, response) for a pod that only the last of the
-// namespace's policies covers.
+// decision, lookup, the DNS step, response) for a pod that only the last
+// of the namespace's policies covers, in a namespace that allows DNS.
 func BenchmarkPodHandler(b *testing.B) {
 	pod := podJSON(b, "web-7d9f8b6c5d-x2x9k", benchPodLabels, nil)
 	req := admissionRequest(admissionv1.Create, podKind, "shop", "web-7d9f8b6c5d-x2x9k", pod, nil)
@@ -79,6 +79,8 @@ func BenchmarkPodHandler(b *testing.B) {
 				ix := benchIndex(n, others)
 				ix.OnAdd(netpolObject("shop", "web", metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
 					networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress), true)
+				allowDNS := egressNP("allow-dns", networkingv1.NetworkPolicyEgressRule{To: []networkingv1.NetworkPolicyPeer{toKubeDNS}, Ports: dns53})
+				ix.OnAdd(allowDNS, true)
 				checker := newTestChecker(ruletest.CompilePolicy(b, nil), nil, &liveReader{})
 				checker.Index = ix
 				v := NewPodHandler(checker)

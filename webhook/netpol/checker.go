@@ -141,12 +141,27 @@ func (c *Checker) answer(ctx context.Context, r reviewer, snap *decision.Snapsho
 	}
 	want, pod := wantFor(w, p, settings, c.DataPlane.Load()), s.pod()
 	var found Found
+	coverage := needsCoverage(s, w, d, settings)
+	var target *dnsTarget
 	if policed(s, w, settings) && dnsJudged(d) {
-		found.DNS = c.dnsPath(ctx, snap, pod, want, settings)
+		target = dnsTargetFor(ctx, snap, settings)
 	}
-	if needsCoverage(s, w, d, settings) {
+	if !coverage && target == nil {
+		return r.Respond(ctx, judgeSubject(s, w, d, settings, found)...)
+	}
+	if c.Index.NeedsNamespaceLabels(pod.Namespace) {
+		if err := readNamespaceLabels(ctx, snap, pod); err != nil {
+			if coverage {
+				return r.Undecided(ctx, err, d[findCoverage])
+			}
+			target = nil // the DNS step only warns: it says nothing rather than guess
+		}
+	}
+	cached, dns := c.Index.check(pod, want, coverage, target)
+	l := &lookup{checker: c, namespaces: snap, pod: pod}
+	if coverage {
 		var err error
-		found.Coverage, err = c.coverage(ctx, snap, pod, want)
+		found.Coverage, err = l.confirmCoverage(ctx, want, cached)
 		switch {
 		case errors.As(err, &found.Stale):
 			// The synced index has answered; erroring instead would refuse the
@@ -156,6 +171,9 @@ func (c *Checker) answer(ctx context.Context, r reviewer, snap *decision.Snapsho
 		case err != nil:
 			return r.Undecided(ctx, err, d[findCoverage])
 		}
+	}
+	if target != nil {
+		found.DNS = l.confirmDNS(ctx, want, target, dns)
 	}
 	return r.Respond(ctx, judgeSubject(s, w, d, settings, found)...)
 }
@@ -169,34 +187,20 @@ type Found struct {
 	DNS *DNSPath
 }
 
-// dnsPath walks the subject's DNS path from the index and, before it warns,
-// from a live read (the allow-dns policy may be in the same apply). A
-// failed read keeps the DNS step silent: it only ever warns, and a warning
-// from a stale cache would be wrong.
-func (c *Checker) dnsPath(ctx context.Context, snap *decision.Snapshot, pod *Pod, want Want, settings *config.NetworkPolicySettings) *DNSPath {
-	log := logf.FromContext(ctx)
-	if pod.NamespaceLabels == nil && c.Index.NeedsNamespaceLabels(pod.Namespace) {
-		if err := readNamespaceLabels(ctx, snap, pod); err != nil {
-			log.Error(err, "could not read namespace labels for the DNS step", logkeys.Namespace, pod.Namespace)
-			return nil
-		}
+// confirmDNS confirms by a live read a DNS path the index says is blocked
+// (the allow-dns policy may be in the same apply). A failed read keeps the
+// DNS step silent: it only ever warns, and a warning from a stale cache
+// would be wrong.
+func (l *lookup) confirmDNS(ctx context.Context, want Want, target *dnsTarget, cached DNSPath) *DNSPath {
+	if !cached.warns() {
+		return &cached
 	}
-	target := dnsTargetFor(ctx, snap, settings)
-	path := c.Index.CheckDNS(pod, want, target)
-	if !path.warns() {
-		return &path
-	}
-	policies, err := c.livePolicies(ctx, pod.Namespace)
+	policies, err := l.live(ctx)
 	if err != nil {
-		log.Error(err, "could not confirm the DNS path live; saying nothing", logkeys.Namespace, pod.Namespace)
+		logf.FromContext(ctx).Error(err, "could not confirm the DNS path live; saying nothing", logkeys.Namespace, l.pod.Namespace)
 		return nil
 	}
-	if pod.NamespaceLabels == nil && readNamespaceLabelsAny(policies) {
-		if err := readNamespaceLabels(ctx, snap, pod); err != nil {
-			return nil
-		}
-	}
-	path = CheckDNS(pod, policies, want, target, c.Index.Tiers())
+	path := CheckDNS(l.pod, policies, want, target, l.checker.Index.Tiers())
 	return &path
 }
 

@@ -208,7 +208,7 @@ func TestDifferential(t *testing.T) {
 				checker := newTestChecker(handlers[coverage], indexed, live)
 
 				if world%2 == 0 {
-					if got, _ := lookup(checker.Index, namespace, podLabels, coverage); got != want {
+					if got, _ := lookupIndex(checker.Index, namespace, podLabels, coverage); got != want {
 						t.Fatalf("world %d pod %d %v in %s, coverage %s: index says covered=%t, reference %t; policies:\n%s",
 							world, p, podLabels, namespace, coverage, got, want, describe(policies))
 					}

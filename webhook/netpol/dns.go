@@ -638,23 +638,5 @@ func (w *dnsWalk) mistake(proto corev1.Protocol) string {
 	return "no egress rule of " + strings.Join(names, ", ") + " allows port 53 to the cluster's DNS"
 }
 
-// CheckDNS walks the pod's DNS path through the indexed policies of its
-// namespace and the cluster-scoped ones.
-func (ix *Index) CheckDNS(pod *Pod, want Want, t *dnsTarget) DNSPath {
-	var w dnsWalk
-	w.start(pod, want, t, ix.Tiers())
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	if ns := ix.namespaces[pod.Namespace]; ns != nil {
-		for _, p := range ns.policies {
-			w.add(p)
-		}
-	}
-	for _, p := range ix.cluster.policies {
-		w.add(p)
-	}
-	return w.finish()
-}
-
 // warns reports whether the path is one the DNS finding speaks of.
 func (d *DNSPath) warns() bool { return d != nil && d.Unmodelled == nil && (!d.UDP || !d.TCP) }

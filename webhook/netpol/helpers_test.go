@@ -126,7 +126,7 @@ func admissionRequest(op admissionv1.Operation, gvk metav1.GroupVersionKind, nam
 
 // lookup is the index's answer for a pod with podLabels in namespace, and
 // how many indexed policies can apply there.
-func lookup(ix *Index, namespace string, podLabels labels.Set, coverage config.Coverage) (bool, int) {
+func lookupIndex(ix *Index, namespace string, podLabels labels.Set, coverage config.Coverage) (bool, int) {
 	r := ix.CheckCoverage(&Pod{Namespace: namespace, Labels: podLabels}, Want{Coverage: coverage})
 	return r.Covered, len(ix.Snapshot(namespace))
 }

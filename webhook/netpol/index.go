@@ -200,30 +200,58 @@ func (ix *Index) SetTiers(t *Tiers) { ix.tiers.Store(t) }
 // CheckCoverage runs the coverage rule for pod over the indexed policies of its
 // namespace and the cluster-scoped ones.
 func (ix *Index) CheckCoverage(pod *Pod, want Want) Coverage {
+	r, _ := ix.check(pod, want, true, nil)
+	return r
+}
+
+// CheckDNS walks the pod's DNS path through the indexed policies of its
+// namespace and the cluster-scoped ones.
+func (ix *Index) CheckDNS(pod *Pod, want Want, t *dnsTarget) DNSPath {
+	_, d := ix.check(pod, want, false, t)
+	return d
+}
+
+// check runs the coverage rule (when coverage is asked) and walks the DNS
+// path (when t is set) in one scan of the indexed policies: each policy a
+// hot entry does not reject goes to both. The coverage rule alone stops at
+// the first policy that covers the pod; the DNS walk needs them all.
+func (ix *Index) check(pod *Pod, want Want, coverage bool, t *dnsTarget) (Coverage, DNSPath) {
 	var e evaluation
 	e.start(pod, want, ix.Tiers())
+	var w dnsWalk
+	if t != nil {
+		w.start(pod, want, t, e.tiers)
+	}
+	covered := !coverage
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	if ns := ix.namespaces[pod.Namespace]; ns != nil {
-		for i, p := range ns.policies {
-			if h := &ns.hot[i]; h.rejects(&e) {
-				if want.Kinds == 0 || want.Kinds&h.kindBit != 0 {
+	for _, b := range [2]*bucket{ix.namespaces[pod.Namespace], &ix.cluster} {
+		if b == nil {
+			continue
+		}
+		for i, p := range b.policies {
+			if i < len(b.hot) && b.hot[i].rejects(&e) {
+				if !covered && (want.Kinds == 0 || want.Kinds&b.hot[i].kindBit != 0) {
 					e.result.Applying++
-					e.result.Kinds |= h.kindBit
+					e.result.Kinds |= b.hot[i].kindBit
 				}
 				continue
 			}
-			if e.add(p) {
-				return e.finish()
+			if !covered {
+				covered = e.add(p)
+			}
+			if t != nil {
+				w.add(p)
+			} else if covered {
+				return e.finish(), DNSPath{}
 			}
 		}
 	}
-	for _, p := range ix.cluster.policies {
-		if e.add(p) {
-			break
-		}
+	var d DNSPath
+	if t != nil {
+		d = w.finish()
 	}
-	return e.finish()
+	return e.finish(), d
 }
 
 // NeedsNamespaceLabels reports whether a policy that can apply to pods of

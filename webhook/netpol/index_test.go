@@ -18,7 +18,7 @@ import (
 func indexState(ix *Index, namespaces ...string) string {
 	var out string
 	for _, ns := range namespaces {
-		covered, n := lookup(ix, ns, labels.Set{"app": "web"}, config.CoverageAny)
+		covered, n := lookupIndex(ix, ns, labels.Set{"app": "web"}, config.CoverageAny)
 		var uids []string
 		for _, e := range ix.Snapshot(ns) {
 			uids = append(uids, string(e.UID))
@@ -97,7 +97,7 @@ func TestIndexRemoveKeepsPositions(t *testing.T) {
 	}
 	for i, np := range nps {
 		deleted := i == 4 || i == 0 || i == 9 || i == 5
-		covered, _ := lookup(ix, "shop", labels.Set{"n": fmt.Sprint(i)}, config.CoverageAny)
+		covered, _ := lookupIndex(ix, "shop", labels.Set{"n": fmt.Sprint(i)}, config.CoverageAny)
 		if covered == deleted {
 			t.Errorf("policy %d: covered=%t after deleting 0, 4, 5, 9", i, covered)
 		}
@@ -140,7 +140,7 @@ func TestIndexReadyCheck(t *testing.T) {
 	if err := ix.ReadyCheck(nil); err != nil {
 		t.Fatalf("ReadyCheck() after sync = %v", err)
 	}
-	if covered, _ := lookup(ix, "shop", nil, config.CoverageAny); !covered {
+	if covered, _ := lookupIndex(ix, "shop", nil, config.CoverageAny); !covered {
 		t.Errorf("the registered handler does not feed the index")
 	}
 }
@@ -169,7 +169,7 @@ func TestIndexConcurrentReads(t *testing.T) {
 			return
 		default:
 		}
-		if covered, _ := lookup(ix, "shop", labels.Set{"app": "web"}, config.CoverageAny); !covered {
+		if covered, _ := lookupIndex(ix, "shop", labels.Set{"app": "web"}, config.CoverageAny); !covered {
 			t.Fatalf("the default-deny policy got lost")
 		}
 		_ = ix.Snapshot("shop")

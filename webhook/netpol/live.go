@@ -18,33 +18,47 @@ import (
 	"github.com/eksguard/eksguard/internal/lib/logkeys"
 )
 
-// coverage answers from the index and, when the index sees a gap, from a
-// live list of every watched kind's policies that can apply, so a policy
-// created a moment earlier (same kubectl apply, Helm hooks) counts although
-// the informer has not delivered it yet. When a live read fails after the
-// index has answered, it returns the index's answer with a *liveReadError:
-// the index is synced (the server is ready only then), so its answer
-// stands, short only of a policy created in the last moment.
-func (c *Checker) coverage(ctx context.Context, namespaces namespaceLabels, pod *Pod, want Want) (Coverage, error) {
-	if c.Index.NeedsNamespaceLabels(pod.Namespace) {
-		if err := readNamespaceLabels(ctx, namespaces, pod); err != nil {
-			return Coverage{}, err
-		}
+// lookup is one admission's reads beyond the index: the live policies, read
+// at most once whichever step asks first.
+type lookup struct {
+	checker    *Checker
+	namespaces namespaceLabels
+	pod        *Pod
+	read       bool
+	policies   []*Compiled
+	err        error
+}
+
+// live lists, once, every watched kind's policies that can apply to the
+// pod, with the pod's namespace labels read if they select by them.
+func (l *lookup) live(ctx context.Context) ([]*Compiled, error) {
+	if l.read {
+		return l.policies, l.err
 	}
-	cached := c.Index.CheckCoverage(pod, want)
+	l.read = true
+	l.policies, l.err = l.checker.livePolicies(ctx, l.pod.Namespace)
+	if l.err == nil && l.pod.NamespaceLabels == nil && readNamespaceLabelsAny(l.policies) {
+		l.err = readNamespaceLabels(ctx, l.namespaces, l.pod)
+	}
+	return l.policies, l.err
+}
+
+// confirmCoverage answers from the index and, when the index sees a gap,
+// from a live list of every watched kind's policies that can apply, so a
+// policy created a moment earlier (same kubectl apply, Helm hooks) counts
+// although the informer has not delivered it yet. When a live read fails
+// after the index has answered, it returns the index's answer with a
+// *liveReadError: the index is synced (the server is ready only then), so
+// its answer stands, short only of a policy created in the last moment.
+func (l *lookup) confirmCoverage(ctx context.Context, want Want, cached Coverage) (Coverage, error) {
 	if cached.Covered {
 		return cached, nil
 	}
-	policies, err := c.livePolicies(ctx, pod.Namespace)
+	policies, err := l.live(ctx)
 	if err != nil {
 		return cached, &liveReadError{err}
 	}
-	if pod.NamespaceLabels == nil && readNamespaceLabelsAny(policies) {
-		if err := readNamespaceLabels(ctx, namespaces, pod); err != nil {
-			return cached, &liveReadError{err}
-		}
-	}
-	return CheckCoverage(pod, policies, want, c.Index.Tiers()), nil
+	return CheckCoverage(l.pod, policies, want, l.checker.Index.Tiers()), nil
 }
 
 // liveReadError is a failed live read made after the index had answered.

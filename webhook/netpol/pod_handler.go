@@ -71,7 +71,6 @@ type podFields struct {
 // that has a tag).
 type PodMetadata struct {
 	admit.Meta
-	OwnerReferences []struct {
-		Kind string `json:"kind"`
-	} `json:"ownerReferences"`
+	// OwnerReferences are only counted: no member is decoded.
+	OwnerReferences []struct{} `json:"ownerReferences"`
 }
