@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -81,6 +83,8 @@ type Checker struct {
 	// DataPlane holds what the cluster says of the VPC CNI's enforcement;
 	// nil: nothing known.
 	DataPlane *dataplane.Holder
+	// dnsConfirmed holds, per namespace, the last dnsConfirmation.
+	dnsConfirmed sync.Map
 }
 
 // decisions are the rule's decisions for one object, one per finding.
@@ -157,7 +161,7 @@ func (c *Checker) answer(ctx context.Context, r reviewer, snap *decision.Snapsho
 			target = nil // the DNS step only warns: it says nothing rather than guess
 		}
 	}
-	cached, dns := c.Index.check(pod, want, coverage, target)
+	cached, dns, gen := c.Index.check(pod, want, coverage, target)
 	l := &lookup{checker: c, namespaces: snap, pod: pod}
 	if coverage {
 		var err error
@@ -173,7 +177,7 @@ func (c *Checker) answer(ctx context.Context, r reviewer, snap *decision.Snapsho
 		}
 	}
 	if target != nil {
-		found.DNS = l.confirmDNS(ctx, want, target, dns)
+		found.DNS = l.confirmDNS(ctx, want, target, dns, gen)
 	}
 	return r.Respond(ctx, judgeSubject(s, w, d, settings, found)...)
 }
@@ -191,17 +195,41 @@ type Found struct {
 // (the allow-dns policy may be in the same apply). A failed read keeps the
 // DNS step silent: it only ever warns, and a warning from a stale cache
 // would be wrong.
-func (l *lookup) confirmDNS(ctx context.Context, want Want, target *dnsTarget, cached DNSPath) *DNSPath {
+//
+// A namespace whose DNS is blocked stays so for every pod admitted there
+// until someone fixes it: after a live read has agreed with the index, the
+// index is trusted for dnsConfirmedFor while the namespace's policies (and
+// the cluster-scoped ones) do not change, so a broken namespace does not
+// cost a live list per admission.
+func (l *lookup) confirmDNS(ctx context.Context, want Want, target *dnsTarget, cached DNSPath, gen generation) *DNSPath {
 	if !cached.warns() {
 		return &cached
+	}
+	c := l.checker
+	if v, ok := c.dnsConfirmed.Load(l.pod.Namespace); ok {
+		if confirmed := v.(dnsConfirmation); confirmed.gen == gen && time.Since(confirmed.at) < dnsConfirmedFor {
+			return &cached
+		}
 	}
 	policies, err := l.live(ctx)
 	if err != nil {
 		logf.FromContext(ctx).Error(err, "could not confirm the DNS path live; saying nothing", logkeys.Namespace, l.pod.Namespace)
 		return nil
 	}
-	path := CheckDNS(l.pod, policies, want, target, l.checker.Index.Tiers())
+	path := CheckDNS(l.pod, policies, want, target, c.Index.Tiers())
+	if path.warns() && path.UDP == cached.UDP && path.TCP == cached.TCP {
+		c.dnsConfirmed.Store(l.pod.Namespace, dnsConfirmation{gen: gen, at: time.Now()})
+	}
 	return &path
+}
+
+// dnsConfirmedFor bounds how long a live read vouches for the index.
+const dnsConfirmedFor = 10 * time.Second
+
+// dnsConfirmation is a live read that agreed with the index at gen.
+type dnsConfirmation struct {
+	gen generation
+	at  time.Time
 }
 
 // dnsTargetFor is the cluster's DNS as the policy describes it, with its

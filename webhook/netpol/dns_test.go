@@ -556,3 +556,33 @@ func TestInternTableForgets(t *testing.T) {
 		t.Errorf("%d entries left after their value was collected", n)
 	}
 }
+
+// TestDNSConfirmationReused: in a namespace whose DNS is blocked, the first
+// warning is confirmed by a live read and the next admissions trust the
+// index until the namespace's policies change.
+func TestDNSConfirmationReused(t *testing.T) {
+	deny := egressNP("deny")
+	live := &liveReader{policies: []networkingv1.NetworkPolicy{*deny}}
+	checker := newTestChecker(ruletest.CompilePolicy(t, nil), []*networkingv1.NetworkPolicy{deny}, live)
+	admit := func(name string) {
+		t.Helper()
+		req := admissionRequest(admissionv1.Create, podKind, "shop", name, podJSON(t, name, map[string]string{"app": "web"}, nil), nil)
+		if a := NewPodHandler(checker).Answer(context.Background(), req); len(a.Findings) != 1 || !strings.Contains(a.Findings[0].Detail, "has no DNS path") {
+			t.Fatalf("%s: findings %+v, want the DNS warning", name, a.Findings)
+		}
+	}
+	admit("web-1")
+	admit("web-2")
+	admit("web-3")
+	if n := len(live.lists); n != 1 {
+		t.Errorf("%d live lists for three admissions in an unchanged namespace, want 1", n)
+	}
+	// A change to the namespace's policies ends the confirmation.
+	other := netpolObject("shop", "db", metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}, networkingv1.PolicyTypeIngress)
+	checker.Index.OnAdd(other, true)
+	live.policies = append(live.policies, *other)
+	admit("web-4")
+	if n := len(live.lists); n != 2 {
+		t.Errorf("%d live lists after the namespace changed, want 2", n)
+	}
+}

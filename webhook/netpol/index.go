@@ -39,7 +39,14 @@ type Index struct {
 
 	// tiers are Calico's tiers, read whole on every Tier event.
 	tiers atomic.Pointer[Tiers]
+	// gens count the changes to each namespace's bucket ("" the
+	// cluster-scoped one): a generation says nothing changed since.
+	gens map[string]uint64
 }
+
+// generation is what a lookup in namespace read: its bucket's and the
+// cluster bucket's change counts.
+type generation [2]uint64
 
 // bucket keeps compiled policies contiguous for fast scans; keys and
 // positions let events replace or remove one in constant time. hot is
@@ -67,7 +74,7 @@ type PolicyEntry struct {
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{namespaces: map[string]*bucket{}, synced: map[*PolicyKind]func() bool{}}
+	return &Index{namespaces: map[string]*bucket{}, synced: map[*PolicyKind]func() bool{}, gens: map[string]uint64{}}
 }
 
 // Len is the number of policies the index holds.
@@ -200,22 +207,23 @@ func (ix *Index) SetTiers(t *Tiers) { ix.tiers.Store(t) }
 // CheckCoverage runs the coverage rule for pod over the indexed policies of its
 // namespace and the cluster-scoped ones.
 func (ix *Index) CheckCoverage(pod *Pod, want Want) Coverage {
-	r, _ := ix.check(pod, want, true, nil)
+	r, _, _ := ix.check(pod, want, true, nil)
 	return r
 }
 
 // CheckDNS walks the pod's DNS path through the indexed policies of its
 // namespace and the cluster-scoped ones.
 func (ix *Index) CheckDNS(pod *Pod, want Want, t *dnsTarget) DNSPath {
-	_, d := ix.check(pod, want, false, t)
+	_, d, _ := ix.check(pod, want, false, t)
 	return d
 }
 
 // check runs the coverage rule (when coverage is asked) and walks the DNS
 // path (when t is set) in one scan of the indexed policies: each policy a
 // hot entry does not reject goes to both. The coverage rule alone stops at
-// the first policy that covers the pod; the DNS walk needs them all.
-func (ix *Index) check(pod *Pod, want Want, coverage bool, t *dnsTarget) (Coverage, DNSPath) {
+// the first policy that covers the pod; the DNS walk needs them all. The
+// generation is the one the answers come from.
+func (ix *Index) check(pod *Pod, want Want, coverage bool, t *dnsTarget) (Coverage, DNSPath, generation) {
 	var e evaluation
 	e.start(pod, want, ix.Tiers())
 	var w dnsWalk
@@ -225,6 +233,7 @@ func (ix *Index) check(pod *Pod, want Want, coverage bool, t *dnsTarget) (Covera
 	covered := !coverage
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	gen := generation{ix.gens[pod.Namespace], ix.gens[""]}
 	for _, b := range [2]*bucket{ix.namespaces[pod.Namespace], &ix.cluster} {
 		if b == nil {
 			continue
@@ -243,7 +252,7 @@ func (ix *Index) check(pod *Pod, want Want, coverage bool, t *dnsTarget) (Covera
 			if t != nil {
 				w.add(p)
 			} else if covered {
-				return e.finish(), DNSPath{}
+				return e.finish(), DNSPath{}, gen
 			}
 		}
 	}
@@ -251,7 +260,7 @@ func (ix *Index) check(pod *Pod, want Want, coverage bool, t *dnsTarget) (Covera
 	if t != nil {
 		d = w.finish()
 	}
-	return e.finish(), d
+	return e.finish(), d, gen
 }
 
 // NeedsNamespaceLabels reports whether a policy that can apply to pods of
@@ -350,6 +359,7 @@ func (ix *Index) put(uid types.UID, resourceVersion string, policy *Compiled) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	b := ix.bucketFor(policy.Namespace, true)
+	ix.gens[policy.Namespace]++
 	hot := hotEntryOf(policy, policy.Namespace)
 	if i, ok := b.position[uid]; ok {
 		b.namespaceLabels -= readsNamespaceLabels(b.policies[i])
@@ -416,6 +426,7 @@ func (ix *Index) removeLocked(namespace string, uid types.UID) {
 	if !ok {
 		return
 	}
+	ix.gens[namespace]++
 	b.namespaceLabels -= readsNamespaceLabels(b.policies[i])
 	last := len(b.policies) - 1
 	b.policies[i], b.hot[i], b.keys[i] = b.policies[last], b.hot[last], b.keys[last]
