@@ -424,7 +424,7 @@ func bruteForceDNS(nps []*networkingv1.NetworkPolicy, podLabels labels.Set, stri
 		if isolated {
 			return false
 		}
-		return !(strictMode && !selected)
+		return !strictMode || selected
 	}
 	return send(corev1.ProtocolUDP), send(corev1.ProtocolTCP)
 }
@@ -541,13 +541,13 @@ func TestDNSSummariesShared(t *testing.T) {
 // its entry removed, so the table does not grow with policy churn.
 func TestInternTableForgets(t *testing.T) {
 	var table internTable[dnsPolicy]
-	v, _ := table.intern("k", func() (*dnsPolicy, error) { return &dnsPolicy{priority: 7}, nil })
-	again, _ := table.intern("k", func() (*dnsPolicy, error) { return &dnsPolicy{}, nil })
-	if again != v {
-		t.Fatal("an equal key made a second value")
-	}
-	goruntime.KeepAlive(v)
-	v, again = nil, nil
+	func() { // the values are unreachable once this returns
+		v, _ := table.intern("k", func() (*dnsPolicy, error) { return &dnsPolicy{priority: 7}, nil })
+		again, _ := table.intern("k", func() (*dnsPolicy, error) { return &dnsPolicy{}, nil })
+		if again != v {
+			t.Fatal("an equal key made a second value")
+		}
+	}()
 	for i := 0; i < 50 && table.len() > 0; i++ {
 		goruntime.GC()
 		time.Sleep(time.Millisecond)
