@@ -2,6 +2,7 @@ package netpol
 
 import (
 	"fmt"
+	"sort"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -81,7 +82,7 @@ func TrimNetworkPolicy(obj any) (any, error) {
 	}
 	trimmed := &networkingv1.NetworkPolicy{}
 	trimmed.Name, trimmed.Namespace, trimmed.UID, trimmed.ResourceVersion = np.Name, np.Namespace, np.UID, np.ResourceVersion
-	trimmed.Spec.PodSelector = np.Spec.PodSelector
+	trimmed.Spec.PodSelector = compactSelector(np.Spec.PodSelector)
 	iso := PolicyIsolation(&np.Spec)
 	if iso.Ingress {
 		trimmed.Spec.PolicyTypes = append(trimmed.Spec.PolicyTypes, networkingv1.PolicyTypeIngress)
@@ -102,4 +103,27 @@ func TrimNetworkPolicy(obj any) (any, error) {
 		}
 	}
 	return trimmed, nil
+}
+
+// compactSelector is sel with its matchLabels written as single-value In
+// expressions, which select the same pods (LabelSelectorAsSelector makes
+// the same requirements of both) and cost a third of the memory: a map
+// holding one label takes about 300 bytes, the slice about 100. Cached
+// policies hold their selector until they change.
+func compactSelector(sel metav1.LabelSelector) metav1.LabelSelector {
+	if len(sel.MatchLabels) == 0 {
+		return sel
+	}
+	keys := make([]string, 0, len(sel.MatchLabels))
+	for k := range sel.MatchLabels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	exprs := make([]metav1.LabelSelectorRequirement, 0, len(keys)+len(sel.MatchExpressions))
+	values := make([]string, len(keys)) // one backing array for every expression's value
+	for i, k := range keys {
+		values[i] = sel.MatchLabels[k]
+		exprs = append(exprs, metav1.LabelSelectorRequirement{Key: k, Operator: metav1.LabelSelectorOpIn, Values: values[i : i+1 : i+1]})
+	}
+	return metav1.LabelSelector{MatchExpressions: append(exprs, sel.MatchExpressions...)}
 }

@@ -295,3 +295,30 @@ func TestTrimNetworkPolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestTrimNetworkPolicyCompactsMatchLabels: the cached selector writes
+// matchLabels as single-value In expressions, and selects the same pods.
+func TestTrimNetworkPolicyCompactsMatchLabels(t *testing.T) {
+	np := netpolObject("shop", "web", metav1.LabelSelector{
+		MatchLabels:      map[string]string{"app": "web", "team": "a"},
+		MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"db"}}},
+	}, networkingv1.PolicyTypeIngress)
+	got, err := TrimNetworkPolicy(np.DeepCopy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+		{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"web"}},
+		{Key: "team", Operator: metav1.LabelSelectorOpIn, Values: []string{"a"}},
+		{Key: "tier", Operator: metav1.LabelSelectorOpNotIn, Values: []string{"db"}},
+	}}
+	if sel := got.(*networkingv1.NetworkPolicy).Spec.PodSelector; !reflect.DeepEqual(sel, want) {
+		t.Fatalf("selector %+v, want %+v", sel, want)
+	}
+	for _, pod := range []labels.Set{{"app": "web", "team": "a"}, {"app": "web", "team": "a", "tier": "db"}, {"app": "web"}, {"team": "a", "app": "api"}} {
+		full, slim := covers(mustCompile(t, np), pod, config.CoverageAny), covers(mustCompile(t, got.(*networkingv1.NetworkPolicy)), pod, config.CoverageAny)
+		if full != slim {
+			t.Errorf("pod %v: the whole policy covers it %v, the cached one %v", pod, full, slim)
+		}
+	}
+}
