@@ -493,7 +493,9 @@ func (w *dnsWalk) add(p *Compiled) {
 		s := &p.Selections[i]
 		if m, _ := s.match(w.pod); m == matches {
 			selects = true
-			egress = egress || s.isolation(w.tiers).Egress
+			// Whatever a Calico tier does with what it does not take, the
+			// policy has egress rules that may allow DNS.
+			egress = egress || s.Isolation.Egress || s.passIsolation.Egress
 		}
 	}
 	if !selects {
@@ -515,7 +517,12 @@ func (w *dnsWalk) add(p *Compiled) {
 			w.baseline = append(w.baseline, p)
 		}
 	default:
-		if egress && w.unmodelled == nil {
+		// Another engine's egress rules may allow DNS whatever the
+		// namespace policies say (Cilium unions allows, Calico's earlier
+		// tiers and the SIG API's Admin Accept come first): the step is
+		// silent. A SIG ClusterNetworkPolicy isolates nothing by selection,
+		// so any that selects the pod counts.
+		if w.unmodelled == nil && (egress || p.Kind == KindClusterNetworkPolicy) {
 			w.unmodelled = p
 		}
 	}

@@ -174,6 +174,11 @@ func TestCheckDNS(t *testing.T) {
 			target:   autoMode,
 			policies: []runtime.Object{egressNP("allow-dns", networkingv1.NetworkPolicyEgressRule{Ports: dns53})},
 			udp:      true, tcp: true},
+		{name: "a SIG Admin Accept may allow DNS: not read, silent", upstream: "network-policy-api v1alpha2: Admin Accept before the NetworkPolicy tier",
+			policies: []runtime.Object{egressNP("deny"), object(KindClusterNetworkPolicy, "", "dns", map[string]any{"tier": "Admin", "priority": int64(1),
+				"subject": map[string]any{"namespaces": map[string]any{}},
+				"egress":  list(map[string]any{"action": "Accept", "to": list(map[string]any{"namespaces": map[string]any{}})})})},
+			unmodelled: true},
 		{name: "a Cilium policy selects the pod: not read, silent", upstream: "CiliumNetworkPolicy egress is Cilium's own semantics",
 			policies: []runtime.Object{egressNP("deny"), object(KindCiliumNetworkPolicy, "shop", "c", map[string]any{
 				"endpointSelector": map[string]any{}, "egress": list(map[string]any{"toEntities": list("world")})})},
