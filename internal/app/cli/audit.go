@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -467,55 +466,15 @@ func loadAuditContext(ctx context.Context, c client.Reader, opts auditOptions) (
 
 // readDataPlane reads what the cluster says of the VPC CNI's enforcement,
 // whatever namespace is audited, as the webhook's watcher does
-// (internal/app/dataplanewatch): the aws-node DaemonSet and amazon-vpc-cni
-// ConfigMap of kube-system by name, and the Auto Mode NodeClasses and
-// NodePools where served. Absent (NotFound, a kind not served) is a fact;
-// Forbidden makes the source unknown; any other error fails the audit.
+// (dataplane.Read), with audit's paged lists.
 func readDataPlane(ctx context.Context, c client.Reader, pageSize int64) (*dataplane.Facts, error) {
-	b := dataplane.NewBuilder()
-	read := func(source dataplane.Source, err error, add func()) error {
-		switch {
-		case err == nil:
-			add()
-		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
-		case apierrors.IsForbidden(err):
-			b.Unread(source)
-		default:
-			return fmt.Errorf("reading %s: %w", source, err)
-		}
-		return nil
-	}
-	var ds appsv1.DaemonSet
-	err := c.Get(ctx, client.ObjectKey{Namespace: dataplane.Namespace, Name: dataplane.AWSNodeName}, &ds)
-	if err := read(dataplane.SourceAWSNode, err, func() { b.Add(&ds) }); err != nil {
-		return nil, err
-	}
-	var cm corev1.ConfigMap
-	err = c.Get(ctx, client.ObjectKey{Namespace: dataplane.Namespace, Name: dataplane.VPCCNIConfigMapName}, &cm)
-	if err := read(dataplane.SourceVPCCNIConfig, err, func() { b.Add(&cm) }); err != nil {
-		return nil, err
-	}
-	for _, kind := range []struct {
-		source dataplane.Source
-		gvk    schema.GroupVersionKind
-	}{{dataplane.SourceNodeClasses, dataplane.NodeClassGVK}, {dataplane.SourceNodePools, dataplane.NodePoolGVK}} {
-		// Added once the whole list is read: a list refused half-way is unknown.
+	return dataplane.Read(ctx, c, func(ctx context.Context, gvk schema.GroupVersionKind) ([]*unstructured.Unstructured, error) {
 		var items []*unstructured.Unstructured
-		err := listPages(ctx, c, unstructuredList(kind.gvk), auditOptions{pageSize: pageSize}, nil, func(obj client.Object) {
-			u := obj.(*unstructured.Unstructured)
-			u.SetGroupVersionKind(kind.gvk)
-			items = append(items, u)
+		err := listPages(ctx, c, unstructuredList(gvk), auditOptions{pageSize: pageSize}, nil, func(obj client.Object) {
+			items = append(items, obj.(*unstructured.Unstructured))
 		})
-		err = read(kind.source, err, func() {
-			for _, u := range items {
-				b.Add(u)
-			}
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return b.Facts(), nil
+		return items, err
+	}, nil)
 }
 
 // listServed lists the objects of a custom kind with listPages and hands

@@ -8,13 +8,10 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -153,61 +150,24 @@ func (w *Watcher) Start(ctx context.Context) error {
 	}
 }
 
-// read gets each source. Absent (NotFound, or a kind not served) is a
-// fact; Forbidden makes the source unknown; any other error fails the pass.
+// read gets each source (dataplane.Read), logging a refusal once until
+// the source can be read again.
 func (w *Watcher) read(ctx context.Context) (*dataplane.Facts, error) {
-	b := dataplane.NewBuilder()
-	var ds appsv1.DaemonSet
-	err := w.Reader.Get(ctx, client.ObjectKey{Namespace: dataplane.Namespace, Name: dataplane.AWSNodeName}, &ds)
-	if err := w.outcome(ctx, b, dataplane.SourceAWSNode, err, func() { b.Add(&ds) }); err != nil {
-		return nil, err
-	}
-	var cm corev1.ConfigMap
-	err = w.Reader.Get(ctx, client.ObjectKey{Namespace: dataplane.Namespace, Name: dataplane.VPCCNIConfigMapName}, &cm)
-	if err := w.outcome(ctx, b, dataplane.SourceVPCCNIConfig, err, func() { b.Add(&cm) }); err != nil {
-		return nil, err
-	}
-	for _, kind := range []struct {
-		source dataplane.Source
-		gvk    schema.GroupVersionKind
-	}{{dataplane.SourceNodeClasses, dataplane.NodeClassGVK}, {dataplane.SourceNodePools, dataplane.NodePoolGVK}} {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(kind.gvk.GroupVersion().WithKind(kind.gvk.Kind + "List"))
-		err := w.Reader.List(ctx, list)
-		if err := w.outcome(ctx, b, kind.source, err, func() {
-			for i := range list.Items {
-				b.Add(&list.Items[i])
+	return dataplane.Read(ctx, w.Reader, nil, func(source dataplane.Source, err error) {
+		switch {
+		case err == nil || apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+			delete(w.forbidden, source) // read: present or absent
+		case apierrors.IsForbidden(err):
+			if w.forbidden == nil {
+				w.forbidden = map[dataplane.Source]bool{}
 			}
-		}); err != nil {
-			return nil, err
+			if !w.forbidden[source] {
+				w.forbidden[source] = true
+				logf.FromContext(ctx).Info("not allowed to read a data-plane object; it counts as unknown (grant get, or list for kinds, in the chart's RBAC)",
+					logkeys.DataPlaneObject, string(source), logkeys.Cause, err.Error())
+			}
 		}
-	}
-	return b.Facts(), nil
-}
-
-// outcome acts on the result err of reading source: add on success.
-func (w *Watcher) outcome(ctx context.Context, b *dataplane.Builder, source dataplane.Source, err error, add func()) error {
-	switch {
-	case err == nil:
-		add()
-	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
-		// Absent: no aws-node (Auto Mode, Fargate), or no Auto Mode CRDs.
-	case apierrors.IsForbidden(err):
-		b.Unread(source)
-		if w.forbidden == nil {
-			w.forbidden = map[dataplane.Source]bool{}
-		}
-		if !w.forbidden[source] {
-			w.forbidden[source] = true
-			logf.FromContext(ctx).Info("not allowed to read a data-plane object; it counts as unknown (grant get, or list for kinds, in the chart's RBAC)",
-				logkeys.DataPlaneObject, string(source), logkeys.Cause, err.Error())
-		}
-		return nil
-	default:
-		return fmt.Errorf("reading %s: %w", source, err)
-	}
-	delete(w.forbidden, source)
-	return nil
+	})
 }
 
 // check compares facts with p's declaration, sets the gauge, and reports
