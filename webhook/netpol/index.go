@@ -234,15 +234,13 @@ func (ix *Index) check(pod *Pod, want Want, coverage bool, t *dnsTarget) (Covera
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	gen := generation{ix.gens[pod.Namespace], ix.gens[""]}
-	for _, b := range [2]*bucket{ix.namespaces[pod.Namespace], &ix.cluster} {
-		if b == nil {
-			continue
-		}
-		for i, p := range b.policies {
-			if i < len(b.hot) && b.hot[i].rejects(&e) {
-				if !covered && (want.Kinds == 0 || want.Kinds&b.hot[i].kindBit != 0) {
+	if ns := ix.namespaces[pod.Namespace]; ns != nil {
+		hot := ns.hot[:len(ns.policies)]
+		for i, p := range ns.policies {
+			if h := &hot[i]; h.rejects(&e) {
+				if !covered && (want.Kinds == 0 || want.Kinds&h.kindBit != 0) {
 					e.result.Applying++
-					e.result.Kinds |= b.hot[i].kindBit
+					e.result.Kinds |= h.kindBit
 				}
 				continue
 			}
@@ -254,6 +252,16 @@ func (ix *Index) check(pod *Pod, want Want, coverage bool, t *dnsTarget) (Covera
 			} else if covered {
 				return e.finish(), DNSPath{}, gen
 			}
+		}
+	}
+	for _, p := range ix.cluster.policies {
+		if !covered {
+			covered = e.add(p)
+		}
+		if t != nil {
+			w.add(p)
+		} else if covered {
+			break
 		}
 	}
 	var d DNSPath
