@@ -431,8 +431,10 @@ func TestChartWebhooksSkipExcludedNamespaces(t *testing.T) {
 			t.Errorf("dry-run Service in %s: %v", ns, err)
 		}
 	}
+	// No final seccomp check: the mutation gave the pod its profile, and
+	// the entry's matchCondition leaves such pods in the API server.
 	charttest.DeepEqual(t, "calls about the open namespace", proxy.paths(open), []string{
-		"/mutate-v1-pod-seccomp", "/validate-v1-pod-networkpolicy", "/validate-v1-pod-seccomp", "/validate-v1-service-lbtls",
+		"/mutate-v1-pod-seccomp", "/validate-v1-pod-networkpolicy", "/validate-v1-service-lbtls",
 	})
 	for _, ns := range []string{release, excluded, "kube-system"} {
 		charttest.DeepEqual(t, "calls about excluded namespace "+ns, proxy.paths(ns), []string(nil))
@@ -492,9 +494,9 @@ func TestChartWebhooksFailurePolicy(t *testing.T) {
 
 // TestChartSeccompSurvivesAnOutage: under seccomp enforce, the validating
 // entry that judges the pod as admitted fails closed, so with eksguard
-// unreachable an Unconfined pod (any pod, since nothing can judge it) is
-// rejected rather than admitted without eksguard's guarantee; the mutating
-// entry alone would have let it through.
+// unreachable an Unconfined pod (or one without a profile) is rejected
+// rather than admitted without eksguard's guarantee; the mutating entry
+// alone would have let it through. A pod with its profile is admitted.
 func TestChartSeccompSurvivesAnOutage(t *testing.T) {
 	ctx := context.Background()
 	id := rand.String(8)
@@ -511,6 +513,14 @@ func TestChartSeccompSurvivesAnOutage(t *testing.T) {
 	err := k8sClient.Create(ctx, pod, client.DryRunAll)
 	if err == nil || !strings.Contains(err.Error(), `failed calling webhook "seccomp.final-pods.eksguard.io"`) {
 		t.Errorf("an Unconfined pod under enforce, eksguard down: want it rejected by the failing seccomp entry, got %v", err)
+	}
+	// A pod that has its profile (set by its author, or by an admission
+	// policy in the API server) leaves nothing to judge: the entry's
+	// matchCondition keeps it from eksguard, so the outage does not block it.
+	confined := labelledPod(open, id)
+	confined.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}
+	if err := k8sClient.Create(ctx, confined, client.DryRunAll); err != nil {
+		t.Errorf("a RuntimeDefault pod under enforce, eksguard down: want it admitted, got %v", err)
 	}
 }
 
