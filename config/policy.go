@@ -233,3 +233,25 @@ func (p *Policy) annotationExempts(rule RuleName, s Subject) bool {
 func matches(sel labels.Selector, set labels.Set) bool {
 	return sel != nil && sel.Matches(set)
 }
+
+// ExcludedNamespaces lists, sorted, the namespaces out of scope, eksguard's
+// own included: for renderings of the policy outside eksguard (an
+// admission policy in the API server).
+func (p *Policy) ExcludedNamespaces() []string { return sets.List(p.excludedNamespaces) }
+
+// ExemptionsOf are the configured exemptions that lift rule at now, and the
+// time the first of them expires (zero when none will): a rendering of the
+// policy holds until then.
+func (p *Policy) ExemptionsOf(rule RuleName, now time.Time) (active []Exemption, next time.Time) {
+	for i := range p.exemptions {
+		e := &p.exemptions[i]
+		if !e.rules.Has(rule) || e.expired(now) {
+			continue
+		}
+		active = append(active, p.Config.Exemptions[i])
+		if !e.expires.IsZero() && (next.IsZero() || e.expires.Before(next)) {
+			next = e.expires
+		}
+	}
+	return active, next
+}

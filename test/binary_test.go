@@ -22,6 +22,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
+	"github.com/eksguard/eksguard/internal/app/server"
 	"github.com/eksguard/eksguard/internal/testkit/testbed"
 )
 
@@ -41,6 +42,7 @@ const networkPolicyCollection = "/apis/networking.k8s.io/v1/networkpolicies"
 // exit code 0.
 func TestBinaryReadyAfterCacheSyncAndGracefulShutdown(t *testing.T) {
 	bin := buildBinary(t)
+	removeSeccompAdmissionPolicy(t, server.DefaultWebhookConfigurationName+"-seccomp")
 	gate := make(chan struct{})
 	proxy := gatedAPIProxy(t, networkPolicyCollection, gate)
 

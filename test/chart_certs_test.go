@@ -328,6 +328,11 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 	}
 	createForTest(t, &m)
 	createForTest(t, &v)
+	// The server writes its seccomp admission policy, owned by the mutating
+	// webhook configuration.
+	seccompPolicy := &admissionregistrationv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: fullname + "-seccomp"}}
+	seccompBinding := &admissionregistrationv1.MutatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: fullname + "-seccomp"}}
+	removeSeccompAdmissionPolicy(t, fullname+"-seccomp")
 
 	var d appsv1.Deployment
 	r.Get(t, "Deployment", fullname, &d)
@@ -392,6 +397,21 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 	}
 
 	checkMetricsAccess(t, ns, fullname+"-metrics-reader", metricsAddr)
+
+	// Under the chart's RBAC it writes its seccomp admission policy and
+	// binding, owned by its mutating webhook configuration.
+	eventually(t, policyTimeout, func() error {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(seccompBinding), seccompBinding); err != nil {
+			return err
+		}
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(seccompPolicy), seccompPolicy); err != nil {
+			return err
+		}
+		if owners := seccompPolicy.OwnerReferences; len(owners) != 1 || owners[0].Kind != "MutatingWebhookConfiguration" || owners[0].Name != fullname {
+			return fmt.Errorf("the seccomp admission policy's owners: %+v", owners)
+		}
+		return nil
+	})
 
 	// The charttest.Rendered policy was loaded and recorded as an Event on its ConfigMap.
 	eventually(t, policyTimeout, func() error {

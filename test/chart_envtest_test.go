@@ -391,8 +391,9 @@ func coverWithDefaultDeny(t *testing.T, namespace string) {
 }
 
 // waitForWebhooks dry-runs a labelled Pod and Service in namespace until
-// the proxy has seen both the mutating and a validating call: the API
-// server has picked up both new webhook configurations.
+// the proxy has seen validating calls for both: the API server has picked
+// up the new configurations. (The mutating entry is not called: the suite's
+// seccomp admission policy gives every pod its profile first.)
 func waitForWebhooks(t *testing.T, p *admissionProxy, namespace, id string) {
 	t.Helper()
 	ctx := context.Background()
@@ -400,7 +401,7 @@ func waitForWebhooks(t *testing.T, p *admissionProxy, namespace, id string) {
 		_ = k8sClient.Create(ctx, labelledPod(namespace, id), client.DryRunAll)
 		_ = k8sClient.Create(ctx, labelledService(namespace, id), client.DryRunAll)
 		seen := p.paths(namespace)
-		if !slices.Contains(seen, "/mutate-v1-pod-seccomp") || !slices.Contains(seen, "/validate-v1-service-lbtls") {
+		if !slices.Contains(seen, "/validate-v1-pod-networkpolicy") || !slices.Contains(seen, "/validate-v1-service-lbtls") {
 			return fmt.Errorf("the charttest.Rendered webhooks called for namespace %s so far: %v", namespace, seen)
 		}
 		return nil
@@ -431,10 +432,11 @@ func TestChartWebhooksSkipExcludedNamespaces(t *testing.T) {
 			t.Errorf("dry-run Service in %s: %v", ns, err)
 		}
 	}
-	// No final seccomp check: the mutation gave the pod its profile, and
-	// the entry's matchCondition leaves such pods in the API server.
+	// No seccomp calls: the suite's admission policy gave the pod its
+	// profile in the API server, and both seccomp entries' matchConditions
+	// leave such pods there.
 	charttest.DeepEqual(t, "calls about the open namespace", proxy.paths(open), []string{
-		"/mutate-v1-pod-seccomp", "/validate-v1-pod-networkpolicy", "/validate-v1-service-lbtls",
+		"/validate-v1-pod-networkpolicy", "/validate-v1-service-lbtls",
 	})
 	for _, ns := range []string{release, excluded, "kube-system"} {
 		charttest.DeepEqual(t, "calls about excluded namespace "+ns, proxy.paths(ns), []string(nil))
@@ -521,6 +523,21 @@ func TestChartSeccompSurvivesAnOutage(t *testing.T) {
 	confined.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}
 	if err := k8sClient.Create(ctx, confined, client.DryRunAll); err != nil {
 		t.Errorf("a RuntimeDefault pod under enforce, eksguard down: want it admitted, got %v", err)
+	}
+	// A pod without a profile gets RuntimeDefault from the admission policy
+	// in the API server, with no call to any eksguard webhook, and is then
+	// admitted like the one above (issue 26: the injection survives an
+	// eksguard outage).
+	before := webhookCalls(t, "/mutate-v1-pod-seccomp")
+	bare := labelledPod(open, id)
+	if err := k8sClient.Create(ctx, bare, client.DryRunAll); err != nil {
+		t.Fatalf("a pod without a profile, eksguard down: want it admitted with RuntimeDefault, got %v", err)
+	}
+	if sc := bare.Spec.SecurityContext; sc == nil || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("a pod without a profile, eksguard down: stored with %+v, want RuntimeDefault", sc)
+	}
+	if after := webhookCalls(t, "/mutate-v1-pod-seccomp"); after != before {
+		t.Errorf("eksguard's seccomp webhook was called %v times, want none", after-before)
 	}
 }
 

@@ -2,18 +2,26 @@ package test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/eksguard/eksguard/config"
 	"github.com/eksguard/eksguard/internal/app/server"
 	"github.com/eksguard/eksguard/internal/testkit/testbed"
 )
@@ -67,6 +75,65 @@ func applyPolicy(t *testing.T, doc string) {
 	if err := testbed.WaitForPolicy(testServer.Store, testbed.PolicySource(writePolicy(t, doc)), policyTimeout); err != nil {
 		t.Fatal(err)
 	}
+	waitForSeccompAdmissionPolicy(t)
+}
+
+// waitForSeccompAdmissionPolicy waits until the API server's seccomp
+// admission policy does what the policy in force asks (eksguard
+// re-renders it within a second, and the API server picks that up a moment
+// later): a pod without a profile, in a namespace the policy judges, is
+// given RuntimeDefault when seccomp enforces, and only then.
+func waitForSeccompAdmissionPolicy(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	ns := admissionPolicyProbeNamespace(t)
+	p := testServer.Store.Current()
+	d := p.Decide(config.RuleSeccomp, p.Config.Rules.Seccomp.Mode, config.Subject{Namespace: ns, NamespaceLabels: labels.Set{corev1.LabelMetadataName: ns}}, time.Now())
+	want := d.Mode == config.ModeEnforce
+	eventually(t, 20*time.Second, func() error {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "probe-", Labels: map[string]string{"app": "probe"},
+			OwnerReferences: ownedByReplicaSet("probe")},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1"}}}}
+		if err := k8sClient.Create(ctx, pod, client.DryRunAll); err != nil {
+			return fmt.Errorf("probing the seccomp admission policy: %w", err)
+		}
+		if got := pod.Spec.SecurityContext != nil && pod.Spec.SecurityContext.SeccompProfile != nil; got != want {
+			var bindings admissionregistrationv1.MutatingAdmissionPolicyBindingList
+			_ = k8sClient.List(ctx, &bindings)
+			names := []string{}
+			for _, b := range bindings.Items {
+				names = append(names, b.Name)
+			}
+			return fmt.Errorf("a pod without a profile is given one: %v, want %v (bindings %v, policy %s)", got, want, names, p.Source)
+		}
+		return nil
+	})
+}
+
+var (
+	probeNamespaceOnce sync.Once
+	probeNamespace     string
+)
+
+// admissionPolicyProbeNamespace is a namespace the suite keeps covered
+// (default-deny and the DNS allow), so that probe pods are admitted.
+func admissionPolicyProbeNamespace(t *testing.T) string {
+	probeNamespaceOnce.Do(func() {
+		ctx := context.Background()
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "eksguard-probe-"}}
+		if err := k8sClient.Create(ctx, ns); err != nil {
+			t.Fatalf("creating the probe namespace: %v", err)
+		}
+		deny := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "default-deny"},
+			Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}}}
+		for _, obj := range []client.Object{deny, allowDNS(ns.Name)} {
+			if err := k8sClient.Create(ctx, obj); err != nil {
+				t.Fatalf("covering the probe namespace: %v", err)
+			}
+		}
+		probeNamespace = ns.Name
+	})
+	return probeNamespace
 }
 
 // writePolicy creates or updates the policy ConfigMap with doc and returns
@@ -93,6 +160,7 @@ func deletePolicy(t *testing.T) {
 	if err := testbed.WaitForPolicy(testServer.Store, defaultsSource, policyTimeout); err != nil {
 		t.Fatal(err)
 	}
+	waitForSeccompAdmissionPolicy(t)
 }
 
 // policySource is the Policy.Source the watcher records for a ConfigMap
@@ -134,4 +202,46 @@ func allowDNS(namespace string) *networkingv1.NetworkPolicy {
 // collects garbage in envtest, so the owner need not exist.
 func ownedByReplicaSet(name string) []metav1.OwnerReference {
 	return []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: name, UID: "00000000-0000-0000-0000-000000000001", Controller: ptr.To(true)}}
+}
+
+// webhookCalls is how many requests the suite's webhook server has served
+// on path (controller-runtime's controller_runtime_webhook_requests_total).
+func webhookCalls(t *testing.T, path string) float64 {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_webhook_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "webhook" && l.GetValue() == path {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
+}
+
+// removeSeccompAdmissionPolicy deletes, when the test ends, the seccomp
+// admission policy and binding a server it starts writes under name
+// (<webhook-configuration-name>-seccomp): envtest runs no garbage
+// collector, so they would outlive their owner and inject into every later
+// test's pods.
+func removeSeccompAdmissionPolicy(t *testing.T, name string) {
+	t.Cleanup(func() {
+		for _, obj := range []client.Object{
+			&admissionregistrationv1.MutatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: name}},
+			&admissionregistrationv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}},
+		} {
+			if err := k8sClient.Delete(context.Background(), obj); err != nil && !apierrors.IsNotFound(err) {
+				t.Errorf("deleting %s: %v", name, err)
+			}
+		}
+	})
 }

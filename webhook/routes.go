@@ -91,17 +91,13 @@ func (r *Route) Rules() []admissionregistrationv1.RuleWithOperations {
 	return resource.Rules(r.Kinds, r.Operations...)
 }
 
-// Which pods the seccomp entries are called for: the mutation patches only
-// a pod without a pod-level profile, and the final check finds something
-// only then or where a profile is Unconfined (seccomp.Check). Pods that
-// already have a profile (one an admission policy or another webhook set
-// first) never leave the API server, and an eksguard outage cannot block
-// them under enforce.
+// Which pods the seccomp entries are called for: the mutation only those it
+// can patch (seccomp.PatchableConditions), and the final check finds
+// something only without a pod-level profile or where one is Unconfined
+// (seccomp.Check). Pods that already have a profile (one the admission
+// policy or another webhook set first) never leave the API server, and an
+// eksguard outage cannot block them under enforce.
 var (
-	seccompProfileMissing = admissionregistrationv1.MatchCondition{
-		Name:       "no-pod-seccomp-profile",
-		Expression: "!has(object.spec.securityContext) || !has(object.spec.securityContext.seccompProfile)",
-	}
 	seccompToJudge = admissionregistrationv1.MatchCondition{
 		Name: "seccomp-missing-or-unconfined",
 		Expression: "object.spec.?securityContext.?seccompProfile.?type.orValue('Unconfined') == 'Unconfined' || " +
@@ -115,8 +111,8 @@ var (
 var SeccompPods = &Route{
 	Name: "seccomp.pods.eksguard.io", Path: "/mutate-v1-pod-seccomp", Mutating: true,
 	Spec:            seccomp.Pods,
-	MatchConditions: []admissionregistrationv1.MatchCondition{seccompProfileMissing},
-	handler: func(h Handlers) admit.Answerer { return seccomp.NewHandler(h.Decider) },
+	MatchConditions: seccomp.PatchableConditions,
+	handler:         func(h Handlers) admit.Answerer { return seccomp.NewHandler(h.Decider) },
 }
 
 // SeccompFinalPods judges the seccomp profiles of the pod as admitted.
@@ -124,7 +120,7 @@ var SeccompFinalPods = &Route{
 	Name: "seccomp.final-pods.eksguard.io", Path: "/validate-v1-pod-seccomp",
 	Spec:            seccomp.FinalPods,
 	MatchConditions: []admissionregistrationv1.MatchCondition{seccompToJudge},
-	handler: func(h Handlers) admit.Answerer { return seccomp.NewFinalHandler(h.Decider) },
+	handler:         func(h Handlers) admit.Answerer { return seccomp.NewFinalHandler(h.Decider) },
 }
 
 // NetworkPolicyPods denies pods no policy isolates.

@@ -30,6 +30,7 @@ import (
 	"github.com/eksguard/eksguard/internal/app/cli"
 	"github.com/eksguard/eksguard/internal/testkit/charttest"
 	"github.com/eksguard/eksguard/webhook"
+	"github.com/eksguard/eksguard/webhook/seccomp"
 )
 
 // chart is the chart under test, from test/chart.
@@ -72,7 +73,9 @@ func TestChartDefaultObjects(t *testing.T) {
 		"Secret/eksguard-webhook-tls",
 		"Service/eksguard",
 		"ServiceAccount/eksguard",
+		"ValidatingAdmissionPolicy/eksguard-seccomp-admission-policy",
 		"ValidatingAdmissionPolicy/eksguard-webhook-configurations",
+		"ValidatingAdmissionPolicyBinding/eksguard-seccomp-admission-policy",
 		"ValidatingAdmissionPolicyBinding/eksguard-webhook-configurations",
 		"ValidatingWebhookConfiguration/eksguard",
 	})
@@ -206,6 +209,7 @@ func TestChartDeployment(t *testing.T) {
 		"--policy-configmap-name=eksguard-policy",
 		"--webhook-configuration-name=eksguard",
 		"--reconcile-failure-policy=true",
+		"--seccomp-admission-policy=true",
 		"--enforcing-failure-policy=Fail",
 		"--cert-rotation=true",
 		"--cert-secret-name=eksguard-webhook-tls",
@@ -500,7 +504,8 @@ func TestChartCertManager(t *testing.T) {
 		r.Get(t, "Role", "eksguard", &role)
 		for _, rule := range append(cr.Rules, role.Rules...) {
 			failurePolicies := slices.Equal(rule.Verbs, []string{"get", "list", "watch", "patch"}) && slices.Equal(rule.ResourceNames, []string{"eksguard"})
-			if slices.Contains(rule.Resources, "secrets") || (slices.Contains(rule.APIGroups, "admissionregistration.k8s.io") && !failurePolicies) {
+			admissionPolicy := slices.Equal(rule.Resources, []string{"mutatingadmissionpolicies", "mutatingadmissionpolicybindings"})
+			if slices.Contains(rule.Resources, "secrets") || (slices.Contains(rule.APIGroups, "admissionregistration.k8s.io") && !failurePolicies && !admissionPolicy) {
 				t.Errorf("cert-manager mode still grants %v", rule)
 			}
 		}
@@ -840,4 +845,27 @@ func TestChartReadmeRBACTable(t *testing.T) {
 		return m
 	}
 	charttest.DeepEqual(t, "RBAC table against the rendered roles", normalize(documented), normalize(rendered))
+}
+
+// TestChartSeccompMutationFence: the ValidatingAdmissionPolicy that fences
+// eksguard's seccomp admission policy allows exactly the mutation eksguard
+// renders (seccomp.AdmissionPolicyMutation), and is not rendered when the
+// feature is off.
+func TestChartSeccompMutationFence(t *testing.T) {
+	r := renderChart(t, chartRelease, chartNamespace, "{}")
+	var vap admissionregistrationv1.ValidatingAdmissionPolicy
+	r.Get(t, "ValidatingAdmissionPolicy", "eksguard-seccomp-admission-policy", &vap)
+	found := false
+	for _, v := range vap.Spec.Validations {
+		found = found || strings.Contains(v.Expression, "'"+seccomp.AdmissionPolicyMutation+"'")
+	}
+	if !found {
+		t.Errorf("no validation compares the mutation with %q: %+v", seccomp.AdmissionPolicyMutation, vap.Spec.Validations)
+	}
+	off := renderChart(t, chartRelease, chartNamespace, "webhook: {seccompAdmissionPolicy: false}")
+	for _, id := range off.IDs() {
+		if strings.Contains(id, "seccomp-admission-policy") {
+			t.Errorf("rendered with the feature off: %s", id)
+		}
+	}
 }

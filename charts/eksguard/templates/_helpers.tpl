@@ -137,3 +137,11 @@ carries large answers), and the API server's ports.
     {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- end }}
+
+{{/*
+The one mutation eksguard's seccomp admission policy may make: the Go
+constant seccomp.AdmissionPolicyMutation, which a chart test holds this to.
+*/}}
+{{- define "eksguard.seccompMutation" -}}
+Object{spec: Object.spec{securityContext: Object.spec.securityContext{seccompProfile: Object.spec.securityContext.seccompProfile{type: "RuntimeDefault"}}}}
+{{- end }}

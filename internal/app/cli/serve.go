@@ -110,6 +110,8 @@ admissions still being answered.`,
 		"Name of eksguard's own mutating and validating webhook configurations: the CA bundle goes there (with --cert-rotation), and their failure policies follow the policy in force.")
 	flags.BoolVar(&opts.FailurePolicy.Reconcile, "reconcile-failure-policy", opts.FailurePolicy.Reconcile,
 		"Keep each webhook entry's failurePolicy in line with the policy in force (closed only where a rule enforces); false only reports disagreements (metric and Event).")
+	flags.BoolVar(&opts.SeccompAdmissionPolicy, "seccomp-admission-policy", opts.SeccompAdmissionPolicy,
+		"Where the API server serves admissionregistration.k8s.io/v1 MutatingAdmissionPolicies, inject RuntimeDefault through eksguard's own (named <webhook-configuration-name>-seccomp), kept in line with the policy in force: no call to eksguard, and it holds while eksguard is down; the webhook mutates elsewhere.")
 	flags.StringVar((*string)(&opts.FailurePolicy.Enforcing), "enforcing-failure-policy", string(opts.FailurePolicy.Enforcing),
 		"failurePolicy of webhook entries whose rule enforces: Fail or Ignore.")
 	flags.IntVar(&opts.MaxConnections, "max-connections", opts.MaxConnections,

@@ -25,6 +25,7 @@ import (
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/app/admissionpolicy"
 	"github.com/eksguard/eksguard/internal/app/dataplanewatch"
 	"github.com/eksguard/eksguard/internal/app/failurepolicy"
 	"github.com/eksguard/eksguard/internal/app/policywatch"
@@ -108,6 +109,10 @@ type Options struct {
 	// FailurePolicy keeps the configurations' failure policies in line
 	// with the policy in force.
 	FailurePolicy FailurePolicyOptions
+	// SeccompAdmissionPolicy makes the API server inject RuntimeDefault
+	// through eksguard's MutatingAdmissionPolicy where it serves them
+	// (internal/app/admissionpolicy); the webhook mutates elsewhere.
+	SeccompAdmissionPolicy bool
 
 	// CertRotation makes eksguard generate and renew the certificate in
 	// CertDir itself. Off in DefaultOptions: the command line turns it on
@@ -146,6 +151,7 @@ func DefaultOptions() Options {
 		CacheSyncCheckTimeout:    DefaultCacheSyncCheckTimeout,
 		WebhookConfigurationName: DefaultWebhookConfigurationName,
 		FailurePolicy:            FailurePolicyOptions{Reconcile: true, Enforcing: admissionregistrationv1.Fail},
+		SeccompAdmissionPolicy:   true,
 		CertRotation: CertRotationOptions{
 			SecretName:  DefaultCertSecretName,
 			ServiceName: DefaultWebhookServiceName,
@@ -249,6 +255,14 @@ func New(cfg *rest.Config, opts Options) (*Server, error) {
 		EventTarget: &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: opts.PolicyNamespace, Name: opts.PolicyName}},
 	}); err != nil {
 		return nil, fmt.Errorf("adding the failure-policy reconciler: %w", err)
+	}
+	if opts.SeccompAdmissionPolicy {
+		if err := mgr.Add(&admissionpolicy.Reconciler{
+			Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Mapper: mgr.GetRESTMapper(), Store: store,
+			Name: opts.WebhookConfigurationName + "-seccomp", Owner: opts.WebhookConfigurationName,
+		}); err != nil {
+			return nil, fmt.Errorf("adding the seccomp admission policy reconciler: %w", err)
+		}
 	}
 	if err := dataplanewatch.SetupWithManager(mgr, store, dataPlane,
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: opts.PolicyNamespace, Name: opts.PolicyName}}); err != nil {
