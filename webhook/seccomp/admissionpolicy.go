@@ -24,10 +24,13 @@ import (
 )
 
 // AdmissionPolicyMutation is the one mutation eksguard's admission policy
-// makes: the pod-level RuntimeDefault profile, the webhook's patch as an
-// apply configuration. The chart's ValidatingAdmissionPolicy holds
-// eksguard's token to exactly this expression.
-const AdmissionPolicyMutation = `Object{spec: Object.spec{securityContext: Object.spec.securityContext{seccompProfile: Object.spec.securityContext.seccompProfile{type: "RuntimeDefault"}}}}`
+// makes: the webhook's own patch, the pod-level RuntimeDefault profile. A
+// JSON patch, not an apply configuration: the API server applies it
+// without a structured merge, and always has spec.securityContext to add
+// it to (SetDefaults_PodSpec makes one before admission). The chart's
+// ValidatingAdmissionPolicy holds eksguard's token to exactly this
+// expression.
+const AdmissionPolicyMutation = `[JSONPatch{op: "add", path: "/spec/securityContext/seccompProfile", value: Object.spec.securityContext.seccompProfile{type: "RuntimeDefault"}}]`
 
 // PatchableConditions hold for every pod Check can patch: without a
 // pod-level profile, not Windows (the API rejects seccomp fields there),
@@ -97,8 +100,8 @@ func RenderAdmissionPolicy(p *config.Policy, name string, now time.Time) Admissi
 			},
 			MatchConditions: conditions,
 			Mutations: []admissionregistrationv1.Mutation{{
-				PatchType:          admissionregistrationv1.PatchTypeApplyConfiguration,
-				ApplyConfiguration: &admissionregistrationv1.ApplyConfiguration{Expression: AdmissionPolicyMutation},
+				PatchType: admissionregistrationv1.PatchTypeJSONPatch,
+				JSONPatch: &admissionregistrationv1.JSONPatch{Expression: AdmissionPolicyMutation},
 			}},
 			// Like the webhook's mutation: a failure admits the pod, and the
 			// final validating entry judges it.

@@ -78,7 +78,7 @@ func TestRenderAdmissionPolicy(t *testing.T) {
 				}
 			}
 			m := ap.Policy.Spec.Mutations
-			if len(m) != 1 || m[0].PatchType != admissionregistrationv1.PatchTypeApplyConfiguration || m[0].ApplyConfiguration.Expression != AdmissionPolicyMutation {
+			if len(m) != 1 || m[0].PatchType != admissionregistrationv1.PatchTypeJSONPatch || m[0].JSONPatch.Expression != AdmissionPolicyMutation {
 				t.Errorf("mutations %+v", m)
 			}
 			if sel := ap.Policy.Spec.MatchConstraints.NamespaceSelector; len(sel.MatchExpressions) != 1 || !strings.Contains(strings.Join(sel.MatchExpressions[0].Values, ","), "kube-system") {

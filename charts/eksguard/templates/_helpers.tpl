@@ -143,5 +143,5 @@ The one mutation eksguard's seccomp admission policy may make: the Go
 constant seccomp.AdmissionPolicyMutation, which a chart test holds this to.
 */}}
 {{- define "eksguard.seccompMutation" -}}
-Object{spec: Object.spec{securityContext: Object.spec.securityContext{seccompProfile: Object.spec.securityContext.seccompProfile{type: "RuntimeDefault"}}}}
+[JSONPatch{op: "add", path: "/spec/securityContext/seccompProfile", value: Object.spec.securityContext.seccompProfile{type: "RuntimeDefault"}}]
 {{- end }}
