@@ -60,7 +60,9 @@ type Reconciler struct {
 	// Now is the clock exemptions expire by; nil means time.Now.
 	Now func() time.Time
 
-	served *bool
+	// unservedLogged: the log line for an API server without the kind was
+	// written (once until it serves it).
+	unservedLogged bool
 }
 
 // NeedLeaderElection implements manager.LeaderElectionRunnable.
@@ -106,14 +108,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, p *config.Policy) (time.Time
 		if !meta.IsNoMatchError(err) {
 			return time.Time{}, err
 		}
-		if r.served == nil || *r.served {
+		if !r.unservedLogged {
 			logf.FromContext(ctx).Info("the API server does not serve admissionregistration.k8s.io/v1 MutatingAdmissionPolicies; the seccomp webhook mutates pods")
+			r.unservedLogged = true
 		}
-		r.served = new(bool)
 		active.Set(0)
 		return time.Time{}, nil
 	}
-	r.served = ptrTo(true)
+	r.unservedLogged = false
 	owner, err := r.owner(ctx)
 	if err != nil {
 		return time.Time{}, err
@@ -141,8 +143,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, p *config.Policy) (time.Time
 	active.Set(1)
 	return want.Until, nil
 }
-
-func ptrTo(b bool) *bool { return &b }
 
 // owner is the reference to eksguard's mutating webhook configuration; nil
 // when none is named or it does not exist (a test bed, or an install in
