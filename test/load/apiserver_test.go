@@ -71,10 +71,12 @@ func apiServerPhase(t *testing.T, cfg *rest.Config, eks, base *process, caPEM []
 		{name: "allow-all webhook pair", url: base.url},
 		{name: "eksguard, webhook mutation", url: eks.url},
 		{name: "eksguard, admission policy", url: eks.url, admissionPolicy: true},
+		// What the admission policy alone costs the API server.
+		{name: "admission policy only", admissionPolicy: true},
 	} {
 		cleanup := registerPodWebhooks(t, c, name, setup.url, caPEM)
 		if setup.admissionPolicy {
-			for _, obj := range []client.Object{ap.Policy, ap.Binding} {
+			for _, obj := range []client.Object{ap.Policy.DeepCopy(), ap.Binding.DeepCopy()} {
 				if err := c.Create(ctx, obj); err != nil {
 					t.Fatal(err)
 				}
@@ -88,7 +90,7 @@ func apiServerPhase(t *testing.T, cfg *rest.Config, eks, base *process, caPEM []
 				return err
 			}
 			mutated := pod.Spec.SecurityContext != nil && pod.Spec.SecurityContext.SeccompProfile != nil
-			if want := setup.url == eks.url; mutated != want {
+			if want := setup.url == eks.url || setup.admissionPolicy; mutated != want {
 				return fmt.Errorf("%s: pod mutated %v, want %v", setup.name, mutated, want)
 			}
 			return nil
