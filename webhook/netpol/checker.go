@@ -138,11 +138,8 @@ type reviewer interface {
 // Rulings.
 func (c *Checker) answer(ctx context.Context, r reviewer, snap *decision.Snapshot, s subject, d decisions) decision.Answer {
 	settings := &snap.Policy.Config.Rules.NetworkPolicy
-	w := s.where(settings)
-	p := s.Placement
-	if p == nil {
-		p = &placement{}
-	}
+	p := s.placement()
+	w := computeOf(s.Namespace, s.Labels, p, settings.FargateProfiles)
 	want, pod := wantFor(w, p, settings, c.DataPlane.Load()), s.pod()
 	var found Found
 	coverage := needsCoverage(s, w, d, settings)
@@ -254,7 +251,7 @@ func dnsJudged(d decisions) bool {
 
 // policed reports whether some counted kind is enforced on the subject's pods.
 func policed(s subject, w where, settings *config.NetworkPolicySettings) bool {
-	f, _, _ := s.unpoliced(w, settings, config.ModeOff)
+	f, _ := s.unpoliced(w, settings)
 	return f == numFindings
 }
 
@@ -268,28 +265,28 @@ func (c Coverage) byVPCCNIKind() bool {
 	return false
 }
 
-// where is where the subject's pods run.
-func (s subject) where(settings *config.NetworkPolicySettings) where {
-	p := s.Placement
-	if p == nil {
-		p = &placement{}
+// placement is what the spec says about where the pods run (nothing, when
+// the subject carries none).
+func (s subject) placement() *placement {
+	if s.Placement == nil {
+		return &placement{}
 	}
-	return computeOf(s.Namespace, s.Labels, p, settings.FargateProfiles)
+	return s.Placement
 }
 
 // unpoliced is the finding that stands in for coverage when no counted
 // kind is enforced on the subject's pods (numFindings: none does), with
-// its field and detail.
-func (s subject) unpoliced(w where, settings *config.NetworkPolicySettings, mode config.Mode) (finding, *field.Path, string) {
+// its field.
+func (s subject) unpoliced(w where, settings *config.NetworkPolicySettings) (finding, *field.Path) {
 	switch {
 	case s.HostNetwork:
-		return findHostNetwork, s.SpecPath.Child("hostNetwork"), hostNetworkDetail(s, mode)
+		return findHostNetwork, s.SpecPath.Child("hostNetwork")
 	case w.Compute == ComputeFargate:
-		return findFargate, s.LabelsPath, unpolicedDetail(s, w, mode)
+		return findFargate, s.LabelsPath
 	case w.Compute == ComputeWindows && settings.WindowsEngine == "":
-		return findWindows, s.SpecPath, unpolicedDetail(s, w, mode)
+		return findWindows, s.SpecPath
 	}
-	return numFindings, nil, ""
+	return numFindings, nil
 }
 
 // needsCoverage reports whether the rule asks which policies cover s.
@@ -303,11 +300,14 @@ func needsCoverage(s subject, w where, d decisions, settings *config.NetworkPoli
 // other gets the coverage ruling, from what was found, and a standalone
 // pod a warning of its own.
 func judgeSubject(s subject, w where, d decisions, settings *config.NetworkPolicySettings, found Found) []decision.Ruling {
-	if f, path, _ := s.unpoliced(w, settings, config.ModeOff); f != numFindings {
+	if f, path := s.unpoliced(w, settings); f != numFindings {
 		ruling := decision.Ruling{Rule: config.RuleNetworkPolicy, Decision: d[f]}
-		if mode := d[f].Mode; mode != config.ModeOff {
-			_, _, detail := s.unpoliced(w, settings, mode)
-			ruling.Errs = field.ErrorList{field.Forbidden(path, detail)}
+		if mode := d[f].Mode; mode == config.ModeOff {
+			// nothing to say
+		} else if f == findHostNetwork {
+			ruling.Errs = field.ErrorList{field.Forbidden(path, hostNetworkDetail(s, mode))}
+		} else {
+			ruling.Errs = field.ErrorList{field.Forbidden(path, unpolicedDetail(s, w, mode))}
 		}
 		return []decision.Ruling{ruling}
 	}

@@ -150,37 +150,26 @@ type dnsTarget struct {
 	AutoMode bool
 }
 
-// reach is whether a peer reaches the DNS target.
-type reach uint8
-
-const (
-	reachNo reach = iota
-	reachYes
-)
-
 // reaches reports whether the peer, of a policy in policyNamespace, takes
 // in the DNS target.
-func (p *dnsPeer) reaches(t *dnsTarget, policyNamespace string) reach {
+func (p *dnsPeer) reaches(t *dnsTarget, policyNamespace string) bool {
 	switch p.dest {
 	case destAnywhere, destNetwork:
-		return reachYes
+		return true
 	case destDomains:
-		return reachNo
+		return false
 	}
 	if t.AutoMode {
-		return reachNo
+		return false
 	}
 	if p.namespaces == nil {
 		if policyNamespace != t.Namespace {
-			return reachNo
+			return false
 		}
 	} else if !p.namespaces.Matches(t.NamespaceLabels) {
-		return reachNo
+		return false
 	}
-	if p.pods != nil && !p.pods.Matches(t.PodLabels) {
-		return reachNo
-	}
-	return reachYes
+	return p.pods == nil || p.pods.Matches(t.PodLabels)
 }
 
 // matches reports whether the rule takes DNS over proto to the target.
@@ -192,7 +181,7 @@ func (r *dnsRule) matches(proto corev1.Protocol, t *dnsTarget, policyNamespace s
 		return true
 	}
 	for i := range r.peers {
-		if r.peers[i].reaches(t, policyNamespace) == reachYes {
+		if r.peers[i].reaches(t, policyNamespace) {
 			return true
 		}
 	}

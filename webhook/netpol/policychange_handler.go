@@ -176,6 +176,9 @@ func exposedDetail(action string, p *Compiled, e exposure) string {
 // from the index.
 func (c *Checker) exposedPods(ctx context.Context, namespaces namespaceLabels, uid types.UID, old, updated *Compiled, settings config.NetworkPolicySettings, d decisions) (exposure, error) {
 	tiers := c.Index.Tiers()
+	// Pod metadata shows Fargate (its label), not Windows or hybrid nodes:
+	// every other pod is judged as on EC2 Linux nodes.
+	want := wantFor(where{Compute: ComputeNode}, &placement{}, &settings, c.DataPlane.Load())
 	var target *dnsTarget
 	if dnsJudged(d) {
 		target = dnsTargetFor(ctx, namespaces, &settings)
@@ -233,12 +236,9 @@ func (c *Checker) exposedPods(ctx context.Context, namespaces namespaceLabels, u
 			if !selectsAny(old, pod) {
 				continue
 			}
-			// Pod metadata shows Fargate (its label), not Windows or hybrid nodes.
-			w := computeOf(item.Namespace, item.Labels, &placement{}, nil)
-			if w.Compute == ComputeFargate {
+			if _, fargate := item.Labels[FargateProfileLabel]; fargate {
 				continue
 			}
-			want := wantFor(w, &placement{}, &settings, c.DataPlane.Load())
 			if CheckCoverage(pod, s.before, want, tiers).Covered && !CheckCoverage(pod, s.after, want, tiers).Covered {
 				e.pods++
 				e.namespaces[item.Namespace] = true
