@@ -8,6 +8,7 @@ import (
 	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/eksguard/eksguard/config"
+	"github.com/eksguard/eksguard/internal/app/admissionpolicy"
 	"github.com/eksguard/eksguard/webhook/seccomp"
 )
 
@@ -168,4 +170,38 @@ func stripVolatile(pod *corev1.Pod) *corev1.Pod {
 	p := pod.DeepCopy()
 	p.UID, p.ResourceVersion, p.CreationTimestamp, p.ManagedFields, p.Generation = "", "", metav1.Time{}, nil, 0
 	return p
+}
+
+// TestSeccompAdmissionPolicyNotRewritten: against the real API server's
+// defaulting, a second pass over an unchanged policy changes nothing
+// stored: the rendering is deterministic (selector terms and lists in a
+// fixed order), so replicas and resyncs do not churn the objects the API
+// server's admission plugin watches.
+func TestSeccompAdmissionPolicyNotRewritten(t *testing.T) {
+	ctx := context.Background()
+	const name = "rewrite-probe-seccomp"
+	removeSeccompAdmissionPolicy(t, name)
+	r := &admissionpolicy.Reconciler{Reader: k8sClient, Writer: k8sClient, Mapper: k8sClient.RESTMapper(), Name: name}
+	p := testServer.Store.Current()
+	versions := func() [2]string {
+		var policy admissionregistrationv1.MutatingAdmissionPolicy
+		var binding admissionregistrationv1.MutatingAdmissionPolicyBinding
+		if err := k8sClient.Get(ctx, client.ObjectKey{Name: name}, &policy); err != nil {
+			t.Fatal(err)
+		}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Name: name}, &binding); err != nil {
+			t.Fatal(err)
+		}
+		return [2]string{policy.ResourceVersion, binding.ResourceVersion}
+	}
+	if _, err := r.Reconcile(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	first := versions()
+	if _, err := r.Reconcile(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if second := versions(); second != first {
+		t.Errorf("an unchanged policy was written again: resourceVersions %v -> %v", first, second)
+	}
 }
