@@ -372,6 +372,8 @@ func TestChartServerRunsUnderChartRBAC(t *testing.T) {
 	// Not ready while the generated certificate is only in the Secret, not
 	// yet in the certificate directory ("kubelet" has not copied it).
 	certificatesCheck := "http://" + healthAddr + "/readyz/certificates"
+	// The chart's Role lets it list and watch that one Secret by name, so
+	// this also proves the rotator's cache asks for it by name.
 	eventually(t, time.Minute, func() error {
 		if len(getSecret(t, ns, secretName).Data["tls.crt"]) == 0 {
 			return fmt.Errorf("eksguard has not generated the certificate yet")

@@ -847,6 +847,36 @@ func TestChartReadmeRBACTable(t *testing.T) {
 	charttest.DeepEqual(t, "RBAC table against the rendered roles", normalize(documented), normalize(rendered))
 }
 
+// TestChartNamespacedReadsAreNamed: the server reads no Secret or
+// ConfigMap of its namespace but its own (the certificate Secret, the
+// policy ConfigMap): every rule that lets it get, list or watch them names
+// them, so Helm's release Secrets and other tenants' data stay unreadable.
+// The certificate Secret is listed by name through a field selector
+// (internal/app/certs narrowSecrets), which the envtest under the chart's
+// RBAC holds to the real API server.
+func TestChartNamespacedReadsAreNamed(t *testing.T) {
+	for values, wantSecret := range map[string]bool{"{}": true, `{"certManager":{"enabled":true}}`: false} {
+		r := renderChart(t, chartRelease, chartNamespace, values)
+		var role rbacv1.Role
+		r.Get(t, "Role", "eksguard", &role)
+		named := map[string]bool{}
+		for _, rule := range role.Rules {
+			for _, res := range rule.Resources {
+				if res != "secrets" && res != "configmaps" {
+					continue
+				}
+				if len(rule.ResourceNames) == 0 && slices.ContainsFunc(rule.Verbs, func(v string) bool { return v == "get" || v == "list" || v == "watch" || v == "*" }) {
+					t.Errorf("values %s: the Role reads every %s of the namespace: %+v", values, res, rule)
+				}
+				named[res] = named[res] || len(rule.ResourceNames) > 0
+			}
+		}
+		if named["secrets"] != wantSecret || !named["configmaps"] {
+			t.Errorf("values %s: the Role names Secrets %v and ConfigMaps %v, want %v and true", values, named["secrets"], named["configmaps"], wantSecret)
+		}
+	}
+}
+
 // TestChartSeccompMutationFence: the ValidatingAdmissionPolicy that fences
 // eksguard's seccomp admission policy allows exactly the mutation eksguard
 // renders (seccomp.AdmissionPolicyMutation), and is not rendered when the

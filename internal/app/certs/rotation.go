@@ -90,7 +90,7 @@ func SetupWithManager(mgr manager.Manager, opts Options) error {
 		webhooks = append(webhooks, rotator.WebhookInfo{Name: name, Type: rotator.Validating})
 	}
 	dnsName := ServiceDNSName(opts.ServiceName, opts.Namespace)
-	return rotator.AddRotator(mgr, &rotator.CertRotator{
+	return rotator.AddRotator(narrowSecrets(mgr, opts.Namespace, opts.SecretName), &rotator.CertRotator{
 		SecretKey:      types.NamespacedName{Namespace: opts.Namespace, Name: opts.SecretName},
 		CertDir:        opts.CertDir,
 		CertName:       CertFile,
