@@ -645,6 +645,76 @@ func TestChartSchemaRejects(t *testing.T) {
 	}
 }
 
+// TestChartNamespaceOverride: namespace.name moves every namespaced object
+// and every reference to eksguard's namespace (webhook Services, excluded
+// namespaces, the policy ConfigMap flag, the fences' ServiceAccounts), and
+// namespace.create makes it under Pod Security restricted, kept on
+// uninstall. A chart cannot create its release namespace (Helm stores the
+// release there first), so that and a hostNetwork server under an enforced
+// level are refused with the reason.
+func TestChartNamespaceOverride(t *testing.T) {
+	const own = "eksguard"
+	r := renderChart(t, chartRelease, chartNamespace, "namespace: {create: true, name: "+own+"}\nreports: {enabled: true}\nmetrics: {serviceMonitor: {enabled: true}, prometheusRule: {enabled: true}}")
+	var ns corev1.Namespace
+	r.Get(t, "Namespace", own, &ns)
+	charttest.DeepEqual(t, "Pod Security labels", map[string]string{
+		"enforce": ns.Labels["pod-security.kubernetes.io/enforce"], "enforce-version": ns.Labels["pod-security.kubernetes.io/enforce-version"],
+		"warn": ns.Labels["pod-security.kubernetes.io/warn"], "audit": ns.Labels["pod-security.kubernetes.io/audit"],
+	}, map[string]string{"enforce": "restricted", "enforce-version": "latest", "warn": "restricted", "audit": "restricted"})
+	charttest.DeepEqual(t, "namespace annotations", ns.Annotations, map[string]string{"helm.sh/resource-policy": "keep"})
+	for _, o := range r.Objects {
+		want := own
+		if strings.HasSuffix(o.GetName(), "-data-plane") {
+			want = "kube-system"
+		}
+		if got := o.GetNamespace(); got != "" && got != want {
+			t.Errorf("%s/%s is in namespace %q, want %q", o.GetKind(), o.GetName(), got, want)
+		}
+	}
+	var m admissionregistrationv1.MutatingWebhookConfiguration
+	r.Get(t, "MutatingWebhookConfiguration", "eksguard", &m)
+	var v admissionregistrationv1.ValidatingWebhookConfiguration
+	r.Get(t, "ValidatingWebhookConfiguration", "eksguard", &v)
+	check := func(name string, client admissionregistrationv1.WebhookClientConfig, selector *metav1.LabelSelector) {
+		if got := client.Service.Namespace; got != own {
+			t.Errorf("webhook %s calls a Service in %q, want %q", name, got, own)
+		}
+		if excluded := selector.MatchExpressions[0].Values; !slices.Contains(excluded, own) || slices.Contains(excluded, chartNamespace) {
+			t.Errorf("webhook %s excludes %v: want eksguard's namespace %q, not the release's %q", name, excluded, own, chartNamespace)
+		}
+	}
+	for _, w := range m.Webhooks {
+		check(w.Name, w.ClientConfig, w.NamespaceSelector)
+	}
+	for _, w := range v.Webhooks {
+		check(w.Name, w.ClientConfig, w.NamespaceSelector)
+	}
+	var d appsv1.Deployment
+	r.Get(t, "Deployment", "eksguard", &d)
+	if args := d.Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--policy-configmap-namespace="+own) {
+		t.Errorf("server args %v do not name the policy ConfigMap's namespace %q", args, own)
+	}
+	var fence admissionregistrationv1.ValidatingAdmissionPolicy
+	r.Get(t, "ValidatingAdmissionPolicy", "eksguard-webhook-configurations", &fence)
+	if data, _ := json.Marshal(fence.Spec); !strings.Contains(string(data), "system:serviceaccount:"+own+":eksguard") {
+		t.Errorf("the webhook-configuration fence does not name eksguard's ServiceAccount in %q: %s", own, data)
+	}
+
+	for values, wantErr := range map[string]string{
+		"namespace: {create: true}": "namespace.create needs namespace.name set to a namespace other than the release's",
+		"namespace: {create: true, name: " + chartNamespace + "}": "namespace.create needs namespace.name set to a namespace other than the release's",
+		"namespace: {create: true, name: " + own + "}\nhostNetwork: true": `hostNetwork: true breaks the Pod Security level "restricted" that namespace.labels enforces`,
+	} {
+		if _, err := chart.RenderErr(t, chartRelease, chartNamespace, values); err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("values %q: %v, want an error saying %q", values, err, wantErr)
+		}
+	}
+	// Without create, the namespace is only named: nothing makes it.
+	if r := renderChart(t, chartRelease, chartNamespace, "namespace: {name: "+own+"}"); r.Has("Namespace", own) {
+		t.Errorf("namespace.name alone renders the Namespace")
+	}
+}
+
 // TestChartReadmeListsEveryValue: every value in values.yaml is in the
 // README's table, itself or through the object that contains it.
 func TestChartReadmeListsEveryValue(t *testing.T) {

@@ -19,6 +19,18 @@ configurations and the ClusterRole carry it.
 {{- end }}
 {{- end }}
 
+{{/*
+Namespace of eksguard's objects: namespace.name, or the release's. Helm
+stores its release record in the release namespace before it creates
+anything, so a namespace the chart creates must be another one.
+*/}}
+{{- define "eksguard.namespace" -}}
+{{- if and .Values.namespace.create (or (not .Values.namespace.name) (eq .Values.namespace.name .Release.Namespace)) }}
+{{- fail "namespace.create needs namespace.name set to a namespace other than the release's: Helm stores the release in the release namespace before the chart's objects are created" }}
+{{- end }}
+{{- default .Release.Namespace .Values.namespace.name }}
+{{- end }}
+
 {{- define "eksguard.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "eksguard.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
@@ -75,7 +87,7 @@ must never need itself to start), kube-system, the configured extra list and
 the policy's own exclusions, which would be answered "allowed" anyway.
 */}}
 {{- define "eksguard.excludedNamespaces" -}}
-{{- $names := concat (list .Release.Namespace "kube-system") .Values.webhook.excludedNamespaces (.Values.policy.scope.excludedNamespaces | default list) }}
+{{- $names := concat (list (include "eksguard.namespace" .) "kube-system") .Values.webhook.excludedNamespaces (.Values.policy.scope.excludedNamespaces | default list) }}
 {{- toJson (uniq $names) }}
 {{- end }}
 
@@ -102,7 +114,7 @@ timeoutSeconds: {{ $root.Values.webhook.timeoutSeconds }}
 clientConfig:
   service:
     name: {{ include "eksguard.fullname" $root }}
-    namespace: {{ $root.Release.Namespace }}
+    namespace: {{ include "eksguard.namespace" $root }}
     path: {{ .path }}
     port: {{ $root.Values.service.port }}
 namespaceSelector:
