@@ -701,8 +701,8 @@ func TestChartNamespaceOverride(t *testing.T) {
 	}
 
 	for values, wantErr := range map[string]string{
-		"namespace: {create: true}": "namespace.create needs namespace.name set to a namespace other than the release's",
-		"namespace: {create: true, name: " + chartNamespace + "}": "namespace.create needs namespace.name set to a namespace other than the release's",
+		"namespace: {create: true}":                                       "namespace.create needs namespace.name set to a namespace other than the release's",
+		"namespace: {create: true, name: " + chartNamespace + "}":         "namespace.create needs namespace.name set to a namespace other than the release's",
 		"namespace: {create: true, name: " + own + "}\nhostNetwork: true": `hostNetwork: true breaks the Pod Security level "restricted" that namespace.labels enforces`,
 	} {
 		if _, err := chart.RenderErr(t, chartRelease, chartNamespace, values); err == nil || !strings.Contains(err.Error(), wantErr) {
