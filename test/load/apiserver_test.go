@@ -6,7 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -97,7 +100,9 @@ func apiServerPhase(t *testing.T, cfg *rest.Config, eks, base *process, caPEM []
 		})
 		time.Sleep(time.Second)
 		for _, conc := range apiConcurrencies {
+			profiled := profileAPIServer(t, cfg, fmt.Sprintf("%s-c%d", setup.name, conc))
 			cells = append(cells, apiCell{setup: setup.name, concurrency: conc, stats: createPods(t, c, conc)})
+			profiled()
 		}
 		if setup.admissionPolicy {
 			for _, obj := range []client.Object{ap.Binding, ap.Policy} {
@@ -182,6 +187,39 @@ func createPods(t *testing.T, c client.Client, conc int) stats {
 	wg.Wait()
 	s.elapsed = time.Since(start)
 	return s
+}
+
+// profileAPIServer, when LOAD_APISERVER_PROFILE names a directory, takes a
+// CPU profile of the API server (its /debug/pprof, on by default) for the
+// first seconds of a cell into DIR/<name>.pprof; the returned func waits
+// for it. Read one with go tool pprof -top.
+func profileAPIServer(t *testing.T, cfg *rest.Config, name string) func() {
+	dir := os.Getenv("LOAD_APISERVER_PROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := httpClient.Get(strings.TrimSuffix(cfg.Host, "/") + "/debug/pprof/profile?seconds=2")
+		if err != nil {
+			t.Errorf("profiling the API server: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".pprof"), data, 0o644)
+		}
+		if err != nil {
+			t.Errorf("profiling the API server: %v", err)
+		}
+	}()
+	return func() { <-done }
 }
 
 // reportAPIServer prints the phase, with the two comparisons.
