@@ -3,6 +3,13 @@ package netpol
 // The live reads of the coverage rule: the API server is asked before a
 // denial, because the informer cache can be a moment behind (a policy
 // created in the same kubectl apply as its pods).
+//
+// They are consistent lists (no resourceVersion), on purpose: API servers
+// serve those from their watch cache once it has caught up with etcd
+// (KEP-2340 ConsistentListFromCache, on by default since 1.31), so they do
+// not reach etcd; a resourceVersion "0" list could be served from a cache
+// older than eksguard's own informer and deny what a fresh read admits.
+// Concurrent admissions share them (coalesce.go).
 
 import (
 	"context"
