@@ -218,6 +218,16 @@ func controlDepth(gk schema.GroupKind) int {
 	return depth
 }
 
+// isController reports whether objects of gk control audited objects.
+func isController(gk schema.GroupKind) bool {
+	for _, controllers := range controlledBy {
+		if slices.Contains(controllers, gk) {
+			return true
+		}
+	}
+	return false
+}
+
 // coveredByController reports whether obj's controller is one of kinds and
 // was judged in this audit (judged holds their UIDs): a controller that is
 // gone, or held in deletion, no longer stands for what still runs (the
@@ -305,22 +315,25 @@ func audit(ctx context.Context, c client.Reader, scheme *runtime.Scheme, opts au
 		rep.reports = report.NewPolicyReports(opts.maxResults, time.Now())
 	}
 	byNamespace := map[string]*namespaceAudit{}
-	// judged are the UIDs of the objects judged so far, which stand for
+	// judged are the UIDs of the controllers judged so far, which stand for
 	// the objects they control.
 	judged := map[types.UID]bool{}
 	for _, kind := range auditKinds(scheme) {
+		// Only controllers' UIDs are kept: pods, the most objects, control nothing.
+		controls := isController(kind.gvk.GroupKind())
 		err := listPages(ctx, c, kind.newList, opts, kind.listOpts, func(obj client.Object) {
 			// Objects being deleted are on their way out, not something to
 			// fix; a pod still runs until it is gone, so it is judged.
 			if obj.GetDeletionTimestamp() != nil && kind.gvk.GroupKind() != (schema.GroupKind{Kind: "Pod"}) {
 				return
 			}
-			if coveredByController(obj, kind.coveredBy, judged) {
+			if controls {
 				judged[obj.GetUID()] = true
+			}
+			if coveredByController(obj, kind.coveredBy, judged) {
 				rep.ControlledObjects++
 				return
 			}
-			judged[obj.GetUID()] = true
 			r := engine.Evaluate(ctx, kind.gvk, obj)
 			ns := byNamespace[r.Namespace]
 			if ns == nil {

@@ -3,6 +3,7 @@ package offline
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,7 +23,9 @@ import (
 // Store is the in-memory client.Reader the rule handlers read when
 // eksguard runs outside the webhook: namespace labels, the NetworkPolicies
 // of a namespace and the Ingresses of an ALB group, each kept in the map the
-// reads need, so a check costs what the webhook's would. It serves exactly
+// reads need, so a check costs what the webhook's would. It keeps of each
+// object what the rules read, as the webhook's informer caches do, so an
+// audit holds little more than the compiled context. It serves exactly
 // the reads the handlers make and fails loudly on any other, so a handler
 // that starts reading something new cannot be answered wrongly.
 type Store struct {
@@ -87,21 +90,45 @@ func (s *Store) AddNamespace(name string, set map[string]string) {
 	s.namespaceLabels[name] = merged
 }
 
+// AddNetworkPolicy records np as the webhook's cache holds it: what the
+// coverage index and the live reads compile.
 func (s *Store) AddNetworkPolicy(np *networkingv1.NetworkPolicy) {
 	s.ensureUID(np)
-	s.policies[np.Namespace] = append(s.policies[np.Namespace], *np)
+	trimmed, _ := netpol.TrimNetworkPolicy(np)
+	s.policies[np.Namespace] = append(s.policies[np.Namespace], *trimmed.(*networkingv1.NetworkPolicy))
 }
 
 // addPolicyObject records an object of a custom policy kind.
 func (s *Store) AddPolicyObject(u *unstructured.Unstructured) {
 	s.ensureUID(u)
 	gvk := u.GroupVersionKind()
-	s.policyObjects[gvk] = append(s.policyObjects[gvk], u)
+	s.policyObjects[gvk] = append(s.policyObjects[gvk], withoutUnread(u))
 }
 
 // AddCalicoTier records a Calico Tier, whose default action coverage reads.
 func (s *Store) AddCalicoTier(u *unstructured.Unstructured) {
-	s.calicoTiers = append(s.calicoTiers, u)
+	s.calicoTiers = append(s.calicoTiers, withoutUnread(u))
+}
+
+// withoutUnread is a copy of u without managedFields, kubectl's
+// last-applied copy of the object and status, which are most of a live
+// object's bytes and which no rule reads of any kind the store keeps
+// unstructured (the webhook's caches drop them too). u stays whole: check
+// judges the objects it stores.
+func withoutUnread(u *unstructured.Unstructured) *unstructured.Unstructured {
+	out := &unstructured.Unstructured{Object: maps.Clone(u.Object)}
+	delete(out.Object, "status")
+	if meta, ok := out.Object["metadata"].(map[string]any); ok {
+		meta = maps.Clone(meta)
+		delete(meta, "managedFields")
+		if ann, ok := meta["annotations"].(map[string]any); ok {
+			ann = maps.Clone(ann)
+			delete(ann, corev1.LastAppliedConfigAnnotation)
+			meta["annotations"] = ann
+		}
+		out.Object["metadata"] = meta
+	}
+	return out
 }
 
 // SetDataPlane records what the cluster's data-plane objects (aws-node,
@@ -138,17 +165,20 @@ func (s *Store) AddIngress(ing *networkingv1.Ingress) {
 		return
 	}
 	s.ensureUID(ing)
+	obj, _ := lbtls.TrimIngress(ing)
+	trimmed := *obj.(*networkingv1.Ingress)
 	if len(group) > 0 {
-		s.ingressGroups[group[0]] = append(s.ingressGroups[group[0]], *ing)
+		s.ingressGroups[group[0]] = append(s.ingressGroups[group[0]], trimmed)
 	}
 	if len(class) > 0 {
-		s.ingressesByClass[class[0]] = append(s.ingressesByClass[class[0]], *ing)
+		s.ingressesByClass[class[0]] = append(s.ingressesByClass[class[0]], trimmed)
 	}
 }
 
-// addIngressClass records an IngressClass.
+// addIngressClass records an IngressClass, as the webhook's cache holds it.
 func (s *Store) AddIngressClass(class *networkingv1.IngressClass) {
-	s.ingressClasses = append(s.ingressClasses, *class)
+	trimmed, _ := lbtls.TrimIngressClass(class)
+	s.ingressClasses = append(s.ingressClasses, *trimmed.(*networkingv1.IngressClass))
 }
 
 // addClassParams records an IngressClassParams.
@@ -185,7 +215,7 @@ func (s *Store) AddACKLoadBalancer(namespace, name string, lb *lbtls.ACKLoadBala
 
 // AddACKObject records an ACK Listener or Rule.
 func (s *Store) AddACKObject(u *unstructured.Unstructured) error {
-	raw, err := u.MarshalJSON()
+	raw, err := withoutUnread(u).MarshalJSON()
 	if err != nil {
 		return err
 	}
