@@ -43,6 +43,10 @@ func TestReviewHandlerAnswersAsControllerRuntime(t *testing.T) {
 		{"an object twice", "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","object":{"a":1},"object":{"b":2}}}`},
 		{"an object that is not one", "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","object":[1,2]}}`},
 		{"a request that is not an object", "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":"u"}`},
+		// The review's decoder refuses these; controller-runtime's reads them.
+		{"a field given twice, then null", "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","operation":null,"object":{"a":1}}}`},
+		{"invalid UTF-8 in the review and in the object", "application/json", "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"u\xff\",\"object\":{\"a\":\"\xf3\"}}}"},
+		{"invalid UTF-8 in the object only", "application/json", "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"u\",\"object\":{\"a\":\"\xf3\"}}}"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			compareTransports(t, hook, tt.contentType, tt.body)
@@ -87,6 +91,7 @@ func FuzzReviewHandler(f *testing.F) {
 	// Where jsonscan finds the objects: in either order, spaced, twice.
 	f.Add(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"oldObject" : {"b":[{}]} ,"uid":"u","object":	{"a":"\u0022"}}}`)
 	f.Add(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"object":{"a":1},"object":null,"options":{"kind":"x"}}}`)
+	f.Add(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","dryRun":true,"dryRun":null,"userInfo":{"extra":{"k":["a"],"k":null}}}}`)
 	hook := echoHook()
 	f.Fuzz(func(t *testing.T, body string) {
 		if len(body) > 16<<10 {

@@ -5,19 +5,85 @@ import (
 	"errors"
 	"reflect"
 	"sync"
-	"unicode/utf8"
 
-	jsoniter "github.com/json-iterator/go"
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/eksguard/eksguard/internal/lib/jsonscan"
 )
 
-// API decodes case-sensitively, as the API server reads field names, and in
-// one pass (encoding/json validates the whole input before decoding it,
-// which input already validated, such as an object inside an
-// AdmissionReview, need not be).
-var API = jsoniter.Config{CaseSensitive: true}.Froze()
+// Unmarshal is the fast decoder, for what the API server writes:
+// encoding/json/v2's (the go-json-experiment module), which decodes in one
+// pass where encoding/json validates all of its input first. Field names
+// are case-sensitive, as the API server reads them, and unknown ones are
+// skipped. It fails on a name given twice, which v2 reads otherwise than
+// sigs.k8s.io/json (a null after a value zeroes it; a map entry given
+// twice is merged, not replaced), and on invalid UTF-8: the API server
+// writes neither, and on any error callers take sigs.k8s.io/json. It also
+// refuses a type that can hold an interface value outside a type with its
+// own UnmarshalJSON, since v2 reads a number there as float64 where
+// sigs.k8s.io/json reads int64.
+func Unmarshal(data []byte, v any) error {
+	if !interfaceFree(reflect.TypeOf(v)) {
+		return errHoldsInterfaces
+	}
+	return jsonv2.Unmarshal(data, v, options)
+}
+
+// errHoldsInterfaces is Unmarshal's refusal of a type with interface fields.
+var errHoldsInterfaces = errors.New("decode.Unmarshal: the type can hold interface values, which sigs.k8s.io/json reads")
+
+// interfaceFree reports, once per type, whether t reaches no interface
+// value that its own JSON decoding would fill: those behind a type with an
+// UnmarshalJSON method (RawExtension, Time, Quantity) are that method's.
+func interfaceFree(t reflect.Type) bool {
+	if free, ok := interfaceFreeTypes.Load(t); ok {
+		return free.(bool)
+	}
+	free := walkInterfaceFree(t, map[reflect.Type]bool{})
+	interfaceFreeTypes.Store(t, free)
+	return free
+}
+
+var (
+	interfaceFreeTypes sync.Map // reflect.Type -> bool
+	unmarshalerV1      = reflect.TypeFor[interface{ UnmarshalJSON([]byte) error }]()
+)
+
+func walkInterfaceFree(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if t == nil || seen[t] {
+		return t != nil
+	}
+	seen[t] = true
+	if t.Implements(unmarshalerV1) || reflect.PointerTo(t).Implements(unmarshalerV1) {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Interface:
+		return false
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return walkInterfaceFree(t.Elem(), seen)
+	case reflect.Map:
+		return walkInterfaceFree(t.Key(), seen) && walkInterfaceFree(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if (f.IsExported() || f.Anonymous) && f.Tag.Get("json") != "-" && !walkInterfaceFree(f.Type, seen) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// options pin the v2 defaults Unmarshal relies on.
+var options = jsonv2.JoinOptions(
+	jsonv2.MatchCaseInsensitiveNames(false),
+	jsonv2.RejectUnknownMembers(false),
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+)
 
 // ErrNoObject is the decode error of an empty or null object.
 var ErrNoObject = errors.New("the request has no object")
@@ -56,32 +122,32 @@ func fieldsInto(raw []byte, t reflect.Type, obj any) error {
 	if NoObject(raw) {
 		return ErrNoObject
 	}
-	valid := utf8.Valid(raw)
-	// The projection onto t's fields first: what json-iterator would skip
-	// slowly is skipped fast, and anything jsonscan cannot vouch for takes
-	// the full decode below.
-	if valid {
-		buf := projectionBuffers.Get().(*[]byte)
-		projected, ok := jsonscan.ProjectionOf(t).Project((*buf)[:0], raw)
-		decoded := ok && API.Unmarshal(projected, obj) == nil
-		if cap(projected) <= maxPooledProjection {
-			*buf = projected
-			projectionBuffers.Put(buf)
-		}
-		if decoded {
+	// The projection onto t's fields first: a handler reads a few fields of
+	// a large object, which jsonscan skips faster than a decoder; anything
+	// jsonscan cannot vouch for takes the whole object.
+	buf := projectionBuffers.Get().(*[]byte)
+	projected, ok := jsonscan.ProjectionOf(t).Project((*buf)[:0], raw)
+	decoded := ok && Unmarshal(projected, obj) == nil
+	if cap(projected) <= maxPooledProjection {
+		*buf = projected
+		projectionBuffers.Put(buf)
+	}
+	if decoded {
+		return nil
+	}
+	reset(obj)
+	// The whole object, by Unmarshal if only jsonscan gave up (Unmarshal
+	// refuses a projection only if it would refuse the whole object). What
+	// Unmarshal refuses (a bad object, a name given twice, invalid UTF-8) is
+	// read by sigs.k8s.io/json, the API server's decoder, whose verdict and
+	// message (naming the field without quoting the input) are the answer.
+	if !ok {
+		if Unmarshal(raw, obj) == nil {
 			return nil
 		}
 		reset(obj)
 	}
-	// Invalid UTF-8 (which the API server never sends) is read as
-	// encoding/json reads it, with U+FFFD; so is the rare bad object, to get
-	// encoding/json's verdict and message, which name the field without
-	// quoting the input.
-	if !valid || API.Unmarshal(raw, obj) != nil {
-		reset(obj)
-		return sigsjson.UnmarshalCaseSensitivePreserveInts(raw, obj)
-	}
-	return nil
+	return sigsjson.UnmarshalCaseSensitivePreserveInts(raw, obj)
 }
 
 // reset zeroes what obj points to, undoing a partial decode.
@@ -90,8 +156,8 @@ func reset(obj any) {
 	v.SetZero()
 }
 
-// projectionBuffers hold Fields' projections, which json-iterator copies
-// from (strings, raw values) and does not keep.
+// projectionBuffers hold Fields' projections, which the decoders copy from
+// (strings, raw values) and do not keep.
 var projectionBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // maxPooledProjection keeps a huge object's projection out of the pool.

@@ -7,6 +7,9 @@ import (
 	"reflect"
 	"testing"
 
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	sigsjson "sigs.k8s.io/json"
 )
 
@@ -29,6 +32,11 @@ func TestFieldsAgreesWithTheAPIServerDecoder(t *testing.T) {
 		{name: "a key given twice: the last wins", doc: `{"metadata":{"name":"a","name":"b"}}`},
 		{name: "unknown fields and nesting are skipped", doc: `{"status":{"x":[1,{"y":[null,true,"\u00e9"]}]},"metadata":{"managedFields":[{"a":{"b":{}}}],"uid":"u"}}`},
 		{name: "null and empty", doc: `{"metadata":null,"spec":{"class":null,"Names":[]}}`},
+		// What Unmarshal refuses, and sigs.k8s.io/json reads.
+		{name: "a key given twice in a map", doc: `{"metadata":{"labels":{"app":"web","app":"db","tier":"a","tier":null}}}`},
+		{name: "a key given twice, then null", doc: `{"spec":{"port":443,"port":null}}`},
+		{name: "invalid UTF-8", doc: "{\"metadata\":{\"name\":\"a\xffb\",\"labels\":{\"\xf3\":\"\"}}}"},
+		{name: "a lone surrogate", doc: `{"metadata":{"name":"a\ud800b"}}`},
 		{name: "wrong type", doc: `{"metadata":{"labels":["app"]}}`,
 			wantErr: "json: cannot unmarshal array into Go struct field Meta.metadata.labels of type map[string]string"},
 		{name: "fractional port", doc: `{"spec":{"port":443.5}}`,
@@ -57,6 +65,80 @@ func TestFieldsAgreesWithTheAPIServerDecoder(t *testing.T) {
 	}
 }
 
+// TestUnmarshalRefusesWhatItWouldReadDifferently: allowed to, the
+// encoding/json/v2 decoder would read a key given twice otherwise than
+// sigs.k8s.io/json (a null after a value would zero it; a map entry given
+// twice would be merged, not replaced), so Unmarshal refuses it, and
+// invalid UTF-8 and lone surrogates too, for callers to take
+// sigs.k8s.io/json. What the API server writes, it reads, case-sensitively.
+func TestUnmarshalRefusesWhatItWouldReadDifferently(t *testing.T) {
+	for _, doc := range []string{
+		`{"spec":{"port":443,"port":null}}`,
+		`{"metadata":{"labels":{"app":"web","app":null}}}`,
+		"{\"metadata\":{\"name\":\"a\xffb\"}}",
+		`{"metadata":{"name":"a\ud800b"}}`,
+	} {
+		var got fuzzFields
+		if err := Unmarshal([]byte(doc), &got); err == nil {
+			t.Errorf("Unmarshal(%s) = %+v, want an error", doc, got)
+		}
+	}
+	doc := `{"metadata":{"name":"a","labels":{"app":"web"},"managedFields":[{"x":1}]},"Spec":{},"spec":{"port":443,"class":"\u00e9","items":[{"name":"n"}]}}`
+	var got, want fuzzFields
+	if err := Unmarshal([]byte(doc), &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts([]byte(doc), &want); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded:\n got %+v\nwant %+v (%v)", got, want, err)
+	}
+}
+
+// TestUnmarshalLeavesInterfacesToTheAPIServerDecoder: v2 reads a number
+// into an interface as float64 where sigs.k8s.io/json reads int64, so
+// Unmarshal refuses every type that can hold an interface value, however
+// deep, unless a type with its own UnmarshalJSON holds it; and Fields,
+// falling back, reads such a type exactly as the API server's decoder.
+func TestUnmarshalLeavesInterfacesToTheAPIServerDecoder(t *testing.T) {
+	type withAny struct {
+		Spec struct {
+			Values []map[string]any `json:"values"`
+		} `json:"spec"`
+	}
+	type selfDecoded struct {
+		Raw runtime.RawExtension `json:"raw"`
+		At  metav1.Time          `json:"at"`
+	}
+	type recursive struct {
+		Next *recursive `json:"next"`
+		Name string     `json:"name"`
+	}
+	for _, tc := range []struct {
+		name string
+		v    any
+		free bool
+	}{
+		{"an interface deep in slices and maps", &withAny{}, false},
+		{"a bare interface", new(any), false},
+		{"interfaces only behind UnmarshalJSON", &selfDecoded{}, true},
+		{"a recursive type", &recursive{}, true},
+		{"the AdmissionReview, which the transport decodes", &admissionv1.AdmissionReview{}, true},
+		{"the fuzz struct", &fuzzFields{}, true},
+	} {
+		err := Unmarshal([]byte(`{}`), tc.v)
+		if free := err == nil; free != tc.free {
+			t.Errorf("%s: Unmarshal error %v, want interface-free %v", tc.name, err, tc.free)
+		}
+	}
+	doc := []byte(`{"spec":{"values":[{"port":443,"ratio":0.5}]}}`)
+	got, err := Fields[withAny](doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if port := got.Spec.Values[0]["port"]; port != int64(443) {
+		t.Errorf("port read as %T %v, want int64 443, as sigs.k8s.io/json reads it", port, port)
+	}
+}
+
 // fuzzFields is a purpose-built struct with the field types the handlers'
 // structs use.
 type fuzzFields struct {
@@ -75,14 +157,16 @@ type fuzzFields struct {
 }
 
 // FuzzFields: on valid JSON (every object a handler decodes is part
-// of an AdmissionReview already parsed), Fields decodes exactly what
-// sigs.k8s.io/json does, and fails exactly when it fails.
+// of an AdmissionReview already parsed), Fields (a projection decoded by
+// Unmarshal, or the fallbacks) decodes exactly what sigs.k8s.io/json does
+// with the whole object, and fails exactly when it fails.
 func FuzzFields(f *testing.F) {
 	for _, seed := range []string{
 		`{"metadata":{"name":"a","labels":{"app":"web"}},"spec":{"type":"LoadBalancer","port":443,"class":"x","items":[{"name":"n","ref":null}]}}`,
 		`{"Metadata":{},"spec":{"Port":1,"port":2,"map":{"a":"b","a":"c"}}}`,
 		`{"spec":{"port":1e3,"flag":"true","items":{}}}`,
 		`{"metadata":{"annotations":{"k":"\u00e9\ud800"}},"status":[1,2,{"x":null}]}`,
+		`{"metadata":{"labels":{"a":"1","a":null}},"spec":{"port":1,"port":null,"items":[{"name":"n","name":null}]}}`,
 	} {
 		f.Add([]byte(seed))
 	}
