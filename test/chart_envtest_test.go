@@ -167,10 +167,12 @@ func TestChartRBAC(t *testing.T) {
 		// config watcher: Events on the policy ConfigMap (events.k8s.io/v1 recorder).
 		{"create", events, "events", ns, ""},
 		{"patch", events, "events", ns, ""},
-		// internal/app/certs (cert-controller): Secret informer in its namespace,
-		// Secret update, webhook configuration informers and updates.
-		{"list", core, "secrets", ns, ""},
-		{"watch", core, "secrets", ns, ""},
+		// internal/app/certs (cert-controller): the Secret informer, narrowed
+		// to the certificate Secret by a field selector (the API server
+		// authorizes it as a request for that name), Secret update, webhook
+		// configuration informers and updates.
+		{"list", core, "secrets", ns, certSecret},
+		{"watch", core, "secrets", ns, certSecret},
 		{"update", core, "secrets", ns, certSecret},
 		{"list", admission, "validatingwebhookconfigurations", "", ""},
 		{"watch", admission, "validatingwebhookconfigurations", "", ""},
@@ -194,8 +196,12 @@ func TestChartRBAC(t *testing.T) {
 		needed = append(needed, access{"list", k.GVK.Group, k.Resource, "", ""}, access{"watch", k.GVK.Group, k.Resource, "", ""})
 	}
 	forbidden := []access{
-		// Secrets: nothing outside its namespace, nothing but updates of its own inside.
+		// Secrets: nothing outside its namespace, nothing but its own inside
+		// (no list of the namespace: Helm's release Secrets stay unreadable).
 		{"list", core, "secrets", "", ""},
+		{"list", core, "secrets", ns, ""},
+		{"watch", core, "secrets", ns, ""},
+		{"list", core, "secrets", ns, "sh.helm.release.v1.eksguard.v1"},
 		{"get", core, "secrets", other, "anything"},
 		{"list", core, "secrets", other, ""},
 		{"get", core, "secrets", ns, certSecret},
