@@ -5,7 +5,9 @@
 // directory. The image runs as 65532:65532, has /eksguard as its entrypoint
 // and serve as its command, OCI labels for source, version and revision,
 // and an SPDX SBOM of the binary's modules at /usr/share/doc/eksguard/.
-// The Dockerfile builds the same image for users with Docker.
+// It also writes each platform's binary and SBOM under OUT/linux-ARCH,
+// which the Dockerfile copies onto scratch: Docker users build the same
+// image after make image, and no build pulls an image from a registry.
 //
 //	go run ./hack/image -out bin/image -version v0.1.0
 //	skopeo copy --all oci:bin/image/oci:v0.1.0 docker://ACCOUNT.dkr.ecr.REGION.amazonaws.com/eksguard:v0.1.0

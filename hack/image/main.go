@@ -50,7 +50,7 @@ type options struct {
 func main() {
 	var opts options
 	var platforms string
-	flag.StringVar(&opts.out, "out", "bin/image", "Output directory: the OCI layout goes to OUT/oci.")
+	flag.StringVar(&opts.out, "out", "bin/image", "Output directory: the OCI layout goes to OUT/oci, each platform's files for the Dockerfile to OUT/linux-ARCH.")
 	flag.StringVar(&opts.version, "version", "dev", "Version: the binary's --version, the image label and the layout's tag.")
 	flag.StringVar(&opts.revision, "revision", "", "Source revision for the label (default: git rev-parse HEAD).")
 	flag.StringVar(&platforms, "platforms", "linux/amd64,linux/arm64", "Platforms, comma-separated.")
@@ -114,10 +114,14 @@ func platformImage(ctx context.Context, opts *options, rootfs v1.Layer, goarch s
 	if err != nil {
 		return nil, err
 	}
-	app, err := layerOf(opts.created, []file{
+	files := []file{
 		{name: binaryPath, mode: 0o755, data: binary},
 		{name: sbomPath, mode: 0o644, data: sbom},
-	})
+	}
+	if err := writeFiles(filepath.Join(opts.out, dockerContext(goarch)), files); err != nil {
+		return nil, err
+	}
+	app, err := layerOf(opts.created, files)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +152,29 @@ func platformImage(ctx context.Context, opts *options, rootfs v1.Layer, goarch s
 		},
 	}
 	return mutate.ConfigFile(img, cfg)
+}
+
+// dockerContext is where, under the output directory, the files of
+// goarch's image layer are also written as a tree: the Dockerfile copies
+// them onto scratch, so a Docker build pulls no image at all (neither a
+// base nor a Go build image, which would have to be pinned by digest).
+func dockerContext(goarch string) string { return "linux-" + goarch }
+
+// writeFiles writes files under dir at their image paths.
+func writeFiles(dir string, files []file) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	for _, f := range files {
+		path := filepath.Join(dir, filepath.FromSlash(f.name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, f.data, os.FileMode(f.mode)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // buildBinary builds the static eksguard binary for goarch.

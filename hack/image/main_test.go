@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,6 +62,14 @@ func TestImage(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkImage(t, img, desc.Platform.Architecture, version, opts.revision)
+		// What the Dockerfile copies is the image's own layer.
+		files := imageFiles(t, img)
+		for _, name := range []string{binaryPath, sbomPath} {
+			onDisk, err := os.ReadFile(filepath.Join(opts.out, dockerContext(desc.Platform.Architecture), filepath.FromSlash(name)))
+			if err != nil || !bytes.Equal(onDisk, files[strings.TrimPrefix(name, "/")]) {
+				t.Errorf("%s: %s for the Dockerfile differs from the image's (%v)", desc.Platform.Architecture, name, err)
+			}
+		}
 	}
 	slices.Sort(platforms)
 	if !slices.Equal(platforms, []string{"linux/amd64", "linux/arm64"}) {
@@ -150,4 +159,53 @@ func imageFiles(t *testing.T, img v1.Image) map[string][]byte {
 		rc.Close()
 	}
 	return files
+}
+
+// TestDockerfile holds the Dockerfile to the image hack/image builds: it
+// pulls no image (every stage is scratch, no syntax directive fetching a
+// frontend), copies the rootfs and the files run writes for each platform
+// (which .dockerignore lets into the context), and repeats the image's
+// user, ports, entrypoint, command and source label.
+func TestDockerfile(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "# syntax=") {
+			t.Errorf("a syntax directive pulls a frontend image: %q", line)
+		}
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, " ") {
+			continue
+		}
+		instruction, args, _ := strings.Cut(line, " ")
+		got[instruction] = append(got[instruction], args)
+	}
+	want := map[string][]string{
+		"FROM":       {"scratch"},
+		"COPY":       {"hack/image/rootfs/ /", "bin/image/" + dockerContext("${TARGETARCH}") + "/ /"},
+		"USER":       {user},
+		"EXPOSE":     {"9443 8080 8081"},
+		"ENTRYPOINT": {`["` + binaryPath + `"]`},
+		"CMD":        {`["serve"]`},
+	}
+	for instruction, args := range want {
+		if !slices.Equal(got[instruction], args) {
+			t.Errorf("Dockerfile %s %q, want %q", instruction, got[instruction], args)
+		}
+	}
+	if !strings.Contains(string(data), `org.opencontainers.image.source="`+source+`"`) {
+		t.Errorf("the Dockerfile's source label is not %s", source)
+	}
+	ignore, err := os.ReadFile(filepath.Join("..", "..", ".dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(ignore), "\n")
+	for _, line := range []string{"bin/*", "!bin/image/", "bin/image/oci/"} {
+		if !slices.Contains(lines, line) {
+			t.Errorf(".dockerignore lacks %q: the context must hold bin/image/linux-ARCH and nothing else of bin/", line)
+		}
+	}
 }
