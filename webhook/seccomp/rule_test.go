@@ -22,15 +22,7 @@ const (
 
 var (
 	testPod            = seccompcases.Pod
-	profile            = seccompcases.Profile
 	podSecurityContext = seccompcases.PodSecurityContext
-	podProfile         = seccompcases.PodProfile
-	containerProfile   = seccompcases.ContainerProfile
-	extraContainer     = seccompcases.ExtraContainer
-	initContainer      = seccompcases.InitContainer
-	ephemeralContainer = seccompcases.EphemeralContainer
-	osName             = seccompcases.OSName
-	annotation         = seccompcases.Annotation
 	checkCases         = seccompcases.Cases
 )
 

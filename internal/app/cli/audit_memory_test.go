@@ -140,7 +140,7 @@ func kubectlApplied(scheme *runtime.Scheme, obj client.Object) {
 	fields, _ := json.Marshal(fieldSet(applied, true))
 	obj.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl-client-side-apply", Operation: metav1.ManagedFieldsOperationUpdate,
 		APIVersion: gvks[0].GroupVersion().String(), Time: ptr.To(metav1.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)),
-		FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: fields}}})
+		FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(string(fields))}})
 }
 
 // fieldSet is v as a FieldsV1 set (lists atomic, as NetworkPolicy and

@@ -102,7 +102,7 @@ func TestStoreTrims(t *testing.T) {
 	meta := func(annotations ...string) metav1.ObjectMeta {
 		m := metav1.ObjectMeta{Namespace: "team", Name: "x", UID: "u1",
 			Annotations:   map[string]string{lastApplied: `{"apiVersion":"v1","kind":"Big"}`},
-			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl-client-side-apply", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}}}}
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl-client-side-apply", FieldsV1: metav1.NewFieldsV1(`{"f:spec":{}}`)}}}
 		for i := 0; i < len(annotations); i += 2 {
 			m.Annotations[annotations[i]] = annotations[i+1]
 		}
