@@ -79,16 +79,7 @@ func TestChartDefaultObjects(t *testing.T) {
 		"ValidatingAdmissionPolicyBinding/eksguard-webhook-configurations",
 		"ValidatingWebhookConfiguration/eksguard",
 	})
-	for _, o := range r.Objects {
-		// The data-plane Role reads two named objects in kube-system.
-		want := chartNamespace
-		if strings.HasSuffix(o.GetName(), "-data-plane") {
-			want = "kube-system"
-		}
-		if ns := o.GetNamespace(); ns != "" && ns != want {
-			t.Errorf("%s/%s is in namespace %q, want %q", o.GetKind(), o.GetName(), ns, want)
-		}
-	}
+	checkNamespaces(t, r, chartNamespace)
 
 	var secret corev1.Secret
 	r.Get(t, "Secret", "eksguard-webhook-tls", &secret)
@@ -645,6 +636,22 @@ func TestChartSchemaRejects(t *testing.T) {
 	}
 }
 
+// checkNamespaces: every namespaced object is in eksguard's namespace, but
+// the data-plane Role and its binding, which read two named objects in
+// kube-system.
+func checkNamespaces(t *testing.T, r charttest.Rendered, eksguardNamespace string) {
+	t.Helper()
+	for _, o := range r.Objects {
+		want := eksguardNamespace
+		if strings.HasSuffix(o.GetName(), "-data-plane") {
+			want = "kube-system"
+		}
+		if got := o.GetNamespace(); got != "" && got != want {
+			t.Errorf("%s/%s is in namespace %q, want %q", o.GetKind(), o.GetName(), got, want)
+		}
+	}
+}
+
 // TestChartNamespaceOverride: namespace.name moves every namespaced object
 // and every reference to eksguard's namespace (webhook Services, excluded
 // namespaces, the policy ConfigMap flag, the fences' ServiceAccounts), and
@@ -662,15 +669,7 @@ func TestChartNamespaceOverride(t *testing.T) {
 		"warn": ns.Labels["pod-security.kubernetes.io/warn"], "audit": ns.Labels["pod-security.kubernetes.io/audit"],
 	}, map[string]string{"enforce": "restricted", "enforce-version": "latest", "warn": "restricted", "audit": "restricted"})
 	charttest.DeepEqual(t, "namespace annotations", ns.Annotations, map[string]string{"helm.sh/resource-policy": "keep"})
-	for _, o := range r.Objects {
-		want := own
-		if strings.HasSuffix(o.GetName(), "-data-plane") {
-			want = "kube-system"
-		}
-		if got := o.GetNamespace(); got != "" && got != want {
-			t.Errorf("%s/%s is in namespace %q, want %q", o.GetKind(), o.GetName(), got, want)
-		}
-	}
+	checkNamespaces(t, r, own)
 	var m admissionregistrationv1.MutatingWebhookConfiguration
 	r.Get(t, "MutatingWebhookConfiguration", "eksguard", &m)
 	var v admissionregistrationv1.ValidatingWebhookConfiguration
