@@ -2,7 +2,6 @@ package certs
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/fields"
@@ -61,13 +60,7 @@ func (s secretNarrower) RoundTrip(req *http.Request) (*http.Response, error) {
 		selector = fields.AndSelectors(parsed, selector)
 	}
 	query.Set("fieldSelector", selector.String())
-	narrowed := req.Clone(req.Context())
-	narrowed.URL = cloneURL(req.URL)
+	narrowed := req.Clone(req.Context()) // a deep copy: the caller's URL stays
 	narrowed.URL.RawQuery = query.Encode()
 	return s.next.RoundTrip(narrowed)
-}
-
-func cloneURL(u *url.URL) *url.URL {
-	c := *u
-	return &c
 }
