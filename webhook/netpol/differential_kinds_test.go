@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -266,7 +267,7 @@ func (g *generator) calicoPolicy(i int) (refPolicy, runtime.Object) {
 // all(), or an empty string.
 func calicoExpression(sel metav1.LabelSelector, explicitAll bool) string {
 	var terms []string
-	for _, k := range sortedKeys(sel.MatchLabels) {
+	for _, k := range slices.Sorted(maps.Keys(sel.MatchLabels)) {
 		terms = append(terms, fmt.Sprintf("%s == '%s'", k, sel.MatchLabels[k]))
 	}
 	quoted := func(values []string) string {
@@ -292,15 +293,6 @@ func calicoExpression(sel metav1.LabelSelector, explicitAll bool) string {
 		return "all()"
 	}
 	return strings.Join(terms, " && ")
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func (g *generator) someTypes() []string {

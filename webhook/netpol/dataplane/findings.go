@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -131,7 +132,7 @@ func (f *Facts) nodeClassFindings(declared, autoMode bool, engine config.Default
 			Message: "there is no Auto Mode NodeClass (eks.amazonaws.com/v1): nothing provides the Auto Mode default-deny the declared default-deny names"}}
 	}
 	var out []Finding
-	for _, class := range sortedKeys(f.NodeClasses) {
+	for _, class := range slices.Sorted(maps.Keys(f.NodeClasses)) {
 		object := "NodeClass " + class
 		policy := f.NodeClasses[class]
 		switch {
@@ -151,13 +152,4 @@ func (f *Facts) nodeClassFindings(declared, autoMode bool, engine config.Default
 		}
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
