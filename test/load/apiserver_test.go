@@ -3,11 +3,14 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,7 +18,7 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -29,31 +32,64 @@ import (
 
 // The API server phase (issue 26): dry-run pod creates through the real
 // API server, so that what the API server pays for each webhook call (the
-// round trip, the JSON patch) is in the figure. Four setups, in the same
+// round trip, the JSON patch) is in the figure. Six setups, in the same
 // run: no webhooks; the allow-all baseline on eksguard's two pod paths
 // (seccomp mutation, coverage); eksguard on both, mutating through the
 // webhook; eksguard on both with the seccomp admission policy injecting
 // in the API server (rendered from the same policy, as the reconciler
-// renders it).
+// renders it); eksguard's coverage webhook alone (no mutation at all, to
+// separate what each way of mutating costs); the admission policy alone.
+//
+// Each setup has its own namespace, and every setup's webhooks and binding
+// select only theirs, so all stay registered for the whole phase and the
+// rounds alternate the setups: the machine's load drifts within a run, and
+// a setup measured only at its start or end would carry the drift.
 
-// apiCreates is how many pods each cell creates.
-const apiCreates = 1000
+// apiCreates is how many pods each cell creates in each round.
+const (
+	apiCreates = 400
+	apiRounds  = 3
+)
 
 var apiConcurrencies = []int{1, 8}
 
 // apiSetup is one setup of the phase.
 type apiSetup struct {
 	name string
-	// url is the server the two webhooks call; "" registers none.
-	url string
+	// namespace is where the setup's pods are created; its webhooks and
+	// the binding select it alone.
+	namespace string
+	// server is the webhook server the setup's webhooks call; nil
+	// registers none.
+	server *process
+	// mutatingWebhook registers the seccomp mutation's webhook besides the
+	// coverage one.
+	mutatingWebhook bool
 	// admissionPolicy binds the seccomp admission policy.
 	admissionPolicy bool
 }
+
+// mutates is whether the setup's pods get their profile.
+func (s apiSetup) mutates(eks *process) bool {
+	return s.admissionPolicy || s.mutatingWebhook && s.server == eks
+}
+
+const (
+	setupNone          = "no webhooks"
+	setupPair          = "allow-all webhook pair"
+	setupWebhook       = "eksguard, webhook mutation"
+	setupPolicy        = "eksguard, admission policy"
+	setupCoverageOnly  = "eksguard, coverage only"
+	setupPolicyOnly    = "admission policy only"
+	admissionPolicyKey = "eksguard-load/admission-policy"
+)
 
 type apiCell struct {
 	setup       string
 	concurrency int
 	stats       stats
+	// apiCPU is the API server's CPU over the cell's rounds.
+	apiCPU time.Duration
 }
 
 // apiServerPhase runs the phase; eks must run with --seccomp-admission-policy=false
@@ -66,97 +102,143 @@ func apiServerPhase(t *testing.T, cfg *rest.Config, eks, base *process, caPEM []
 	if err != nil {
 		t.Fatal(err)
 	}
+	apiServer := apiServerPID(t, cfg)
+	setups := []apiSetup{
+		{name: setupNone},
+		{name: setupPair, server: base, mutatingWebhook: true},
+		{name: setupWebhook, server: eks, mutatingWebhook: true},
+		{name: setupPolicy, server: eks, mutatingWebhook: true, admissionPolicy: true},
+		{name: setupCoverageOnly, server: eks},
+		// What the admission policy alone costs the API server.
+		{name: setupPolicyOnly, admissionPolicy: true},
+	}
+	for i := range setups {
+		setups[i].namespace = fmt.Sprintf("api-%d", i)
+	}
+	for _, setup := range setups {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: setup.namespace}}
+		if setup.admissionPolicy {
+			ns.Labels = map[string]string{admissionPolicyKey: "true"}
+		}
+		if err := c.Create(ctx, ns); err != nil {
+			t.Fatal(err)
+		}
+		// The pods' policy, so that eksguard's coverage admits them.
+		if err := c.Create(ctx, realisticPolicy(ns.Name, "web", "web")); err != nil {
+			t.Fatal(err)
+		}
+		registerPodWebhooks(t, c, setup, caPEM)
+	}
 	name := "eksguard-load-api"
 	ap := seccomp.RenderAdmissionPolicy(config.DefaultPolicy(server.DefaultNamespace), name, time.Now())
-	var cells []apiCell
-	for _, setup := range []apiSetup{
-		{name: "no webhooks"},
-		{name: "allow-all webhook pair", url: base.url},
-		{name: "eksguard, webhook mutation", url: eks.url},
-		{name: "eksguard, admission policy", url: eks.url, admissionPolicy: true},
-		// What the admission policy alone costs the API server.
-		{name: "admission policy only", admissionPolicy: true},
-	} {
-		cleanup := registerPodWebhooks(t, c, name, setup.url, caPEM)
-		if setup.admissionPolicy {
-			for _, obj := range []client.Object{ap.Policy.DeepCopy(), ap.Binding.DeepCopy()} {
-				if err := c.Create(ctx, obj); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		// The API server picks configurations up through informers; and
-		// the check below proves the mutation is in place.
-		waitFor(t, setup.name+" in place", func() error {
-			pod := realisticPod()
-			if err := c.Create(ctx, pod, client.DryRunAll); err != nil {
-				return err
-			}
-			mutated := pod.Spec.SecurityContext != nil && pod.Spec.SecurityContext.SeccompProfile != nil
-			if want := setup.url == eks.url || setup.admissionPolicy; mutated != want {
-				return fmt.Errorf("%s: pod mutated %v, want %v", setup.name, mutated, want)
-			}
-			return nil
-		})
-		time.Sleep(time.Second)
-		for _, conc := range apiConcurrencies {
-			profiled := profileAPIServer(t, cfg, fmt.Sprintf("%s-c%d", setup.name, conc))
-			cells = append(cells, apiCell{setup: setup.name, concurrency: conc, stats: createPods(t, c, conc)})
-			profiled()
-		}
-		if setup.admissionPolicy {
-			for _, obj := range []client.Object{ap.Binding, ap.Policy} {
-				if err := c.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
-					t.Fatal(err)
-				}
-			}
-		}
-		cleanup()
-	}
-	return cells
-}
-
-// registerPodWebhooks registers eksguard's two pod webhooks, as its route
-// table declares them (paths, rules, match conditions), calling url; none
-// when url is "". It returns their removal.
-func registerPodWebhooks(t *testing.T, c client.Client, name, url string, caPEM []byte) func() {
-	if url == "" {
-		return func() {}
-	}
-	ctx := context.Background()
-	clientConfig := func(r *webhook.Route) admissionregistrationv1.WebhookClientConfig {
-		return admissionregistrationv1.WebhookClientConfig{URL: ptr.To(url + r.Path), CABundle: caPEM}
-	}
-	m := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Webhooks: []admissionregistrationv1.MutatingWebhook{{Name: webhook.SeccompPods.Name, ClientConfig: clientConfig(webhook.SeccompPods),
-			Rules: webhook.SeccompPods.Rules(), MatchConditions: webhook.SeccompPods.MatchConditions,
-			FailurePolicy: ptr.To(admissionregistrationv1.Ignore), SideEffects: ptr.To(admissionregistrationv1.SideEffectClassNone),
-			AdmissionReviewVersions: []string{"v1"}, ReinvocationPolicy: ptr.To(admissionregistrationv1.IfNeededReinvocationPolicy)}}}
-	v := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Webhooks: []admissionregistrationv1.ValidatingWebhook{{Name: webhook.NetworkPolicyPods.Name, ClientConfig: clientConfig(webhook.NetworkPolicyPods),
-			Rules: webhook.NetworkPolicyPods.Rules(), MatchConditions: webhook.NetworkPolicyPods.MatchConditions,
-			FailurePolicy: ptr.To(admissionregistrationv1.Fail), SideEffects: ptr.To(admissionregistrationv1.SideEffectClassNone),
-			AdmissionReviewVersions: []string{"v1"}}}}
-	for _, obj := range []client.Object{m, v} {
+	ap.Binding.Spec.MatchResources = &admissionregistrationv1.MatchResources{
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{admissionPolicyKey: "true"}}}
+	for _, obj := range []client.Object{ap.Policy, ap.Binding} {
 		if err := c.Create(ctx, obj); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return func() {
-		for _, obj := range []client.Object{m, v} {
-			if err := c.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
-				t.Fatal(err)
+	// The API server picks configurations up through informers, eksguard
+	// the policies through its cache; the check proves each setup is in
+	// place: admitted, and mutated exactly where it should be.
+	for _, setup := range setups {
+		waitFor(t, setup.name+" in place", func() error {
+			pod := realisticPod()
+			pod.Namespace = setup.namespace
+			if err := c.Create(ctx, pod, client.DryRunAll); err != nil {
+				return err
+			}
+			mutated := pod.Spec.SecurityContext != nil && pod.Spec.SecurityContext.SeccompProfile != nil
+			if want := setup.mutates(eks); mutated != want {
+				return fmt.Errorf("%s: pod mutated %v, want %v", setup.name, mutated, want)
+			}
+			return nil
+		})
+	}
+	time.Sleep(time.Second)
+
+	cells := map[string]*apiCell{}
+	var order []string
+	for round := range apiRounds {
+		for k := range setups {
+			// Each round starts one setup further on.
+			setup := setups[(k+round)%len(setups)]
+			for _, conc := range apiConcurrencies {
+				key := fmt.Sprintf("%s/%d", setup.name, conc)
+				cell := cells[key]
+				if cell == nil {
+					cell = &apiCell{setup: setup.name, concurrency: conc}
+					cells[key] = cell
+				}
+				profiled := func() {}
+				if round == 0 {
+					profiled = profileAPIServer(t, cfg, fmt.Sprintf("%s-c%d", setup.name, conc))
+				}
+				var serverBefore time.Duration
+				if setup.server != nil {
+					serverBefore = processCPU(t, setup.server)
+				}
+				apiBefore := pidCPU(t, apiServer)
+				m := createPods(t, c, setup.namespace, conc)
+				cell.apiCPU += pidCPU(t, apiServer) - apiBefore
+				if setup.server != nil {
+					m.cpu = processCPU(t, setup.server) - serverBefore
+				}
+				cell.stats.add(m)
+				profiled()
 			}
 		}
-		time.Sleep(2 * time.Second) // for the API server's informers
+	}
+	for _, setup := range setups {
+		for _, conc := range apiConcurrencies {
+			order = append(order, fmt.Sprintf("%s/%d", setup.name, conc))
+		}
+	}
+	out := make([]apiCell, 0, len(order))
+	for _, key := range order {
+		out = append(out, *cells[key])
+	}
+	return out
+}
+
+// registerPodWebhooks registers eksguard's pod webhooks for setup, as its
+// route table declares them (paths, rules, match conditions), calling
+// setup.server for the pods of its namespace; none without a server.
+func registerPodWebhooks(t *testing.T, c client.Client, setup apiSetup, caPEM []byte) {
+	if setup.server == nil {
+		return
+	}
+	ctx := context.Background()
+	clientConfig := func(r *webhook.Route) admissionregistrationv1.WebhookClientConfig {
+		return admissionregistrationv1.WebhookClientConfig{URL: ptr.To(setup.server.url + r.Path), CABundle: caPEM}
+	}
+	inNamespace := &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: setup.namespace}}
+	name := "eksguard-load-" + setup.namespace
+	objs := []client.Object{&admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{Name: webhook.NetworkPolicyPods.Name, ClientConfig: clientConfig(webhook.NetworkPolicyPods),
+			Rules: webhook.NetworkPolicyPods.Rules(), MatchConditions: webhook.NetworkPolicyPods.MatchConditions, NamespaceSelector: inNamespace,
+			FailurePolicy: ptr.To(admissionregistrationv1.Fail), SideEffects: ptr.To(admissionregistrationv1.SideEffectClassNone),
+			AdmissionReviewVersions: []string{"v1"}}}}}
+	if setup.mutatingWebhook {
+		objs = append(objs, &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Webhooks: []admissionregistrationv1.MutatingWebhook{{Name: webhook.SeccompPods.Name, ClientConfig: clientConfig(webhook.SeccompPods),
+				Rules: webhook.SeccompPods.Rules(), MatchConditions: webhook.SeccompPods.MatchConditions, NamespaceSelector: inNamespace,
+				FailurePolicy: ptr.To(admissionregistrationv1.Ignore), SideEffects: ptr.To(admissionregistrationv1.SideEffectClassNone),
+				AdmissionReviewVersions: []string{"v1"}, ReinvocationPolicy: ptr.To(admissionregistrationv1.IfNeededReinvocationPolicy)}}})
+	}
+	for _, obj := range objs {
+		if err := c.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
-// createPods makes apiCreates dry-run pod creates with conc workers.
-func createPods(t *testing.T, c client.Client, conc int) stats {
+// createPods makes apiCreates dry-run pod creates in namespace with conc
+// workers.
+func createPods(t *testing.T, c client.Client, namespace string, conc int) measurement {
 	ctx := context.Background()
 	var mu sync.Mutex
-	var s stats
+	var m measurement
 	work := make(chan struct{}, apiCreates)
 	for range apiCreates {
 		work <- struct{}{}
@@ -170,6 +252,7 @@ func createPods(t *testing.T, c client.Client, conc int) stats {
 			defer wg.Done()
 			for range work {
 				pod := realisticPod()
+				pod.Namespace = namespace
 				t0 := time.Now()
 				err := c.Create(ctx, pod, client.DryRunAll)
 				d := time.Since(t0)
@@ -178,15 +261,46 @@ func createPods(t *testing.T, c client.Client, conc int) stats {
 					return
 				}
 				mu.Lock()
-				s.latencies = append(s.latencies, d)
-				s.requests++
+				m.latencies = append(m.latencies, d)
+				m.requests++
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	s.elapsed = time.Since(start)
-	return s
+	m.elapsed = time.Since(start)
+	return m
+}
+
+// apiServerPID is the process of the envtest API server cfg talks to: the
+// kube-apiserver whose --secure-port is cfg's port.
+func apiServerPID(t *testing.T, cfg *rest.Config) int {
+	t.Helper()
+	host, err := url.Parse(cfg.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := host.Port()
+	dirs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range dirs {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			continue // gone
+		}
+		args := strings.Split(string(bytes.TrimRight(data, "\x00")), "\x00")
+		if filepath.Base(args[0]) == "kube-apiserver" && slices.Contains(args, "--secure-port="+port) {
+			pid, err := strconv.Atoi(filepath.Base(filepath.Dir(file)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pid
+		}
+	}
+	t.Fatalf("no kube-apiserver process with --secure-port=%s", port)
+	return 0
 }
 
 // profileAPIServer, when LOAD_APISERVER_PROFILE names a directory, takes a
@@ -222,25 +336,33 @@ func profileAPIServer(t *testing.T, cfg *rest.Config, name string) func() {
 	return func() { <-done }
 }
 
-// reportAPIServer prints the phase, with the issue's two comparisons.
+// reportAPIServer prints the phase, with the issue's two comparisons and
+// what each way of mutating adds to eksguard's coverage webhook alone.
 func reportAPIServer(w io.Writer, cells []apiCell) {
 	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64) }
-	fmt.Fprintf(w, "\nThrough the API server: %d dry-run pod creates per cell (eksguard's two pod webhooks: seccomp mutation, coverage)\n", apiCreates)
-	fmt.Fprintf(w, "%-30s %5s %9s %9s %9s\n", "SETUP", "CONC", "REQ/S", "P50 ms", "P99 ms")
-	by := map[string]*stats{}
+	perCreate := func(cpu time.Duration, s *stats) time.Duration { return cpu / time.Duration(max(s.requests, 1)) }
+	fmt.Fprintf(w, "\nThrough the API server: %d dry-run pod creates per cell, in %d alternating rounds (eksguard's two pod webhooks: seccomp mutation, coverage)\n",
+		apiCreates*apiRounds, apiRounds)
+	fmt.Fprintf(w, "%-30s %5s %9s %9s %9s %14s %14s\n", "SETUP", "CONC", "REQ/S", "P50 ms", "P99 ms", "API CPU ms/pod", "HOOK CPU ms/pod")
+	by := map[string]*apiCell{}
 	for i := range cells {
 		cell := &cells[i]
-		fmt.Fprintf(w, "%-30s %5d %9.0f %9s %9s\n", cell.setup, cell.concurrency, cell.stats.rps(), ms(cell.stats.percentile(0.5)), ms(cell.stats.percentile(0.99)))
-		by[fmt.Sprintf("%s/%d", cell.setup, cell.concurrency)] = &cell.stats
+		fmt.Fprintf(w, "%-30s %5d %9.0f %9s %9s %14s %14s\n", cell.setup, cell.concurrency, cell.stats.rps(),
+			ms(cell.stats.percentile(0.5)), ms(cell.stats.percentile(0.99)), ms(perCreate(cell.apiCPU, &cell.stats)), ms(perCreate(cell.stats.cpu, &cell.stats)))
+		by[fmt.Sprintf("%s/%d", cell.setup, cell.concurrency)] = cell
 	}
 	for _, conc := range apiConcurrencies {
-		get := func(setup string) *stats { return by[fmt.Sprintf("%s/%d", setup, conc)] }
-		none, pair, hook, policy := get("no webhooks"), get("allow-all webhook pair"), get("eksguard, webhook mutation"), get("eksguard, admission policy")
-		if none == nil || pair == nil || hook == nil || policy == nil {
+		get := func(setup string) *apiCell { return by[fmt.Sprintf("%s/%d", setup, conc)] }
+		none, pair, hook, policy, coverage := get(setupNone), get(setupPair), get(setupWebhook), get(setupPolicy), get(setupCoverageOnly)
+		if none == nil || pair == nil || hook == nil || policy == nil || coverage == nil {
 			continue
 		}
-		added := func(s *stats) time.Duration { return s.percentile(0.5) - none.percentile(0.5) }
+		p50 := func(c *apiCell) time.Duration { return c.stats.percentile(0.5) }
+		added := func(c *apiCell) time.Duration { return p50(c) - p50(none) }
 		fmt.Fprintf(w, "concurrency %d: admission policy throughput %.2f of the allow-all pair's (target >= 1); p50 added over no webhooks %s ms against %s ms with the webhook mutation (ratio %.2f, target <= 0.5)\n",
-			conc, policy.rps()/pair.rps(), ms(added(policy)), ms(added(hook)), float64(added(policy))/float64(added(hook)))
+			conc, policy.stats.rps()/pair.stats.rps(), ms(added(policy)), ms(added(hook)), float64(added(policy))/float64(added(hook)))
+		apiPerPod := func(c *apiCell) time.Duration { return perCreate(c.apiCPU, &c.stats) }
+		fmt.Fprintf(w, "concurrency %d: over eksguard's coverage webhook alone, the mutation adds p50 %s ms and API server CPU %s ms per pod through the webhook, %s and %s ms through the admission policy\n",
+			conc, ms(p50(hook)-p50(coverage)), ms(apiPerPod(hook)-apiPerPod(coverage)), ms(p50(policy)-p50(coverage)), ms(apiPerPod(policy)-apiPerPod(coverage)))
 	}
 }

@@ -18,8 +18,10 @@
 //     annotation included) over 100 namespaces, as bytes per policy.
 //   - through the API server (apiserver_test.go; LOAD_PATHS=apiserver
 //     alone): dry-run pod creates with no webhooks, the baseline on
-//     eksguard's two pod paths, eksguard mutating through its webhook, and
-//     eksguard with the seccomp admission policy.
+//     eksguard's two pod paths, eksguard mutating through its webhook,
+//     eksguard with the seccomp admission policy, and eksguard's coverage
+//     webhook alone, in alternating rounds, with the API server's CPU per
+//     pod (from /proc).
 //
 // The machine is shared and noisy: nothing here asserts a speed; the
 // figures are reported, as ratios against the baseline measured in the
@@ -630,10 +632,17 @@ func check(p *process, b body, status int, data []byte) error {
 	return nil
 }
 
-// processCPU is the user and system CPU time of p so far (/proc/PID/stat).
+// processCPU is the user and system CPU time of p so far.
 func processCPU(t *testing.T, p *process) time.Duration {
 	t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	return pidCPU(t, p.cmd.Process.Pid)
+}
+
+// pidCPU is the user and system CPU time of process pid so far
+// (/proc/PID/stat).
+func pidCPU(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
