@@ -49,6 +49,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -62,6 +63,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/eksguard/eksguard/internal/app/server"
 	"github.com/eksguard/eksguard/internal/testkit/testbed"
@@ -126,6 +128,9 @@ type process struct {
 }
 
 func TestLoad(t *testing.T) {
+	// The clients' warnings (eksguard's answers carry some) are not the
+	// figures; without a logger controller-runtime prints a stack for them.
+	logf.SetLogger(logr.Discard())
 	ctx := context.Background()
 	cp := testbed.StartControlPlane(t, filepath.Join("..", ".."), 2000, 4000)
 	kubeconfig := cp.Kubeconfig
