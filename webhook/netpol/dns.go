@@ -432,10 +432,12 @@ type dnsBlock struct {
 // CheckDNS walks the path of the pod's DNS over UDP and TCP through the
 // policies that apply to it, as evaluateFlow does. It is pure.
 func CheckDNS(pod *Pod, policies []*Compiled, want Want, t *dnsTarget, tiers *Tiers) DNSPath {
+	var e evaluation
+	e.start(pod, want, tiers)
 	var w dnsWalk
 	w.start(pod, want, t, tiers)
 	for _, p := range policies {
-		w.add(p)
+		w.add(p, &e)
 	}
 	return w.finish()
 }
@@ -458,8 +460,9 @@ func (w *dnsWalk) start(pod *Pod, want Want, t *dnsTarget, tiers *Tiers) {
 	*w = dnsWalk{pod: pod, want: want, target: t, tiers: tiers}
 }
 
-// add takes policy p into the walk if it selects the pod.
-func (w *dnsWalk) add(p *Compiled) {
+// add takes policy p into the walk if it selects the pod; e, the coverage
+// evaluation of the same pod, matches the selections.
+func (w *dnsWalk) add(p *Compiled, e *evaluation) {
 	if w.want.Kinds != 0 && w.want.Kinds&p.Kind.bit == 0 {
 		return
 	}
@@ -480,7 +483,7 @@ func (w *dnsWalk) add(p *Compiled) {
 	selects := false
 	for i := range p.Selections {
 		s := &p.Selections[i]
-		if m, _ := s.match(w.pod); m == matches {
+		if m, _ := e.match(s); m == matches {
 			selects = true
 			// Whatever a Calico tier does with what it does not take, the
 			// policy has egress rules that may allow DNS.

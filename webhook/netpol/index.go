@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unique"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -248,7 +249,7 @@ func (ix *Index) check(pod *Pod, want Want, coverage bool, t *dnsTarget) (Covera
 				covered = e.add(p)
 			}
 			if t != nil {
-				w.add(p)
+				w.add(p, &e)
 			} else if covered {
 				return e.finish(), DNSPath{}, gen
 			}
@@ -259,7 +260,7 @@ func (ix *Index) check(pod *Pod, want Want, coverage bool, t *dnsTarget) (Covera
 			covered = e.add(p)
 		}
 		if t != nil {
-			w.add(p)
+			w.add(p, &e)
 		} else if covered {
 			break
 		}
@@ -383,7 +384,7 @@ func (ix *Index) put(uid types.UID, resourceVersion string, policy *Compiled) {
 
 func readsNamespaceLabels(p *Compiled) int {
 	for i := range p.Selections {
-		if p.Selections[i].Namespaces != nil {
+		if p.Selections[i].readsNamespaceLabels() {
 			return 1
 		}
 	}
@@ -474,6 +475,9 @@ func (ix *Index) forget(kind *PolicyKind, f *feed) {
 // without that label value is not selected, and the policy still applies
 // in its namespace (evaluation.add would count it the same way).
 type hotEntry struct {
+	// key is canonical (unique.Make): most entries share a few keys, and
+	// comparing one with the key the scan looked up last then reads no
+	// bytes.
 	key, value string
 	kindBit    uint
 	// filters: key and value reject the pods without them.
@@ -488,7 +492,7 @@ func hotEntryOf(p *Compiled, namespace string) hotEntry {
 		return hotEntry{}
 	}
 	s := &p.Selections[0]
-	if s.Namespace != namespace || s.Namespaces != nil || s.attributes {
+	if s.Namespace != namespace || s.readsNamespaceLabels() || s.attributes {
 		return hotEntry{}
 	}
 	if s.calico != nil {
@@ -497,7 +501,7 @@ func hotEntryOf(p *Compiled, namespace string) hotEntry {
 		if !ok || strings.HasPrefix(key, calicoLabelPrefix) {
 			return hotEntry{}
 		}
-		return hotEntry{key: key, value: value, kindBit: p.Kind.bit, filters: true}
+		return hotEntry{key: unique.Make(key).Value(), value: value, kindBit: p.Kind.bit, filters: true}
 	}
 	if len(s.pods) == 0 {
 		return hotEntry{}
@@ -506,7 +510,7 @@ func hotEntryOf(p *Compiled, namespace string) hotEntry {
 	if r.op != opIn || r.values != nil {
 		return hotEntry{}
 	}
-	return hotEntry{key: r.key, value: r.value, kindBit: p.Kind.bit, filters: true}
+	return hotEntry{key: unique.Make(r.key).Value(), value: r.value, kindBit: p.Kind.bit, filters: true}
 }
 
 // rejects reports whether h's policy cannot select e's pod. Only for pods
@@ -515,6 +519,9 @@ func (h *hotEntry) rejects(e *evaluation) bool {
 	if !h.filters || !e.listed {
 		return false
 	}
-	v, ok := e.podLabels().value(h.key)
-	return !ok || v != h.value
+	if h.key != e.hotKey {
+		e.hotKey = h.key
+		e.hotValue, e.hotPresent = e.podLabels().value(h.key)
+	}
+	return !e.hotPresent || e.hotValue != h.value
 }

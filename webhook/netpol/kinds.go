@@ -147,10 +147,14 @@ func Compile(obj runtime.Object) (*Compiled, error) {
 		return nil, err
 	}
 	for i := range p.Selections {
-		if s := &p.Selections[i]; s.calico == nil {
+		s := &p.Selections[i]
+		if s.calico == nil {
 			if s.pods = newLabelMatcher(s.Pods); s.pods != nil {
 				s.Pods = nil
 			}
+		}
+		if s.namespaces = internNamespaces(s.Namespaces); s.namespaces != nil {
+			s.Namespaces = nil
 		}
 	}
 	return p, nil

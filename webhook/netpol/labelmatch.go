@@ -2,6 +2,7 @@ package netpol
 
 import (
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -72,6 +73,40 @@ func newLabelMatcher(sel labels.Selector) labelMatcher {
 	return m
 }
 
+// sharedNamespaceMatchers holds the compiled namespace selectors.
+var sharedNamespaceMatchers internTable[labelMatcher]
+
+// internNamespaces compiles sel, sharing the result with every selection
+// whose namespace selector compiles to the same requirements; nil as
+// newLabelMatcher.
+func internNamespaces(sel labels.Selector) *labelMatcher {
+	m := newLabelMatcher(sel)
+	if m == nil {
+		return nil
+	}
+	v, _ := sharedNamespaceMatchers.intern(m.key(), func() (*labelMatcher, error) { return &m, nil })
+	return v
+}
+
+// key identifies m's requirements, in order (label keys and values cannot
+// hold a NUL).
+func (m labelMatcher) key() string {
+	var b strings.Builder
+	for i := range m {
+		r := &m[i]
+		b.WriteString(r.key)
+		b.WriteByte(0)
+		b.WriteByte('0' + byte(r.op))
+		b.WriteString(r.value)
+		for _, v := range r.values {
+			b.WriteByte(0)
+			b.WriteString(v)
+		}
+		b.WriteByte(1)
+	}
+	return b.String()
+}
+
 // has reports whether v is one of r's values.
 func (r *labelRequirement) has(v string) bool {
 	if r.values == nil {
@@ -85,13 +120,37 @@ type labelList []labelPair
 
 type labelPair struct{ key, value string }
 
-// listLabels fills into with set (into's capacity reused).
-func listLabels(set labels.Set, into labelList) labelList {
-	into = into[:0]
-	for k, v := range set {
-		into = append(into, labelPair{k, v})
+// listedLabels holds a label set as a list: in small (most sets) or
+// large. No slice of it points into it, so an evaluation holding it stays
+// on its caller's stack.
+type listedLabels struct {
+	small  [8]labelPair
+	nsmall int
+	large  labelList
+}
+
+// fill lists set.
+func (l *listedLabels) fill(set labels.Set) {
+	*l = listedLabels{}
+	if len(set) > len(l.small) {
+		l.large = make(labelList, 0, len(set))
+		for k, v := range set {
+			l.large = append(l.large, labelPair{k, v})
+		}
+		return
 	}
-	return into
+	for k, v := range set {
+		l.small[l.nsmall] = labelPair{k, v}
+		l.nsmall++
+	}
+}
+
+// list is the listed labels.
+func (l *listedLabels) list() labelList {
+	if l.large != nil {
+		return l.large
+	}
+	return l.small[:l.nsmall]
 }
 
 // value is the value of key among pod labels.

@@ -55,7 +55,7 @@ func TestLabelMatcherAgreesWithSelector(t *testing.T) {
 			pod[k] = values[rng.IntN(len(values))]
 		}
 		want := sel.Matches(pod)
-		if got := m.matches(listLabels(pod, nil)); got != want {
+		if got := m.matches(listOf(pod)); got != want {
 			t.Fatalf("case %d: selector %s, pod %v: matcher says %t, labels.Selector %t", i, sel, pod, got, want)
 		}
 		if got := m.matchesLabels(pod); got != want {
@@ -85,7 +85,40 @@ func TestLabelMatcherLeavesOtherSelectors(t *testing.T) {
 			t.Errorf("%s: compiled to %v, want nil", name, m)
 		}
 	}
-	if m := newLabelMatcher(labels.Everything()); m == nil || !m.matches(listLabels(labels.Set{"a": "b"}, nil)) {
+	if m := newLabelMatcher(labels.Everything()); m == nil || !m.matches(listOf(labels.Set{"a": "b"})) {
 		t.Errorf("Everything: %v, want an empty matcher that matches", m)
+	}
+}
+
+// listOf is set as the index's scan lists it.
+func listOf(set labels.Set) labelList {
+	var l listedLabels
+	l.fill(set)
+	return l.list()
+}
+
+// TestInternNamespaces: namespace selectors with the same requirements
+// share one compiled matcher (the scan answers each once per lookup); any
+// difference in key, operator or values gives another.
+func TestInternNamespaces(t *testing.T) {
+	parse := func(s string) labels.Selector {
+		t.Helper()
+		sel, err := labels.Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sel
+	}
+	a, again := internNamespaces(parse("team=payments,stage in (dev,prod)")), internNamespaces(parse("stage in (prod,dev),team==payments"))
+	if a == nil || a != again {
+		t.Fatalf("equal selectors: %p and %p, want one shared matcher", a, again)
+	}
+	for _, other := range []string{"team=orders,stage in (dev,prod)", "team!=payments,stage in (dev,prod)", "team=payments,stage in (dev)", "team=payments", "team,stage in (dev,prod)", ""} {
+		if m := internNamespaces(parse(other)); m == nil || m == a {
+			t.Errorf("%q: %p, want its own matcher (shared one %p)", other, m, a)
+		}
+	}
+	if m := internNamespaces(labels.Nothing()); m != nil {
+		t.Errorf("Nothing: %v, want nil (left to the selector)", m)
 	}
 }

@@ -90,22 +90,70 @@ type evaluation struct {
 	want   Want
 	tiers  *Tiers
 	result Coverage
-	// listed: the pod's labels are listed for compiled selections, in
-	// small (most pods) or large; false when some label values are
-	// unknown (Selection.matchPod decides then). No slice of e points into
-	// e, so e stays on the caller's stack.
+	// listed: the pod's labels are listed for compiled selections; false
+	// when some label values are unknown (Selection.matchPod decides
+	// then).
 	listed bool
-	small  [8]labelPair
-	nsmall int
-	large  labelList
+	labels listedLabels
+	// namespace holds the namespace's labels, listed the first time a
+	// compiled namespace selector asks (namespaceListed).
+	namespace       listedLabels
+	namespaceListed bool
+	// lastNamespaces is the last compiled namespace selector answered, and
+	// inLastNamespaces its answer.
+	lastNamespaces   *labelMatcher
+	inLastNamespaces bool
+	// hotKey is the pod label the index's scan looked up last (see
+	// hotEntry.rejects), hotValue and hotPresent what it found.
+	hotKey, hotValue string
+	hotPresent       bool
+	// tier and tierPasses remember the last Calico tier asked about (most
+	// policies share one).
+	tier       string
+	tierPasses bool
+}
+
+// passes is Tiers.passes, remembering the last answer.
+func (e *evaluation) passes(tier string) bool {
+	if tier != e.tier || e.tier == "" {
+		e.tier, e.tierPasses = tier, e.tiers.passes(tier)
+	}
+	return e.tierPasses
+}
+
+// isolation is Selection.isolation under e's tiers.
+func (e *evaluation) isolation(s *Selection) Isolation {
+	if s.tier != "" && e.passes(s.tier) {
+		return s.passIsolation
+	}
+	return s.Isolation
 }
 
 // podLabels are the pod's listed labels.
-func (e *evaluation) podLabels() labelList {
-	if e.large != nil {
-		return e.large
+func (e *evaluation) podLabels() labelList { return e.labels.list() }
+
+// inNamespace is Selection.inNamespace, through the compiled matcher when
+// it can.
+func (e *evaluation) inNamespace(s *Selection) bool {
+	if s.namespaces == nil || s.Namespace != "" && s.Namespace != e.pod.Namespace {
+		return s.inNamespace(e.pod)
 	}
-	return e.small[:e.nsmall]
+	if s.namespaces != e.lastNamespaces {
+		if !e.namespaceListed {
+			e.namespace.fill(e.pod.NamespaceLabels)
+			e.namespaceListed = true
+		}
+		e.lastNamespaces, e.inLastNamespaces = s.namespaces, s.namespaces.matches(e.namespace.list())
+	}
+	return e.inLastNamespaces
+}
+
+// match is Selection.match, through the compiled matchers when they can.
+func (e *evaluation) match(s *Selection) (match, string) {
+	if !e.inNamespace(s) {
+		return noMatch, ""
+	}
+	return e.matchPod(s)
 }
 
 // matchPod is Selection.matchPod, through the compiled matcher when it can.
@@ -128,11 +176,7 @@ func (e *evaluation) start(pod *Pod, want Want, tiers *Tiers) {
 	}
 	if len(pod.Unknown) == 0 {
 		e.listed = true
-		if len(pod.Labels) <= len(e.small) {
-			e.nsmall = len(listLabels(pod.Labels, e.small[:0]))
-		} else {
-			e.large = listLabels(pod.Labels, nil)
-		}
+		e.labels.fill(pod.Labels)
 	}
 }
 
@@ -165,18 +209,18 @@ func (e *evaluation) add(p *Compiled) bool {
 	applies := false
 	for i := range p.Selections {
 		s := &p.Selections[i]
-		if !s.inNamespace(e.pod) {
+		if !e.inNamespace(s) {
 			continue
 		}
 		applies = true
-		gained := r.Isolation.union(s.isolation(e.tiers))
+		gained := r.Isolation.union(e.isolation(s))
 		if gained == r.Isolation {
 			if watchSelected {
 				if m, _ := e.matchPod(s); m == matches {
 					r.Selected, watchSelected = true, false
 				}
 			}
-			if r.Passed == nil && s.tier != "" && !s.Isolation.none() && e.tiers.passes(s.tier) {
+			if r.Passed == nil && s.tier != "" && !s.Isolation.none() && e.passes(s.tier) {
 				if m, _ := e.matchPod(s); m == matches {
 					r.Passed = p
 				}
@@ -216,7 +260,7 @@ func (e *evaluation) add(p *Compiled) bool {
 // selects reports whether some selection of p takes the pod.
 func (e *evaluation) selects(p *Compiled) bool {
 	for i := range p.Selections {
-		if s := &p.Selections[i]; s.inNamespace(e.pod) {
+		if s := &p.Selections[i]; e.inNamespace(s) {
 			if m, _ := e.matchPod(s); m == matches {
 				return true
 			}

@@ -39,7 +39,8 @@ type Selection struct {
 	// Namespace, when set, is the only namespace whose pods are selected
 	// (namespaced kinds).
 	Namespace string
-	// Namespaces selects the pods' namespaces by their labels; nil is any.
+	// Namespaces selects the pods' namespaces by their labels; nil is any
+	// (once Compile has compiled it to namespaces, too).
 	Namespaces labels.Selector
 	// Pods selects pods by their labels (nil when calico does, and once
 	// Compile has compiled it to pods).
@@ -55,6 +56,11 @@ type Selection struct {
 	// pods is Pods compiled by Compile for the index's scan, which then
 	// drops Pods (one copy of the requirements in memory); nil: Pods answers.
 	pods labelMatcher
+	// namespaces is Namespaces compiled the same way, and shared among the
+	// selections with an equal one (internNamespaces), so that a lookup
+	// answers each once: cluster-scoped kinds select namespaces on every
+	// lookup, most of them alike.
+	namespaces *labelMatcher
 	// tier is a Calico policy's tier, whose default action decides between
 	// Isolation and passIsolation (what its catch-all rules isolate when
 	// the tier passes what they do not take).
@@ -106,7 +112,15 @@ func (s *Selection) inNamespace(pod *Pod) bool {
 	if s.Namespace != "" && s.Namespace != pod.Namespace {
 		return false
 	}
+	if s.namespaces != nil {
+		return s.namespaces.matchesLabels(pod.NamespaceLabels)
+	}
 	return s.Namespaces == nil || s.Namespaces.Matches(pod.NamespaceLabels)
+}
+
+// readsNamespaceLabels reports whether s selects namespaces by their labels.
+func (s *Selection) readsNamespaceLabels() bool {
+	return s.Namespaces != nil || s.namespaces != nil
 }
 
 // match answers whether s selects pod, and on mayMatch the label key it
