@@ -487,7 +487,7 @@ func (w *dnsWalk) add(p *Compiled, e *evaluation) {
 			selects = true
 			// Whatever a Calico tier does with what it does not take, the
 			// policy has egress rules that may allow DNS.
-			egress = egress || s.Isolation.Egress || s.passIsolation.Egress
+			egress = egress || s.Isolation.Egress || s.calico != nil && s.calico.passIsolation.Egress
 		}
 	}
 	if !selects {

@@ -123,8 +123,8 @@ func (e *evaluation) passes(tier string) bool {
 
 // isolation is Selection.isolation under e's tiers.
 func (e *evaluation) isolation(s *Selection) Isolation {
-	if s.tier != "" && e.passes(s.tier) {
-		return s.passIsolation
+	if c := s.calico; c != nil && e.passes(c.tier) {
+		return c.passIsolation
 	}
 	return s.Isolation
 }
@@ -220,7 +220,7 @@ func (e *evaluation) add(p *Compiled) bool {
 					r.Selected, watchSelected = true, false
 				}
 			}
-			if r.Passed == nil && s.tier != "" && !s.Isolation.none() && e.passes(s.tier) {
+			if r.Passed == nil && s.calico != nil && !s.Isolation.none() && e.passes(s.calico.tier) {
 				if m, _ := e.matchPod(s); m == matches {
 					r.Passed = p
 				}

@@ -51,8 +51,9 @@ type Selection struct {
 	// attributes: Pods has requirements on the pod attributes of
 	// Cilium's special keys, answered by podView.
 	attributes bool
-	// calico selects pods with Calico's selectors (Pods is then unused).
-	calico *calicoPods
+	// calico selects pods with Calico's selectors (Pods is then unused),
+	// and holds the policy's tier.
+	calico *calicoSelection
 	// pods is Pods compiled by Compile for the index's scan, which then
 	// drops Pods (one copy of the requirements in memory); nil: Pods answers.
 	pods labelMatcher
@@ -61,19 +62,6 @@ type Selection struct {
 	// answers each once: cluster-scoped kinds select namespaces on every
 	// lookup, most of them alike.
 	namespaces *labelMatcher
-	// tier is a Calico policy's tier, whose default action decides between
-	// Isolation and passIsolation (what its catch-all rules isolate when
-	// the tier passes what they do not take).
-	tier          string
-	passIsolation Isolation
-}
-
-// isolation is what s isolates, given the Calico tiers.
-func (s *Selection) isolation(tiers *Tiers) Isolation {
-	if s.tier != "" && tiers.passes(s.tier) {
-		return s.passIsolation
-	}
-	return s.Isolation
 }
 
 // Pod is what coverage knows of a pod, or of the pods a template will make.

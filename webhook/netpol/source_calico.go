@@ -90,7 +90,8 @@ func compileCalicoPolicy(kind *PolicyKind, obj runtime.Object) (*Compiled, error
 	if err != nil {
 		return nil, err
 	}
-	sel := Selection{calico: &calicoPods{pods: pods, accounts: accounts}}
+	calico := &calicoSelection{pods: pods, accounts: accounts, tier: spec.Tier}
+	sel := Selection{calico: calico}
 	if kind.Namespaced {
 		sel.Namespace = u.GetNamespace()
 	} else {
@@ -102,15 +103,14 @@ func compileCalicoPolicy(kind *PolicyKind, obj runtime.Object) (*Compiled, error
 			sel.Namespaces = calicoNamespaces{namespaces}
 		}
 	}
-	sel.tier = spec.Tier
-	if sel.tier == "" {
-		sel.tier = calicoDefaultTier
+	if calico.tier == "" {
+		calico.tier = calicoDefaultTier
 	}
-	if sel.tier != calicoDefaultTier {
-		policy.Tier = sel.tier
+	if calico.tier != calicoDefaultTier {
+		policy.Tier = calico.tier
 	}
-	sel.Isolation, sel.passIsolation = calicoIsolation(spec.Types, spec.Ingress, spec.Egress)
-	if sel.Isolation.none() && sel.passIsolation.none() {
+	sel.Isolation, calico.passIsolation = calicoIsolation(spec.Types, spec.Ingress, spec.Egress)
+	if sel.Isolation.none() && calico.passIsolation.none() {
 		return policy, nil
 	}
 	policy.Selections = []Selection{sel}
@@ -210,15 +210,20 @@ func empty(v any) bool {
 	return false
 }
 
-// calicoPods selects pods as Calico selects workload endpoints.
-type calicoPods struct {
+// calicoSelection is what only a Calico policy's selection has: it selects
+// pods as Calico selects workload endpoints, and its tier's default action
+// decides between the selection's Isolation and passIsolation (what its
+// catch-all rules isolate when the tier passes what they do not take).
+type calicoSelection struct {
 	pods, accounts *calicoselector.Selector
+	tier           string
+	passIsolation  Isolation
 }
 
 // match evaluates the selector on the pod's labels and the labels Calico
 // adds, then the serviceAccountSelector, of which eksguard can decide only
 // a selector on the account's name.
-func (c *calicoPods) match(pod *Pod) (match, string) {
+func (c *calicoSelection) match(pod *Pod) (match, string) {
 	view := calicoPodView{pod: pod}
 	truth, key := c.pods.Evaluate(view, func(key string) bool { _, unknown := pod.Unknown[key]; return unknown })
 	if truth == calicoselector.False {
