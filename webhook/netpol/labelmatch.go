@@ -121,7 +121,7 @@ type labelList []labelPair
 type labelPair struct{ key, value string }
 
 // listedLabels holds a label set as a list: in small (most sets) or
-// large. No slice of it points into it, so an evaluation holding it stays
+// large. It keeps no slice into itself, so an evaluation holding it stays
 // on its caller's stack.
 type listedLabels struct {
 	small  [8]labelPair

@@ -121,7 +121,8 @@ func (e *evaluation) passes(tier string) bool {
 	return e.tierPasses
 }
 
-// isolation is Selection.isolation under e's tiers.
+// isolation is what s isolates under e's tiers: a Calico selection's pass
+// isolation where its tier passes what its policies do not take.
 func (e *evaluation) isolation(s *Selection) Isolation {
 	if c := s.calico; c != nil && e.passes(c.tier) {
 		return c.passIsolation
