@@ -56,7 +56,7 @@ soak: ## Soak test: two replicas behind a balancer through cert rotation, SIGTER
 	@assets="$$(hack/build-envtest.sh $(ENVTEST_K8S_VERSION))"; \
 	KUBEBUILDER_ASSETS="$$assets" go test -tags soak -count=1 -v -timeout 10m ./test/soak/
 
-bench: ## Rule benchmarks, then the load test against an allow-all baseline and the memory scale test (about 5 minutes; docs/performance.md).
+bench: ## Rule benchmarks, then the load test against an allow-all baseline and the memory scale test, then the phase through the API server (about 7 minutes; docs/performance.md).
 	go test -run '^$$' -bench . -benchmem -benchtime 300ms ./webhook/... ./internal/app/cli/
 	@assets="$$(hack/build-envtest.sh $(ENVTEST_K8S_VERSION))"; \
 	KUBEBUILDER_ASSETS="$$assets" go test -tags bench -count=1 -v -timeout 20m ./test/load/
