@@ -129,9 +129,10 @@ type listedLabels struct {
 	large  labelList
 }
 
-// fill lists set.
+// fill lists set (small's entries past nsmall are never read, so they are
+// left as they are).
 func (l *listedLabels) fill(set labels.Set) {
-	*l = listedLabels{}
+	l.nsmall, l.large = 0, nil
 	if len(set) > len(l.small) {
 		l.large = make(labelList, 0, len(set))
 		for k, v := range set {
