@@ -140,7 +140,9 @@ func apiServerPhase(t *testing.T, cfg *rest.Config, eks, base *process, caPEM []
 	}
 	// The API server picks configurations up through informers, eksguard
 	// the policies through its cache; the check proves each setup is in
-	// place: admitted, and mutated exactly where it should be.
+	// place: admitted, mutated exactly where it should be, and judged by
+	// eksguard's coverage exactly where it should be (a pod no policy
+	// selects is denied there, admitted elsewhere).
 	for _, setup := range setups {
 		waitFor(t, setup.name+" in place", func() error {
 			pod := realisticPod()
@@ -151,6 +153,15 @@ func apiServerPhase(t *testing.T, cfg *rest.Config, eks, base *process, caPEM []
 			mutated := pod.Spec.SecurityContext != nil && pod.Spec.SecurityContext.SeccompProfile != nil
 			if want := setup.mutates(eks); mutated != want {
 				return fmt.Errorf("%s: pod mutated %v, want %v", setup.name, mutated, want)
+			}
+			uncovered := realisticPod()
+			uncovered.Namespace, uncovered.Labels["app"] = setup.namespace, "uncovered"
+			err := c.Create(ctx, uncovered, client.DryRunAll)
+			if err != nil && !strings.Contains(err.Error(), webhook.NetworkPolicyPods.Name) {
+				return err
+			}
+			if denied, want := err != nil, setup.server == eks; denied != want {
+				return fmt.Errorf("%s: uncovered pod denied %v, want %v", setup.name, denied, want)
 			}
 			return nil
 		})
