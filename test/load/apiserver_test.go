@@ -168,19 +168,20 @@ func apiServerPhase(t *testing.T, cfg *rest.Config, eks, base *process, caPEM []
 	}
 	time.Sleep(time.Second)
 
-	cells := map[string]*apiCell{}
-	var order []string
+	// cells are in setup order, then concurrency order.
+	cells := make([]apiCell, 0, len(setups)*len(apiConcurrencies))
+	for _, setup := range setups {
+		for _, conc := range apiConcurrencies {
+			cells = append(cells, apiCell{setup: setup.name, concurrency: conc})
+		}
+	}
 	for round := range apiRounds {
 		for k := range setups {
 			// Each round starts one setup further on.
-			setup := setups[(k+round)%len(setups)]
-			for _, conc := range apiConcurrencies {
-				key := fmt.Sprintf("%s/%d", setup.name, conc)
-				cell := cells[key]
-				if cell == nil {
-					cell = &apiCell{setup: setup.name, concurrency: conc}
-					cells[key] = cell
-				}
+			i := (k + round) % len(setups)
+			setup := setups[i]
+			for j, conc := range apiConcurrencies {
+				cell := &cells[i*len(apiConcurrencies)+j]
 				profiled := func() {}
 				if round == 0 {
 					profiled = profileAPIServer(t, cfg, fmt.Sprintf("%s-c%d", setup.name, conc))
@@ -200,16 +201,7 @@ func apiServerPhase(t *testing.T, cfg *rest.Config, eks, base *process, caPEM []
 			}
 		}
 	}
-	for _, setup := range setups {
-		for _, conc := range apiConcurrencies {
-			order = append(order, fmt.Sprintf("%s/%d", setup.name, conc))
-		}
-	}
-	out := make([]apiCell, 0, len(order))
-	for _, key := range order {
-		out = append(out, *cells[key])
-	}
-	return out
+	return cells
 }
 
 // registerPodWebhooks registers eksguard's pod webhooks for setup, as its
